@@ -1,0 +1,596 @@
+//! Typed configuration: built-in defaults, then `tracegate.toml` (or `--config PATH`),
+//! then `TRACEGATE_<SECTION>_<KEY>` environment variables, in that order of precedence.
+//!
+//! Every value is checked once here so the rest of the program can trust it. A bad value
+//! stops start-up with an error that names the key, where it came from and what was expected.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use toml::{Table, Value};
+
+use crate::db::DatabaseUrl;
+
+/// Prefix of every environment variable that configures tracegate.
+pub const ENV_PREFIX: &str = "TRACEGATE_";
+
+/// Environment variables with this prefix belong to other tools (the test harness) and are
+/// not configuration.
+const ENV_IGNORED: &[&str] = &["TRACEGATE_TEST_", "TRACEGATE_CONFIG"];
+
+/// File read when no `--config` is given, if it exists.
+pub const DEFAULT_CONFIG_FILE: &str = "tracegate.toml";
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub log: LogConfig,
+    pub keys: KeysConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address and port to listen on.
+    pub bind: String,
+    /// The URL people and platforms use to reach this service (links in mail, QR codes).
+    pub public_url: String,
+    /// HTTP worker threads; 0 means one per CPU core.
+    pub workers: u32,
+    /// Largest request body accepted, in bytes (uploads have their own limit).
+    pub max_body_bytes: u32,
+    /// Seconds to let in-flight requests finish after SIGINT/SIGTERM.
+    pub shutdown_timeout_secs: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH` (embedded) or `postgres://…` / `postgresql://…`.
+    pub url: String,
+    /// Connections kept in the pool.
+    pub max_connections: u32,
+    /// Seconds to wait for a free or new connection before answering 503.
+    pub connect_timeout_secs: u32,
+    /// Apply pending migrations when `serve` starts.
+    pub migrate_on_start: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `human` (coloured, for a terminal) or `json` (one object per line).
+    pub format: LogFormat,
+    /// tracing filter directives, e.g. `info` or `tracegate=debug,actix_web=info`.
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeysConfig {
+    /// File holding generated keys when none are supplied below (created with mode 0600).
+    pub file: String,
+    /// Base64 of 32 random bytes: seed of the Ed25519 key that signs tokens and attestations.
+    pub signing_secret: Option<String>,
+    /// Base64 of 32 random bytes: AES-256-GCM key for personal data at rest.
+    pub encryption_secret: Option<String>,
+    /// Base64 of 32 random bytes: HMAC-SHA256 key for blind indexes of personal data.
+    pub blind_index_secret: Option<String>,
+}
+
+impl fmt::Debug for KeysConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shown = |s: &Option<String>| s.as_ref().map(|_| "<redacted>");
+        f.debug_struct("KeysConfig")
+            .field("file", &self.file)
+            .field("signing_secret", &shown(&self.signing_secret))
+            .field("encryption_secret", &shown(&self.encryption_secret))
+            .field("blind_index_secret", &shown(&self.blind_index_secret))
+            .finish()
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            public_url: "http://127.0.0.1:8080".into(),
+            workers: 0,
+            max_body_bytes: 1024 * 1024,
+            shutdown_timeout_secs: 30,
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://./data/tracegate.db".into(),
+            max_connections: 10,
+            connect_timeout_secs: 5,
+            migrate_on_start: true,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Human,
+            filter: "info".into(),
+        }
+    }
+}
+
+impl Default for KeysConfig {
+    fn default() -> Self {
+        Self {
+            file: "./data/keys.toml".into(),
+            signing_secret: None,
+            encryption_secret: None,
+            blind_index_secret: None,
+        }
+    }
+}
+
+/// Keys whose values are secrets: never printed.
+const SECRET_KEYS: &[&str] = &[
+    "keys.signing_secret",
+    "keys.encryption_secret",
+    "keys.blind_index_secret",
+];
+
+/// Where a configuration value came from, so errors and `config check` can say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Default,
+    File(PathBuf),
+    Env(String),
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Default => f.write_str("default"),
+            Origin::File(p) => write!(f, "file {}", p.display()),
+            Origin::Env(name) => write!(f, "environment {name}"),
+        }
+    }
+}
+
+/// A configuration value that cannot be used, or a file that cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config key `{key}` ({origin}): {message}")]
+    Invalid {
+        key: String,
+        origin: Origin,
+        message: String,
+    },
+    #[error("cannot read config file {path}: {source}")]
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid TOML: {message}")]
+    Syntax { path: PathBuf, message: String },
+}
+
+/// The effective configuration and where each of its values came from.
+#[derive(Debug, Clone)]
+pub struct LoadedConfig {
+    pub config: Config,
+    origins: BTreeMap<String, Origin>,
+}
+
+impl LoadedConfig {
+    /// Where the value of `key` (dotted, e.g. `database.url`) came from.
+    pub fn origin(&self, key: &str) -> &Origin {
+        self.origins.get(key).unwrap_or(&Origin::Default)
+    }
+
+    /// The effective configuration as TOML, secrets redacted, each value annotated with
+    /// its origin when it is not the default.
+    pub fn describe(&self) -> String {
+        let mut out = String::new();
+        let tree = match Value::try_from(&self.config) {
+            Ok(Value::Table(t)) => t,
+            _ => Table::new(),
+        };
+        for (section, body) in &tree {
+            let Value::Table(body) = body else { continue };
+            out.push_str(&format!("[{section}]\n"));
+            for (key, value) in body {
+                let path = format!("{section}.{key}");
+                let shown = if SECRET_KEYS.contains(&path.as_str()) {
+                    "\"<redacted>\"".to_string()
+                } else if let (true, Value::String(url)) = (path == "database.url", value) {
+                    Value::String(crate::db::redact_url(url)).to_string()
+                } else {
+                    value.to_string()
+                };
+                match self.origin(&path) {
+                    Origin::Default => out.push_str(&format!("{key} = {shown}\n")),
+                    origin => out.push_str(&format!("{key} = {shown}  # {origin}\n")),
+                }
+            }
+            out.push('\n');
+        }
+        out
+    }
+}
+
+impl Config {
+    /// Loads defaults, then `file` (or `tracegate.toml` if present), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<LoadedConfig, ConfigError> {
+        let env: Vec<(String, String)> = std::env::vars()
+            .filter(|(k, _)| k.starts_with(ENV_PREFIX))
+            .collect();
+        Self::load_from(file, &env)
+    }
+
+    /// As [`Config::load`], with the environment given explicitly (for tests).
+    pub fn load_from(
+        file: Option<&Path>,
+        env: &[(String, String)],
+    ) -> Result<LoadedConfig, ConfigError> {
+        let defaults = match Value::try_from(Config::default()) {
+            Ok(Value::Table(t)) => t,
+            _ => Table::new(),
+        };
+        let mut tree = defaults.clone();
+        let mut origins = BTreeMap::new();
+
+        let file = match file {
+            Some(p) => Some(p.to_path_buf()),
+            None => Some(PathBuf::from(DEFAULT_CONFIG_FILE)).filter(|p| p.exists()),
+        };
+        if let Some(path) = file {
+            let text =
+                std::fs::read_to_string(&path).map_err(|source| ConfigError::Unreadable {
+                    path: path.clone(),
+                    source,
+                })?;
+            let parsed: Table = text
+                .parse()
+                .map_err(|e: toml::de::Error| ConfigError::Syntax {
+                    path: path.clone(),
+                    message: e.message().to_string(),
+                })?;
+            merge_file(&mut tree, parsed, &path, &mut origins)?;
+        }
+
+        for (name, raw) in env {
+            if ENV_IGNORED.iter().any(|p| name.starts_with(p)) {
+                continue;
+            }
+            let (key, value) = env_entry(&defaults, name, raw)?;
+            let (section, field) = key.split_once('.').unwrap_or((&key, ""));
+            if let Some(Value::Table(t)) = tree.get_mut(section) {
+                t.insert(field.to_string(), value);
+            }
+            origins.insert(key, Origin::Env(name.clone()));
+        }
+
+        let config: Config = serde_path_to_error::deserialize(Value::Table(tree)).map_err(|e| {
+            let message = e.inner().to_string();
+            let key = e.path().to_string();
+            let origin = origins.get(&key).cloned().unwrap_or(Origin::Default);
+            ConfigError::Invalid {
+                key,
+                origin,
+                message,
+            }
+        })?;
+        let loaded = LoadedConfig { config, origins };
+        loaded.validate()?;
+        Ok(loaded)
+    }
+
+    /// The database URL, already checked by [`Config::load`].
+    pub fn database_url(&self) -> Result<DatabaseUrl, String> {
+        DatabaseUrl::parse(&self.database.url)
+    }
+
+    /// The listen address, already checked by [`Config::load`].
+    pub fn bind_addr(&self) -> Result<SocketAddr, String> {
+        self.server.bind.parse().map_err(|_| {
+            format!(
+                "expected HOST:PORT such as 127.0.0.1:8080, got {:?}",
+                self.server.bind
+            )
+        })
+    }
+}
+
+impl LoadedConfig {
+    fn invalid(&self, key: &str, message: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            key: key.to_string(),
+            origin: self.origin(key).clone(),
+            message: message.into(),
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let c = &self.config;
+        c.database_url()
+            .map_err(|m| self.invalid("database.url", m))?;
+        c.bind_addr().map_err(|m| self.invalid("server.bind", m))?;
+        if !(c.server.public_url.starts_with("http://")
+            || c.server.public_url.starts_with("https://"))
+        {
+            return Err(self.invalid(
+                "server.public_url",
+                format!(
+                    "expected an http:// or https:// URL, got {:?}",
+                    c.server.public_url
+                ),
+            ));
+        }
+        if c.server.max_body_bytes < 1024 {
+            return Err(self.invalid("server.max_body_bytes", "expected at least 1024 bytes"));
+        }
+        if c.database.max_connections == 0 {
+            return Err(self.invalid("database.max_connections", "expected at least 1"));
+        }
+        if c.database.connect_timeout_secs == 0 {
+            return Err(self.invalid(
+                "database.connect_timeout_secs",
+                "expected at least 1 second",
+            ));
+        }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&c.log.filter) {
+            return Err(self.invalid("log.filter", format!("not a valid tracing filter: {e}")));
+        }
+        for (key, secret) in [
+            ("keys.signing_secret", &c.keys.signing_secret),
+            ("keys.encryption_secret", &c.keys.encryption_secret),
+            ("keys.blind_index_secret", &c.keys.blind_index_secret),
+        ] {
+            if let Some(s) = secret {
+                crate::keys::decode_secret(s).map_err(|m| self.invalid(key, m))?;
+            }
+        }
+        let supplied = [
+            &c.keys.signing_secret,
+            &c.keys.encryption_secret,
+            &c.keys.blind_index_secret,
+        ]
+        .iter()
+        .filter(|s| s.is_some())
+        .count();
+        if supplied != 0 && supplied != 3 {
+            return Err(self.invalid(
+                "keys",
+                "supply all three of signing_secret, encryption_secret and blind_index_secret, or none (then they are generated into keys.file)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Copies a parsed config file over the defaults, refusing sections and keys that do not exist.
+fn merge_file(
+    tree: &mut Table,
+    file: Table,
+    path: &Path,
+    origins: &mut BTreeMap<String, Origin>,
+) -> Result<(), ConfigError> {
+    for (section, body) in file {
+        let Some(Value::Table(target)) = tree.get_mut(&section) else {
+            return Err(ConfigError::Invalid {
+                key: section.clone(),
+                origin: Origin::File(path.to_path_buf()),
+                message: format!("unknown section; expected one of {}", section_names()),
+            });
+        };
+        let Value::Table(body) = body else {
+            return Err(ConfigError::Invalid {
+                key: section,
+                origin: Origin::File(path.to_path_buf()),
+                message: "expected a [section] table".into(),
+            });
+        };
+        for (key, value) in body {
+            origins.insert(format!("{section}.{key}"), Origin::File(path.to_path_buf()));
+            target.insert(key, value);
+        }
+    }
+    Ok(())
+}
+
+fn section_names() -> String {
+    match Value::try_from(Config::default()) {
+        Ok(Value::Table(t)) => t.keys().cloned().collect::<Vec<_>>().join(", "),
+        _ => String::new(),
+    }
+}
+
+/// Maps `TRACEGATE_DATABASE_MAX_CONNECTIONS=4` to (`database.max_connections`, 4), typed
+/// after the default value of that key.
+fn env_entry(defaults: &Table, name: &str, raw: &str) -> Result<(String, Value), ConfigError> {
+    let rest = name[ENV_PREFIX.len()..].to_ascii_lowercase();
+    let unknown = || ConfigError::Invalid {
+        key: rest.clone(),
+        origin: Origin::Env(name.to_string()),
+        message: format!(
+            "unknown setting; expected {ENV_PREFIX}<SECTION>_<KEY> with SECTION one of {}",
+            section_names()
+        ),
+    };
+    let (section, body) = defaults
+        .iter()
+        .filter_map(|(s, v)| match v {
+            Value::Table(t) => rest.strip_prefix(&format!("{s}_")).map(|_| (s, t)),
+            _ => None,
+        })
+        .max_by_key(|(s, _)| s.len())
+        .ok_or_else(unknown)?;
+    let field = &rest[section.len() + 1..];
+    let key = format!("{section}.{field}");
+    let bad = |expected: &str| ConfigError::Invalid {
+        key: key.clone(),
+        origin: Origin::Env(name.to_string()),
+        message: format!("expected {expected}, got {raw:?}"),
+    };
+    let value = match body.get(field) {
+        Some(Value::Integer(_)) => {
+            Value::Integer(raw.trim().parse().map_err(|_| bad("a whole number"))?)
+        }
+        Some(Value::Boolean(_)) => match raw.trim() {
+            "true" | "1" | "yes" => Value::Boolean(true),
+            "false" | "0" | "no" => Value::Boolean(false),
+            _ => return Err(bad("true or false")),
+        },
+        Some(Value::Array(_)) => Value::Array(
+            raw.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| Value::String(s.to_string()))
+                .collect(),
+        ),
+        // Strings, and optional keys with no default, are taken as written.
+        _ => Value::String(raw.to_string()),
+    };
+    Ok((key, value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn load(file: Option<&str>, vars: &[(&str, &str)]) -> Result<LoadedConfig, ConfigError> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("tracegate.toml");
+        if let Some(text) = file {
+            std::fs::write(&path, text).expect("write config");
+        }
+        Config::load_from(file.map(|_| path.as_path()), &env(vars))
+    }
+
+    #[test]
+    fn no_configuration_gives_embedded_sqlite_on_localhost() {
+        let c = load(None, &[]).expect("defaults load").config;
+        assert_eq!(c.database.url, "sqlite://./data/tracegate.db");
+        assert_eq!(c.server.bind, "127.0.0.1:8080");
+        assert!(c.database.migrate_on_start);
+    }
+
+    #[test]
+    fn environment_overrides_file_which_overrides_defaults() {
+        let loaded = load(
+            Some("[database]\nmax_connections = 3\nurl = \"sqlite://file.db\"\n"),
+            &[("TRACEGATE_DATABASE_URL", "postgres://db/tracegate")],
+        )
+        .expect("loads");
+        assert_eq!(loaded.config.database.url, "postgres://db/tracegate");
+        assert_eq!(loaded.config.database.max_connections, 3);
+        assert_eq!(
+            loaded.origin("database.url"),
+            &Origin::Env("TRACEGATE_DATABASE_URL".into())
+        );
+        assert!(matches!(
+            loaded.origin("database.max_connections"),
+            Origin::File(_)
+        ));
+    }
+
+    #[test]
+    fn bad_environment_number_names_key_and_variable() {
+        let err = load(None, &[("TRACEGATE_DATABASE_MAX_CONNECTIONS", "many")]).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("database.max_connections"), "{text}");
+        assert!(
+            text.contains("TRACEGATE_DATABASE_MAX_CONNECTIONS"),
+            "{text}"
+        );
+        assert!(text.contains("whole number"), "{text}");
+    }
+
+    #[test]
+    fn unknown_database_scheme_is_refused() {
+        let err = load(None, &[("TRACEGATE_DATABASE_URL", "mysql://x/y")]).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("database.url"), "{text}");
+        assert!(text.contains("sqlite://"), "{text}");
+    }
+
+    #[test]
+    fn unknown_key_in_file_is_refused_by_name() {
+        let err = load(Some("[server]\nbnid = \"0.0.0.0:1\"\n"), &[]).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("bnid"), "{text}");
+    }
+
+    #[test]
+    fn wrong_type_in_file_names_the_key() {
+        let err = load(Some("[server]\nworkers = \"four\"\n"), &[]).unwrap_err();
+        assert!(err.to_string().contains("server.workers"), "{err}");
+    }
+
+    #[test]
+    fn unknown_section_is_refused() {
+        let err = load(Some("[databse]\nurl = \"x\"\n"), &[]).unwrap_err();
+        assert!(err.to_string().contains("databse"), "{err}");
+    }
+
+    #[test]
+    fn unknown_environment_setting_is_refused() {
+        let err = load(None, &[("TRACEGATE_SERVR_BIND", "x")]).unwrap_err();
+        assert!(err.to_string().contains("TRACEGATE_SERVR_BIND"), "{err}");
+    }
+
+    #[test]
+    fn test_harness_variables_are_not_configuration() {
+        load(None, &[("TRACEGATE_TEST_POSTGRES_URL", "postgres://x")]).expect("ignored");
+    }
+
+    #[test]
+    fn partial_key_set_is_refused() {
+        let secret = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+        let err = load(None, &[("TRACEGATE_KEYS_SIGNING_SECRET", secret)]).unwrap_err();
+        assert!(err.to_string().contains("keys"), "{err}");
+    }
+
+    #[test]
+    fn describe_redacts_secrets_and_names_origins() {
+        let secret = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+        let loaded = load(
+            None,
+            &[
+                ("TRACEGATE_KEYS_SIGNING_SECRET", secret),
+                ("TRACEGATE_KEYS_ENCRYPTION_SECRET", secret),
+                ("TRACEGATE_KEYS_BLIND_INDEX_SECRET", secret),
+                ("TRACEGATE_SERVER_WORKERS", "2"),
+            ],
+        )
+        .expect("loads");
+        let text = loaded.describe();
+        assert!(!text.contains(secret), "{text}");
+        assert!(text.contains("signing_secret = \"<redacted>\""), "{text}");
+        assert!(
+            text.contains("workers = 2  # environment TRACEGATE_SERVER_WORKERS"),
+            "{text}"
+        );
+    }
+}

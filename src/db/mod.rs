@@ -1,0 +1,83 @@
+//! Storage: one diesel schema over embedded SQLite and PostgreSQL.
+//!
+//! The backend is chosen from the URL scheme only ([`DatabaseUrl`]), never guessed.
+//! Backend-specific SQL stays in this folder; feature stores use the diesel DSL on
+//! [`DbConnection`] and [`write_transaction`].
+
+mod migrations;
+mod pool;
+pub mod schema;
+mod url;
+
+pub use migrations::{has_pending_migrations, run_migrations};
+pub use pool::{ConnectError, ConnectionManager, DbPool, PooledConnection, build_pool};
+pub use url::{Backend, DatabaseUrl, redact as redact_url};
+
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::sqlite::SqliteConnection;
+
+/// A connection to whichever backend the configuration names.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+impl DbConnection {
+    /// Which backend this connection talks to.
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbConnection::Postgresql(_) => Backend::Postgres,
+            DbConnection::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+}
+
+/// Runs the same diesel expression on the backend's own connection type.
+///
+/// The multi-backend connection cannot express multi-row inserts or `ON CONFLICT`
+/// upserts; stores write those as `on_backend!(conn, c => insert_into(t).values(&rows).execute(c))`.
+#[macro_export]
+macro_rules! on_backend {
+    ($conn:expr, $inner:ident => $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Postgresql($inner) => $body,
+            $crate::db::DbConnection::Sqlite($inner) => $body,
+        }
+    };
+}
+
+/// Runs `f` in a transaction that holds the write lock from its first statement.
+///
+/// On SQLite a deferred transaction that reads and then writes fails with `SQLITE_BUSY`
+/// when another writer committed in between; `BEGIN IMMEDIATE` waits for the lock
+/// instead (bounded by the busy timeout). On PostgreSQL it is an ordinary transaction.
+/// Every store function that changes data runs inside one of these.
+pub fn write_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
+        DbConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction(c)?,
+    }
+    type Manager = <DbConnection as diesel::Connection>::TransactionManager;
+    match f(conn) {
+        Ok(value) => match Manager::commit_transaction(conn) {
+            Ok(()) => Ok(value),
+            Err(commit_error) => {
+                // A failed COMMIT leaves the transaction open on some backends.
+                let _ = Manager::rollback_transaction(conn);
+                Err(commit_error.into())
+            }
+        },
+        Err(error) => {
+            Manager::rollback_transaction(conn)?;
+            Err(error)
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! HTTP plumbing shared by every feature: request body and parameter extraction with
+//! problem+json errors, and resource registration that answers 405 with `Allow`.
+
+mod endpoint;
+mod json;
+
+pub use endpoint::Endpoint;
+pub use json::{BodyLimit, JsonBody, parse_json};
+
+use actix_web::error::{PathError, QueryPayloadError};
+use actix_web::web;
+
+use crate::error::{AppError, FieldError};
+
+/// Registers the extractor settings every route relies on: body limit, and problem+json
+/// answers for bad query strings and path parameters.
+pub fn configure_extractors(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
+    cfg.app_data(BodyLimit(max_body_bytes))
+        .app_data(web::PayloadConfig::new(max_body_bytes))
+        .app_data(
+            web::QueryConfig::default().error_handler(|error, _req| query_error(error).into()),
+        )
+        .app_data(web::PathConfig::default().error_handler(|error, _req| path_error(error).into()));
+}
+
+fn query_error(error: QueryPayloadError) -> AppError {
+    let message = match &error {
+        QueryPayloadError::Deserialize(e) => e.to_string(),
+        other => other.to_string(),
+    };
+    AppError::BadRequest {
+        detail: format!("the query string is not valid: {message}"),
+        errors: vec![FieldError::new("query", message)],
+    }
+}
+
+fn path_error(error: PathError) -> AppError {
+    let message = match &error {
+        PathError::Deserialize(e) => e.to_string(),
+        other => other.to_string(),
+    };
+    AppError::BadRequest {
+        detail: format!("a path segment is not valid: {message}"),
+        errors: vec![FieldError::new("path", message)],
+    }
+}

@@ -1,0 +1,273 @@
+//! The service's secret keys: one to sign tokens and attestations, one to encrypt personal
+//! data at rest, one to build blind indexes of personal data.
+//!
+//! Production supplies all three through configuration. With none supplied (the zero-config
+//! run), they are generated on first start into `keys.file` with mode 0600 and reused after,
+//! so data encrypted yesterday still decrypts today.
+
+use std::fmt;
+use std::path::Path;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::config::KeysConfig;
+
+/// Bytes in every key.
+pub const KEY_LEN: usize = 32;
+
+/// One secret key and its public identifier. Never printed.
+#[derive(Clone)]
+pub struct SecretKey {
+    id: String,
+    bytes: [u8; KEY_LEN],
+}
+
+impl SecretKey {
+    fn new(bytes: [u8; KEY_LEN]) -> Self {
+        // The id names the key (for rotation) without revealing anything about it.
+        let digest = Sha256::new()
+            .chain_update(b"tracegate key id\0")
+            .chain_update(bytes)
+            .finalize();
+        let id = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+        Self { id, bytes }
+    }
+
+    fn generate() -> Result<Self, KeyError> {
+        let mut bytes = [0u8; KEY_LEN];
+        getrandom::fill(&mut bytes).map_err(|e| KeyError::Random(e.to_string()))?;
+        Ok(Self::new(bytes))
+    }
+
+    /// Stable identifier, safe to store beside what the key protects and to publish.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The key material.
+    pub fn bytes(&self) -> &[u8; KEY_LEN] {
+        &self.bytes
+    }
+}
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretKey({}, <redacted>)", self.id)
+    }
+}
+
+/// The keys the service runs with.
+#[derive(Debug, Clone)]
+pub struct KeyRing {
+    pub signing: SecretKey,
+    pub encryption: SecretKey,
+    pub blind_index: SecretKey,
+    /// True when the keys were generated locally rather than supplied by configuration.
+    pub generated: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("cannot read key file {path}: {message}")]
+    Read { path: String, message: String },
+    #[error("cannot write key file {path}: {message}")]
+    Write { path: String, message: String },
+    #[error("key file {path}: {message}")]
+    Invalid { path: String, message: String },
+    #[error("configured key {key}: {message}")]
+    Config { key: &'static str, message: String },
+    #[error("the operating system's random number generator failed: {0}")]
+    Random(String),
+}
+
+/// Decodes a base64 key of exactly [`KEY_LEN`] bytes.
+pub fn decode_secret(text: &str) -> Result<[u8; KEY_LEN], String> {
+    let bytes = STANDARD
+        .decode(text.trim())
+        .map_err(|_| "expected base64 (standard alphabet, padded)".to_string())?;
+    bytes
+        .try_into()
+        .map_err(|b: Vec<u8>| format!("expected {KEY_LEN} bytes, got {}", b.len()))
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyFile {
+    signing_secret: String,
+    encryption_secret: String,
+    blind_index_secret: String,
+}
+
+impl KeyRing {
+    /// Uses the configured keys, or loads (creating on first use) the generated key file.
+    pub fn load_or_generate(config: &KeysConfig) -> Result<Self, KeyError> {
+        if let (Some(s), Some(e), Some(b)) = (
+            &config.signing_secret,
+            &config.encryption_secret,
+            &config.blind_index_secret,
+        ) {
+            let key = |name: &'static str, text: &str| {
+                decode_secret(text)
+                    .map(SecretKey::new)
+                    .map_err(|message| KeyError::Config { key: name, message })
+            };
+            return Ok(Self {
+                signing: key("keys.signing_secret", s)?,
+                encryption: key("keys.encryption_secret", e)?,
+                blind_index: key("keys.blind_index_secret", b)?,
+                generated: false,
+            });
+        }
+        let path = Path::new(&config.file);
+        if path.exists() {
+            Self::read_file(path)
+        } else {
+            let ring = Self {
+                signing: SecretKey::generate()?,
+                encryption: SecretKey::generate()?,
+                blind_index: SecretKey::generate()?,
+                generated: true,
+            };
+            ring.write_file(path)?;
+            Ok(ring)
+        }
+    }
+
+    fn read_file(path: &Path) -> Result<Self, KeyError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| KeyError::Read {
+            path: shown.clone(),
+            message: e.to_string(),
+        })?;
+        let file: KeyFile = toml::from_str(&text).map_err(|e| KeyError::Invalid {
+            path: shown.clone(),
+            message: e.message().to_string(),
+        })?;
+        let key = |name: &str, text: &str| {
+            decode_secret(text)
+                .map(SecretKey::new)
+                .map_err(|m| KeyError::Invalid {
+                    path: shown.clone(),
+                    message: format!("{name}: {m}"),
+                })
+        };
+        Ok(Self {
+            signing: key("signing_secret", &file.signing_secret)?,
+            encryption: key("encryption_secret", &file.encryption_secret)?,
+            blind_index: key("blind_index_secret", &file.blind_index_secret)?,
+            generated: true,
+        })
+    }
+
+    fn write_file(&self, path: &Path) -> Result<(), KeyError> {
+        let shown = path.display().to_string();
+        let fail = |e: std::io::Error| KeyError::Write {
+            path: shown.clone(),
+            message: e.to_string(),
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(fail)?;
+        }
+        let file = KeyFile {
+            signing_secret: STANDARD.encode(self.signing.bytes),
+            encryption_secret: STANDARD.encode(self.encryption.bytes),
+            blind_index_secret: STANDARD.encode(self.blind_index.bytes),
+        };
+        let body = toml::to_string(&file).map_err(|e| KeyError::Write {
+            path: shown.clone(),
+            message: e.to_string(),
+        })?;
+        let text = format!(
+            "# Keys generated by tracegate for local use. Production supplies its own through\n\
+             # TRACEGATE_KEYS_* settings. Losing this file makes encrypted data unreadable.\n{body}"
+        );
+        write_private(path, text.as_bytes()).map_err(fail)
+    }
+}
+
+/// Creates `path` readable and writable by its owner only, failing if it already exists
+/// (two nodes starting at once must not overwrite each other's keys).
+fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(contents)?;
+    file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_in(dir: &Path) -> KeysConfig {
+        KeysConfig {
+            file: dir.join("keys.toml").display().to_string(),
+            ..KeysConfig::default()
+        }
+    }
+
+    #[test]
+    fn generated_keys_are_kept_and_reused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = config_in(dir.path());
+        let first = KeyRing::load_or_generate(&config).expect("generate");
+        let second = KeyRing::load_or_generate(&config).expect("reload");
+        assert!(first.generated);
+        assert_eq!(first.signing.bytes(), second.signing.bytes());
+        assert_eq!(first.encryption.id(), second.encryption.id());
+        assert_ne!(first.signing.bytes(), first.encryption.bytes());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn generated_key_file_is_private_to_its_owner() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = config_in(dir.path());
+        KeyRing::load_or_generate(&config).expect("generate");
+        let mode = std::fs::metadata(&config.file)
+            .expect("stat")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn supplied_keys_win_over_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let secret = STANDARD.encode([7u8; KEY_LEN]);
+        let config = KeysConfig {
+            signing_secret: Some(secret.clone()),
+            encryption_secret: Some(secret.clone()),
+            blind_index_secret: Some(secret),
+            ..config_in(dir.path())
+        };
+        let ring = KeyRing::load_or_generate(&config).expect("load");
+        assert!(!ring.generated);
+        assert_eq!(ring.signing.bytes(), &[7u8; KEY_LEN]);
+        assert!(!Path::new(&config.file).exists());
+    }
+
+    #[test]
+    fn debug_output_never_shows_key_material() {
+        let key = SecretKey::new([0xAB; KEY_LEN]);
+        let shown = format!("{key:?}");
+        assert!(!shown.contains("ab, ") && !shown.contains("171"), "{shown}");
+        assert!(shown.contains(key.id()));
+    }
+
+    #[test]
+    fn short_secret_is_refused_with_its_length() {
+        let err = decode_secret(&STANDARD.encode([1u8; 16])).unwrap_err();
+        assert!(err.contains("32 bytes, got 16"), "{err}");
+    }
+}

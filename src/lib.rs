@@ -1,0 +1,19 @@
+//! tracegate: binds online sellers to real legal entities, gates marketplace listings on
+//! verified traceability codes, and runs the disputes that follow.
+//!
+//! The binary (`src/main.rs`) is a thin command line over this library; the integration
+//! tests drive the same [`startup::Application`] over HTTP.
+
+pub mod audit;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod keys;
+pub mod metrics;
+pub mod openapi;
+pub mod ops;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

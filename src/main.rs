@@ -1,0 +1,158 @@
+//! The `tracegate` command line: parse arguments, load configuration, dispatch.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tracegate::config::{Config, LoadedConfig};
+use tracegate::startup::{self, Application};
+use tracegate::{audit, db, telemetry};
+
+#[derive(Parser)]
+#[command(
+    name = "tracegate",
+    version,
+    about = "Binds online sellers to legal entities, gates marketplace listings on verified traceability codes, and runs disputes.",
+    long_about = None
+)]
+struct Cli {
+    /// Configuration file (default: ./tracegate.toml when it exists). TRACEGATE_* environment
+    /// variables override it.
+    #[arg(long, global = true, env = "TRACEGATE_CONFIG", value_name = "PATH")]
+    config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP API and background workers (the default when no command is given).
+    Serve,
+    /// Apply pending database migrations, print what was applied, and exit.
+    Migrate,
+    /// Inspect the configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Work with the hash-chained audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute the whole chain; print the first broken entry and exit 1 if there is one.
+    Verify,
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Check the configuration and print the effective values, secrets redacted.
+    Check,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let loaded = match Config::load(cli.config.as_deref()) {
+        Ok(loaded) => loaded,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => run_async(serve(loaded)),
+        Command::Migrate => run_async(migrate(loaded)),
+        Command::Config {
+            command: ConfigCommand::Check,
+        } => {
+            print!("{}", loaded.describe());
+            Ok(())
+        }
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => match run_async(audit_verify(loaded)) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::FAILURE,
+            Err(error) => Err(error),
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_async<T, F: Future<Output = anyhow::Result<T>>>(future: F) -> anyhow::Result<T> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(future)
+}
+
+async fn serve(loaded: LoadedConfig) -> anyhow::Result<()> {
+    telemetry::init(&loaded.config.log);
+    let app = Application::build(loaded.config).await?;
+    app.run_until_stopped().await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// A one-connection pool for commands that run and exit.
+fn command_pool(config: &Config) -> anyhow::Result<db::DbPool> {
+    let url = config.database_url().map_err(anyhow::Error::msg)?;
+    Ok(db::build_pool(
+        url,
+        1,
+        std::time::Duration::from_secs(u64::from(config.database.connect_timeout_secs)),
+    ))
+}
+
+async fn migrate(loaded: LoadedConfig) -> anyhow::Result<()> {
+    telemetry::init(&loaded.config.log);
+    let pool = command_pool(&loaded.config)?;
+    let applied = startup::migrate(&pool).await?;
+    if applied.is_empty() {
+        println!("database is up to date");
+    } else {
+        for version in applied {
+            println!("applied {version}");
+        }
+    }
+    Ok(())
+}
+
+/// Returns whether the chain is intact.
+async fn audit_verify(loaded: LoadedConfig) -> anyhow::Result<bool> {
+    telemetry::init(&loaded.config.log);
+    let pool = command_pool(&loaded.config)?;
+    let report = tokio::task::spawn_blocking(move || -> anyhow::Result<audit::VerifyReport> {
+        let mut conn = pool.get()?;
+        Ok(audit::verify(&mut conn)?)
+    })
+    .await??;
+    match &report.broken {
+        None => {
+            println!(
+                "audit log intact: {} entries, head {}",
+                report.entries, report.head_hash
+            );
+            Ok(true)
+        }
+        Some(broken) => {
+            println!("audit log BROKEN: {broken}");
+            println!(
+                "the first {} entries are intact (last good hash {})",
+                report.entries, report.head_hash
+            );
+            Ok(false)
+        }
+    }
+}

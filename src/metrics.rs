@@ -1,0 +1,172 @@
+//! Prometheus metrics: requests by route and status, request latency, database pool use.
+//!
+//! Routes are labelled by their pattern (`/v1/disputes/{id}`), never the raw path, so the
+//! number of series stays bounded whatever clients send.
+
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+/// Media type of [`Metrics::render`]'s output.
+pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    method: String,
+    route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PoolLabels {
+    state: &'static str,
+}
+
+fn latency_histogram() -> Histogram {
+    // 0.25 ms … ~4 s
+    Histogram::new(exponential_buckets(0.000_25, 2.0, 15))
+}
+
+/// The service's metrics registry.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    pool_connections: Family<PoolLabels, Gauge>,
+    pool_max: Gauge,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+/// A snapshot of the connection pool for [`Metrics::render`].
+#[derive(Debug, Clone, Copy)]
+pub struct PoolUsage {
+    pub idle: u32,
+    pub in_use: u32,
+    pub max: u32,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("tracegate");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by method, route pattern and status",
+            requests.clone(),
+        );
+        let latency = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_histogram,
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "Time from receiving a request to its response, by method and route pattern",
+            latency.clone(),
+        );
+        let pool_connections = Family::<PoolLabels, Gauge>::default();
+        registry.register(
+            "db_pool_connections",
+            "Database connections in the pool, by state (idle or in_use)",
+            pool_connections.clone(),
+        );
+        let pool_max = Gauge::default();
+        registry.register(
+            "db_pool_max_connections",
+            "Largest number of connections the pool may open",
+            pool_max.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            latency,
+            pool_connections,
+            pool_max,
+        }
+    }
+
+    /// Records one answered request.
+    pub fn observe_request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                method: method.to_string(),
+                route: route.to_string(),
+                status,
+            })
+            .inc();
+        self.latency
+            .get_or_create(&RouteLabels {
+                method: method.to_string(),
+                route: route.to_string(),
+            })
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// The metrics in Prometheus text format, with the pool figures as of now.
+    pub fn render(&self, pool: PoolUsage) -> String {
+        self.pool_connections
+            .get_or_create(&PoolLabels { state: "idle" })
+            .set(i64::from(pool.idle));
+        self.pool_connections
+            .get_or_create(&PoolLabels { state: "in_use" })
+            .set(i64::from(pool.in_use));
+        self.pool_max.set(i64::from(pool.max));
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_counted_by_route_and_status() {
+        let metrics = Metrics::new();
+        metrics.observe_request("GET", "/healthz", 200, Duration::from_millis(1));
+        metrics.observe_request("GET", "/healthz", 200, Duration::from_millis(2));
+        metrics.observe_request("POST", "unmatched", 404, Duration::from_millis(1));
+        let text = metrics.render(PoolUsage {
+            idle: 1,
+            in_use: 2,
+            max: 10,
+        });
+        assert!(
+            text.contains(
+                r#"tracegate_http_requests_total{method="GET",route="/healthz",status="200"} 2"#
+            ),
+            "{text}"
+        );
+        assert!(text.contains(r#"status="404""#), "{text}");
+        assert!(
+            text.contains(r#"tracegate_db_pool_connections{state="in_use"} 2"#),
+            "{text}"
+        );
+        assert!(
+            text.contains("tracegate_http_request_duration_seconds_bucket"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,173 @@
+//! Builds the running service from a configuration. `main` and the integration tests both
+//! use [`Application::build`], so tests exercise exactly what production runs.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::db::{self, DbPool};
+use crate::error::AppError;
+use crate::keys::KeyRing;
+use crate::metrics::Metrics;
+use crate::state::AppState;
+use crate::{http, openapi, ops, telemetry};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    #[error(transparent)]
+    Keys(#[from] crate::keys::KeyError),
+    #[error("cannot connect to the database to migrate it: {0}")]
+    Database(#[from] r2d2::Error),
+    #[error("database migration failed: {0}")]
+    Migration(String),
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        address: String,
+        source: std::io::Error,
+    },
+}
+
+/// A built, listening service that has not started serving yet.
+pub struct Application {
+    server: Server,
+    port: u16,
+    state: AppState,
+}
+
+impl Application {
+    /// Builds the service with the system clock.
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// Builds the service with the given clock (tests move time by hand).
+    pub async fn build_with_clock(
+        config: Config,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StartupError> {
+        let url = config.database_url().map_err(StartupError::Config)?;
+        let address = config.bind_addr().map_err(StartupError::Config)?;
+        let keys = KeyRing::load_or_generate(&config.keys)?;
+        if keys.generated {
+            tracing::warn!(
+                file = %config.keys.file,
+                "using keys generated on this machine; production must supply its own (TRACEGATE_KEYS_*)"
+            );
+        }
+        let pool = db::build_pool(
+            url,
+            config.database.max_connections,
+            Duration::from_secs(u64::from(config.database.connect_timeout_secs)),
+        );
+        if config.database.migrate_on_start {
+            migrate(&pool).await?;
+        }
+
+        let listener = TcpListener::bind(address).map_err(|source| StartupError::Bind {
+            address: address.to_string(),
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind {
+                address: address.to_string(),
+                source,
+            })?
+            .port();
+
+        let state = AppState {
+            config: Arc::new(config),
+            pool,
+            clock,
+            keys: Arc::new(keys),
+        };
+        let server = http_server(state.clone(), listener)?;
+        tracing::info!(address = %address, port, "listening");
+        Ok(Self {
+            server,
+            port,
+            state,
+        })
+    }
+
+    /// The port actually bound (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle that stops the server (graceful or not) from elsewhere.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Shared state, for tests that inspect the database directly.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGINT/SIGTERM, then lets in-flight requests finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Applies pending migrations (blocking work, off the async threads).
+pub async fn migrate(pool: &DbPool) -> Result<Vec<String>, StartupError> {
+    let pool = pool.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get()?;
+        let applied =
+            db::run_migrations(&mut conn).map_err(|e| StartupError::Migration(e.to_string()))?;
+        for version in &applied {
+            tracing::info!(version = %version, "applied migration");
+        }
+        Ok(applied)
+    })
+    .await
+    .map_err(|e| StartupError::Migration(format!("migration task failed: {e}")))?
+}
+
+fn http_server(state: AppState, listener: TcpListener) -> Result<Server, StartupError> {
+    let server_config = state.config.server.clone();
+    let metrics = web::Data::new(Metrics::new());
+    let data = web::Data::new(state);
+    let docs = openapi::document();
+    let address = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(metrics.clone())
+            .wrap(from_fn(telemetry::observe))
+            .configure(|cfg| http::configure_extractors(cfg, server_config.max_body_bytes as usize))
+            .configure(ops::configure)
+            .service(web::redirect("/docs", "/docs/"))
+            .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", docs.clone()))
+            .default_service(web::to(unknown_route))
+    })
+    .shutdown_timeout(u64::from(server_config.shutdown_timeout_secs));
+    if server_config.workers > 0 {
+        server = server.workers(server_config.workers as usize);
+    }
+    Ok(server
+        .listen(listener)
+        .map_err(|source| StartupError::Bind { address, source })?
+        .run())
+}
+
+async fn unknown_route() -> Result<actix_web::HttpResponse, AppError> {
+    Err(AppError::not_found(
+        "no resource at this path; the API is described at /openapi.json and /docs",
+    ))
+}

@@ -1,0 +1,289 @@
+//! Test harness: a real tracegate on port 0 with a fresh database per test, on SQLite and,
+//! when `TRACEGATE_TEST_POSTGRES_URL` is set, on PostgreSQL (a new database per test,
+//! dropped afterwards).
+//!
+//! Write a test once as `async fn name(backend: TestBackend)` and add `both_backends!(name);`
+//! under it: that generates `name::sqlite` and `name::postgres`.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use diesel::{Connection, RunQueryDsl};
+use tempfile::TempDir;
+use tracegate::config::{Config, LogConfig, LogFormat};
+use tracegate::startup::Application;
+use tracegate::state::AppState;
+
+/// PostgreSQL server URL (any database on it) for the PostgreSQL half of the suite.
+pub const POSTGRES_ENV: &str = "TRACEGATE_TEST_POSTGRES_URL";
+
+/// Generates `#[tokio::test]`s `NAME::sqlite` and `NAME::postgres` that call `NAME(backend)`.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::helpers::TestBackend::Sqlite).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(backend) = $crate::helpers::TestBackend::postgres() {
+                    super::$name(backend).await
+                }
+            }
+        }
+    };
+}
+
+#[derive(Debug, Clone)]
+pub enum TestBackend {
+    Sqlite,
+    /// URL of the server's maintenance database, used to create and drop test databases.
+    Postgres(String),
+}
+
+impl TestBackend {
+    /// The PostgreSQL backend, or `None` (with a note on stderr) when it is not configured.
+    pub fn postgres() -> Option<Self> {
+        match std::env::var(POSTGRES_ENV) {
+            Ok(url) if !url.is_empty() => Some(TestBackend::Postgres(url)),
+            _ => {
+                eprintln!("skipped: set {POSTGRES_ENV} to run this test on PostgreSQL");
+                None
+            }
+        }
+    }
+}
+
+/// A data directory and an empty database, removed when dropped.
+pub struct TestEnv {
+    pub dir: TempDir,
+    pub config: Config,
+    /// Dropped with the environment, which drops the database.
+    _postgres: Option<PostgresDatabase>,
+}
+
+impl TestEnv {
+    pub fn new(backend: &TestBackend) -> Self {
+        install_log_capture();
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let (url, postgres) = match backend {
+            TestBackend::Sqlite => (
+                format!("sqlite://{}", dir.path().join("tracegate.db").display()),
+                None,
+            ),
+            TestBackend::Postgres(admin) => {
+                let db = PostgresDatabase::create(admin);
+                (db.url.clone(), Some(db))
+            }
+        };
+        let mut config = Config::default();
+        config.server.bind = "127.0.0.1:0".into();
+        config.server.workers = 1;
+        config.server.shutdown_timeout_secs = 1;
+        config.database.url = url;
+        config.database.max_connections = 5;
+        config.database.connect_timeout_secs = 2;
+        config.keys.file = dir.path().join("keys.toml").display().to_string();
+        config.log = test_log_config();
+        Self {
+            dir,
+            config,
+            _postgres: postgres,
+        }
+    }
+
+    /// The database URL of this environment.
+    pub fn database_url(&self) -> &str {
+        &self.config.database.url
+    }
+
+    /// Runs the `tracegate` binary with this environment's configuration.
+    pub fn command(&self, args: &[&str]) -> std::process::Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tracegate"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("TRACEGATE_DATABASE_URL", self.database_url())
+            .env("TRACEGATE_KEYS_FILE", &self.config.keys.file)
+            .env("TRACEGATE_LOG_FILTER", "warn")
+            .output()
+            .expect("run tracegate binary")
+    }
+}
+
+/// A running service.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl TestApp {
+    /// A fresh environment and a service running in it.
+    pub async fn spawn(backend: &TestBackend) -> (TestEnv, TestApp) {
+        let env = TestEnv::new(backend);
+        let app = TestApp::start(env.config.clone()).await;
+        (env, app)
+    }
+
+    /// Starts a service with exactly this configuration.
+    pub async fn start(config: Config) -> TestApp {
+        let app = Application::build(config)
+            .await
+            .expect("application builds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let state = app.state().clone();
+        let handle = app.handle();
+        tokio::spawn(app.run_until_stopped());
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("http client");
+        TestApp {
+            address,
+            client,
+            state,
+            handle,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Stops the server and waits until it has.
+    pub async fn stop(self) {
+        self.handle.stop(true).await;
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Sends the stop command at once; the server finishes on its own threads.
+        drop(self.handle.stop(false));
+    }
+}
+
+/// Reads a problem+json body, checking the media type.
+pub async fn problem(response: reqwest::Response) -> serde_json::Value {
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    assert_eq!(
+        content_type, "application/problem+json",
+        "error bodies are problem+json"
+    );
+    response.json().await.expect("problem body is JSON")
+}
+
+struct PostgresDatabase {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl PostgresDatabase {
+    fn create(admin_url: &str) -> Self {
+        let name = format!("tracegate_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = diesel::PgConnection::establish(admin_url).expect("connect to PostgreSQL");
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .expect("create test database");
+        Self {
+            admin_url: admin_url.to_string(),
+            url: with_database(admin_url, &name),
+            name,
+        }
+    }
+}
+
+impl Drop for PostgresDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = diesel::PgConnection::establish(&self.admin_url) {
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut admin);
+        }
+    }
+}
+
+/// Replaces the database name in a PostgreSQL URL, keeping any query string.
+pub fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
+    let mut out = format!("{}/{}", &base[..host_end], name);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+// ---- log capture: every log line of the suite, for tests that inspect logs ----
+
+static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+
+fn log_buffer() -> Arc<Mutex<Vec<u8>>> {
+    LOGS.get_or_init(|| Arc::new(Mutex::new(Vec::new())))
+        .clone()
+}
+
+fn test_log_config() -> LogConfig {
+    LogConfig {
+        format: LogFormat::Json,
+        filter: "info".into(),
+    }
+}
+
+struct CaptureWriter;
+
+impl Write for CaptureWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        log_buffer()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn capture_writer() -> CaptureWriter {
+    CaptureWriter
+}
+
+fn install_log_capture() {
+    static INSTALLED: OnceLock<()> = OnceLock::new();
+    INSTALLED
+        .get_or_init(|| tracegate::telemetry::init_with_writer(&test_log_config(), capture_writer));
+}
+
+/// Every log line written so far by any test in this process.
+pub fn captured_logs() -> String {
+    String::from_utf8_lossy(&log_buffer().lock().unwrap_or_else(|p| p.into_inner())).into_owned()
+}
