@@ -25,11 +25,11 @@ pub enum StartupError {
     Config(String),
     #[error(transparent)]
     Keys(#[from] crate::keys::KeyError),
-    #[error("cannot connect to the database to migrate it: {0}")]
+    #[error("cannot connect to the database to migrate it")]
     Database(#[from] r2d2::Error),
     #[error("database migration failed: {0}")]
     Migration(String),
-    #[error("cannot listen on {address}: {source}")]
+    #[error("cannot listen on {address}")]
     Bind {
         address: String,
         source: std::io::Error,
