@@ -31,6 +31,133 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub log: LogConfig,
     pub keys: KeysConfig,
+    pub auth: AuthConfig,
+    pub mail: MailConfig,
+    pub policies: PoliciesConfig,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PoliciesConfig {
+    /// Folder of policy files to use instead of those built into the binary.
+    pub dir: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Lifetime of access tokens for people (sellers, officers), in seconds.
+    pub access_token_ttl_secs: u32,
+    /// Lifetime of access tokens for machine clients (platforms, issuers), in seconds.
+    pub client_token_ttl_secs: u32,
+    /// Lifetime of a refresh token (and so of an idle session), in days.
+    pub refresh_token_ttl_days: u32,
+    /// How long an email verification link stays valid, in hours.
+    pub email_verification_ttl_hours: u32,
+    /// How long a password reset link stays valid, in minutes.
+    pub password_reset_ttl_minutes: u32,
+    /// How long an officer invitation stays valid, in hours.
+    pub invitation_ttl_hours: u32,
+    /// Failed logins for one account before it is locked for a while.
+    pub max_failures_per_account: u32,
+    /// Failed logins from one IP address before it is locked for a while.
+    pub max_failures_per_ip: u32,
+    /// First lock-out, in seconds; each further failure doubles it up to 15 minutes.
+    pub lockout_base_secs: u32,
+    /// Officers must confirm a TOTP second factor before they may use officer routes.
+    pub require_officer_totp: bool,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailConfig {
+    /// `file` writes each message as an .eml file under `outbox_dir`; `smtp` sends it.
+    pub transport: MailTransportKind,
+    /// Sender, e.g. `tracegate <no-reply@example.gov.vn>`.
+    pub from: String,
+    /// Folder for `.eml` files when `transport = "file"`.
+    pub outbox_dir: String,
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    /// `starttls`, `tls` (implicit, usually port 465) or `none` (local relays only).
+    pub smtp_security: SmtpSecurity,
+    pub smtp_username: Option<String>,
+    pub smtp_password: Option<String>,
+    /// Seconds to wait for the SMTP server.
+    pub smtp_timeout_secs: u32,
+    /// Delivery attempts before a message (mail or webhook) is given up as dead.
+    pub max_attempts: u32,
+    /// How often the delivery worker looks for due messages, in milliseconds.
+    pub poll_interval_ms: u32,
+}
+
+impl fmt::Debug for MailConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MailConfig")
+            .field("transport", &self.transport)
+            .field("from", &self.from)
+            .field("outbox_dir", &self.outbox_dir)
+            .field("smtp_host", &self.smtp_host)
+            .field("smtp_port", &self.smtp_port)
+            .field("smtp_security", &self.smtp_security)
+            .field("smtp_username", &self.smtp_username)
+            .field(
+                "smtp_password",
+                &self.smtp_password.as_ref().map(|_| "<redacted>"),
+            )
+            .field("max_attempts", &self.max_attempts)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTransportKind {
+    File,
+    Smtp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    Starttls,
+    Tls,
+    None,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            access_token_ttl_secs: 900,
+            client_token_ttl_secs: 900,
+            refresh_token_ttl_days: 30,
+            email_verification_ttl_hours: 48,
+            password_reset_ttl_minutes: 60,
+            invitation_ttl_hours: 72,
+            max_failures_per_account: 5,
+            max_failures_per_ip: 50,
+            lockout_base_secs: 30,
+            require_officer_totp: true,
+        }
+    }
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            transport: MailTransportKind::File,
+            from: "tracegate <no-reply@tracegate.localhost>".into(),
+            outbox_dir: "./data/outbox".into(),
+            smtp_host: "localhost".into(),
+            smtp_port: 587,
+            smtp_security: SmtpSecurity::Starttls,
+            smtp_username: None,
+            smtp_password: None,
+            smtp_timeout_secs: 10,
+            max_attempts: 12,
+            poll_interval_ms: 1000,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -147,6 +274,7 @@ impl Default for KeysConfig {
 
 /// Keys whose values are secrets: never printed.
 const SECRET_KEYS: &[&str] = &[
+    "mail.smtp_password",
     "keys.signing_secret",
     "keys.encryption_secret",
     "keys.blind_index_secret",
@@ -351,6 +479,41 @@ impl LoadedConfig {
                 "database.connect_timeout_secs",
                 "expected at least 1 second",
             ));
+        }
+        if c.mail.from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(self.invalid(
+                "mail.from",
+                format!(
+                    "expected a mailbox such as `tracegate <no-reply@example.org>`, got {:?}",
+                    c.mail.from
+                ),
+            ));
+        }
+        if c.mail.transport == MailTransportKind::Smtp && c.mail.smtp_host.trim().is_empty() {
+            return Err(self.invalid("mail.smtp_host", "required when mail.transport = \"smtp\""));
+        }
+        if c.mail.smtp_username.is_some() != c.mail.smtp_password.is_some() {
+            return Err(self.invalid(
+                "mail.smtp_username",
+                "give both smtp_username and smtp_password, or neither",
+            ));
+        }
+        for (key, value) in [
+            ("mail.max_attempts", c.mail.max_attempts),
+            ("mail.poll_interval_ms", c.mail.poll_interval_ms),
+            ("mail.smtp_timeout_secs", c.mail.smtp_timeout_secs),
+            ("auth.access_token_ttl_secs", c.auth.access_token_ttl_secs),
+            ("auth.client_token_ttl_secs", c.auth.client_token_ttl_secs),
+            ("auth.refresh_token_ttl_days", c.auth.refresh_token_ttl_days),
+            (
+                "auth.max_failures_per_account",
+                c.auth.max_failures_per_account,
+            ),
+            ("auth.max_failures_per_ip", c.auth.max_failures_per_ip),
+        ] {
+            if value == 0 {
+                return Err(self.invalid(key, "expected at least 1"));
+            }
         }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&c.log.filter) {
             return Err(self.invalid("log.filter", format!("not a valid tracing filter: {e}")));

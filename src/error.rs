@@ -52,6 +52,10 @@ pub struct Problem {
     /// For invalid input: every field that is wrong.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// Members particular to one kind of problem (e.g. `error` for OAuth clients).
+    #[serde(flatten)]
+    #[schema(additional_properties)]
+    pub extensions: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Everything a handler can fail with.
@@ -73,12 +77,39 @@ pub enum AppError {
     UnsupportedMediaType { detail: String },
     #[error("request body larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    /// No credentials, or credentials that do not verify.
+    #[error("unauthorized: {detail}")]
+    Unauthorized {
+        detail: String,
+        /// `WWW-Authenticate` challenge to send.
+        challenge: &'static str,
+    },
+    /// Password right, but the account needs a TOTP code too.
+    #[error("second factor required")]
+    SecondFactorRequired { detail: String },
+    /// Authenticated, but this caller may not do this.
+    #[error("forbidden: {detail}")]
+    Forbidden { detail: String },
     #[error("not found: {detail}")]
     NotFound { detail: String },
     #[error("method not allowed")]
     MethodNotAllowed { allowed: Vec<Method> },
     #[error("conflict: {detail}")]
     Conflict { detail: String },
+    /// Too many attempts; the client may retry after the given number of seconds.
+    #[error("too many requests; retry after {retry_after_secs} s")]
+    TooManyRequests {
+        retry_after_secs: u64,
+        detail: String,
+    },
+    /// An OAuth 2.0 token endpoint error (RFC 6749 §5.2), carried as a problem with the
+    /// `error` and `error_description` members OAuth clients look for.
+    #[error("oauth error {error}: {description}")]
+    OAuth {
+        status: StatusCode,
+        error: &'static str,
+        description: String,
+    },
     #[error("service unavailable: {detail}")]
     ServiceUnavailable { detail: String },
     /// A bug or an unexpected failure below us; logged with its causes, reported as 500.
@@ -100,6 +131,26 @@ impl AppError {
         AppError::Validation {
             detail: format!("{}: {}", error.field, error.message),
             errors: vec![error],
+        }
+    }
+
+    /// A 401 for a missing or bad bearer token.
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        AppError::Unauthorized {
+            detail: detail.into(),
+            challenge: "Bearer realm=\"tracegate\"",
+        }
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        AppError::Forbidden {
+            detail: detail.into(),
+        }
+    }
+
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        AppError::Conflict {
+            detail: detail.into(),
         }
     }
 
@@ -132,6 +183,17 @@ impl AppError {
                 "payload-too-large",
                 "Request body too large",
             ),
+            AppError::Unauthorized { .. } => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Authentication required",
+            ),
+            AppError::SecondFactorRequired { .. } => (
+                StatusCode::UNAUTHORIZED,
+                "totp-required",
+                "Second factor required",
+            ),
+            AppError::Forbidden { .. } => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
             AppError::NotFound { .. } => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             AppError::MethodNotAllowed { .. } => (
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -139,6 +201,12 @@ impl AppError {
                 "Method not allowed",
             ),
             AppError::Conflict { .. } => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            AppError::TooManyRequests { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-requests",
+                "Too many requests",
+            ),
+            AppError::OAuth { status, .. } => (*status, "oauth", "OAuth request refused"),
             AppError::ServiceUnavailable { .. } => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "service-unavailable",
@@ -157,6 +225,14 @@ impl AppError {
             AppError::BadRequest { detail, .. }
             | AppError::Validation { detail, .. }
             | AppError::UnsupportedMediaType { detail }
+            | AppError::Unauthorized { detail, .. }
+            | AppError::Forbidden { detail }
+            | AppError::SecondFactorRequired { detail }
+            | AppError::TooManyRequests { detail, .. }
+            | AppError::OAuth {
+                description: detail,
+                ..
+            }
             | AppError::NotFound { detail }
             | AppError::Conflict { detail }
             | AppError::ServiceUnavailable { detail } => Some(detail.clone()),
@@ -187,6 +263,14 @@ impl AppError {
             }
             _ => Vec::new(),
         };
+        let mut extensions = serde_json::Map::new();
+        if let AppError::OAuth {
+            error, description, ..
+        } = self
+        {
+            extensions.insert("error".into(), (*error).into());
+            extensions.insert("error_description".into(), description.clone().into());
+        }
         Problem {
             problem_type: problem_type(slug),
             title: title.into(),
@@ -194,6 +278,7 @@ impl AppError {
             detail: self.detail(),
             instance: telemetry::current_request_id(),
             errors,
+            extensions,
         }
     }
 }
@@ -220,15 +305,41 @@ impl ResponseError for AppError {
         }
         let problem = self.problem();
         let mut response = problem_response(&problem);
-        if let AppError::MethodNotAllowed { allowed } = self {
-            let allow = allowed
-                .iter()
-                .map(Method::as_str)
-                .collect::<Vec<_>>()
-                .join(", ");
-            if let Ok(value) = HeaderValue::from_str(&allow) {
-                response.headers_mut().insert(header::ALLOW, value);
+        let extra = match self {
+            AppError::MethodNotAllowed { allowed } => Some((
+                header::ALLOW,
+                allowed
+                    .iter()
+                    .map(Method::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )),
+            AppError::Unauthorized { challenge, .. } => {
+                Some((header::WWW_AUTHENTICATE, (*challenge).to_string()))
             }
+            AppError::OAuth { status, .. } if *status == StatusCode::UNAUTHORIZED => Some((
+                header::WWW_AUTHENTICATE,
+                "Basic realm=\"tracegate\"".to_string(),
+            )),
+            AppError::TooManyRequests {
+                retry_after_secs, ..
+            } => Some((header::RETRY_AFTER, retry_after_secs.to_string())),
+            _ => None,
+        };
+        if let Some((name, value)) = extra
+            && let Ok(value) = HeaderValue::from_str(&value)
+        {
+            response.headers_mut().insert(name, value);
+        }
+        if matches!(
+            self,
+            AppError::Unauthorized { .. }
+                | AppError::OAuth { .. }
+                | AppError::SecondFactorRequired { .. }
+        ) {
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         }
         response
     }
@@ -255,6 +366,8 @@ pub fn problem_for_status(status: StatusCode) -> Problem {
             "this resource does not accept this method; see /docs",
         ),
         StatusCode::PAYLOAD_TOO_LARGE => ("payload-too-large", "the request body is too large"),
+        StatusCode::UNAUTHORIZED => ("unauthorized", "authentication required"),
+        StatusCode::FORBIDDEN => ("forbidden", "this caller may not do this"),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => (
             "unsupported-media-type",
             "send the body with Content-Type: application/json",
@@ -272,6 +385,7 @@ pub fn problem_for_status(status: StatusCode) -> Problem {
         detail: Some(detail.to_string()),
         instance: telemetry::current_request_id(),
         errors: Vec::new(),
+        extensions: serde_json::Map::new(),
     }
 }
 

@@ -8,8 +8,7 @@
 use std::fmt;
 use std::path::Path;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+use data_encoding::BASE64;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -85,8 +84,8 @@ pub enum KeyError {
 
 /// Decodes a base64 key of exactly [`KEY_LEN`] bytes.
 pub fn decode_secret(text: &str) -> Result<[u8; KEY_LEN], String> {
-    let bytes = STANDARD
-        .decode(text.trim())
+    let bytes = BASE64
+        .decode(text.trim().as_bytes())
         .map_err(|_| "expected base64 (standard alphabet, padded)".to_string())?;
     bytes
         .try_into()
@@ -172,9 +171,9 @@ impl KeyRing {
             std::fs::create_dir_all(dir).map_err(fail)?;
         }
         let file = KeyFile {
-            signing_secret: STANDARD.encode(self.signing.bytes),
-            encryption_secret: STANDARD.encode(self.encryption.bytes),
-            blind_index_secret: STANDARD.encode(self.blind_index.bytes),
+            signing_secret: BASE64.encode(&self.signing.bytes),
+            encryption_secret: BASE64.encode(&self.encryption.bytes),
+            blind_index_secret: BASE64.encode(&self.blind_index.bytes),
         };
         let body = toml::to_string(&file).map_err(|e| KeyError::Write {
             path: shown.clone(),
@@ -244,7 +243,7 @@ mod tests {
     #[test]
     fn supplied_keys_win_over_the_file() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let secret = STANDARD.encode([7u8; KEY_LEN]);
+        let secret = BASE64.encode(&[7u8; KEY_LEN]);
         let config = KeysConfig {
             signing_secret: Some(secret.clone()),
             encryption_secret: Some(secret.clone()),
@@ -267,7 +266,7 @@ mod tests {
 
     #[test]
     fn short_secret_is_refused_with_its_length() {
-        let err = decode_secret(&STANDARD.encode([1u8; 16])).unwrap_err();
+        let err = decode_secret(&BASE64.encode(&[1u8; 16])).unwrap_err();
         assert!(err.contains("32 bytes, got 16"), "{err}");
     }
 }

@@ -4,16 +4,23 @@
 //! The binary (`src/main.rs`) is a thin command line over this library; the integration
 //! tests drive the same [`startup::Application`] over HTTP.
 
+pub mod accounts;
 pub mod audit;
+pub mod auth;
+pub mod clients;
 pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod i18n;
 pub mod keys;
 pub mod metrics;
+pub mod notify;
 pub mod openapi;
 pub mod ops;
+pub mod policies;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod vault;

@@ -3,9 +3,17 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
+use tracegate::accounts::{Accounts, NewOfficer};
+use tracegate::auth::{OfficerRole, TokenService};
+use tracegate::clients::{ClientKind, Clients};
+use tracegate::clock::SystemClock;
 use tracegate::config::{Config, LoadedConfig};
+use tracegate::i18n::Language;
+use tracegate::keys::KeyRing;
+use tracegate::policies::Policies;
 use tracegate::startup::{self, Application};
+use tracegate::vault::Vault;
 use tracegate::{audit, db, telemetry};
 
 #[derive(Parser)]
@@ -41,6 +49,57 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Administration: officers and machine clients.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an officer and queue an invitation to set a password (delivered by `serve`).
+    CreateOfficer {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// Province codes from policies/jurisdictions.toml, comma-separated, or * for all.
+        #[arg(long)]
+        provinces: String,
+        /// Language of the invitation and later mail.
+        #[arg(long, value_enum, default_value = "vi")]
+        language: LanguageArg,
+    },
+    /// Create a platform or issuer client and print its id and secret (shown only now).
+    CreateClient {
+        #[arg(long, value_enum)]
+        kind: KindArg,
+        #[arg(long)]
+        name: String,
+        /// Scopes to grant, comma-separated (default: every scope of the kind).
+        #[arg(long, value_delimiter = ',')]
+        scopes: Option<Vec<String>>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Officer,
+    Supervisor,
+    Admin,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LanguageArg {
+    Vi,
+    En,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum KindArg {
+    Platform,
+    Issuer,
 }
 
 #[derive(Subcommand)]
@@ -73,6 +132,7 @@ fn main() -> ExitCode {
             print!("{}", loaded.describe());
             Ok(())
         }
+        Command::Admin { command } => run_async(admin(loaded, command)),
         Command::Audit {
             command: AuditCommand::Verify,
         } => match run_async(audit_verify(loaded)) {
@@ -155,4 +215,80 @@ async fn audit_verify(loaded: LoadedConfig) -> anyhow::Result<bool> {
             Ok(false)
         }
     }
+}
+
+async fn admin(loaded: LoadedConfig, command: AdminCommand) -> anyhow::Result<()> {
+    telemetry::init(&loaded.config.log);
+    let config = loaded.config;
+    let pool = command_pool(&config)?;
+    if config.database.migrate_on_start {
+        startup::migrate(&pool).await?;
+    }
+    let keys = KeyRing::load_or_generate(&config.keys)?;
+    let policies = match &config.policies.dir {
+        Some(dir) => Policies::from_dir(std::path::Path::new(dir))?,
+        None => Policies::built_in()?,
+    };
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        let clock = SystemClock;
+        let tokens = TokenService::new(&keys, &config.server.public_url);
+        match command {
+            AdminCommand::CreateOfficer {
+                email,
+                role,
+                provinces,
+                language,
+            } => {
+                let scope = policies
+                    .jurisdictions
+                    .parse_scope(&provinces)
+                    .map_err(|m| anyhow::anyhow!("--provinces: {m}"))?;
+                let accounts = Accounts {
+                    pool: &pool,
+                    config: &config,
+                    clock: &clock,
+                    tokens: &tokens,
+                    vault: &Vault::new(&keys),
+                };
+                let id = accounts
+                    .create_officer(&NewOfficer {
+                        email: &email,
+                        role: match role {
+                            RoleArg::Officer => OfficerRole::Officer,
+                            RoleArg::Supervisor => OfficerRole::Supervisor,
+                            RoleArg::Admin => OfficerRole::Admin,
+                        },
+                        provinces: &scope,
+                        language: match language {
+                            LanguageArg::Vi => Language::Vi,
+                            LanguageArg::En => Language::En,
+                        },
+                        created_by: "cli",
+                    })
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                println!("officer {id} created; the invitation to {email} is queued and goes out while `tracegate serve` runs");
+            }
+            AdminCommand::CreateClient { kind, name, scopes } => {
+                let clients = Clients {
+                    pool: &pool,
+                    config: &config,
+                    clock: &clock,
+                    tokens: &tokens,
+                };
+                let kind = match kind {
+                    KindArg::Platform => ClientKind::Platform,
+                    KindArg::Issuer => ClientKind::Issuer,
+                };
+                let created = clients
+                    .create(kind, &name, scopes.as_deref(), "cli")
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                println!("client_id     = {}", created.client.id);
+                println!("client_secret = {}", created.client_secret);
+                println!("scopes        = {}", created.client.scopes.join(" "));
+                println!("The secret is shown only now; store it safely.");
+            }
+        }
+        Ok(())
+    })
+    .await?
 }

@@ -29,6 +29,17 @@ struct RouteLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DeliveryLabels {
+    kind: String,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PoolLabels {
     state: &'static str,
 }
@@ -45,6 +56,8 @@ pub struct Metrics {
     latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
     pool_connections: Family<PoolLabels, Gauge>,
     pool_max: Gauge,
+    deliveries: Family<DeliveryLabels, Counter>,
+    outbox_pending: Family<KindLabels, Gauge>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -96,12 +109,26 @@ impl Metrics {
             "Largest number of connections the pool may open",
             pool_max.clone(),
         );
+        let deliveries = Family::<DeliveryLabels, Counter>::default();
+        registry.register(
+            "outbox_deliveries",
+            "Outbox delivery attempts, by message kind and outcome (delivered, retry, dead)",
+            deliveries.clone(),
+        );
+        let outbox_pending = Family::<KindLabels, Gauge>::default();
+        registry.register(
+            "outbox_pending",
+            "Outbox messages not yet delivered nor given up, by kind",
+            outbox_pending.clone(),
+        );
         Self {
             registry,
             requests,
             latency,
             pool_connections,
             pool_max,
+            deliveries,
+            outbox_pending,
         }
     }
 
@@ -120,6 +147,30 @@ impl Metrics {
                 route: route.to_string(),
             })
             .observe(elapsed.as_secs_f64());
+    }
+
+    /// Records one delivery attempt of an outbox message.
+    pub fn observe_delivery(&self, kind: &str, outcome: &'static str) {
+        self.deliveries
+            .get_or_create(&DeliveryLabels {
+                kind: kind.to_string(),
+                outcome,
+            })
+            .inc();
+    }
+
+    /// Sets the number of pending outbox messages per kind (kinds not listed: 0).
+    pub fn set_outbox_pending(&self, counts: &[(String, i64)]) {
+        self.outbox_pending
+            .get_or_create(&KindLabels {
+                kind: "mail".into(),
+            })
+            .set(0);
+        for (kind, count) in counts {
+            self.outbox_pending
+                .get_or_create(&KindLabels { kind: kind.clone() })
+                .set(*count);
+        }
     }
 
     /// The metrics in Prometheus text format, with the pool figures as of now.

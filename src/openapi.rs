@@ -1,7 +1,8 @@
 //! The OpenAPI 3.1 description of the API, served at `/openapi.json` with Swagger UI at
 //! `/docs`. Each feature adds its paths here.
 
-use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -9,11 +10,60 @@ use utoipa::OpenApi;
         title = "tracegate",
         description = "Binds online sellers to real legal entities, decides whether marketplace listings may go live on the strength of verified traceability codes, and runs the disputes that follow.\n\nErrors are RFC 9457 `application/problem+json` bodies with a stable `type`; every response carries an `X-Request-Id`.",
     ),
-    paths(crate::ops::healthz, crate::ops::readyz, crate::ops::metrics),
-    components(schemas(crate::error::Problem, crate::error::FieldError)),
-    tags((name = "operations", description = "Liveness, readiness and metrics"))
+    paths(
+        crate::ops::healthz,
+        crate::ops::readyz,
+        crate::ops::metrics,
+        crate::accounts::routes::register,
+        crate::accounts::routes::verify_email,
+        crate::accounts::routes::resend_verification,
+        crate::accounts::routes::login,
+        crate::accounts::routes::refresh,
+        crate::accounts::routes::logout,
+        crate::accounts::routes::request_password_reset,
+        crate::accounts::routes::confirm_password_reset,
+        crate::accounts::routes::accept_invitation,
+        crate::accounts::routes::me,
+        crate::accounts::routes::change_password,
+        crate::accounts::routes::enrol_totp,
+        crate::accounts::routes::confirm_totp,
+        crate::accounts::routes::create_officer,
+        crate::clients::routes::token,
+        crate::clients::routes::me,
+        crate::clients::routes::create,
+        crate::clients::routes::list,
+        crate::clients::routes::disable,
+        crate::notify::routes::list,
+        crate::notify::routes::retry,
+    ),
+    components(schemas(crate::error::Problem, crate::error::FieldError, crate::notify::OutboxState)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "operations", description = "Liveness, readiness and metrics"),
+        (name = "accounts", description = "Sellers and officers: registration, sign-in, sessions, passwords, second factor"),
+        (name = "clients", description = "Platforms and issuers: OAuth 2.0 client credentials"),
+        (name = "admin", description = "Administrators: officers, clients, message delivery"),
+    )
 )]
 pub struct ApiDoc;
+
+/// Declares the `bearer` scheme that protected paths refer to.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// The document as served.
 pub fn document() -> utoipa::openapi::OpenApi {

@@ -10,14 +10,21 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use utoipa_swagger_ui::SwaggerUi;
 
+use tokio::sync::watch;
+
+use crate::auth::TokenService;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::db::{self, DbPool};
 use crate::error::AppError;
 use crate::keys::KeyRing;
 use crate::metrics::Metrics;
+use crate::notify::MailTransport;
+use crate::notify::worker::OutboxWorker;
+use crate::policies::Policies;
 use crate::state::AppState;
-use crate::{http, openapi, ops, telemetry};
+use crate::vault::Vault;
+use crate::{accounts, clients, http, notify, openapi, ops, telemetry};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -29,6 +36,10 @@ pub enum StartupError {
     Database(#[from] r2d2::Error),
     #[error("database migration failed: {0}")]
     Migration(String),
+    #[error(transparent)]
+    Policy(#[from] crate::policies::PolicyError),
+    #[error("mail: {0}")]
+    Mail(String),
     #[error("cannot listen on {address}")]
     Bind {
         address: String,
@@ -41,6 +52,7 @@ pub struct Application {
     server: Server,
     port: u16,
     state: AppState,
+    outbox_worker: OutboxWorker,
 }
 
 impl Application {
@@ -56,6 +68,10 @@ impl Application {
     ) -> Result<Self, StartupError> {
         let url = config.database_url().map_err(StartupError::Config)?;
         let address = config.bind_addr().map_err(StartupError::Config)?;
+        let policies = match &config.policies.dir {
+            Some(dir) => Policies::from_dir(std::path::Path::new(dir))?,
+            None => Policies::built_in()?,
+        };
         let keys = KeyRing::load_or_generate(&config.keys)?;
         if keys.generated {
             tracing::warn!(
@@ -84,11 +100,30 @@ impl Application {
             })?
             .port();
 
+        let mail = MailTransport::from_config(&config.mail).map_err(StartupError::Mail)?;
+        let from = config
+            .mail
+            .from
+            .parse()
+            .map_err(|e| StartupError::Mail(format!("mail.from: {e}")))?;
         let state = AppState {
-            config: Arc::new(config),
+            tokens: Arc::new(TokenService::new(&keys, &config.server.public_url)),
+            vault: Arc::new(Vault::new(&keys)),
+            metrics: Arc::new(Metrics::new()),
+            policies: Arc::new(policies),
+            keys: Arc::new(keys),
             pool,
             clock,
-            keys: Arc::new(keys),
+            config: Arc::new(config),
+        };
+        let outbox_worker = OutboxWorker {
+            pool: state.pool.clone(),
+            clock: state.clock.clone(),
+            mail,
+            from,
+            metrics: state.metrics.clone(),
+            max_attempts: state.config.mail.max_attempts,
+            poll_interval: Duration::from_millis(u64::from(state.config.mail.poll_interval_ms)),
         };
         let server = http_server(state.clone(), listener)?;
         tracing::info!(address = %address, port, "listening");
@@ -96,6 +131,7 @@ impl Application {
             server,
             port,
             state,
+            outbox_worker,
         })
     }
 
@@ -114,9 +150,17 @@ impl Application {
         &self.state
     }
 
-    /// Serves until SIGINT/SIGTERM, then lets in-flight requests finish.
+    /// Serves, and runs the background workers, until SIGINT/SIGTERM (or a stop through
+    /// [`Application::handle`]); then lets in-flight requests and deliveries finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let (stop, stopped) = watch::channel(false);
+        let worker = tokio::spawn(self.outbox_worker.run(stopped));
+        let result = self.server.await;
+        let _ = stop.send(true);
+        if let Err(error) = worker.await {
+            tracing::error!(error = %error, "outbox worker ended abnormally");
+        }
+        result
     }
 }
 
@@ -138,7 +182,7 @@ pub async fn migrate(pool: &DbPool) -> Result<Vec<String>, StartupError> {
 
 fn http_server(state: AppState, listener: TcpListener) -> Result<Server, StartupError> {
     let server_config = state.config.server.clone();
-    let metrics = web::Data::new(Metrics::new());
+    let metrics = web::Data::from(state.metrics.clone());
     let data = web::Data::new(state);
     let docs = openapi::document();
     let address = listener
@@ -152,6 +196,9 @@ fn http_server(state: AppState, listener: TcpListener) -> Result<Server, Startup
             .wrap(from_fn(telemetry::observe))
             .configure(|cfg| http::configure_extractors(cfg, server_config.max_body_bytes as usize))
             .configure(ops::configure)
+            .configure(accounts::routes::configure)
+            .configure(clients::routes::configure)
+            .configure(notify::routes::configure)
             .service(web::redirect("/docs", "/docs/"))
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", docs.clone()))
             .default_service(web::to(unknown_route))

@@ -4,12 +4,16 @@ use std::sync::Arc;
 
 use actix_web::web;
 
+use crate::auth::TokenService;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::{DbConnection, DbPool};
 use crate::error::AppError;
 use crate::keys::KeyRing;
+use crate::metrics::Metrics;
+use crate::policies::Policies;
 use crate::telemetry;
+use crate::vault::Vault;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -17,9 +21,30 @@ pub struct AppState {
     pub pool: DbPool,
     pub clock: Arc<dyn Clock>,
     pub keys: Arc<KeyRing>,
+    pub tokens: Arc<TokenService>,
+    pub vault: Arc<Vault>,
+    pub metrics: Arc<Metrics>,
+    pub policies: Arc<Policies>,
 }
 
 impl AppState {
+    /// Runs blocking work (password hashing, several database steps) on the blocking
+    /// thread pool, keeping the request's span and id.
+    pub async fn blocking<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce() -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let span = tracing::Span::current();
+        let request_id = telemetry::current_request_id();
+        web::block(move || {
+            let _entered = span.enter();
+            telemetry::with_request_id(request_id, f)
+        })
+        .await
+        .map_err(|e| AppError::internal(anyhow::anyhow!("blocking task failed: {e}")))?
+    }
+
     /// Runs blocking database work on the blocking thread pool with a pooled connection,
     /// keeping the request's span and id so its log lines stay attributed.
     pub async fn db<T, F>(&self, f: F) -> Result<T, AppError>
@@ -28,16 +53,10 @@ impl AppState {
         T: Send + 'static,
     {
         let pool = self.pool.clone();
-        let span = tracing::Span::current();
-        let request_id = telemetry::current_request_id();
-        web::block(move || {
-            let _entered = span.enter();
-            telemetry::with_request_id(request_id, || {
-                let mut conn = pool.get()?;
-                f(&mut conn)
-            })
+        self.blocking(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
         })
         .await
-        .map_err(|e| AppError::internal(anyhow::anyhow!("blocking task failed: {e}")))?
     }
 }

@@ -22,3 +22,90 @@ diesel::table! {
         hash -> Text,
     }
 }
+
+diesel::table! {
+    accounts (id) {
+        id -> Text,
+        kind -> Text,
+        email -> Text,
+        email_verified_at -> Nullable<Timestamp>,
+        password_hash -> Nullable<Text>,
+        role -> Nullable<Text>,
+        provinces -> Text,
+        language -> Text,
+        totp_secret -> Nullable<Binary>,
+        totp_key_id -> Nullable<Text>,
+        totp_confirmed_at -> Nullable<Timestamp>,
+        totp_last_step -> Nullable<BigInt>,
+        status -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    account_tokens (token_hash) {
+        token_hash -> Text,
+        account_id -> Text,
+        purpose -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (token_hash) {
+        token_hash -> Text,
+        family_id -> Text,
+        account_id -> Text,
+        amr -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    login_attempts (throttle_key) {
+        throttle_key -> Text,
+        failures -> Integer,
+        locked_until -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    clients (id) {
+        id -> Text,
+        kind -> Text,
+        name -> Text,
+        secret_hash -> Text,
+        scopes -> Text,
+        created_at -> Timestamp,
+        created_by -> Text,
+        disabled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Text,
+        kind -> Text,
+        destination -> Text,
+        payload -> Text,
+        created_at -> Timestamp,
+        next_attempt_at -> Timestamp,
+        attempts -> Integer,
+        locked_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        delivered_at -> Nullable<Timestamp>,
+        dead_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(account_tokens -> accounts (account_id));
+diesel::joinable!(refresh_tokens -> accounts (account_id));
+diesel::allow_tables_to_appear_in_same_query!(accounts, account_tokens, refresh_tokens);

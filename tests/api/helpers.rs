@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use diesel::{Connection, RunQueryDsl};
 use tempfile::TempDir;
+use tracegate::clock::ManualClock;
 use tracegate::config::{Config, LogConfig, LogFormat};
 use tracegate::startup::Application;
 use tracegate::state::AppState;
@@ -87,6 +88,8 @@ impl TestEnv {
         config.database.max_connections = 5;
         config.database.connect_timeout_secs = 2;
         config.keys.file = dir.path().join("keys.toml").display().to_string();
+        config.mail.outbox_dir = dir.path().join("outbox").display().to_string();
+        config.mail.poll_interval_ms = 50;
         config.log = test_log_config();
         Self {
             dir,
@@ -113,11 +116,12 @@ impl TestEnv {
     }
 }
 
-/// A running service.
+/// A running service, on a clock the test moves.
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub state: AppState,
+    pub clock: Arc<ManualClock>,
     handle: actix_web::dev::ServerHandle,
 }
 
@@ -131,7 +135,8 @@ impl TestApp {
 
     /// Starts a service with exactly this configuration.
     pub async fn start(config: Config) -> TestApp {
-        let app = Application::build(config)
+        let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+        let app = Application::build_with_clock(config, clock.clone())
             .await
             .expect("application builds");
         let address = format!("http://127.0.0.1:{}", app.port());
@@ -146,6 +151,7 @@ impl TestApp {
             address,
             client,
             state,
+            clock,
             handle,
         }
     }
@@ -160,6 +166,91 @@ impl TestApp {
             .send()
             .await
             .expect("request sent")
+    }
+
+    pub async fn get_as(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn post_as(
+        &self,
+        path: &str,
+        token: &str,
+        body: serde_json::Value,
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Mail queued for `to`, oldest first, as (subject, text).
+    pub async fn mails_to(&self, to: &str) -> Vec<(String, String)> {
+        use diesel::prelude::*;
+        use tracegate::db::schema::outbox;
+        let to = to.to_string();
+        let payloads: Vec<String> = self
+            .state
+            .db(move |conn| {
+                Ok(outbox::table
+                    .filter(outbox::kind.eq("mail"))
+                    .filter(outbox::destination.eq(to))
+                    .order(outbox::id.asc())
+                    .select(outbox::payload)
+                    .load(conn)?)
+            })
+            .await
+            .expect("read outbox");
+        payloads
+            .iter()
+            .map(|p| {
+                let mail: serde_json::Value =
+                    serde_json::from_str(p).expect("mail payload is JSON");
+                (
+                    mail["subject"].as_str().unwrap_or("").to_string(),
+                    mail["text"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// The token in the link of the newest mail to `to`.
+    pub async fn link_token(&self, to: &str) -> String {
+        let mails = self.mails_to(to).await;
+        let (_, text) = mails.last().expect("a mail was queued");
+        token_in(text)
+    }
+
+    /// Every audit action recorded so far, in order.
+    pub async fn audit_actions(&self) -> Vec<String> {
+        use diesel::prelude::*;
+        use tracegate::db::schema::audit_log;
+        self.state
+            .db(|conn| {
+                Ok(audit_log::table
+                    .order(audit_log::seq.asc())
+                    .select(audit_log::action)
+                    .load(conn)?)
+            })
+            .await
+            .expect("read audit log")
     }
 
     /// Stops the server and waits until it has.
@@ -286,4 +377,13 @@ fn install_log_capture() {
 /// Every log line written so far by any test in this process.
 pub fn captured_logs() -> String {
     String::from_utf8_lossy(&log_buffer().lock().unwrap_or_else(|p| p.into_inner())).into_owned()
+}
+
+/// The value of `token=` in a text.
+pub fn token_in(text: &str) -> String {
+    let start = text.find("token=").expect("a link with a token") + "token=".len();
+    text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
 }

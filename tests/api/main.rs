@@ -1,9 +1,13 @@
 //! Integration tests: the real service over HTTP, each test with its own database.
 
+mod fixtures;
 mod helpers;
 
+mod accounts;
 mod audit;
+mod authorization;
 mod cli;
+mod clients;
 mod http_basics;
 mod operations;
 mod schema;

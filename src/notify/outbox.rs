@@ -1,0 +1,225 @@
+//! The outbox table: enqueue in the caller's transaction, claim due messages (several
+//! workers never claim the same one), record the outcome.
+
+use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::db::schema::outbox;
+use crate::db::{DbConnection, write_transaction};
+
+/// What a message is, and so how the worker delivers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxKind {
+    Mail,
+}
+
+impl OutboxKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxKind::Mail => "mail",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "mail" => Some(OutboxKind::Mail),
+            _ => None,
+        }
+    }
+}
+
+/// A stored message.
+#[derive(Debug, Clone, Queryable, Serialize, ToSchema)]
+pub struct OutboxRow {
+    pub id: String,
+    pub kind: String,
+    /// Recipient address or URL.
+    pub destination: String,
+    #[serde(skip)]
+    pub payload: String,
+    pub created_at: NaiveDateTime,
+    pub next_attempt_at: NaiveDateTime,
+    pub attempts: i32,
+    #[serde(skip)]
+    pub locked_until: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+    pub delivered_at: Option<NaiveDateTime>,
+    pub dead_at: Option<NaiveDateTime>,
+}
+
+/// Where a message stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum OutboxState {
+    /// Not delivered yet, still being tried.
+    Pending,
+    /// Given up after the last allowed attempt.
+    Dead,
+    Delivered,
+}
+
+/// Adds a message, due at once. Call inside the transaction of the change that causes it.
+pub fn enqueue(
+    conn: &mut DbConnection,
+    now: DateTime<Utc>,
+    kind: OutboxKind,
+    destination: &str,
+    payload: &str,
+) -> QueryResult<String> {
+    let id = uuid::Uuid::now_v7().to_string();
+    let now = now.naive_utc();
+    diesel::insert_into(outbox::table)
+        .values((
+            outbox::id.eq(&id),
+            outbox::kind.eq(kind.as_str()),
+            outbox::destination.eq(destination),
+            outbox::payload.eq(payload),
+            outbox::created_at.eq(now),
+            outbox::next_attempt_at.eq(now),
+            outbox::attempts.eq(0),
+        ))
+        .execute(conn)?;
+    Ok(id)
+}
+
+/// Undelivered messages whose time has come and that no worker holds. A macro because the
+/// PostgreSQL branch needs its own concrete query type for the locking clause.
+macro_rules! due_ids {
+    ($now:expr, $limit:expr) => {
+        outbox::table
+            .filter(outbox::delivered_at.is_null())
+            .filter(outbox::dead_at.is_null())
+            .filter(outbox::next_attempt_at.le($now))
+            .filter(
+                outbox::locked_until
+                    .is_null()
+                    .or(outbox::locked_until.lt($now)),
+            )
+            .order(outbox::next_attempt_at.asc())
+            .limit($limit)
+            .select(outbox::id)
+    };
+}
+
+/// Claims up to `limit` due messages for `lease`, counting the attempt. On PostgreSQL rows
+/// another worker holds are skipped (`FOR UPDATE SKIP LOCKED`); SQLite has one writer.
+pub fn claim_due(
+    conn: &mut DbConnection,
+    now: DateTime<Utc>,
+    lease: TimeDelta,
+    limit: i64,
+) -> QueryResult<Vec<OutboxRow>> {
+    let now = now.naive_utc();
+    write_transaction(conn, |conn| {
+        let ids: Vec<String> = match conn {
+            DbConnection::Postgresql(pg) => {
+                due_ids!(now, limit).for_update().skip_locked().load(pg)?
+            }
+            DbConnection::Sqlite(lite) => due_ids!(now, limit).load(lite)?,
+        };
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
+            .set((
+                outbox::locked_until.eq(now + lease),
+                outbox::attempts.eq(outbox::attempts + 1),
+            ))
+            .execute(conn)?;
+        outbox::table
+            .filter(outbox::id.eq_any(&ids))
+            .order(outbox::next_attempt_at.asc())
+            .load(conn)
+    })
+}
+
+pub fn mark_delivered(conn: &mut DbConnection, id: &str, now: DateTime<Utc>) -> QueryResult<()> {
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::delivered_at.eq(now.naive_utc()),
+            outbox::locked_until.eq(None::<NaiveDateTime>),
+            outbox::last_error.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Records a failed attempt: try again at `retry_at`, or give up when it is `None`.
+pub fn mark_failed(
+    conn: &mut DbConnection,
+    id: &str,
+    now: DateTime<Utc>,
+    error: &str,
+    retry_at: Option<DateTime<Utc>>,
+) -> QueryResult<()> {
+    let now = now.naive_utc();
+    let error: String = error.chars().take(2000).collect();
+    match retry_at {
+        Some(at) => diesel::update(outbox::table.find(id))
+            .set((
+                outbox::next_attempt_at.eq(at.naive_utc()),
+                outbox::locked_until.eq(None::<NaiveDateTime>),
+                outbox::last_error.eq(error),
+            ))
+            .execute(conn)?,
+        None => diesel::update(outbox::table.find(id))
+            .set((
+                outbox::dead_at.eq(now),
+                outbox::locked_until.eq(None::<NaiveDateTime>),
+                outbox::last_error.eq(error),
+            ))
+            .execute(conn)?,
+    };
+    Ok(())
+}
+
+/// Messages in a state, newest first, after the cursor (an id from the previous page).
+pub fn list(
+    conn: &mut DbConnection,
+    state: OutboxState,
+    before: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<OutboxRow>> {
+    let mut query = outbox::table.into_boxed();
+    query = match state {
+        OutboxState::Pending => query
+            .filter(outbox::delivered_at.is_null())
+            .filter(outbox::dead_at.is_null()),
+        OutboxState::Dead => query.filter(outbox::dead_at.is_not_null()),
+        OutboxState::Delivered => query.filter(outbox::delivered_at.is_not_null()),
+    };
+    if let Some(cursor) = before {
+        query = query.filter(outbox::id.lt(cursor.to_string()));
+    }
+    query.order(outbox::id.desc()).limit(limit).load(conn)
+}
+
+/// Puts a dead or pending message back in line, due now, with a fresh set of attempts.
+/// Returns false when there is no such undelivered message.
+pub fn retry(conn: &mut DbConnection, id: &str, now: DateTime<Utc>) -> QueryResult<bool> {
+    let changed = diesel::update(
+        outbox::table
+            .find(id)
+            .filter(outbox::delivered_at.is_null()),
+    )
+    .set((
+        outbox::dead_at.eq(None::<NaiveDateTime>),
+        outbox::next_attempt_at.eq(now.naive_utc()),
+        outbox::attempts.eq(0),
+        outbox::locked_until.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// Undelivered, not dead messages by kind.
+pub fn pending_counts(conn: &mut DbConnection) -> QueryResult<Vec<(String, i64)>> {
+    outbox::table
+        .filter(outbox::delivered_at.is_null())
+        .filter(outbox::dead_at.is_null())
+        .group_by(outbox::kind)
+        .select((outbox::kind, diesel::dsl::count_star()))
+        .load(conn)
+}

@@ -1,0 +1,170 @@
+//! Mail messages, rendered from `templates/email/`: for each message a text and an HTML
+//! template holding both languages. The text template's first line is `Subject: …`.
+
+use askama::Template;
+
+use super::mail::RenderedMail;
+use crate::i18n::Language;
+
+/// A message that can be rendered for a recipient.
+pub trait Mail {
+    /// (text, html); the text starts with the subject line.
+    fn render_parts(&self) -> Result<(String, String), askama::Error>;
+
+    fn render_for(&self, to: &str) -> Result<RenderedMail, askama::Error> {
+        let (text, html) = self.render_parts()?;
+        let (first, body) = text.split_once('\n').unwrap_or((text.as_str(), ""));
+        let subject = first
+            .strip_prefix("Subject: ")
+            .unwrap_or(first)
+            .trim()
+            .to_string();
+        Ok(RenderedMail {
+            to: to.to_string(),
+            subject,
+            text: body.trim_start_matches('\n').to_string(),
+            html,
+        })
+    }
+}
+
+/// Generates the text and HTML templates of a message and its [`Mail`] impl.
+macro_rules! mail_templates {
+    ($message:ident, $text:literal, $html:literal) => {
+        const _: () = {
+            #[derive(Template)]
+            #[template(path = $text, escape = "none")]
+            struct Text<'a> {
+                m: &'a $message,
+            }
+
+            #[derive(Template)]
+            #[template(path = $html)]
+            struct Html<'a> {
+                m: &'a $message,
+            }
+
+            impl Mail for $message {
+                fn render_parts(&self) -> Result<(String, String), askama::Error> {
+                    Ok((Text { m: self }.render()?, Html { m: self }.render()?))
+                }
+            }
+        };
+    };
+}
+
+/// Sent after registration: confirm the address.
+#[derive(Debug, Clone)]
+pub struct VerifyEmail {
+    pub lang: Language,
+    pub link: String,
+    pub valid_hours: u32,
+}
+mail_templates!(
+    VerifyEmail,
+    "email/verify_email.txt",
+    "email/verify_email.html"
+);
+
+/// Sent when someone registers with an address that already has an account (instead of
+/// telling the person registering, which would reveal who has an account).
+#[derive(Debug, Clone)]
+pub struct AccountExists {
+    pub lang: Language,
+    pub reset_link: String,
+}
+mail_templates!(
+    AccountExists,
+    "email/account_exists.txt",
+    "email/account_exists.html"
+);
+
+/// A password reset link.
+#[derive(Debug, Clone)]
+pub struct PasswordReset {
+    pub lang: Language,
+    pub link: String,
+    pub valid_minutes: u32,
+}
+mail_templates!(
+    PasswordReset,
+    "email/password_reset.txt",
+    "email/password_reset.html"
+);
+
+/// Notice that the password was changed, in case it was not the owner.
+#[derive(Debug, Clone)]
+pub struct PasswordChanged {
+    pub lang: Language,
+    /// When, in Vietnam's time zone.
+    pub when: String,
+    pub reset_link: String,
+}
+mail_templates!(
+    PasswordChanged,
+    "email/password_changed.txt",
+    "email/password_changed.html"
+);
+
+/// An officer's invitation to set a password.
+#[derive(Debug, Clone)]
+pub struct OfficerInvitation {
+    pub lang: Language,
+    pub link: String,
+    pub role: String,
+    pub provinces: String,
+    pub valid_hours: u32,
+}
+mail_templates!(
+    OfficerInvitation,
+    "email/officer_invitation.txt",
+    "email/officer_invitation.html"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subject_comes_from_the_first_line_in_each_language() {
+        for (lang, word) in [(Language::En, "Confirm"), (Language::Vi, "Xác nhận")] {
+            let mail = VerifyEmail {
+                lang,
+                link: "https://t.example/verify-email?token=abc".into(),
+                valid_hours: 48,
+            }
+            .render_for("an@example.vn")
+            .expect("renders");
+            assert!(mail.subject.contains(word), "{lang:?}: {}", mail.subject);
+            assert!(!mail.text.starts_with("Subject"), "{}", mail.text);
+            assert!(
+                mail.text
+                    .contains("https://t.example/verify-email?token=abc")
+            );
+            assert!(
+                mail.html
+                    .contains("https://t.example/verify-email?token=abc")
+            );
+            assert!(mail.html.contains(&format!("lang=\"{}\"", lang.code())));
+        }
+    }
+
+    #[test]
+    fn html_escapes_what_it_shows() {
+        let mail = OfficerInvitation {
+            lang: Language::En,
+            link: "https://t.example/i?token=a&b=<c>".into(),
+            role: "officer".into(),
+            provinces: "79".into(),
+            valid_hours: 72,
+        }
+        .render_for("o@moit.gov.vn")
+        .expect("renders");
+        assert!(
+            mail.html.contains("token=a&#38;b=&#60;c&#62;"),
+            "{}",
+            mail.html
+        );
+        assert!(mail.text.contains("a&b=<c>"), "text is not escaped");
+    }
+}

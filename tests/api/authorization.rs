@@ -1,0 +1,193 @@
+//! Every route, every kind of caller: who gets 401, who gets 403, who gets through. The
+//! table must list every path the API documents, so a new route cannot ship without a rule.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
+use tracegate::auth::OfficerRole;
+use tracegate::clients::ClientKind;
+use tracegate::policies::ProvinceScope;
+
+use crate::both_backends;
+use crate::fixtures::{client_token, invited_officer, officer, verified_seller};
+use crate::helpers::{TestApp, TestBackend};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Caller {
+    Anonymous,
+    Forged,
+    Seller,
+    OfficerWithoutTotp,
+    Officer,
+    Supervisor,
+    Admin,
+    Platform,
+    Issuer,
+}
+
+use Caller::*;
+
+const EVERYONE: &[Caller] = &[
+    Anonymous,
+    Forged,
+    Seller,
+    OfficerWithoutTotp,
+    Officer,
+    Supervisor,
+    Admin,
+    Platform,
+    Issuer,
+];
+const PEOPLE: &[Caller] = &[Seller, OfficerWithoutTotp, Officer, Supervisor, Admin];
+const CLIENTS: &[Caller] = &[Platform, Issuer];
+const ADMINS: &[Caller] = &[Admin];
+
+/// Who may call a route. `None` marks a public route (no token needed).
+struct Rule {
+    method: &'static str,
+    path: &'static str,
+    allowed: Option<&'static [Caller]>,
+}
+
+const fn public(method: &'static str, path: &'static str) -> Rule {
+    Rule {
+        method,
+        path,
+        allowed: None,
+    }
+}
+
+const fn only(method: &'static str, path: &'static str, callers: &'static [Caller]) -> Rule {
+    Rule {
+        method,
+        path,
+        allowed: Some(callers),
+    }
+}
+
+const RULES: &[Rule] = &[
+    public("GET", "/healthz"),
+    public("GET", "/readyz"),
+    public("GET", "/metrics"),
+    public("POST", "/v1/accounts"),
+    public("POST", "/v1/accounts/email-verification"),
+    public("POST", "/v1/accounts/email-verification/resend"),
+    public("POST", "/v1/auth/login"),
+    public("POST", "/v1/auth/refresh"),
+    public("POST", "/v1/auth/logout"),
+    public("POST", "/v1/auth/password-reset"),
+    public("POST", "/v1/auth/password-reset/confirm"),
+    public("POST", "/v1/auth/invitation/accept"),
+    public("POST", "/v1/oauth/token"),
+    only("GET", "/v1/me", PEOPLE),
+    only("POST", "/v1/me/password", PEOPLE),
+    only("POST", "/v1/me/totp", PEOPLE),
+    only("POST", "/v1/me/totp/confirm", PEOPLE),
+    only("POST", "/v1/admin/officers", ADMINS),
+    only("GET", "/v1/clients/me", CLIENTS),
+    only("POST", "/v1/admin/clients", ADMINS),
+    only("GET", "/v1/admin/clients", ADMINS),
+    only("DELETE", "/v1/admin/clients/{id}", ADMINS),
+    only("GET", "/v1/admin/outbox", ADMINS),
+    only("POST", "/v1/admin/outbox/{id}/retry", ADMINS),
+];
+
+async fn tokens(app: &TestApp) -> Vec<(Caller, Option<String>)> {
+    let (_, seller) = verified_seller(app).await;
+    let without_totp = invited_officer(
+        app,
+        OfficerRole::Officer,
+        ProvinceScope::Only(vec!["79".into()]),
+    )
+    .await;
+    let officer_79 = officer(
+        app,
+        OfficerRole::Officer,
+        ProvinceScope::Only(vec!["79".into()]),
+    )
+    .await;
+    let supervisor = officer(
+        app,
+        OfficerRole::Supervisor,
+        ProvinceScope::Only(vec!["01".into()]),
+    )
+    .await;
+    let admin = officer(app, OfficerRole::Admin, ProvinceScope::All).await;
+    vec![
+        (Anonymous, None),
+        (
+            Forged,
+            Some("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.".to_string()),
+        ),
+        (Seller, seller["access_token"].as_str().map(str::to_string)),
+        (OfficerWithoutTotp, Some(without_totp.access_token)),
+        (Officer, Some(officer_79.access_token)),
+        (Supervisor, Some(supervisor.access_token)),
+        (Admin, Some(admin.access_token)),
+        (
+            Platform,
+            Some(client_token(app, ClientKind::Platform).await),
+        ),
+        (Issuer, Some(client_token(app, ClientKind::Issuer).await)),
+    ]
+}
+
+async fn every_route_admits_exactly_its_callers(backend: TestBackend) {
+    let (_env, app) = TestApp::spawn(&backend).await;
+
+    let doc: Value = app
+        .get("/openapi.json")
+        .await
+        .json()
+        .await
+        .expect("openapi");
+    let documented: BTreeSet<(String, String)> = doc["paths"]
+        .as_object()
+        .expect("paths")
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .into_iter()
+                .flat_map(|ops| ops.keys())
+                .map(move |method| (method.to_uppercase(), path.clone()))
+        })
+        .collect();
+    let ruled: BTreeSet<(String, String)> = RULES
+        .iter()
+        .map(|r| (r.method.to_string(), r.path.to_string()))
+        .collect();
+    assert_eq!(
+        documented, ruled,
+        "every documented route has exactly one rule here"
+    );
+
+    let callers = tokens(&app).await;
+    for rule in RULES {
+        let path = rule.path.replace("{id}", "does-not-exist");
+        for (caller, token) in &callers {
+            let mut request = app
+                .client
+                .request(rule.method.parse().expect("method"), app.url(&path));
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            if rule.method != "GET" && rule.method != "DELETE" {
+                request = request.json(&json!({}));
+            }
+            let status = request.send().await.expect("sent").status().as_u16();
+            let context = format!("{} {} as {caller:?}: {status}", rule.method, rule.path);
+            match rule.allowed {
+                None => assert!(status != 403, "{context}"),
+                Some(allowed) if allowed.contains(caller) => {
+                    assert!(status != 401 && status != 403, "{context}")
+                }
+                Some(_) if matches!(caller, Anonymous | Forged) => {
+                    assert_eq!(status, 401, "{context}")
+                }
+                Some(_) => assert_eq!(status, 403, "{context}"),
+            }
+        }
+    }
+    assert!(EVERYONE.len() == callers.len());
+}
+both_backends!(every_route_admits_exactly_its_callers);

@@ -1,0 +1,212 @@
+//! People and clients for tests: a verified seller, officers with a second factor, and
+//! machine clients with tokens, each made through the real API where it matters.
+
+use data_encoding::{BASE32_NOPAD, BASE64};
+use serde_json::{Value, json};
+use tracegate::accounts::{Accounts, NewOfficer};
+use tracegate::auth::{OfficerRole, totp};
+use tracegate::clients::{ClientKind, Clients};
+use tracegate::i18n::Language;
+use tracegate::policies::ProvinceScope;
+
+use crate::helpers::TestApp;
+
+/// A password the policy accepts.
+pub const PASSWORD: &str = "violet-tractor-harbour-91";
+
+pub fn unique_email(prefix: &str) -> String {
+    format!("{prefix}.{}@example.vn", uuid::Uuid::new_v4().simple())
+}
+
+/// Registers, verifies and signs in a seller; returns the email and the token pair.
+pub async fn verified_seller(app: &TestApp) -> (String, Value) {
+    let email = unique_email("seller");
+    let response = app
+        .post(
+            "/v1/accounts",
+            json!({ "email": email, "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(response.status(), 202);
+    let token = app.link_token(&email).await;
+    let response = app
+        .post("/v1/accounts/email-verification", json!({ "token": token }))
+        .await;
+    assert_eq!(response.status(), 204);
+    let response = app
+        .post(
+            "/v1/auth/login",
+            json!({ "email": email, "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    (email, response.json().await.expect("token pair"))
+}
+
+/// The current TOTP code for a base32 secret at the app's clock.
+pub fn totp_code(app: &TestApp, secret: &str) -> String {
+    let secret = BASE32_NOPAD
+        .decode(secret.as_bytes())
+        .expect("base32 secret");
+    let at = tracegate::clock::Clock::now(app.clock.as_ref()).timestamp();
+    format!("{:06}", totp::code_at_step(&secret, totp::step_of(at)))
+}
+
+/// An officer who accepted the invitation, without a second factor yet.
+pub struct Officer {
+    pub email: String,
+    pub access_token: String,
+}
+
+pub async fn invited_officer(
+    app: &TestApp,
+    role: OfficerRole,
+    provinces: ProvinceScope,
+) -> Officer {
+    let email = unique_email(role.as_str());
+    let state = app.state.clone();
+    let for_task = email.clone();
+    state
+        .clone()
+        .blocking(move || {
+            let accounts = Accounts {
+                pool: &state.pool,
+                config: &state.config,
+                clock: state.clock.as_ref(),
+                tokens: &state.tokens,
+                vault: &state.vault,
+            };
+            accounts
+                .create_officer(&NewOfficer {
+                    email: &for_task,
+                    role,
+                    provinces: &provinces,
+                    language: Language::En,
+                    created_by: "test",
+                })
+                .expect("officer created");
+            Ok(())
+        })
+        .await
+        .expect("blocking task");
+    let token = app.link_token(&email).await;
+    let response = app
+        .post(
+            "/v1/auth/invitation/accept",
+            json!({ "token": token, "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(response.status(), 204);
+    let response = app
+        .post(
+            "/v1/auth/login",
+            json!({ "email": email, "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let pair: Value = response.json().await.expect("token pair");
+    Officer {
+        email,
+        access_token: pair["access_token"]
+            .as_str()
+            .expect("access token")
+            .to_string(),
+    }
+}
+
+/// Enrols and confirms TOTP for a signed-in person; returns the base32 secret.
+pub async fn enrol_totp(app: &TestApp, access_token: &str) -> String {
+    let response = app.post_as("/v1/me/totp", access_token, json!({})).await;
+    assert_eq!(response.status(), 201);
+    let enrolment: Value = response.json().await.expect("enrolment");
+    let secret = enrolment["secret"].as_str().expect("secret").to_string();
+    let response = app
+        .post_as(
+            "/v1/me/totp/confirm",
+            access_token,
+            json!({ "code": totp_code(app, &secret) }),
+        )
+        .await;
+    assert_eq!(response.status(), 204);
+    // A code works once: the next login needs the next time step.
+    app.clock.advance(chrono::TimeDelta::seconds(30));
+    secret
+}
+
+/// An officer signed in with password and TOTP: their token passes officer routes.
+pub async fn officer(app: &TestApp, role: OfficerRole, provinces: ProvinceScope) -> Officer {
+    let officer = invited_officer(app, role, provinces).await;
+    let secret = enrol_totp(app, &officer.access_token).await;
+    let response = app
+        .post(
+            "/v1/auth/login",
+            json!({ "email": officer.email, "password": PASSWORD, "totp_code": totp_code(app, &secret) }),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let pair: Value = response.json().await.expect("token pair");
+    app.clock.advance(chrono::TimeDelta::seconds(30));
+    Officer {
+        access_token: pair["access_token"]
+            .as_str()
+            .expect("access token")
+            .to_string(),
+        ..officer
+    }
+}
+
+/// Creates a client directly and returns (id, secret).
+pub async fn client(app: &TestApp, kind: ClientKind) -> (String, String) {
+    let state = app.state.clone();
+    state
+        .clone()
+        .blocking(move || {
+            let clients = Clients {
+                pool: &state.pool,
+                config: &state.config,
+                clock: state.clock.as_ref(),
+                tokens: &state.tokens,
+            };
+            let created = clients
+                .create(kind, "Test client", None, "test")
+                .expect("client created");
+            Ok((created.client.id, created.client_secret))
+        })
+        .await
+        .expect("blocking task")
+}
+
+/// Asks the token endpoint for a client token with HTTP Basic.
+pub async fn request_client_token(
+    app: &TestApp,
+    id: &str,
+    secret: &str,
+    form: &str,
+) -> reqwest::Response {
+    app.client
+        .post(app.url("/v1/oauth/token"))
+        .header(
+            "Authorization",
+            format!(
+                "Basic {}",
+                BASE64.encode(format!("{id}:{secret}").as_bytes())
+            ),
+        )
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(form.to_string())
+        .send()
+        .await
+        .expect("request sent")
+}
+
+/// A client of `kind` and an access token for it.
+pub async fn client_token(app: &TestApp, kind: ClientKind) -> String {
+    let (id, secret) = client(app, kind).await;
+    let response = request_client_token(app, &id, &secret, "grant_type=client_credentials").await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.expect("token");
+    body["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_string()
+}
