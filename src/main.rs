@@ -110,7 +110,8 @@ enum AuditCommand {
 
 #[derive(Subcommand)]
 enum ConfigCommand {
-    /// Check the configuration and print the effective values, secrets redacted.
+    /// Check the configuration and the policy files, and print the effective values,
+    /// secrets redacted.
     Check,
 }
 
@@ -128,10 +129,7 @@ fn main() -> ExitCode {
         Command::Migrate => run_async(migrate(loaded)),
         Command::Config {
             command: ConfigCommand::Check,
-        } => {
-            print!("{}", loaded.describe());
-            Ok(())
-        }
+        } => config_check(&loaded),
         Command::Admin { command } => run_async(admin(loaded, command)),
         Command::Audit {
             command: AuditCommand::Verify,
@@ -162,6 +160,21 @@ async fn serve(loaded: LoadedConfig) -> anyhow::Result<()> {
     let app = Application::build(loaded.config).await?;
     app.run_until_stopped().await?;
     tracing::info!("stopped");
+    Ok(())
+}
+
+fn load_policies(config: &Config) -> anyhow::Result<Policies> {
+    Ok(match &config.policies.dir {
+        Some(dir) => Policies::from_dir(std::path::Path::new(dir))?,
+        None => Policies::built_in()?,
+    })
+}
+
+fn config_check(loaded: &LoadedConfig) -> anyhow::Result<()> {
+    let policies = load_policies(&loaded.config)?;
+    print!("{}", loaded.describe());
+    let source = loaded.config.policies.dir.as_deref().unwrap_or("built in");
+    println!("# policies: {source}, version {}", policies.version);
     Ok(())
 }
 
@@ -225,10 +238,7 @@ async fn admin(loaded: LoadedConfig, command: AdminCommand) -> anyhow::Result<()
         startup::migrate(&pool).await?;
     }
     let keys = KeyRing::load_or_generate(&config.keys)?;
-    let policies = match &config.policies.dir {
-        Some(dir) => Policies::from_dir(std::path::Path::new(dir))?,
-        None => Policies::built_in()?,
-    };
+    let policies = load_policies(&config)?;
     tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
         let clock = SystemClock;
         let tokens = TokenService::new(&keys, &config.server.public_url);

@@ -175,7 +175,7 @@ impl Clients<'_> {
                     return Err(ClientError::Invalid {
                         field: "scopes",
                         message: format!(
-                            "{bad:?} is not a {} scope; choose from {}",
+                            "{bad:?} is not a scope of {} clients; choose from {}",
                             kind.as_str(),
                             kind.scopes().join(", ")
                         ),

@@ -88,3 +88,121 @@ fn help_describes_every_command() {
         assert!(stdout.contains(command), "{command} in {stdout}");
     }
 }
+
+mod admin {
+    use crate::both_backends;
+    use crate::fixtures::request_client_token;
+    use crate::helpers::{TestApp, TestBackend, TestEnv};
+
+    async fn create_client_prints_a_working_secret_once(backend: TestBackend) {
+        let env = TestEnv::new(&backend);
+        let output = env.command(&[
+            "admin",
+            "create-client",
+            "--kind",
+            "platform",
+            "--name",
+            "Sàn Demo",
+            "--scopes",
+            "listings:check,sellers:read",
+        ]);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let field = |name: &str| {
+            stdout
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .map(|v| v.trim().trim_start_matches('=').trim().to_string())
+                .expect("field printed")
+        };
+        let (id, secret) = (field("client_id"), field("client_secret"));
+        assert_eq!(field("scopes"), "listings:check sellers:read");
+
+        let app = TestApp::start(env.config.clone()).await;
+        let response =
+            request_client_token(&app, &id, &secret, "grant_type=client_credentials").await;
+        assert_eq!(response.status(), 200);
+
+        let bad = env.command(&[
+            "admin",
+            "create-client",
+            "--kind",
+            "issuer",
+            "--name",
+            "X",
+            "--scopes",
+            "listings:check",
+        ]);
+        assert!(!bad.status.success());
+        assert!(String::from_utf8_lossy(&bad.stderr).contains("not a scope of issuer clients"));
+    }
+    both_backends!(create_client_prints_a_working_secret_once);
+
+    async fn create_officer_queues_an_invitation(backend: TestBackend) {
+        let env = TestEnv::new(&backend);
+        let output = env.command(&[
+            "admin",
+            "create-officer",
+            "--email",
+            "Thanh.Tra@moit.gov.vn",
+            "--role",
+            "supervisor",
+            "--provinces",
+            "79,48",
+        ]);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let app = TestApp::start(env.config.clone()).await;
+        let mails = app.mails_to("thanh.tra@moit.gov.vn").await;
+        assert_eq!(mails.len(), 1);
+        assert!(mails[0].1.contains("48, 79"), "{}", mails[0].1);
+
+        let unknown = env.command(&[
+            "admin",
+            "create-officer",
+            "--email",
+            "a@moit.gov.vn",
+            "--role",
+            "officer",
+            "--provinces",
+            "99",
+        ]);
+        assert!(!unknown.status.success());
+        assert!(String::from_utf8_lossy(&unknown.stderr).contains("--provinces"));
+    }
+    both_backends!(create_officer_queues_an_invitation);
+}
+
+#[test]
+fn config_check_refuses_a_broken_policy_file_naming_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("jurisdictions.toml"),
+        "version = \"x\"\n[provinces]\n\"7\" = { name = \"A\", name_en = \"A\" }\n",
+    )
+    .expect("write");
+    let output = tracegate(
+        &["config", "check"],
+        &[(
+            "TRACEGATE_POLICIES_DIR",
+            dir.path().to_str().expect("utf-8"),
+        )],
+    );
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("jurisdictions.toml") && stderr.contains("provinces.7"),
+        "{stderr}"
+    );
+
+    let fine = tracegate(&["config", "check"], &[]);
+    assert!(fine.status.success());
+    assert!(String::from_utf8_lossy(&fine.stdout).contains("# policies: built in, version"));
+}

@@ -110,6 +110,7 @@ impl TestEnv {
             .current_dir(self.dir.path())
             .env("TRACEGATE_DATABASE_URL", self.database_url())
             .env("TRACEGATE_KEYS_FILE", &self.config.keys.file)
+            .env("TRACEGATE_MAIL_OUTBOX_DIR", &self.config.mail.outbox_dir)
             .env("TRACEGATE_LOG_FILTER", "warn")
             .output()
             .expect("run tracegate binary")

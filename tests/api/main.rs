@@ -9,5 +9,6 @@ mod authorization;
 mod cli;
 mod clients;
 mod http_basics;
+mod mail;
 mod operations;
 mod schema;
