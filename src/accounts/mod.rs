@@ -173,6 +173,27 @@ fn actor(account_id: &str) -> String {
     format!("account:{account_id}")
 }
 
+/// Voids earlier unused links of `purpose` for the account and stores a new one.
+fn issue_link(
+    conn: &mut DbConnection,
+    account_id: &str,
+    purpose: &str,
+    token: &str,
+    now: NaiveDateTime,
+    valid_for: TimeDelta,
+) -> Result<(), AccountError> {
+    store::void_tokens(conn, account_id, purpose, now)?;
+    store::insert_token(
+        conn,
+        &token_digest(token),
+        account_id,
+        purpose,
+        now,
+        now + valid_for,
+    )?;
+    Ok(())
+}
+
 fn utc(naive: NaiveDateTime) -> DateTime<Utc> {
     DateTime::from_naive_utc_and_offset(naive, Utc)
 }
@@ -194,6 +215,20 @@ impl Accounts<'_> {
             "{}/{path}?token={token}",
             self.config.server.public_url.trim_end_matches('/')
         )
+    }
+
+    /// The audit subject for an email: its account, or for an unknown address a prefix of
+    /// its blind index (never the address itself).
+    fn email_subject(&self, account: Option<&store::AccountRow>, email: &Email) -> String {
+        match account {
+            Some(a) => actor(&a.id),
+            None => format!("email:{}", &self.email_key(email)[..16]),
+        }
+    }
+
+    /// Keyed hash of an email, for throttling and audit without storing the address.
+    fn email_key(&self, email: &Email) -> String {
+        self.vault.blind_index("email", email.as_str().as_bytes())
     }
 
     fn new_token(&self) -> Result<String, AccountError> {
@@ -274,13 +309,13 @@ impl Accounts<'_> {
                 },
             )?;
             let hours = self.config.auth.email_verification_ttl_hours;
-            store::insert_token(
+            issue_link(
                 conn,
-                &token_digest(&token),
                 &id,
                 PURPOSE_VERIFY,
+                &token,
                 naive,
-                naive + TimeDelta::hours(i64::from(hours)),
+                TimeDelta::hours(i64::from(hours)),
             )?;
             let mail = VerifyEmail {
                 lang: language,
@@ -315,26 +350,19 @@ impl Accounts<'_> {
         let mut conn = self.pool.get()?;
         write_transaction(&mut conn, |conn| {
             let account = store::find_by_email(conn, email.as_str())?;
-            let subject = match &account {
-                Some(a) => actor(&a.id),
-                None => format!(
-                    "email:{}",
-                    &self.vault.blind_index("email", email.as_str().as_bytes())[..16]
-                ),
-            };
+            let subject = self.email_subject(account.as_ref(), &email);
             if let Some(account) =
                 account.filter(|a| a.email_verified_at.is_none() && a.kind == KIND_SELLER)
             {
                 let naive = now.naive_utc();
                 let hours = self.config.auth.email_verification_ttl_hours;
-                store::void_tokens(conn, &account.id, PURPOSE_VERIFY, naive)?;
-                store::insert_token(
+                issue_link(
                     conn,
-                    &token_digest(&token),
                     &account.id,
                     PURPOSE_VERIFY,
+                    &token,
                     naive,
-                    naive + TimeDelta::hours(i64::from(hours)),
+                    TimeDelta::hours(i64::from(hours)),
                 )?;
                 let mail = VerifyEmail {
                     lang: Language::from_code(&account.language),
@@ -378,10 +406,7 @@ impl Accounts<'_> {
     pub fn login(&self, attempt: &LoginAttempt<'_>) -> Result<TokenPair, AccountError> {
         let email = Self::parse_email(attempt.email)?;
         let now = self.clock.now();
-        let account_key = format!(
-            "account:{}",
-            self.vault.blind_index("email", email.as_str().as_bytes())
-        );
+        let account_key = format!("account:{}", self.email_key(&email));
         let ip_key = format!("ip:{}", attempt.ip);
         let account = {
             let mut conn = self.pool.get()?;
@@ -402,8 +427,9 @@ impl Accounts<'_> {
                 false
             }
         };
+        let subject = self.email_subject(account.as_ref(), &email);
         let Some(account) = account.filter(|_| password_ok) else {
-            self.record_failure(&account_key, &ip_key, None, now)?;
+            self.record_failure(&account_key, &ip_key, subject, now)?;
             return Err(AccountError::BadCredentials);
         };
         if account.status != STATUS_ACTIVE {
@@ -424,7 +450,7 @@ impl Accounts<'_> {
                 None => false,
             };
             if !used {
-                self.record_failure(&account_key, &ip_key, Some(&account.id), now)?;
+                self.record_failure(&account_key, &ip_key, subject, now)?;
                 return Err(AccountError::BadSecondFactor);
             }
             amr.push(AMR_OTP.to_string());
@@ -447,7 +473,7 @@ impl Accounts<'_> {
         &self,
         account_key: &str,
         ip_key: &str,
-        account_id: Option<&str>,
+        subject: String,
         now: DateTime<Utc>,
     ) -> Result<(), AccountError> {
         let auth = &self.config.auth;
@@ -463,11 +489,6 @@ impl Accounts<'_> {
             };
             throttle_store::record_failure(conn, account_key, now, per_account)?;
             throttle_store::record_failure(conn, ip_key, now, per_ip)?;
-            // The subject of an unknown email is its blind index, never the address.
-            let subject = match account_id {
-                Some(id) => actor(id),
-                None => format!("email:{}", &account_key["account:".len()..][..16]),
-            };
             audit::append(
                 conn,
                 now,
@@ -659,24 +680,17 @@ impl Accounts<'_> {
         write_transaction(&mut conn, |conn| {
             let account =
                 store::find_by_email(conn, email.as_str())?.filter(|a| a.status == STATUS_ACTIVE);
-            let subject = match &account {
-                Some(a) => actor(&a.id),
-                None => format!(
-                    "email:{}",
-                    &self.vault.blind_index("email", email.as_str().as_bytes())[..16]
-                ),
-            };
+            let subject = self.email_subject(account.as_ref(), &email);
             if let Some(account) = account {
                 let naive = now.naive_utc();
                 let minutes = self.config.auth.password_reset_ttl_minutes;
-                store::void_tokens(conn, &account.id, PURPOSE_RESET, naive)?;
-                store::insert_token(
+                issue_link(
                     conn,
-                    &token_digest(&token),
                     &account.id,
                     PURPOSE_RESET,
+                    &token,
                     naive,
-                    naive + TimeDelta::minutes(i64::from(minutes)),
+                    TimeDelta::minutes(i64::from(minutes)),
                 )?;
                 let mail = PasswordReset {
                     lang: Language::from_code(&account.language),
@@ -827,13 +841,13 @@ impl Accounts<'_> {
                 },
             )?;
             let hours = self.config.auth.invitation_ttl_hours;
-            store::insert_token(
+            issue_link(
                 conn,
-                &token_digest(&token),
                 &id,
                 PURPOSE_INVITATION,
+                &token,
                 naive,
-                naive + TimeDelta::hours(i64::from(hours)),
+                TimeDelta::hours(i64::from(hours)),
             )?;
             let mail = OfficerInvitation {
                 lang: officer.language,

@@ -5,7 +5,7 @@
 mod chain;
 mod store;
 
-pub use chain::{ChainBreak, GENESIS_HASH, entry_hash};
+pub use chain::{ChainBreak, GENESIS_HASH, HashedFields, entry_hash};
 pub use store::{AuditEntry, VerifyReport, append, verify};
 
 /// What happened, by whom, to what. `actor` and `subject` are `kind:id` strings

@@ -25,7 +25,8 @@ pub struct AuditEntry {
 }
 
 impl AuditEntry {
-    fn hashed_fields(&self) -> HashedFields<'_> {
+    /// The fields its hash covers.
+    pub fn hashed_fields(&self) -> HashedFields<'_> {
         HashedFields {
             seq: self.seq,
             occurred_at: self.occurred_at,

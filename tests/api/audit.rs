@@ -1,8 +1,9 @@
 //! The hash-chained audit log: concurrent writers, and tampering found by `audit verify`.
 
-use diesel::RunQueryDsl;
-use tracegate::audit::{self, ChainBreak, NewAuditEntry};
+use diesel::prelude::*;
+use tracegate::audit::{self, AuditEntry, ChainBreak, NewAuditEntry, entry_hash};
 use tracegate::db;
+use tracegate::db::schema::audit_log;
 
 use crate::both_backends;
 use crate::helpers::{TestApp, TestBackend};
@@ -54,14 +55,8 @@ both_backends!(fifty_concurrent_writes_leave_one_unbroken_chain);
 async fn edited_row_is_named_by_audit_verify(backend: TestBackend) {
     let (env, app) = TestApp::spawn(&backend).await;
     append_entries(&app, 6).await;
-    app.state
-        .db(|c| {
-            diesel::sql_query("UPDATE audit_log SET details = '{\"i\":999}' WHERE seq = 4")
-                .execute(c)?;
-            Ok(())
-        })
-        .await
-        .expect("tamper");
+    app.execute_sql("UPDATE audit_log SET details = '{\"i\":999}' WHERE seq = 4")
+        .await;
 
     let report = app
         .state
@@ -81,39 +76,42 @@ async fn edited_row_is_named_by_audit_verify(backend: TestBackend) {
 }
 both_backends!(edited_row_is_named_by_audit_verify);
 
-async fn rewritten_row_with_a_fresh_hash_is_still_found(backend: TestBackend) {
+async fn forged_row_with_a_recomputed_hash_breaks_the_next_link(backend: TestBackend) {
     let (_env, app) = TestApp::spawn(&backend).await;
     append_entries(&app, 5).await;
-    // A forger who recomputes the row's own hash still breaks the link to the next entry.
+    // A forger who edits a row and recomputes its own hash still breaks the link from the
+    // entry after it.
     app.state
         .db(|c| {
-            diesel::sql_query(
-                "UPDATE audit_log SET actor = 'seller:forged', hash = '1111111111111111111111111111111111111111111111111111111111111111' WHERE seq = 2",
-            )
-            .execute(c)?;
+            let mut row: AuditEntry = audit_log::table.find(2i64).first(c)?;
+            row.actor = "seller:forged".into();
+            let hash = entry_hash(&row.hashed_fields());
+            diesel::update(audit_log::table.find(2i64))
+                .set((audit_log::actor.eq(&row.actor), audit_log::hash.eq(&hash)))
+                .execute(c)?;
             Ok(())
         })
         .await
-        .expect("tamper");
+        .expect("forge");
     let report = app
         .state
         .db(|c| Ok(audit::verify(c)?))
         .await
         .expect("verify");
-    assert_eq!(report.broken, Some(ChainBreak::Altered { seq: 2 }));
+    assert_eq!(
+        report.broken,
+        Some(ChainBreak::Unlinked {
+            seq: 3,
+            previous: 2
+        })
+    );
 }
-both_backends!(rewritten_row_with_a_fresh_hash_is_still_found);
+both_backends!(forged_row_with_a_recomputed_hash_breaks_the_next_link);
 
 async fn deleted_rows_are_found(backend: TestBackend) {
     let (_env, app) = TestApp::spawn(&backend).await;
     append_entries(&app, 5).await;
-    app.state
-        .db(|c| {
-            diesel::sql_query("DELETE FROM audit_log WHERE seq = 3").execute(c)?;
-            Ok(())
-        })
-        .await
-        .expect("delete middle");
+    app.execute_sql("DELETE FROM audit_log WHERE seq = 3").await;
     let report = app
         .state
         .db(|c| Ok(audit::verify(c)?))
@@ -127,13 +125,8 @@ async fn deleted_rows_are_found(backend: TestBackend) {
         })
     );
 
-    app.state
-        .db(|c| {
-            diesel::sql_query("DELETE FROM audit_log WHERE seq >= 3").execute(c)?;
-            Ok(())
-        })
-        .await
-        .expect("truncate tail");
+    app.execute_sql("DELETE FROM audit_log WHERE seq >= 3")
+        .await;
     let report = app
         .state
         .db(|c| Ok(audit::verify(c)?))

@@ -239,6 +239,18 @@ impl TestApp {
         token_in(text)
     }
 
+    /// Runs one SQL statement directly against the service's database (to tamper with it).
+    pub async fn execute_sql(&self, sql: &'static str) {
+        use diesel::RunQueryDsl;
+        self.state
+            .db(move |conn| {
+                diesel::sql_query(sql).execute(conn)?;
+                Ok(())
+            })
+            .await
+            .expect("SQL statement runs");
+    }
+
     /// Every audit action recorded so far, in order.
     pub async fn audit_actions(&self) -> Vec<String> {
         use diesel::prelude::*;
