@@ -34,6 +34,77 @@ pub struct Config {
     pub auth: AuthConfig,
     pub mail: MailConfig,
     pub policies: PoliciesConfig,
+    pub identity: IdentityConfig,
+}
+
+/// Which implementation answers for a national register.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RegisterKind {
+    /// Files (`*_file`), or the built-in synthetic data set when no file is given.
+    Local,
+    /// The register's HTTP API (`*_url`).
+    Http,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdentityConfig {
+    pub population_register: RegisterKind,
+    pub business_register: RegisterKind,
+    /// CSV export of the population register, for `local`.
+    pub population_file: Option<String>,
+    /// JSON export of the business register, for `local`.
+    pub business_file: Option<String>,
+    pub population_url: String,
+    pub business_url: String,
+    /// Header that carries the API key.
+    pub api_key_header: String,
+    pub api_key: Option<String>,
+    /// PEM file with a client certificate and key, for registers that require mutual TLS.
+    pub client_identity_file: Option<String>,
+    pub timeout_ms: u32,
+    /// Retries after a timeout, connection error or 5xx answer.
+    pub retries: u32,
+    /// Consecutive failed calls that open the circuit breaker.
+    pub breaker_threshold: u32,
+    /// Seconds the breaker stays open before a trial call.
+    pub breaker_open_secs: u32,
+    /// Seconds between rounds of the monitor (business re-checks, expiry reminders).
+    pub monitor_interval_secs: u32,
+}
+
+impl fmt::Debug for IdentityConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IdentityConfig")
+            .field("population_register", &self.population_register)
+            .field("business_register", &self.business_register)
+            .field("population_url", &self.population_url)
+            .field("business_url", &self.business_url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for IdentityConfig {
+    fn default() -> Self {
+        Self {
+            population_register: RegisterKind::Local,
+            business_register: RegisterKind::Local,
+            population_file: None,
+            business_file: None,
+            population_url: String::new(),
+            business_url: String::new(),
+            api_key_header: "X-Api-Key".into(),
+            api_key: None,
+            client_identity_file: None,
+            timeout_ms: 3000,
+            retries: 2,
+            breaker_threshold: 5,
+            breaker_open_secs: 30,
+            monitor_interval_secs: 60,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -275,6 +346,7 @@ impl Default for KeysConfig {
 /// Keys whose values are secrets: never printed.
 const SECRET_KEYS: &[&str] = &[
     "mail.smtp_password",
+    "identity.api_key",
     "keys.signing_secret",
     "keys.encryption_secret",
     "keys.blind_index_secret",
@@ -498,7 +570,34 @@ impl LoadedConfig {
                 "give both smtp_username and smtp_password, or neither",
             ));
         }
+        for (key, kind, url) in [
+            (
+                "identity.population_url",
+                c.identity.population_register,
+                &c.identity.population_url,
+            ),
+            (
+                "identity.business_url",
+                c.identity.business_register,
+                &c.identity.business_url,
+            ),
+        ] {
+            if kind == RegisterKind::Http
+                && !(url.starts_with("https://") || url.starts_with("http://"))
+            {
+                return Err(self.invalid(
+                    key,
+                    "an http(s):// URL is required when the register is \"http\"",
+                ));
+            }
+        }
         for (key, value) in [
+            ("identity.timeout_ms", c.identity.timeout_ms),
+            (
+                "identity.monitor_interval_secs",
+                c.identity.monitor_interval_secs,
+            ),
+            ("identity.breaker_threshold", c.identity.breaker_threshold),
             ("mail.max_attempts", c.mail.max_attempts),
             ("mail.poll_interval_ms", c.mail.poll_interval_ms),
             ("mail.smtp_timeout_secs", c.mail.smtp_timeout_secs),

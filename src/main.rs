@@ -10,6 +10,7 @@ use tracegate::clients::{ClientKind, Clients};
 use tracegate::clock::SystemClock;
 use tracegate::config::{Config, LoadedConfig};
 use tracegate::i18n::Language;
+use tracegate::identity::{EnterpriseCode, NationalId};
 use tracegate::keys::KeyRing;
 use tracegate::policies::Policies;
 use tracegate::startup::{self, Application};
@@ -49,11 +50,32 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Check identifiers offline, as `POST /v1/identifiers/parse` does.
+    Ids {
+        #[command(subcommand)]
+        command: IdsCommand,
+    },
     /// Administration: officers and machine clients.
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum IdsCommand {
+    /// Parse an identifier and print its parts as JSON; exit 1 with the reason when invalid.
+    Parse {
+        #[arg(value_enum)]
+        kind: IdKind,
+        value: String,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum IdKind {
+    NationalId,
+    EnterpriseCode,
 }
 
 #[derive(Subcommand)]
@@ -131,6 +153,9 @@ fn main() -> ExitCode {
             command: ConfigCommand::Check,
         } => config_check(&loaded),
         Command::Admin { command } => run_async(admin(loaded, command)),
+        Command::Ids {
+            command: IdsCommand::Parse { kind, value },
+        } => return parse_id(kind, &value),
         Command::Audit {
             command: AuditCommand::Verify,
         } => match run_async(audit_verify(loaded)) {
@@ -301,4 +326,29 @@ async fn admin(loaded: LoadedConfig, command: AdminCommand) -> anyhow::Result<()
         Ok(())
     })
     .await?
+}
+
+fn parse_id(kind: IdKind, value: &str) -> ExitCode {
+    let parsed = match kind {
+        IdKind::NationalId => NationalId::parse(value)
+            .map(|id| serde_json::to_string_pretty(&id.parts()))
+            .map_err(|e| format!("citizen ID {e}")),
+        IdKind::EnterpriseCode => EnterpriseCode::parse(value)
+            .map(|code| serde_json::to_string_pretty(&code.parts()))
+            .map_err(|e| format!("enterprise code {e}")),
+    };
+    match parsed {
+        Ok(Ok(json)) => {
+            println!("{json}");
+            ExitCode::SUCCESS
+        }
+        Ok(Err(error)) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+        Err(reason) => {
+            eprintln!("error: {reason}");
+            ExitCode::FAILURE
+        }
+    }
 }

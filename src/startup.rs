@@ -17,6 +17,8 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::db::{self, DbPool};
 use crate::error::AppError;
+use crate::identity::Registers;
+use crate::identity::monitor::IdentityMonitor;
 use crate::keys::KeyRing;
 use crate::metrics::Metrics;
 use crate::notify::MailTransport;
@@ -24,7 +26,7 @@ use crate::notify::worker::OutboxWorker;
 use crate::policies::Policies;
 use crate::state::AppState;
 use crate::vault::Vault;
-use crate::{accounts, clients, http, notify, openapi, ops, telemetry};
+use crate::{accounts, clients, http, identity, notify, openapi, ops, telemetry};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -53,6 +55,7 @@ pub struct Application {
     port: u16,
     state: AppState,
     outbox_worker: OutboxWorker,
+    identity_monitor: IdentityMonitor,
 }
 
 impl Application {
@@ -73,6 +76,7 @@ impl Application {
             None => Policies::built_in()?,
         };
         let keys = KeyRing::load_or_generate(&config.keys)?;
+        let registers = Registers::from_config(&config.identity).map_err(StartupError::Config)?;
         if keys.generated {
             tracing::warn!(
                 file = %config.keys.file,
@@ -111,6 +115,7 @@ impl Application {
             vault: Arc::new(Vault::new(&keys)),
             metrics: Arc::new(Metrics::new()),
             policies: Arc::new(policies),
+            registers,
             keys: Arc::new(keys),
             pool,
             clock,
@@ -119,11 +124,21 @@ impl Application {
         let outbox_worker = OutboxWorker {
             pool: state.pool.clone(),
             clock: state.clock.clone(),
+            vault: state.vault.clone(),
+            http: crate::outbound::agent(Duration::from_secs(10)),
             mail,
             from,
             metrics: state.metrics.clone(),
             max_attempts: state.config.mail.max_attempts,
             poll_interval: Duration::from_millis(u64::from(state.config.mail.poll_interval_ms)),
+        };
+        let identity_monitor = IdentityMonitor {
+            pool: state.pool.clone(),
+            clock: state.clock.clone(),
+            registers: state.registers.clone(),
+            policies: state.policies.clone(),
+            public_url: state.config.server.public_url.clone(),
+            interval: Duration::from_secs(u64::from(state.config.identity.monitor_interval_secs)),
         };
         let server = http_server(state.clone(), listener)?;
         tracing::info!(address = %address, port, "listening");
@@ -132,6 +147,7 @@ impl Application {
             port,
             state,
             outbox_worker,
+            identity_monitor,
         })
     }
 
@@ -154,11 +170,14 @@ impl Application {
     /// [`Application::handle`]); then lets in-flight requests and deliveries finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let (stop, stopped) = watch::channel(false);
-        let worker = tokio::spawn(self.outbox_worker.run(stopped));
+        let outbox = tokio::spawn(self.outbox_worker.run(stopped.clone()));
+        let monitor = tokio::spawn(self.identity_monitor.run(stopped));
         let result = self.server.await;
         let _ = stop.send(true);
-        if let Err(error) = worker.await {
-            tracing::error!(error = %error, "outbox worker ended abnormally");
+        for (name, worker) in [("outbox worker", outbox), ("identity monitor", monitor)] {
+            if let Err(error) = worker.await {
+                tracing::error!(error = %error, worker = name, "background worker ended abnormally");
+            }
         }
         result
     }
@@ -199,6 +218,7 @@ fn http_server(state: AppState, listener: TcpListener) -> Result<Server, Startup
             .configure(accounts::routes::configure)
             .configure(clients::routes::configure)
             .configure(notify::routes::configure)
+            .configure(identity::routes::configure)
             .service(web::redirect("/docs", "/docs/"))
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", docs.clone()))
             .default_service(web::to(unknown_route))

@@ -9,6 +9,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::{DbConnection, DbPool};
 use crate::error::AppError;
+use crate::identity::Registers;
 use crate::keys::KeyRing;
 use crate::metrics::Metrics;
 use crate::policies::Policies;
@@ -25,6 +26,7 @@ pub struct AppState {
     pub vault: Arc<Vault>,
     pub metrics: Arc<Metrics>,
     pub policies: Arc<Policies>,
+    pub registers: Registers,
 }
 
 impl AppState {

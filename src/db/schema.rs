@@ -109,3 +109,71 @@ diesel::table! {
 diesel::joinable!(account_tokens -> accounts (account_id));
 diesel::joinable!(refresh_tokens -> accounts (account_id));
 diesel::allow_tables_to_appear_in_same_query!(accounts, account_tokens, refresh_tokens);
+
+diesel::table! {
+    sellers (account_id) {
+        account_id -> Text,
+        kind -> Text,
+        status -> Text,
+        national_id_sealed -> Nullable<Binary>,
+        national_id_key -> Nullable<Text>,
+        national_id_index -> Nullable<Text>,
+        national_id_masked -> Nullable<Text>,
+        full_name -> Nullable<Text>,
+        birth_date -> Nullable<Text>,
+        residence_province -> Nullable<Text>,
+        identity_status -> Text,
+        identity_reason -> Nullable<Text>,
+        identity_verified_at -> Nullable<Timestamp>,
+        business_kind -> Nullable<Text>,
+        business_code -> Nullable<Text>,
+        business_name -> Nullable<Text>,
+        business_province -> Nullable<Text>,
+        business_address -> Nullable<Text>,
+        business_lines -> Nullable<Text>,
+        business_status -> Text,
+        business_reason -> Nullable<Text>,
+        business_verified_at -> Nullable<Timestamp>,
+        business_checked_at -> Nullable<Timestamp>,
+        authorisation_note -> Nullable<Text>,
+        verification_expires_at -> Nullable<Timestamp>,
+        reminder_sent_at -> Nullable<Timestamp>,
+        suspended_at -> Nullable<Timestamp>,
+        suspended_reason -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    binding_codes (code_hash) {
+        code_hash -> Text,
+        seller_id -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    seller_bindings (id) {
+        id -> Text,
+        seller_id -> Text,
+        platform_id -> Text,
+        shop_id -> Text,
+        shop_name -> Nullable<Text>,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    platform_webhooks (platform_id) {
+        platform_id -> Text,
+        url -> Text,
+        secret_sealed -> Binary,
+        secret_key -> Text,
+        updated_at -> Timestamp,
+    }
+}

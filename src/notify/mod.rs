@@ -5,12 +5,14 @@ pub mod mail;
 pub mod outbox;
 pub mod routes;
 mod templates;
+pub mod webhooks;
 pub mod worker;
 
 pub use mail::{MailTransport, RenderedMail};
 pub use outbox::{OutboxKind, OutboxRow, OutboxState};
 pub use templates::{
-    AccountExists, Mail, OfficerInvitation, PasswordChanged, PasswordReset, VerifyEmail,
+    AccountExists, Mail, OfficerInvitation, PasswordChanged, PasswordReset, SellerSuspended,
+    VerificationExpiring, VerifyEmail,
 };
 
 use chrono::{DateTime, TimeDelta, Utc};

@@ -13,18 +13,21 @@ use crate::db::{DbConnection, write_transaction};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutboxKind {
     Mail,
+    Webhook,
 }
 
 impl OutboxKind {
     pub fn as_str(self) -> &'static str {
         match self {
             OutboxKind::Mail => "mail",
+            OutboxKind::Webhook => "webhook",
         }
     }
 
     pub fn parse(text: &str) -> Option<Self> {
         match text {
             "mail" => Some(OutboxKind::Mail),
+            "webhook" => Some(OutboxKind::Webhook),
             _ => None,
         }
     }
@@ -68,7 +71,26 @@ pub fn enqueue(
     destination: &str,
     payload: &str,
 ) -> QueryResult<String> {
-    let id = uuid::Uuid::now_v7().to_string();
+    enqueue_as(
+        conn,
+        &uuid::Uuid::now_v7().to_string(),
+        now,
+        kind,
+        destination,
+        payload,
+    )
+}
+
+/// As [`enqueue`], with the message id chosen by the caller (a webhook's event id).
+pub fn enqueue_as(
+    conn: &mut DbConnection,
+    id: &str,
+    now: DateTime<Utc>,
+    kind: OutboxKind,
+    destination: &str,
+    payload: &str,
+) -> QueryResult<String> {
+    let id = id.to_string();
     let now = now.naive_utc();
     diesel::insert_into(outbox::table)
         .values((

@@ -5,16 +5,146 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::outbox::{self, OutboxRow, OutboxState};
+use super::webhooks;
 use crate::audit::{self, NewAuditEntry};
-use crate::auth::AdminAuth;
+use crate::auth::{AdminAuth, PlatformAuth, require_scope};
 use crate::db::write_transaction;
 use crate::error::{AppError, Problem};
-use crate::http::Endpoint;
+use crate::http::{Endpoint, JsonBody};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(Endpoint::new("/v1/admin/outbox").get(list))
-        .service(Endpoint::new("/v1/admin/outbox/{id}/retry").post(retry));
+        .service(Endpoint::new("/v1/admin/outbox/{id}/retry").post(retry))
+        .service(
+            Endpoint::new("/v1/platforms/me/webhook")
+                .get(webhook)
+                .put(set_webhook),
+        )
+        .service(Endpoint::new("/v1/platforms/me/webhook/secret").post(rotate_webhook_secret));
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookSettings {
+    pub url: String,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Your webhook URL (scope `webhooks:manage`).
+#[utoipa::path(get, path = "/v1/platforms/me/webhook", tag = "webhooks", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The URL events go to", body = WebhookSettings),
+        (status = 404, description = "No webhook set", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn webhook(
+    state: web::Data<AppState>,
+    caller: PlatformAuth,
+) -> Result<web::Json<WebhookSettings>, AppError> {
+    require_scope(&caller.scopes, "webhooks:manage")?;
+    let vault = state.vault.clone();
+    let found = state
+        .db(move |conn| webhooks::endpoint(conn, &vault, &caller.client_id).map_err(webhook_error))
+        .await?;
+    let (url, _, updated_at) =
+        found.ok_or_else(|| AppError::not_found("no webhook URL is set; PUT one"))?;
+    Ok(web::Json(WebhookSettings {
+        url,
+        updated_at: chrono::DateTime::from_naive_utc_and_offset(updated_at, chrono::Utc),
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookInput {
+    /// `https://…` (plain http only to localhost).
+    pub url: String,
+}
+
+/// The signing secret of your webhooks, shown only here.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookSecret {
+    pub url: String,
+    /// HMAC-SHA256 key for `Tracegate-Signature` (`t=…,v1=hex(HMAC(secret, "t.body"))`).
+    pub secret: String,
+}
+
+fn webhook_error(error: webhooks::WebhookError) -> AppError {
+    match error {
+        webhooks::WebhookError::Database(e) => e.into(),
+        webhooks::WebhookError::Internal(message) => AppError::internal(anyhow::anyhow!(message)),
+    }
+}
+
+async fn store_webhook(
+    state: &web::Data<AppState>,
+    platform: String,
+    url: String,
+    action: &'static str,
+) -> Result<WebhookSecret, AppError> {
+    let vault = state.vault.clone();
+    let now = state.clock.now();
+    state
+        .db(move |conn| {
+            write_transaction(conn, |conn| {
+                let secret = webhooks::configure(conn, &vault, &platform, &url, now.naive_utc())
+                    .map_err(webhook_error)?;
+                audit::append(
+                    conn,
+                    now,
+                    &NewAuditEntry::new(
+                        format!("client:{platform}"),
+                        action,
+                        format!("client:{platform}"),
+                    )
+                    .details(serde_json::json!({ "url": url })),
+                )?;
+                Ok(WebhookSecret { url, secret })
+            })
+        })
+        .await
+}
+
+/// Set the URL events are posted to, with a new signing secret (scope `webhooks:manage`).
+#[utoipa::path(put, path = "/v1/platforms/me/webhook", tag = "webhooks", request_body = WebhookInput, security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Set; keep the secret", body = WebhookSecret),
+        (status = 422, description = "URL not acceptable", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn set_webhook(
+    state: web::Data<AppState>,
+    caller: PlatformAuth,
+    body: JsonBody<WebhookInput>,
+) -> Result<HttpResponse, AppError> {
+    require_scope(&caller.scopes, "webhooks:manage")?;
+    let url = body.0.url.trim().to_string();
+    webhooks::check_url(&url).map_err(|m| AppError::invalid("url", format!("url {m}")))?;
+    let secret = store_webhook(&state, caller.client_id, url, "webhook.configured").await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(secret))
+}
+
+/// Replace the signing secret; deliveries from now on (retries too) use the new one.
+#[utoipa::path(post, path = "/v1/platforms/me/webhook/secret", tag = "webhooks", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "New secret", body = WebhookSecret),
+        (status = 404, description = "No webhook set", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn rotate_webhook_secret(
+    state: web::Data<AppState>,
+    caller: PlatformAuth,
+) -> Result<HttpResponse, AppError> {
+    require_scope(&caller.scopes, "webhooks:manage")?;
+    let vault = state.vault.clone();
+    let platform = caller.client_id.clone();
+    let found = state
+        .db(move |conn| webhooks::endpoint(conn, &vault, &platform).map_err(webhook_error))
+        .await?;
+    let (url, _, _) = found.ok_or_else(|| AppError::not_found("no webhook URL is set; PUT one"))?;
+    let secret = store_webhook(&state, caller.client_id, url, "webhook.secret_rotated").await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(secret))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

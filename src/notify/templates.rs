@@ -121,6 +121,34 @@ mail_templates!(
     "email/officer_invitation.html"
 );
 
+/// A seller was suspended because the business register changed.
+#[derive(Debug, Clone)]
+pub struct SellerSuspended {
+    pub lang: Language,
+    pub business: String,
+    /// Machine code of the reason (`business_dissolved`, …).
+    pub reason: String,
+}
+mail_templates!(
+    SellerSuspended,
+    "email/seller_suspended.txt",
+    "email/seller_suspended.html"
+);
+
+/// A seller's verification ends soon.
+#[derive(Debug, Clone)]
+pub struct VerificationExpiring {
+    pub lang: Language,
+    /// Day it ends, `dd/mm/yyyy`.
+    pub expires_on: String,
+    pub link: String,
+}
+mail_templates!(
+    VerificationExpiring,
+    "email/verification_expiring.txt",
+    "email/verification_expiring.html"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

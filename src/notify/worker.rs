@@ -10,10 +10,11 @@ use tokio::sync::watch;
 
 use super::mail::{MailTransport, RenderedMail};
 use super::outbox::{self, OutboxKind, OutboxRow};
-use super::retry_delay;
+use super::{retry_delay, webhooks};
 use crate::clock::Clock;
 use crate::db::DbPool;
 use crate::metrics::Metrics;
+use crate::vault::Vault;
 
 /// Messages claimed per round.
 const BATCH: i64 = 20;
@@ -24,6 +25,8 @@ const LEASE: TimeDelta = TimeDelta::minutes(5);
 pub struct OutboxWorker {
     pub pool: DbPool,
     pub clock: Arc<dyn Clock>,
+    pub vault: Arc<Vault>,
+    pub http: ureq::Agent,
     pub mail: MailTransport,
     pub from: Mailbox,
     pub metrics: Arc<Metrics>,
@@ -92,8 +95,53 @@ impl OutboxWorker {
                     .map_err(|e| format!("unreadable mail payload: {e}"))?;
                 self.mail.send(&self.from, &mail).await
             }
+            Some(OutboxKind::Webhook) => self.deliver_webhook(row).await,
             None => Err(format!("unknown message kind {:?}", row.kind)),
         }
+    }
+
+    async fn deliver_webhook(&self, row: &OutboxRow) -> Result<(), String> {
+        let platform = row
+            .destination
+            .strip_prefix("platform:")
+            .ok_or_else(|| format!("bad webhook destination {:?}", row.destination))?
+            .to_string();
+        let (pool, vault) = (self.pool.clone(), self.vault.clone());
+        let endpoint = tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            webhooks::endpoint(&mut conn, &vault, &platform).map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| e.to_string())??;
+        let Some((url, secret, _)) = endpoint else {
+            return Err("the platform has no webhook URL configured yet".into());
+        };
+        let event_type = serde_json::from_str::<serde_json::Value>(&row.payload)
+            .ok()
+            .and_then(|v| v["type"].as_str().map(str::to_string))
+            .unwrap_or_default();
+        let signature = webhooks::signature(&secret, self.clock.now().timestamp(), &row.payload);
+        let (agent, id, body) = (self.http.clone(), row.id.clone(), row.payload.clone());
+        tokio::task::spawn_blocking(move || {
+            agent
+                .post(&url)
+                .header("content-type", "application/json")
+                .header("tracegate-signature", &signature)
+                .header("tracegate-event-id", &id)
+                .header("tracegate-event", &event_type)
+                .send(body.as_bytes())
+                .map(|response| response.status())
+                .map_err(|e| format!("POST {url}: {e}"))
+                .and_then(|status| {
+                    if status.is_success() {
+                        Ok(())
+                    } else {
+                        Err(format!("POST {url} answered {status}"))
+                    }
+                })
+        })
+        .await
+        .map_err(|e| e.to_string())?
     }
 
     async fn record(

@@ -45,6 +45,15 @@ impl ProvinceScope {
         }
     }
 
+    /// The scope a token's province list stands for.
+    pub fn from_codes(codes: &[String]) -> Self {
+        if codes.iter().any(|c| c == ALL_PROVINCES) {
+            ProvinceScope::All
+        } else {
+            ProvinceScope::Only(codes.to_vec())
+        }
+    }
+
     pub fn covers(&self, province: &str) -> bool {
         match self {
             ProvinceScope::All => true,

@@ -5,8 +5,10 @@
 //! no configuration; `policies.dir` points at a folder of edited copies instead.
 
 mod jurisdictions;
+mod verification;
 
 pub use jurisdictions::{ALL_PROVINCES, Jurisdictions, Province, ProvinceScope};
+pub use verification::{KindRule, Proof, SELLER_KINDS, VerificationPolicy};
 
 use std::path::Path;
 
@@ -29,15 +31,22 @@ impl PolicyError {
     }
 }
 
-const BUILT_IN: &[(&str, &str)] = &[(
-    "jurisdictions.toml",
-    include_str!("../../policies/jurisdictions.toml"),
-)];
+const BUILT_IN: &[(&str, &str)] = &[
+    (
+        "jurisdictions.toml",
+        include_str!("../../policies/jurisdictions.toml"),
+    ),
+    (
+        "verification.toml",
+        include_str!("../../policies/verification.toml"),
+    ),
+];
 
 /// All policies in force, and their version (a hash of the files' text).
 #[derive(Debug, Clone)]
 pub struct Policies {
     pub jurisdictions: Jurisdictions,
+    pub verification: VerificationPolicy,
     pub version: String,
 }
 
@@ -68,19 +77,24 @@ impl Policies {
     fn from_texts(texts: Vec<(String, String)>) -> Result<Self, PolicyError> {
         let mut hasher = Sha256::new();
         let mut jurisdictions = None;
+        let mut verification = None;
         for (name, text) in &texts {
             hasher.update(name.as_bytes());
             hasher.update([0]);
             hasher.update(text.as_bytes());
             hasher.update([0]);
-            if name == "jurisdictions.toml" {
-                jurisdictions = Some(Jurisdictions::parse(name, text)?);
+            match name.as_str() {
+                "jurisdictions.toml" => jurisdictions = Some(Jurisdictions::parse(name, text)?),
+                "verification.toml" => verification = Some(VerificationPolicy::parse(name, text)?),
+                _ => {}
             }
         }
         let digest = hasher.finalize();
         Ok(Self {
             jurisdictions: jurisdictions
                 .ok_or_else(|| PolicyError::new("jurisdictions.toml", "missing"))?,
+            verification: verification
+                .ok_or_else(|| PolicyError::new("verification.toml", "missing"))?,
             version: digest[..8].iter().map(|b| format!("{b:02x}")).collect(),
         })
     }

@@ -41,6 +41,18 @@ const EVERYONE: &[Caller] = &[
 const PEOPLE: &[Caller] = &[Seller, OfficerWithoutTotp, Officer, Supervisor, Admin];
 const CLIENTS: &[Caller] = &[Platform, Issuer];
 const ADMINS: &[Caller] = &[Admin];
+const SIGNED_IN: &[Caller] = &[
+    Seller,
+    OfficerWithoutTotp,
+    Officer,
+    Supervisor,
+    Admin,
+    Platform,
+    Issuer,
+];
+const SELLERS: &[Caller] = &[Seller];
+const OFFICERS: &[Caller] = &[Officer, Supervisor, Admin];
+const PLATFORMS: &[Caller] = &[Platform];
 
 /// Who may call a route. `None` marks a public route (no token needed).
 struct Rule {
@@ -90,6 +102,22 @@ const RULES: &[Rule] = &[
     only("DELETE", "/v1/admin/clients/{id}", ADMINS),
     only("GET", "/v1/admin/outbox", ADMINS),
     only("POST", "/v1/admin/outbox/{id}/retry", ADMINS),
+    only("GET", "/v1/platforms/me/webhook", PLATFORMS),
+    only("PUT", "/v1/platforms/me/webhook", PLATFORMS),
+    only("POST", "/v1/platforms/me/webhook/secret", PLATFORMS),
+    only("POST", "/v1/identifiers/parse", SIGNED_IN),
+    only("GET", "/v1/me/verification", SELLERS),
+    only("POST", "/v1/me/identity", SELLERS),
+    only("POST", "/v1/me/business", SELLERS),
+    only("POST", "/v1/me/binding-codes", SELLERS),
+    only("GET", "/v1/me/bindings", SELLERS),
+    only("DELETE", "/v1/me/bindings/{id}", SELLERS),
+    only("POST", "/v1/seller-bindings", PLATFORMS),
+    only("GET", "/v1/sellers/by-shop/{shop_id}", PLATFORMS),
+    only("GET", "/v1/reviews", OFFICERS),
+    only("GET", "/v1/sellers/{id}", OFFICERS),
+    only("POST", "/v1/sellers/{id}/business-review", OFFICERS),
+    only("POST", "/v1/sellers/{id}/national-id/reveal", OFFICERS),
 ];
 
 async fn tokens(app: &TestApp) -> Vec<(Caller, Option<String>)> {
@@ -163,7 +191,10 @@ async fn every_route_admits_exactly_its_callers(backend: TestBackend) {
 
     let callers = tokens(&app).await;
     for rule in RULES {
-        let path = rule.path.replace("{id}", "does-not-exist");
+        let path = rule
+            .path
+            .replace("{id}", "does-not-exist")
+            .replace("{shop_id}", "does-not-exist");
         for (caller, token) in &callers {
             let mut request = app
                 .client

@@ -188,6 +188,11 @@ fn config_check_refuses_a_broken_policy_file_naming_it() {
         "version = \"x\"\n[provinces]\n\"7\" = { name = \"A\", name_en = \"A\" }\n",
     )
     .expect("write");
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/policies/verification.toml"),
+        dir.path().join("verification.toml"),
+    )
+    .expect("copy");
     let output = tracegate(
         &["config", "check"],
         &[(

@@ -202,11 +202,106 @@ pub async fn request_client_token(
 /// A client of `kind` and an access token for it.
 pub async fn client_token(app: &TestApp, kind: ClientKind) -> String {
     let (id, secret) = client(app, kind).await;
-    let response = request_client_token(app, &id, &secret, "grant_type=client_credentials").await;
+    token_for_client(app, &id, &secret).await
+}
+
+/// A fresh access token for an existing client.
+pub async fn token_for_client(app: &TestApp, id: &str, secret: &str) -> String {
+    let response = request_client_token(app, id, secret, "grant_type=client_credentials").await;
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.expect("token");
     body["access_token"]
         .as_str()
         .expect("access token")
         .to_string()
+}
+
+/// A synthetic citizen of the built-in population register.
+#[derive(Debug, Clone, Copy)]
+pub struct Person {
+    pub national_id: &'static str,
+    pub full_name: &'static str,
+    pub birth_date: &'static str,
+}
+
+/// Legal representative of 0799000033 (active, province 79).
+pub const AN: Person = Person {
+    national_id: "079085900001",
+    full_name: "Nguyễn Văn An",
+    birth_date: "1985-03-14",
+};
+/// Legal representative of 0109000015 (active, province 01).
+pub const BICH: Person = Person {
+    national_id: "001190900002",
+    full_name: "Trần Thị Bích",
+    birth_date: "1990-07-02",
+};
+/// Legal representative of 0489000058 (suspended).
+pub const CUONG: Person = Person {
+    national_id: "048078900003",
+    full_name: "Lê Văn Cường",
+    birth_date: "1978-11-20",
+};
+/// Deceased.
+pub const HANH: Person = Person {
+    national_id: "001160900006",
+    full_name: "Võ Thị Hạnh",
+    birth_date: "1960-02-14",
+};
+/// Legal representative of 0109000047 (dissolved).
+pub const HUY: Person = Person {
+    national_id: "001082900008",
+    full_name: "Bùi Quốc Huy",
+    birth_date: "1982-12-01",
+};
+/// Owner of household business 46A8900010 (active, province 46).
+pub const LAN: Person = Person {
+    national_id: "046191900010",
+    full_name: "Dương Thị Lan",
+    birth_date: "1991-06-06",
+};
+/// No business.
+pub const KHOA: Person = Person {
+    national_id: "038094900011",
+    full_name: "Lý Minh Khoa",
+    birth_date: "1994-10-10",
+};
+
+/// Every citizen ID the tests use: none may ever appear in a log line.
+pub const ALL_PEOPLE: &[Person] = &[AN, BICH, CUONG, HANH, HUY, LAN, KHOA];
+
+/// Submits a person's identity for a signed-in seller; returns the answer.
+pub async fn submit_identity(app: &TestApp, token: &str, person: Person) -> reqwest::Response {
+    app.post_as(
+        "/v1/me/identity",
+        token,
+        json!({ "national_id": person.national_id, "full_name": person.full_name, "birth_date": person.birth_date }),
+    )
+    .await
+}
+
+/// A seller whose identity is verified as `person`; returns (email, access token).
+pub async fn verified_person(app: &TestApp, person: Person) -> (String, String) {
+    let (email, pair) = verified_seller(app).await;
+    let token = pair["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_string();
+    let response = submit_identity(app, &token, person).await;
+    assert_eq!(response.status(), 200);
+    let view: Value = response.json().await.expect("verification");
+    assert_eq!(view["identity"]["status"], "verified", "{view}");
+    (email, token)
+}
+
+/// Asserts that no log line of the suite so far holds any of the synthetic citizen IDs.
+pub fn assert_no_national_id_logged() {
+    let logs = crate::helpers::captured_logs();
+    for person in ALL_PEOPLE {
+        assert!(
+            !logs.contains(person.national_id),
+            "citizen ID {} appears in the logs",
+            &person.national_id[..3]
+        );
+    }
 }

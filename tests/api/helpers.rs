@@ -90,6 +90,7 @@ impl TestEnv {
         config.keys.file = dir.path().join("keys.toml").display().to_string();
         config.mail.outbox_dir = dir.path().join("outbox").display().to_string();
         config.mail.poll_interval_ms = 50;
+        config.identity.monitor_interval_secs = 1;
         config.log = test_log_config();
         Self {
             dir,
@@ -355,9 +356,10 @@ fn log_buffer() -> Arc<Mutex<Vec<u8>>> {
 }
 
 fn test_log_config() -> LogConfig {
+    // Debug for our own code, so that a test that checks what is never logged sees it all.
     LogConfig {
         format: LogFormat::Json,
-        filter: "info".into(),
+        filter: "info,tracegate=debug".into(),
     }
 }
 

@@ -1,0 +1,248 @@
+//! The identity monitor: re-checks verified businesses against the business register on a
+//! schedule (a business that is suspended, dissolving, dissolved or gone suspends its
+//! sellers, and every bound platform is told), and reminds sellers whose verification is
+//! about to expire.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{NaiveDateTime, TimeDelta};
+use diesel::prelude::*;
+use tokio::sync::watch;
+
+use super::store::{self, SellerRow};
+use super::{BusinessKey, BusinessStatus, EnterpriseCode, Registers};
+use crate::audit::{self, NewAuditEntry};
+use crate::clock::Clock;
+use crate::db::schema::{accounts, seller_bindings};
+use crate::db::{DbConnection, DbPool, write_transaction};
+use crate::i18n::Language;
+use crate::notify::{self, SellerSuspended, VerificationExpiring, webhooks};
+use crate::policies::Policies;
+
+/// Sellers handled per round.
+const BATCH: i64 = 100;
+
+pub struct IdentityMonitor {
+    pub pool: DbPool,
+    pub clock: Arc<dyn Clock>,
+    pub registers: Registers,
+    pub policies: Arc<Policies>,
+    pub public_url: String,
+    pub interval: Duration,
+}
+
+/// What one round did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Round {
+    pub checked: usize,
+    pub suspended: usize,
+    pub reminded: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MonitorError {
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+    #[error(transparent)]
+    Pool(#[from] r2d2::Error),
+    #[error(transparent)]
+    Notify(#[from] notify::NotifyError),
+}
+
+impl IdentityMonitor {
+    /// Runs rounds until `shutdown` turns true.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let monitor = Arc::new(self);
+        loop {
+            let worker = monitor.clone();
+            match tokio::task::spawn_blocking(move || worker.round()).await {
+                Ok(Ok(round)) if round != Round::default() => {
+                    tracing::info!(?round, "identity monitor round")
+                }
+                Ok(Ok(_)) => {}
+                Ok(Err(error)) => tracing::warn!(error = %error, "identity monitor round failed"),
+                Err(error) => tracing::error!(error = %error, "identity monitor task failed"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(monitor.interval) => {}
+                _ = shutdown.changed() => {}
+            }
+            if *shutdown.borrow() {
+                return;
+            }
+        }
+    }
+
+    /// One round: business re-checks, then expiry reminders.
+    pub fn round(&self) -> Result<Round, MonitorError> {
+        let now = self.clock.now();
+        let recheck =
+            TimeDelta::hours(i64::from(self.policies.verification.business_recheck_hours));
+        let mut round = Round::default();
+        let due =
+            store::due_business_checks(&mut *self.pool.get()?, now.naive_utc() - recheck, BATCH)?;
+        for seller in due {
+            let Some(key) = business_key(&seller) else {
+                continue;
+            };
+            // A register that cannot answer says nothing about the business: try next round.
+            let record = match self.registers.business.lookup(&key) {
+                Ok(record) => record,
+                Err(error) => {
+                    tracing::warn!(error = %error, "business re-check postponed");
+                    continue;
+                }
+            };
+            round.checked += 1;
+            let problem = match &record {
+                None => Some("business_not_in_register".to_string()),
+                Some(r) if r.status != BusinessStatus::Active => {
+                    Some(format!("business_{}", r.status.as_str()))
+                }
+                Some(_) => None,
+            };
+            match problem {
+                Some(reason) => {
+                    if self.suspend(&seller, &reason, now.naive_utc())? {
+                        round.suspended += 1;
+                    }
+                }
+                None => {
+                    let mut row = seller.clone();
+                    row.business_checked_at = Some(now.naive_utc());
+                    row.version += 1;
+                    store::update(&mut *self.pool.get()?, &row, seller.version)?;
+                }
+            }
+        }
+        let notice = TimeDelta::days(i64::from(self.policies.verification.reminder_days_before));
+        for seller in store::due_reminders(&mut *self.pool.get()?, now.naive_utc() + notice, BATCH)?
+        {
+            if self.remind(&seller, now.naive_utc())? {
+                round.reminded += 1;
+            }
+        }
+        Ok(round)
+    }
+
+    /// Suspends a seller, mails them, and tells each bound platform, in one transaction.
+    /// Returns false if the seller changed meanwhile (the next round looks again).
+    fn suspend(
+        &self,
+        seller: &SellerRow,
+        reason: &str,
+        now: NaiveDateTime,
+    ) -> Result<bool, MonitorError> {
+        let at = self.clock.now();
+        let mut conn = self.pool.get()?;
+        write_transaction(&mut conn, |conn| {
+            let mut row = seller.clone();
+            row.status = "suspended".into();
+            row.suspended_at = Some(now);
+            row.suspended_reason = Some(reason.to_string());
+            row.business_checked_at = Some(now);
+            row.updated_at = now;
+            row.version += 1;
+            if !store::update(conn, &row, seller.version)? {
+                return Ok(false);
+            }
+            let (email, language) = contact(conn, &seller.account_id)?;
+            notify::queue_mail(
+                conn,
+                at,
+                &email,
+                &SellerSuspended {
+                    lang: language,
+                    business: seller.business_name.clone().unwrap_or_default(),
+                    reason: reason.to_string(),
+                },
+            )?;
+            let platforms: Vec<(String, String)> = seller_bindings::table
+                .filter(seller_bindings::seller_id.eq(&seller.account_id))
+                .filter(seller_bindings::revoked_at.is_null())
+                .select((seller_bindings::platform_id, seller_bindings::shop_id))
+                .load(conn)?;
+            for (platform, shop) in platforms {
+                webhooks::queue_webhook(
+                    conn,
+                    at,
+                    &platform,
+                    "seller.suspended",
+                    serde_json::json!({ "seller_id": seller.account_id, "shop_id": shop, "reason": reason }),
+                )?;
+            }
+            audit::append(
+                conn,
+                at,
+                &NewAuditEntry::new(
+                    "system",
+                    "seller.suspended",
+                    format!("account:{}", seller.account_id),
+                )
+                .details(serde_json::json!({ "reason": reason, "business": seller.business_code })),
+            )?;
+            Ok(true)
+        })
+    }
+
+    fn remind(&self, seller: &SellerRow, now: NaiveDateTime) -> Result<bool, MonitorError> {
+        let at = self.clock.now();
+        let mut conn = self.pool.get()?;
+        write_transaction(&mut conn, |conn| {
+            let mut row = seller.clone();
+            row.reminder_sent_at = Some(now);
+            row.version += 1;
+            if !store::update(conn, &row, seller.version)? {
+                return Ok(false);
+            }
+            let (email, language) = contact(conn, &seller.account_id)?;
+            let expires_on = seller
+                .verification_expires_at
+                .map(|at| at.format("%d/%m/%Y").to_string())
+                .unwrap_or_default();
+            notify::queue_mail(
+                conn,
+                at,
+                &email,
+                &VerificationExpiring {
+                    lang: language,
+                    expires_on,
+                    link: format!(
+                        "{}/portal/verification",
+                        self.public_url.trim_end_matches('/')
+                    ),
+                },
+            )?;
+            audit::append(
+                conn,
+                at,
+                &NewAuditEntry::new(
+                    "system",
+                    "seller.reverification_requested",
+                    format!("account:{}", seller.account_id),
+                ),
+            )?;
+            Ok(true)
+        })
+    }
+}
+
+fn business_key(seller: &SellerRow) -> Option<BusinessKey> {
+    let code = seller.business_code.as_deref()?;
+    match seller.business_kind.as_deref()? {
+        "enterprise" => EnterpriseCode::parse(code)
+            .ok()
+            .map(BusinessKey::Enterprise),
+        "household_business" => Some(BusinessKey::Household(code.to_string())),
+        _ => None,
+    }
+}
+
+fn contact(conn: &mut DbConnection, account_id: &str) -> QueryResult<(String, Language)> {
+    let (email, language): (String, String) = accounts::table
+        .find(account_id)
+        .select((accounts::email, accounts::language))
+        .first(conn)?;
+    Ok((email, Language::from_code(&language)))
+}

@@ -1,0 +1,254 @@
+//! Seller queries.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::db::schema::{binding_codes, seller_bindings, sellers};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = sellers)]
+#[diesel(treat_none_as_null = true)]
+pub struct SellerRow {
+    pub account_id: String,
+    pub kind: String,
+    pub status: String,
+    pub national_id_sealed: Option<Vec<u8>>,
+    pub national_id_key: Option<String>,
+    pub national_id_index: Option<String>,
+    pub national_id_masked: Option<String>,
+    pub full_name: Option<String>,
+    pub birth_date: Option<String>,
+    pub residence_province: Option<String>,
+    pub identity_status: String,
+    pub identity_reason: Option<String>,
+    pub identity_verified_at: Option<NaiveDateTime>,
+    pub business_kind: Option<String>,
+    pub business_code: Option<String>,
+    pub business_name: Option<String>,
+    pub business_province: Option<String>,
+    pub business_address: Option<String>,
+    pub business_lines: Option<String>,
+    pub business_status: String,
+    pub business_reason: Option<String>,
+    pub business_verified_at: Option<NaiveDateTime>,
+    pub business_checked_at: Option<NaiveDateTime>,
+    pub authorisation_note: Option<String>,
+    pub verification_expires_at: Option<NaiveDateTime>,
+    pub reminder_sent_at: Option<NaiveDateTime>,
+    pub suspended_at: Option<NaiveDateTime>,
+    pub suspended_reason: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i64,
+}
+
+pub fn find(conn: &mut DbConnection, account_id: &str) -> QueryResult<Option<SellerRow>> {
+    sellers::table
+        .find(account_id)
+        .select(SellerRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn insert(conn: &mut DbConnection, row: &SellerRow) -> QueryResult<()> {
+    diesel::insert_into(sellers::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Saves a changed row if nobody else changed it since it was read (its version is the
+/// one read); returns false on a concurrent change.
+pub fn update(conn: &mut DbConnection, row: &SellerRow, read_version: i64) -> QueryResult<bool> {
+    let changed = diesel::update(
+        sellers::table
+            .find(&row.account_id)
+            .filter(sellers::version.eq(read_version)),
+    )
+    .set(row)
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// Other sellers backed by the same person (same citizen ID index), with their kind and
+/// status.
+pub fn same_person(
+    conn: &mut DbConnection,
+    index: &str,
+    except: &str,
+) -> QueryResult<Vec<(String, String, String, String)>> {
+    sellers::table
+        .filter(sellers::national_id_index.eq(index))
+        .filter(sellers::account_id.ne(except))
+        .select((
+            sellers::account_id,
+            sellers::kind,
+            sellers::status,
+            sellers::identity_status,
+        ))
+        .load(conn)
+}
+
+/// Sellers with a verified business whose last register check is older than `before`.
+pub fn due_business_checks(
+    conn: &mut DbConnection,
+    before: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<SellerRow>> {
+    sellers::table
+        .filter(sellers::business_status.eq("verified"))
+        .filter(sellers::status.eq("active"))
+        .filter(
+            sellers::business_checked_at
+                .is_null()
+                .or(sellers::business_checked_at.lt(before)),
+        )
+        .order(sellers::business_checked_at.asc())
+        .limit(limit)
+        .select(SellerRow::as_select())
+        .load(conn)
+}
+
+/// Verified sellers whose verification ends before `before` and who were not reminded.
+pub fn due_reminders(
+    conn: &mut DbConnection,
+    before: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<SellerRow>> {
+    sellers::table
+        .filter(sellers::identity_status.eq("verified"))
+        .filter(sellers::verification_expires_at.lt(before))
+        .filter(sellers::reminder_sent_at.is_null())
+        .limit(limit)
+        .select(SellerRow::as_select())
+        .load(conn)
+}
+
+/// Sellers waiting for an officer's review of their authorisation.
+pub fn pending_reviews(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<SellerRow>> {
+    sellers::table
+        .filter(sellers::business_status.eq("pending_review"))
+        .order(sellers::updated_at.asc())
+        .limit(limit)
+        .select(SellerRow::as_select())
+        .load(conn)
+}
+
+// ---- binding codes and bindings ----
+
+pub fn insert_binding_code(
+    conn: &mut DbConnection,
+    code_hash: &str,
+    seller_id: &str,
+    now: NaiveDateTime,
+    expires_at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(binding_codes::table)
+        .values((
+            binding_codes::code_hash.eq(code_hash),
+            binding_codes::seller_id.eq(seller_id),
+            binding_codes::created_at.eq(now),
+            binding_codes::expires_at.eq(expires_at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Uses a binding code once; returns its seller.
+pub fn take_binding_code(
+    conn: &mut DbConnection,
+    code_hash: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<String>> {
+    let changed = diesel::update(
+        binding_codes::table
+            .find(code_hash)
+            .filter(binding_codes::used_at.is_null())
+            .filter(binding_codes::expires_at.gt(now)),
+    )
+    .set(binding_codes::used_at.eq(now))
+    .execute(conn)?;
+    if changed != 1 {
+        return Ok(None);
+    }
+    binding_codes::table
+        .find(code_hash)
+        .select(binding_codes::seller_id)
+        .first(conn)
+        .optional()
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = seller_bindings)]
+pub struct BindingRow {
+    pub id: String,
+    pub seller_id: String,
+    pub platform_id: String,
+    pub shop_id: String,
+    pub shop_name: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+pub fn insert_binding(conn: &mut DbConnection, row: &BindingRow) -> QueryResult<()> {
+    diesel::insert_into(seller_bindings::table)
+        .values((
+            seller_bindings::id.eq(&row.id),
+            seller_bindings::seller_id.eq(&row.seller_id),
+            seller_bindings::platform_id.eq(&row.platform_id),
+            seller_bindings::shop_id.eq(&row.shop_id),
+            seller_bindings::shop_name.eq(&row.shop_name),
+            seller_bindings::created_at.eq(row.created_at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The active binding of a platform's shop.
+pub fn binding_by_shop(
+    conn: &mut DbConnection,
+    platform_id: &str,
+    shop_id: &str,
+) -> QueryResult<Option<BindingRow>> {
+    seller_bindings::table
+        .filter(seller_bindings::platform_id.eq(platform_id))
+        .filter(seller_bindings::shop_id.eq(shop_id))
+        .filter(seller_bindings::revoked_at.is_null())
+        .select(BindingRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn bindings_of(conn: &mut DbConnection, seller_id: &str) -> QueryResult<Vec<BindingRow>> {
+    seller_bindings::table
+        .filter(seller_bindings::seller_id.eq(seller_id))
+        .order(seller_bindings::created_at.desc())
+        .select(BindingRow::as_select())
+        .load(conn)
+}
+
+/// Revokes a seller's active binding; returns it, or `None` when there is no such one.
+pub fn revoke_binding(
+    conn: &mut DbConnection,
+    seller_id: &str,
+    id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<BindingRow>> {
+    let changed = diesel::update(
+        seller_bindings::table
+            .find(id)
+            .filter(seller_bindings::seller_id.eq(seller_id))
+            .filter(seller_bindings::revoked_at.is_null()),
+    )
+    .set(seller_bindings::revoked_at.eq(now))
+    .execute(conn)?;
+    if changed != 1 {
+        return Ok(None);
+    }
+    seller_bindings::table
+        .find(id)
+        .select(BindingRow::as_select())
+        .first(conn)
+        .optional()
+}
