@@ -286,6 +286,9 @@ pub struct KeysConfig {
     pub encryption_secret: Option<String>,
     /// Base64 of 32 random bytes: HMAC-SHA256 key for blind indexes of personal data.
     pub blind_index_secret: Option<String>,
+    /// Encryption keys used before the current one (base64), kept until
+    /// `tracegate admin rotate-key` has re-sealed what they sealed.
+    pub previous_encryption_secrets: Vec<String>,
 }
 
 impl fmt::Debug for KeysConfig {
@@ -296,6 +299,10 @@ impl fmt::Debug for KeysConfig {
             .field("signing_secret", &shown(&self.signing_secret))
             .field("encryption_secret", &shown(&self.encryption_secret))
             .field("blind_index_secret", &shown(&self.blind_index_secret))
+            .field(
+                "previous_encryption_secrets",
+                &self.previous_encryption_secrets.len(),
+            )
             .finish()
     }
 }
@@ -339,12 +346,14 @@ impl Default for KeysConfig {
             signing_secret: None,
             encryption_secret: None,
             blind_index_secret: None,
+            previous_encryption_secrets: Vec::new(),
         }
     }
 }
 
 /// Keys whose values are secrets: never printed.
 const SECRET_KEYS: &[&str] = &[
+    "keys.previous_encryption_secrets",
     "mail.smtp_password",
     "identity.api_key",
     "keys.signing_secret",

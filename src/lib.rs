@@ -22,6 +22,7 @@ pub mod openapi;
 pub mod ops;
 pub mod outbound;
 pub mod policies;
+pub mod reseal;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

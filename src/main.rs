@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use tracegate::accounts::{Accounts, NewOfficer};
 use tracegate::auth::{OfficerRole, TokenService};
 use tracegate::clients::{ClientKind, Clients};
+use tracegate::clock::Clock;
 use tracegate::clock::SystemClock;
 use tracegate::config::{Config, LoadedConfig};
 use tracegate::i18n::Language;
@@ -15,7 +16,7 @@ use tracegate::keys::KeyRing;
 use tracegate::policies::Policies;
 use tracegate::startup::{self, Application};
 use tracegate::vault::Vault;
-use tracegate::{audit, db, telemetry};
+use tracegate::{audit, db, reseal, telemetry};
 
 #[derive(Parser)]
 #[command(
@@ -93,6 +94,10 @@ enum AdminCommand {
         #[arg(long, value_enum, default_value = "vi")]
         language: LanguageArg,
     },
+    /// Replace the generated encryption key (configured keys: after changing the
+    /// configuration) and re-seal every stored secret with the current key. Restart the
+    /// service afterwards so that it loads the new key.
+    RotateKey,
     /// Create a platform or issuer client and print its id and secret (shown only now).
     CreateClient {
         #[arg(long, value_enum)]
@@ -302,6 +307,21 @@ async fn admin(loaded: LoadedConfig, command: AdminCommand) -> anyhow::Result<()
                     })
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
                 println!("officer {id} created; the invitation to {email} is queued and goes out while `tracegate serve` runs");
+            }
+            AdminCommand::RotateKey => {
+                let mut keys = keys;
+                if keys.generated {
+                    keys.rotate_generated_encryption_key(&config.keys)?;
+                    println!("new encryption key {} written to {}", keys.encryption.id(), config.keys.file);
+                }
+                let done = reseal::reseal_all(&pool, &Vault::new(&keys), clock.now())?;
+                println!(
+                    "re-sealed with key {}: {} citizen IDs, {} TOTP secrets, {} webhook secrets",
+                    keys.encryption.id(),
+                    done.citizen_ids,
+                    done.totp_secrets,
+                    done.webhook_secrets
+                );
             }
             AdminCommand::CreateClient { kind, name, scopes } => {
                 let clients = Clients {

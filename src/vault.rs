@@ -32,6 +32,7 @@ pub enum VaultError {
 #[derive(Clone)]
 pub struct Vault {
     encryption: SecretKey,
+    previous: Vec<SecretKey>,
     blind_index: SecretKey,
 }
 
@@ -45,20 +46,25 @@ impl Vault {
     pub fn new(keys: &KeyRing) -> Self {
         Self {
             encryption: keys.encryption.clone(),
+            previous: keys.previous_encryption.clone(),
             blind_index: keys.blind_index.clone(),
         }
     }
 
-    fn cipher(&self) -> Result<Aes256Gcm, VaultError> {
-        Aes256Gcm::new_from_slice(self.encryption.bytes()).map_err(|_| VaultError::Corrupt)
+    /// Id of the key new values are sealed with.
+    pub fn current_key_id(&self) -> &str {
+        self.encryption.id()
+    }
+
+    fn cipher(key: &SecretKey) -> Result<Aes256Gcm, VaultError> {
+        Aes256Gcm::new_from_slice(key.bytes()).map_err(|_| VaultError::Corrupt)
     }
 
     /// Encrypts `plaintext`; `context` (e.g. `account:ID:totp`) must be given again to open it.
     pub fn seal(&self, plaintext: &[u8], context: &str) -> Result<Sealed, VaultError> {
         let mut nonce = [0u8; NONCE_LEN];
         getrandom::fill(&mut nonce).map_err(|_| VaultError::Random)?;
-        let ciphertext = self
-            .cipher()?
+        let ciphertext = Self::cipher(&self.encryption)?
             .encrypt(
                 &Nonce::from(nonce),
                 Payload {
@@ -76,15 +82,16 @@ impl Vault {
     }
 
     pub fn open(&self, sealed: &Sealed, context: &str) -> Result<Vec<u8>, VaultError> {
-        if sealed.key_id != self.encryption.id() {
-            return Err(VaultError::UnknownKey(sealed.key_id.clone()));
-        }
+        let key = std::iter::once(&self.encryption)
+            .chain(&self.previous)
+            .find(|k| k.id() == sealed.key_id)
+            .ok_or_else(|| VaultError::UnknownKey(sealed.key_id.clone()))?;
         if sealed.bytes.len() < NONCE_LEN {
             return Err(VaultError::Corrupt);
         }
         let (nonce, ciphertext) = sealed.bytes.split_at(NONCE_LEN);
         let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| VaultError::Corrupt)?;
-        self.cipher()?
+        Self::cipher(key)?
             .decrypt(
                 &Nonce::from(nonce),
                 Payload {

@@ -165,7 +165,7 @@ fn provinces_of(row: &store::AccountRow) -> Vec<String> {
         .collect()
 }
 
-fn totp_context(account_id: &str) -> String {
+pub(crate) fn totp_context(account_id: &str) -> String {
     format!("account:{account_id}:totp")
 }
 

@@ -385,7 +385,7 @@ fn actor(account_id: &str) -> String {
     format!("account:{account_id}")
 }
 
-fn sealed_context(account_id: &str) -> String {
+pub(crate) fn sealed_context(account_id: &str) -> String {
     format!("seller:{account_id}:national_id")
 }
 
@@ -472,15 +472,25 @@ impl Sellers<'_> {
         })?;
         let now = self.clock.now();
         let before = self.load(account_id)?;
-        if before
-            .as_ref()
-            .is_some_and(|r| r.identity_status == Step::Verified.as_str())
-        {
-            return Err(IdentityError::Conflict(
-                "identity is already verified; to change it, contact the Department of Industry and Trade".into(),
-            ));
-        }
         let index = self.national_index(&id);
+        if let Some(row) = before
+            .as_ref()
+            .filter(|r| r.identity_status == Step::Verified.as_str())
+        {
+            // Verifying again is for an expired verification, and for the same person only.
+            let expired = standing(row, now.naive_utc()).0 == Standing::Expired;
+            if !expired {
+                return Err(IdentityError::Conflict(
+                    "identity is already verified; to change it, contact the Department of Industry and Trade".into(),
+                ));
+            }
+            if row.national_id_index.as_deref() != Some(index.as_str()) {
+                return Err(IdentityError::Conflict(
+                    "verify again with the same citizen ID; to change it, contact the Department of Industry and Trade"
+                        .into(),
+                ));
+            }
+        }
         let mut row = before
             .clone()
             .unwrap_or_else(|| empty_row(account_id, now.naive_utc()));

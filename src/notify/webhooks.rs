@@ -73,7 +73,7 @@ pub fn signature(secret: &[u8], timestamp: i64, body: &str) -> String {
     format!("t={timestamp},v1={hex}")
 }
 
-fn secret_context(platform_id: &str) -> String {
+pub(crate) fn secret_context(platform_id: &str) -> String {
     format!("platform:{platform_id}:webhook")
 }
 

@@ -178,6 +178,71 @@ mod admin {
         assert!(String::from_utf8_lossy(&unknown.stderr).contains("--provinces"));
     }
     both_backends!(create_officer_queues_an_invitation);
+
+    async fn rotate_key_reseals_every_secret_and_the_service_still_reads_them(
+        backend: TestBackend,
+    ) {
+        use crate::fixtures::{AN, enrol_totp, verified_person};
+        use serde_json::{Value, json};
+        use tracegate::auth::OfficerRole;
+        use tracegate::policies::ProvinceScope;
+
+        let env = TestEnv::new(&backend);
+        let app = TestApp::start(env.config.clone()).await;
+        let (_, seller) = verified_person(&app, AN).await;
+        let me: Value = app
+            .get_as("/v1/me", &seller)
+            .await
+            .json()
+            .await
+            .expect("me");
+        let seller_id = me["id"].as_str().expect("id").to_string();
+        enrol_totp(&app, &seller).await;
+        let old_key = app.state.vault.current_key_id().to_string();
+        app.stop().await;
+
+        let output = env.command(&["admin", "rotate-key"]);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(stdout.contains("1 citizen IDs, 1 TOTP secrets"), "{stdout}");
+        let again = env.command(&["admin", "rotate-key"]);
+        let again = String::from_utf8_lossy(&again.stdout);
+        assert!(
+            again.contains("new encryption key"),
+            "generated keys rotate on every run: {again}"
+        );
+        assert!(again.contains("1 citizen IDs"), "{again}");
+
+        let app = TestApp::start(env.config.clone()).await;
+        assert_ne!(app.state.vault.current_key_id(), old_key);
+        let officer =
+            crate::fixtures::officer(&app, OfficerRole::Officer, ProvinceScope::All).await;
+        let revealed: Value = app
+            .post_as(
+                &format!("/v1/sellers/{seller_id}/national-id/reveal"),
+                &officer.access_token,
+                json!({ "reason": "kiểm tra sau khi đổi khóa mã hóa" }),
+            )
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(
+            revealed["national_id"], AN.national_id,
+            "opened with the new key"
+        );
+        assert!(
+            app.audit_actions()
+                .await
+                .iter()
+                .any(|a| a == "keys.resealed")
+        );
+    }
+    both_backends!(rotate_key_reseals_every_secret_and_the_service_still_reads_them);
 }
 
 #[test]

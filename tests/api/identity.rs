@@ -417,6 +417,15 @@ async fn verification_expires_after_the_policy_period(backend: TestBackend) {
         .await
         .expect("json");
     assert_eq!(view["status"], "expired");
+    // Verifying again, with the same citizen ID, restores the standing for another period.
+    let other = submit_identity(&app, &token, AN).await;
+    assert_eq!(other.status(), 409, "not with another person's ID");
+    let again: Value = submit_identity(&app, &token, KHOA)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(again["status"], "verified");
     assert_eq!(view["level"], 0);
     assert!(
         view["missing"]
