@@ -276,3 +276,20 @@ fn config_check_refuses_a_broken_policy_file_naming_it() {
     assert!(fine.status.success());
     assert!(String::from_utf8_lossy(&fine.stdout).contains("# policies: built in, version"));
 }
+
+#[test]
+fn ids_parse_prints_parts_or_exits_1_with_the_reason() {
+    let ok = tracegate(&["ids", "parse", "national-id", "079085900001"], &[]);
+    assert!(ok.status.success());
+    let parts: serde_json::Value = serde_json::from_slice(&ok.stdout).expect("JSON");
+    assert_eq!(parts["masked"], "079*******01");
+    assert_eq!(parts["birth_year"], 1985);
+    assert!(
+        !String::from_utf8_lossy(&ok.stdout).contains("079085900001"),
+        "masked even here"
+    );
+
+    let bad = tracegate(&["ids", "parse", "enterprise-code", "0100109107"], &[]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("check digit"));
+}
