@@ -9,6 +9,7 @@ pub mod audit;
 pub mod auth;
 pub mod clients;
 pub mod clock;
+pub mod codes;
 pub mod config;
 pub mod db;
 pub mod error;

@@ -51,6 +51,11 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Work with traceability codes.
+    Codes {
+        #[command(subcommand)]
+        command: CodesCommand,
+    },
     /// Check identifiers offline, as `POST /v1/identifiers/parse` does.
     Ids {
         #[command(subcommand)]
@@ -61,6 +66,13 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum CodesCommand {
+    /// Parse a code (GTIN, element string, Digital Link, EPC URN, issuer code) and print
+    /// the result as JSON; exit 1 with the reason when it cannot be read.
+    Parse { code: String },
 }
 
 #[derive(Subcommand)]
@@ -158,6 +170,9 @@ fn main() -> ExitCode {
             command: ConfigCommand::Check,
         } => config_check(&loaded),
         Command::Admin { command } => run_async(admin(loaded, command)),
+        Command::Codes {
+            command: CodesCommand::Parse { code },
+        } => return parse_code(&code),
         Command::Ids {
             command: IdsCommand::Parse { kind, value },
         } => return parse_id(kind, &value),
@@ -368,6 +383,26 @@ fn parse_id(kind: IdKind, value: &str) -> ExitCode {
         }
         Err(reason) => {
             eprintln!("error: {reason}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn parse_code(code: &str) -> ExitCode {
+    use chrono::Datelike;
+    match tracegate::codes::parse(code, chrono::Utc::now().year()) {
+        Ok(parsed) => match serde_json::to_string_pretty(&parsed) {
+            Ok(json) => {
+                println!("{json}");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                ExitCode::FAILURE
+            }
+        },
+        Err(error) => {
+            eprintln!("error: {error}");
             ExitCode::FAILURE
         }
     }

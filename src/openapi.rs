@@ -51,6 +51,7 @@ use utoipa::{Modify, OpenApi};
         crate::identity::routes::seller_for_officer,
         crate::identity::routes::review_business,
         crate::identity::routes::reveal_national_id,
+        crate::codes::routes::parse_code,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError, crate::notify::OutboxState)),
     modifiers(&BearerAuth),
@@ -62,6 +63,7 @@ use utoipa::{Modify, OpenApi};
         (name = "identity", description = "Sellers proven against the population and business registers"),
         (name = "binding", description = "Platform shops bound to verified sellers"),
         (name = "webhooks", description = "Signed events to platforms"),
+        (name = "codes", description = "Traceability codes: GS1 keys, Digital Link, EPC, issuer codes"),
     )
 )]
 pub struct ApiDoc;

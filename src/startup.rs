@@ -26,7 +26,7 @@ use crate::notify::worker::OutboxWorker;
 use crate::policies::Policies;
 use crate::state::AppState;
 use crate::vault::Vault;
-use crate::{accounts, clients, http, identity, notify, openapi, ops, telemetry};
+use crate::{accounts, clients, codes, http, identity, notify, openapi, ops, telemetry};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -219,6 +219,7 @@ fn http_server(state: AppState, listener: TcpListener) -> Result<Server, Startup
             .configure(clients::routes::configure)
             .configure(notify::routes::configure)
             .configure(identity::routes::configure)
+            .configure(codes::routes::configure)
             .service(web::redirect("/docs", "/docs/"))
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", docs.clone()))
             .default_service(web::to(unknown_route))

@@ -118,6 +118,7 @@ const RULES: &[Rule] = &[
     only("GET", "/v1/sellers/{id}", OFFICERS),
     only("POST", "/v1/sellers/{id}/business-review", OFFICERS),
     only("POST", "/v1/sellers/{id}/national-id/reveal", OFFICERS),
+    only("POST", "/v1/codes/parse", SIGNED_IN),
 ];
 
 async fn tokens(app: &TestApp) -> Vec<(Caller, Option<String>)> {

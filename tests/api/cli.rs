@@ -293,3 +293,19 @@ fn ids_parse_prints_parts_or_exits_1_with_the_reason() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("check digit"));
 }
+
+#[test]
+fn codes_parse_prints_the_canonical_key_or_the_reason() {
+    let ok = tracegate(&["codes", "parse", "(01)09501101020917(10)AB-123"], &[]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let parsed: serde_json::Value = serde_json::from_slice(&ok.stdout).expect("JSON");
+    assert_eq!(parsed["canonical"], "/01/09501101020917/10/AB-123");
+    assert_eq!(parsed["level"], "lot");
+    let bad = tracegate(&["codes", "parse", "(01)09501101020918"], &[]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("(01)"));
+}

@@ -9,6 +9,7 @@ mod authorization;
 mod binding;
 mod cli;
 mod clients;
+mod codes;
 mod http_basics;
 mod identity;
 mod mail;
