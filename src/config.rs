@@ -242,6 +242,8 @@ pub struct ServerConfig {
     pub workers: u32,
     /// Largest request body accepted, in bytes (uploads have their own limit).
     pub max_body_bytes: u32,
+    /// Largest code batch body accepted from an issuer, in bytes.
+    pub max_batch_bytes: u32,
     /// Seconds to let in-flight requests finish after SIGINT/SIGTERM.
     pub shutdown_timeout_secs: u32,
 }
@@ -314,6 +316,7 @@ impl Default for ServerConfig {
             public_url: "http://127.0.0.1:8080".into(),
             workers: 0,
             max_body_bytes: 1024 * 1024,
+            max_batch_bytes: 64 * 1024 * 1024,
             shutdown_timeout_secs: 30,
         }
     }

@@ -17,6 +17,7 @@ pub mod http;
 pub mod i18n;
 pub mod identity;
 pub mod keys;
+pub mod listings;
 pub mod metrics;
 pub mod notify;
 pub mod openapi;

@@ -52,6 +52,19 @@ use utoipa::{Modify, OpenApi};
         crate::identity::routes::review_business,
         crate::identity::routes::reveal_national_id,
         crate::codes::routes::parse_code,
+        crate::codes::routes::set_issuer,
+        crate::codes::routes::add_key,
+        crate::codes::routes::list_keys,
+        crate::codes::routes::revoke_key,
+        crate::codes::routes::import_batch,
+        crate::codes::routes::add_licence,
+        crate::codes::routes::issuer_code_status,
+        crate::codes::routes::officer_code_status,
+        crate::codes::routes::authorise_distributor,
+        crate::listings::routes::check,
+        crate::listings::routes::check_batch,
+        crate::listings::routes::get_check,
+        crate::listings::routes::jwks,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError, crate::notify::OutboxState)),
     modifiers(&BearerAuth),
@@ -64,6 +77,8 @@ use utoipa::{Modify, OpenApi};
         (name = "binding", description = "Platform shops bound to verified sellers"),
         (name = "webhooks", description = "Signed events to platforms"),
         (name = "codes", description = "Traceability codes: GS1 keys, Digital Link, EPC, issuer codes"),
+        (name = "issuers", description = "Issuers: keys, signed code batches, licences, recalls"),
+        (name = "listings", description = "The listing gate: decisions with signed attestations"),
     )
 )]
 pub struct ApiDoc;

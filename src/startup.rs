@@ -20,13 +20,14 @@ use crate::error::AppError;
 use crate::identity::Registers;
 use crate::identity::monitor::IdentityMonitor;
 use crate::keys::KeyRing;
+use crate::listings::Attester;
 use crate::metrics::Metrics;
 use crate::notify::MailTransport;
 use crate::notify::worker::OutboxWorker;
 use crate::policies::Policies;
 use crate::state::AppState;
 use crate::vault::Vault;
-use crate::{accounts, clients, codes, http, identity, notify, openapi, ops, telemetry};
+use crate::{accounts, clients, codes, http, identity, listings, notify, openapi, ops, telemetry};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -116,6 +117,7 @@ impl Application {
             metrics: Arc::new(Metrics::new()),
             policies: Arc::new(policies),
             registers,
+            attester: Arc::new(Attester::new(&keys)),
             keys: Arc::new(keys),
             pool,
             clock,
@@ -220,6 +222,10 @@ fn http_server(state: AppState, listener: TcpListener) -> Result<Server, Startup
             .configure(notify::routes::configure)
             .configure(identity::routes::configure)
             .configure(codes::routes::configure)
+            .configure(|cfg| {
+                codes::routes::configure_registry(cfg, server_config.max_batch_bytes as usize)
+            })
+            .configure(listings::routes::configure)
             .service(web::redirect("/docs", "/docs/"))
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", docs.clone()))
             .default_service(web::to(unknown_route))

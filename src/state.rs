@@ -11,6 +11,7 @@ use crate::db::{DbConnection, DbPool};
 use crate::error::AppError;
 use crate::identity::Registers;
 use crate::keys::KeyRing;
+use crate::listings::Attester;
 use crate::metrics::Metrics;
 use crate::policies::Policies;
 use crate::telemetry;
@@ -27,6 +28,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub policies: Arc<Policies>,
     pub registers: Registers,
+    pub attester: Arc<Attester>,
 }
 
 impl AppState {

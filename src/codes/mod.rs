@@ -9,7 +9,9 @@ mod digital_link;
 mod element;
 mod epc;
 mod gs1;
+pub mod registry;
 pub mod routes;
+pub mod store;
 
 pub use digital_link::{percent_decode, percent_encode};
 pub use epc::to_urn as sgtin_urn;

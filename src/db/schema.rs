@@ -177,3 +177,104 @@ diesel::table! {
         updated_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    issuers (client_id) {
+        client_id -> Text,
+        name -> Text,
+        kind -> Text,
+        code_prefix -> Nullable<Text>,
+        province -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    issuer_keys (key_id) {
+        key_id -> Text,
+        issuer_id -> Text,
+        public_key -> Binary,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    code_batches (id) {
+        id -> Text,
+        issuer_id -> Text,
+        key_id -> Text,
+        body_sha256 -> Text,
+        rows_count -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    codes (code_key) {
+        code_key -> Text,
+        level -> Text,
+        gtin -> Nullable<Text>,
+        issuer_id -> Text,
+        owner_code -> Text,
+        product_name -> Text,
+        category -> Text,
+        origin -> Nullable<Text>,
+        production_date -> Nullable<Text>,
+        expiry_date -> Nullable<Text>,
+        status -> Text,
+        status_reason -> Nullable<Text>,
+        batch_id -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    company_prefix_licences (prefix) {
+        prefix -> Text,
+        enterprise_code -> Text,
+        issuer_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    distributor_authorisations (id) {
+        id -> Text,
+        code_key -> Text,
+        owner_code -> Text,
+        distributor_code -> Text,
+        valid_until -> Timestamp,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    listing_checks (id) {
+        id -> Text,
+        platform_id -> Text,
+        listing_id -> Text,
+        content_hash -> Text,
+        shop_id -> Text,
+        seller_id -> Nullable<Text>,
+        category -> Text,
+        decision -> Text,
+        reasons -> Text,
+        policy_version -> Text,
+        attestation -> Text,
+        created_at -> Timestamp,
+        withdrawn_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    listing_check_codes (check_id, code_key) {
+        check_id -> Text,
+        code_key -> Text,
+    }
+}
+
+diesel::joinable!(listing_check_codes -> listing_checks (check_id));
+diesel::allow_tables_to_appear_in_same_query!(listing_checks, listing_check_codes);

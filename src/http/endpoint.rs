@@ -20,6 +20,12 @@ impl Endpoint {
         }
     }
 
+    /// Data (such as a larger body limit) for this resource only.
+    pub fn app_data<U: 'static>(mut self, data: U) -> Self {
+        self.resource = self.resource.app_data(data);
+        self
+    }
+
     pub fn get<F, Args>(self, handler: F) -> Self
     where
         F: Handler<Args>,

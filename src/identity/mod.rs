@@ -26,6 +26,19 @@ pub use registry::{
     BusinessKey, BusinessKind, BusinessRecord, BusinessRegister, BusinessStatus, PersonCheck,
     PopulationRegister,
 };
+pub use store::SellerRow;
+
+/// The seller bound to a platform's shop, if any.
+pub fn binding_seller(
+    conn: &mut crate::db::DbConnection,
+    platform_id: &str,
+    shop_id: &str,
+) -> diesel::QueryResult<Option<SellerRow>> {
+    match store::binding_by_shop(conn, platform_id, shop_id)? {
+        Some(binding) => store::find(conn, &binding.seller_id),
+        None => Ok(None),
+    }
+}
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,7 +55,6 @@ use crate::notify::NotifyError;
 use crate::policies::{Policies, ProvinceScope};
 use crate::vault::{Sealed, Vault};
 use registry::RegistryUnavailable;
-use store::SellerRow;
 
 /// The national registers in use.
 #[derive(Clone)]

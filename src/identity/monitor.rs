@@ -172,15 +172,18 @@ impl IdentityMonitor {
                     serde_json::json!({ "seller_id": seller.account_id, "shop_id": shop, "reason": reason }),
                 )?;
             }
+            let withdrawn = crate::listings::withdraw_for_seller(
+                conn,
+                at,
+                &seller.account_id,
+                "seller_suspended",
+            )?;
             audit::append(
                 conn,
                 at,
-                &NewAuditEntry::new(
-                    "system",
-                    "seller.suspended",
-                    format!("account:{}", seller.account_id),
-                )
-                .details(serde_json::json!({ "reason": reason, "business": seller.business_code })),
+                &NewAuditEntry::new("system", "seller.suspended", format!("account:{}", seller.account_id)).details(
+                    serde_json::json!({ "reason": reason, "business": seller.business_code, "listings_withdrawn": withdrawn }),
+                ),
             )?;
             Ok(true)
         })

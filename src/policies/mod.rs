@@ -5,9 +5,11 @@
 //! no configuration; `policies.dir` points at a folder of edited copies instead.
 
 mod jurisdictions;
+mod listing;
 mod verification;
 
 pub use jurisdictions::{ALL_PROVINCES, Jurisdictions, Province, ProvinceScope};
+pub use listing::{CategoryRule, ListingPolicy, Unregistered};
 pub use verification::{KindRule, Proof, SELLER_KINDS, VerificationPolicy};
 
 use std::path::Path;
@@ -40,6 +42,7 @@ const BUILT_IN: &[(&str, &str)] = &[
         "verification.toml",
         include_str!("../../policies/verification.toml"),
     ),
+    ("listing.toml", include_str!("../../policies/listing.toml")),
 ];
 
 /// All policies in force, and their version (a hash of the files' text).
@@ -47,6 +50,7 @@ const BUILT_IN: &[(&str, &str)] = &[
 pub struct Policies {
     pub jurisdictions: Jurisdictions,
     pub verification: VerificationPolicy,
+    pub listing: ListingPolicy,
     pub version: String,
 }
 
@@ -78,6 +82,7 @@ impl Policies {
         let mut hasher = Sha256::new();
         let mut jurisdictions = None;
         let mut verification = None;
+        let mut listing = None;
         for (name, text) in &texts {
             hasher.update(name.as_bytes());
             hasher.update([0]);
@@ -86,6 +91,7 @@ impl Policies {
             match name.as_str() {
                 "jurisdictions.toml" => jurisdictions = Some(Jurisdictions::parse(name, text)?),
                 "verification.toml" => verification = Some(VerificationPolicy::parse(name, text)?),
+                "listing.toml" => listing = Some(ListingPolicy::parse(name, text)?),
                 _ => {}
             }
         }
@@ -95,6 +101,7 @@ impl Policies {
                 .ok_or_else(|| PolicyError::new("jurisdictions.toml", "missing"))?,
             verification: verification
                 .ok_or_else(|| PolicyError::new("verification.toml", "missing"))?,
+            listing: listing.ok_or_else(|| PolicyError::new("listing.toml", "missing"))?,
             version: digest[..8].iter().map(|b| format!("{b:02x}")).collect(),
         })
     }

@@ -53,6 +53,7 @@ const SIGNED_IN: &[Caller] = &[
 const SELLERS: &[Caller] = &[Seller];
 const OFFICERS: &[Caller] = &[Officer, Supervisor, Admin];
 const PLATFORMS: &[Caller] = &[Platform];
+const ISSUERS: &[Caller] = &[Issuer];
 
 /// Who may call a route. `None` marks a public route (no token needed).
 struct Rule {
@@ -119,6 +120,19 @@ const RULES: &[Rule] = &[
     only("POST", "/v1/sellers/{id}/business-review", OFFICERS),
     only("POST", "/v1/sellers/{id}/national-id/reveal", OFFICERS),
     only("POST", "/v1/codes/parse", SIGNED_IN),
+    only("PUT", "/v1/admin/issuers/{client_id}", ADMINS),
+    only("POST", "/v1/issuers/me/keys", ISSUERS),
+    only("GET", "/v1/issuers/me/keys", ISSUERS),
+    only("DELETE", "/v1/issuers/me/keys/{key_id}", ISSUERS),
+    only("POST", "/v1/issuers/me/code-batches", ISSUERS),
+    only("POST", "/v1/issuers/me/licences", ISSUERS),
+    only("POST", "/v1/issuers/me/code-status", ISSUERS),
+    only("POST", "/v1/codes/status", OFFICERS),
+    only("POST", "/v1/me/distributors", SELLERS),
+    only("POST", "/v1/listing-checks", PLATFORMS),
+    only("POST", "/v1/listing-checks/batch", PLATFORMS),
+    only("GET", "/v1/listing-checks/{id}", PLATFORMS),
+    public("GET", "/.well-known/jwks.json"),
 ];
 
 async fn tokens(app: &TestApp) -> Vec<(Caller, Option<String>)> {
@@ -195,7 +209,9 @@ async fn every_route_admits_exactly_its_callers(backend: TestBackend) {
         let path = rule
             .path
             .replace("{id}", "does-not-exist")
-            .replace("{shop_id}", "does-not-exist");
+            .replace("{shop_id}", "does-not-exist")
+            .replace("{client_id}", "does-not-exist")
+            .replace("{key_id}", "does-not-exist");
         for (caller, token) in &callers {
             let mut request = app
                 .client

@@ -253,11 +253,13 @@ fn config_check_refuses_a_broken_policy_file_naming_it() {
         "version = \"x\"\n[provinces]\n\"7\" = { name = \"A\", name_en = \"A\" }\n",
     )
     .expect("write");
-    std::fs::copy(
-        concat!(env!("CARGO_MANIFEST_DIR"), "/policies/verification.toml"),
-        dir.path().join("verification.toml"),
-    )
-    .expect("copy");
+    for name in ["verification.toml", "listing.toml"] {
+        std::fs::copy(
+            format!("{}/policies/{name}", env!("CARGO_MANIFEST_DIR")),
+            dir.path().join(name),
+        )
+        .expect("copy");
+    }
     let output = tracegate(
         &["config", "check"],
         &[(

@@ -305,3 +305,125 @@ pub fn assert_no_national_id_logged() {
         );
     }
 }
+
+/// A code issuer with a registered signing key.
+pub struct Issuer {
+    pub token: String,
+    pub signing: ed25519_dalek::SigningKey,
+    pub key_id: String,
+}
+
+/// Creates an issuer client with a profile and one Ed25519 key.
+pub async fn issuer(app: &TestApp, kind: &str, prefix: Option<&str>) -> Issuer {
+    use tracegate::codes::registry::{IssuerProfile, Registry};
+    let (client_id, secret) = client(app, ClientKind::Issuer).await;
+    let state = app.state.clone();
+    let profile = IssuerProfile {
+        name: format!("Issuer {kind}"),
+        kind: kind.to_string(),
+        code_prefix: prefix.map(str::to_string),
+        province: None,
+    };
+    let id = client_id.clone();
+    state
+        .clone()
+        .blocking(move || {
+            let registry = Registry {
+                pool: &state.pool,
+                clock: state.clock.as_ref(),
+                policies: &state.policies,
+            };
+            registry
+                .set_issuer("test", &id, &profile)
+                .expect("profile set");
+            Ok(())
+        })
+        .await
+        .expect("task");
+    let token = token_for_client(app, &client_id, &secret).await;
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).expect("random");
+    let signing = ed25519_dalek::SigningKey::from_bytes(&seed);
+    let response = app
+        .post_as(
+            "/v1/issuers/me/keys",
+            &token,
+            json!({ "public_key": BASE64.encode(signing.verifying_key().as_bytes()) }),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let key: Value = response.json().await.expect("key");
+    Issuer {
+        token,
+        signing,
+        key_id: key["key_id"].as_str().expect("key id").to_string(),
+    }
+}
+
+/// Posts a batch signed with the issuer's key.
+pub async fn post_batch(
+    app: &TestApp,
+    issuer: &Issuer,
+    content_type: &str,
+    body: &str,
+) -> reqwest::Response {
+    use ed25519_dalek::Signer;
+    let signature = BASE64.encode(&issuer.signing.sign(body.as_bytes()).to_bytes());
+    app.client
+        .post(app.url("/v1/issuers/me/code-batches"))
+        .bearer_auth(&issuer.token)
+        .header("content-type", content_type)
+        .header(
+            "tracegate-signature",
+            format!("keyid={},sig={signature}", issuer.key_id),
+        )
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("sent")
+}
+
+/// A valid GTIN, in its 14-digit form, from the twelve digits of a GTIN-13 body.
+pub fn gtin(twelve: &str) -> String {
+    format!(
+        "0{twelve}{}",
+        tracegate::codes::check_digit(twelve.as_bytes())
+    )
+}
+
+/// An enterprise seller (AN, of 0799000033) with a shop bound to a new platform: returns
+/// (platform client id, platform secret, platform token, seller token).
+pub async fn bound_enterprise_seller(
+    app: &TestApp,
+    shop: &str,
+) -> (String, String, String, String) {
+    let (_, seller) = verified_person(app, AN).await;
+    let view: Value = app
+        .post_as(
+            "/v1/me/business",
+            &seller,
+            json!({ "kind": "enterprise", "code": "0799000033" }),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(view["status"], "verified");
+    let (id, secret) = client(app, ClientKind::Platform).await;
+    let platform = token_for_client(app, &id, &secret).await;
+    let code: Value = app
+        .post_as("/v1/me/binding-codes", &seller, json!({}))
+        .await
+        .json()
+        .await
+        .expect("code");
+    let bound = app
+        .post_as(
+            "/v1/seller-bindings",
+            &platform,
+            json!({ "binding_code": code["code"], "shop_id": shop }),
+        )
+        .await;
+    assert_eq!(bound.status(), 201);
+    (id, secret, platform, seller)
+}

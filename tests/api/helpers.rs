@@ -241,11 +241,12 @@ impl TestApp {
     }
 
     /// Runs one SQL statement directly against the service's database (to tamper with it).
-    pub async fn execute_sql(&self, sql: &'static str) {
+    pub async fn execute_sql(&self, sql: &str) {
+        let sql = sql.to_string();
         use diesel::RunQueryDsl;
         self.state
             .db(move |conn| {
-                diesel::sql_query(sql).execute(conn)?;
+                diesel::sql_query(&sql).execute(conn)?;
                 Ok(())
             })
             .await

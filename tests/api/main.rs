@@ -12,6 +12,7 @@ mod clients;
 mod codes;
 mod http_basics;
 mod identity;
+mod listings;
 mod mail;
 mod operations;
 mod registry_http;

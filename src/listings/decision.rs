@@ -1,0 +1,260 @@
+//! The listing decision, free of storage and HTTP: given what tracegate knows about the
+//! seller and each code, and the category's rule, allow, review or deny, with every
+//! reason.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::codes::store::CodeRow;
+use crate::codes::{CodeError, Form, Level, ParsedCode};
+use crate::identity::{SellerKind, Standing};
+use crate::policies::{CategoryRule, Unregistered};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    Allow,
+    Review,
+    Deny,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Allow => "allow",
+            Decision::Review => "review",
+            Decision::Deny => "deny",
+        }
+    }
+}
+
+/// One reason, with a stable machine code, a message, and the request field it concerns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Reason {
+    pub code: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// What this reason alone leads to.
+    pub effect: Decision,
+}
+
+fn reason(code: &str, effect: Decision, field: Option<String>, message: String) -> Reason {
+    Reason {
+        code: code.to_string(),
+        message,
+        field,
+        effect,
+    }
+}
+
+/// What tracegate knows of the seller behind the shop.
+#[derive(Debug, Clone)]
+pub struct SellerFacts {
+    pub standing: Standing,
+    pub kind: SellerKind,
+    pub business_code: Option<String>,
+    pub business_lines: Vec<String>,
+}
+
+/// What tracegate knows of one code of the listing.
+#[derive(Debug, Clone)]
+pub struct CodeFacts {
+    pub parsed: Result<ParsedCode, CodeError>,
+    pub registered: Option<CodeRow>,
+    /// The seller is the owner's authorised distributor.
+    pub authorised: bool,
+}
+
+/// Decides. `origin` is the listing's claimed origin (province or country code).
+pub fn decide(
+    rule: &CategoryRule,
+    seller: Option<&SellerFacts>,
+    codes: &[CodeFacts],
+    origin: Option<&str>,
+    today: NaiveDate,
+) -> (Decision, Vec<Reason>) {
+    let mut reasons = Vec::new();
+    let deny = Decision::Deny;
+    match seller {
+        None => reasons.push(reason(
+            "seller_not_bound",
+            deny,
+            Some("shop_id".into()),
+            "no verified seller is bound to this shop; the seller must bind it with a code from tracegate".into(),
+        )),
+        Some(s) => {
+            match s.standing {
+                Standing::Verified => {}
+                Standing::Suspended => reasons.push(reason("seller_suspended", deny, None, "the seller is suspended".into())),
+                Standing::Expired => reasons.push(reason(
+                    "verification_expired",
+                    deny,
+                    None,
+                    "the seller's verification has expired; they must verify again".into(),
+                )),
+                Standing::PendingReview => reasons.push(reason(
+                    "seller_pending_review",
+                    Decision::Review,
+                    None,
+                    "the seller's authorisation to act for their business awaits an officer".into(),
+                )),
+                Standing::Unverified | Standing::Rejected => {
+                    reasons.push(reason("seller_not_verified", deny, None, "the seller is not verified".into()))
+                }
+            }
+            if !rule.seller_kinds.iter().any(|k| k == s.kind.as_str()) {
+                reasons.push(reason(
+                    "category_not_permitted",
+                    deny,
+                    Some("category".into()),
+                    format!("{} sellers may not list in {} (allowed: {})", s.kind.as_str(), rule.category, rule.seller_kinds.join(", ")),
+                ));
+            }
+            if !rule.business_lines.is_empty()
+                && !s.business_lines.iter().any(|line| rule.business_lines.iter().any(|p| line.starts_with(p.as_str())))
+            {
+                reasons.push(reason(
+                    "business_line_missing",
+                    deny,
+                    Some("category".into()),
+                    format!(
+                        "{} needs a registered business line starting with one of {}",
+                        rule.category,
+                        rule.business_lines.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    if rule.codes_required && codes.is_empty() {
+        reasons.push(reason(
+            "code_missing",
+            deny,
+            Some("codes".into()),
+            format!("{} listings must carry a traceability code", rule.category),
+        ));
+    }
+    let needed = Level::parse(&rule.level).unwrap_or(Level::Gtin);
+    for (i, facts) in codes.iter().enumerate() {
+        let field = Some(format!("codes[{i}]"));
+        let code = match &facts.parsed {
+            Ok(code) => code,
+            Err(e) => {
+                reasons.push(reason("code_malformed", deny, field, e.to_string()));
+                continue;
+            }
+        };
+        let scheme = if code.form == Form::Issuer {
+            "issuer"
+        } else {
+            "gs1"
+        };
+        if !rule.schemes.iter().any(|s| s == scheme) {
+            reasons.push(reason(
+                "code_scheme_not_accepted",
+                deny,
+                field.clone(),
+                format!(
+                    "{} does not accept {scheme} codes (accepted: {})",
+                    rule.category,
+                    rule.schemes.join(", ")
+                ),
+            ));
+        }
+        if code.level < needed {
+            reasons.push(reason(
+                "code_level_insufficient",
+                deny,
+                field.clone(),
+                format!(
+                    "{} needs codes down to the {} level; this one names a {}",
+                    rule.category,
+                    needed.as_str(),
+                    code.level.as_str()
+                ),
+            ));
+        }
+        let Some(registered) = &facts.registered else {
+            let effect = match rule.unregistered_code {
+                Unregistered::Deny => deny,
+                Unregistered::Review => Decision::Review,
+            };
+            reasons.push(reason(
+                "code_unregistered",
+                effect,
+                field,
+                format!("no recognised issuer registered {}", code.canonical),
+            ));
+            continue;
+        };
+        match registered.status.as_str() {
+            "recalled" => reasons.push(reason(
+                "code_recalled",
+                deny,
+                field.clone(),
+                format!(
+                    "recalled: {}",
+                    registered.status_reason.clone().unwrap_or_default()
+                ),
+            )),
+            "revoked" => reasons.push(reason(
+                "code_revoked",
+                deny,
+                field.clone(),
+                format!(
+                    "revoked: {}",
+                    registered.status_reason.clone().unwrap_or_default()
+                ),
+            )),
+            _ => {}
+        }
+        let expiry = registered
+            .expiry_date
+            .as_deref()
+            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+            .or(code.expiry);
+        if let Some(expiry) = expiry.filter(|e| *e < today)
+            && !rule.allow_expired
+        {
+            reasons.push(reason(
+                "product_expired",
+                deny,
+                field.clone(),
+                format!("the product expired on {expiry}"),
+            ));
+        }
+        let owner_is_seller =
+            seller.and_then(|s| s.business_code.as_deref()) == Some(registered.owner_code.as_str());
+        if seller.is_some() && !owner_is_seller && !facts.authorised {
+            reasons.push(reason(
+                "seller_not_authorized",
+                deny,
+                field.clone(),
+                format!(
+                    "the code belongs to {}, which has not authorised this seller to distribute it",
+                    registered.owner_code
+                ),
+            ));
+        }
+        if let (Some(claimed), Some(registered_origin)) = (origin, registered.origin.as_deref())
+            && claimed != registered_origin
+        {
+            reasons.push(reason(
+                "origin_mismatch",
+                deny,
+                Some("origin".into()),
+                format!(
+                    "the listing claims origin {claimed}, the issuer registered {registered_origin}"
+                ),
+            ));
+        }
+    }
+    let decision = reasons
+        .iter()
+        .map(|r| r.effect)
+        .max()
+        .unwrap_or(Decision::Allow);
+    (decision, reasons)
+}

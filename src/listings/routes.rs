@@ -1,0 +1,134 @@
+//! HTTP for the listing gate, and the public key set that verifies attestations.
+
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{ListingChecks, ListingDecision, ListingError, ListingRequest};
+use crate::auth::{PlatformAuth, require_scope};
+use crate::error::{AppError, FieldError, Problem};
+use crate::http::{Endpoint, JsonBody};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(Endpoint::new("/v1/listing-checks").post(check))
+        .service(Endpoint::new("/v1/listing-checks/batch").post(check_batch))
+        .service(Endpoint::new("/v1/listing-checks/{id}").get(get_check))
+        .service(Endpoint::new("/.well-known/jwks.json").get(jwks));
+}
+
+impl From<ListingError> for AppError {
+    fn from(error: ListingError) -> Self {
+        match error {
+            ListingError::Invalid { field, message } => AppError::Validation {
+                detail: format!("{field}: {message}"),
+                errors: vec![FieldError::new(field, message)],
+            },
+            ListingError::Database(e) => e.into(),
+            ListingError::Pool(e) => e.into(),
+            ListingError::Internal(message) => AppError::internal(anyhow::anyhow!(message)),
+        }
+    }
+}
+
+async fn run<T, F>(state: &web::Data<AppState>, f: F) -> Result<T, AppError>
+where
+    F: FnOnce(&ListingChecks<'_>) -> Result<T, ListingError> + Send + 'static,
+    T: Send + 'static,
+{
+    let shared = state.clone();
+    state
+        .blocking(move || {
+            let checks = ListingChecks {
+                pool: &shared.pool,
+                clock: shared.clock.as_ref(),
+                policies: &shared.policies,
+                attester: &shared.attester,
+                issuer: &shared.config.server.public_url,
+            };
+            f(&checks).map_err(AppError::from)
+        })
+        .await
+}
+
+/// May this listing go live? `allow`, `review` or `deny`, every reason with a stable code,
+/// and a signed attestation (scope `listings:check`). The same listing content asked again
+/// gets the stored decision.
+#[utoipa::path(post, path = "/v1/listing-checks", tag = "listings", request_body = ListingRequest, security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The decision", body = ListingDecision),
+        (status = 422, description = "A field is malformed", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn check(
+    state: web::Data<AppState>,
+    caller: PlatformAuth,
+    body: JsonBody<ListingRequest>,
+) -> Result<web::Json<ListingDecision>, AppError> {
+    require_scope(&caller.scopes, "listings:check")?;
+    let request = body.0;
+    Ok(web::Json(
+        run(&state, move |c| c.check(&caller.client_id, &request)).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchInput {
+    /// Up to 1000 listings.
+    pub listings: Vec<ListingRequest>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchDecisions {
+    pub decisions: Vec<ListingDecision>,
+}
+
+/// Decide up to 1000 listings in one request (scope `listings:check`).
+#[utoipa::path(post, path = "/v1/listing-checks/batch", tag = "listings", request_body = BatchInput, security(("bearer" = [])),
+    responses(
+        (status = 200, description = "One decision per listing, in order", body = BatchDecisions),
+        (status = 422, description = "A field is malformed (named by its index)", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn check_batch(
+    state: web::Data<AppState>,
+    caller: PlatformAuth,
+    body: JsonBody<BatchInput>,
+) -> Result<web::Json<BatchDecisions>, AppError> {
+    require_scope(&caller.scopes, "listings:check")?;
+    let listings = body.0.listings;
+    let decisions = run(&state, move |c| c.check_batch(&caller.client_id, &listings)).await?;
+    Ok(web::Json(BatchDecisions { decisions }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct CheckPath {
+    pub id: String,
+}
+
+/// A decision made earlier for this platform.
+#[utoipa::path(get, path = "/v1/listing-checks/{id}", tag = "listings", params(CheckPath), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The decision as answered", body = ListingDecision),
+        (status = 404, description = "No such decision for this platform", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_check(
+    state: web::Data<AppState>,
+    caller: PlatformAuth,
+    path: web::Path<CheckPath>,
+) -> Result<web::Json<ListingDecision>, AppError> {
+    require_scope(&caller.scopes, "listings:check")?;
+    let id = path.into_inner().id;
+    let found = run(&state, move |c| c.get(&caller.client_id, &id)).await?;
+    found
+        .map(web::Json)
+        .ok_or_else(|| AppError::not_found("no such listing check for this platform"))
+}
+
+/// Public keys that verify attestations (JWK Set, Ed25519).
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "listings",
+    responses((status = 200, description = "JWK Set", body = Object)))]
+pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .json(state.attester.jwks())
+}

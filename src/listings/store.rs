@@ -1,0 +1,119 @@
+//! Listing decision queries.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::db::schema::{listing_check_codes, listing_checks};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = listing_checks)]
+pub struct CheckRow {
+    pub id: String,
+    pub platform_id: String,
+    pub listing_id: String,
+    pub content_hash: String,
+    pub shop_id: String,
+    pub seller_id: Option<String>,
+    pub category: String,
+    pub decision: String,
+    /// The decision's JSON body, as answered.
+    pub reasons: String,
+    pub policy_version: String,
+    pub attestation: String,
+    pub created_at: NaiveDateTime,
+    pub withdrawn_at: Option<NaiveDateTime>,
+}
+
+pub fn find_same(
+    conn: &mut DbConnection,
+    platform: &str,
+    listing: &str,
+    hash: &str,
+) -> QueryResult<Option<CheckRow>> {
+    listing_checks::table
+        .filter(listing_checks::platform_id.eq(platform))
+        .filter(listing_checks::listing_id.eq(listing))
+        .filter(listing_checks::content_hash.eq(hash))
+        .select(CheckRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find(conn: &mut DbConnection, platform: &str, id: &str) -> QueryResult<Option<CheckRow>> {
+    listing_checks::table
+        .find(id)
+        .filter(listing_checks::platform_id.eq(platform))
+        .select(CheckRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn insert(conn: &mut DbConnection, row: &CheckRow, code_keys: &[String]) -> QueryResult<()> {
+    diesel::insert_into(listing_checks::table)
+        .values(row)
+        .execute(conn)?;
+    let links: Vec<_> = code_keys
+        .iter()
+        .map(|k| {
+            (
+                listing_check_codes::check_id.eq(&row.id),
+                listing_check_codes::code_key.eq(k),
+            )
+        })
+        .collect();
+    if !links.is_empty() {
+        crate::on_backend!(conn, c => diesel::insert_into(listing_check_codes::table).values(&links).execute(c))?;
+    }
+    Ok(())
+}
+
+/// Allowed, not yet withdrawn decisions that rested on `code_key`: (id, platform, listing, shop).
+pub fn allowed_for_code(
+    conn: &mut DbConnection,
+    code_key: &str,
+) -> QueryResult<Vec<(String, String, String, String)>> {
+    listing_checks::table
+        .inner_join(
+            listing_check_codes::table.on(listing_check_codes::check_id.eq(listing_checks::id)),
+        )
+        .filter(listing_check_codes::code_key.eq(code_key))
+        .filter(listing_checks::decision.eq("allow"))
+        .filter(listing_checks::withdrawn_at.is_null())
+        .select((
+            listing_checks::id,
+            listing_checks::platform_id,
+            listing_checks::listing_id,
+            listing_checks::shop_id,
+        ))
+        .load(conn)
+}
+
+/// Allowed, not yet withdrawn decisions for a seller's listings.
+pub fn allowed_for_seller(
+    conn: &mut DbConnection,
+    seller_id: &str,
+) -> QueryResult<Vec<(String, String, String, String)>> {
+    listing_checks::table
+        .filter(listing_checks::seller_id.eq(seller_id))
+        .filter(listing_checks::decision.eq("allow"))
+        .filter(listing_checks::withdrawn_at.is_null())
+        .select((
+            listing_checks::id,
+            listing_checks::platform_id,
+            listing_checks::listing_id,
+            listing_checks::shop_id,
+        ))
+        .load(conn)
+}
+
+pub fn mark_withdrawn(
+    conn: &mut DbConnection,
+    ids: &[String],
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(listing_checks::table.filter(listing_checks::id.eq_any(ids)))
+        .set(listing_checks::withdrawn_at.eq(now))
+        .execute(conn)?;
+    Ok(())
+}

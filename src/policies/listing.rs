@@ -1,0 +1,318 @@
+//! Listing rules by category (`policies/listing.toml`), resolved through the category tree.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::PolicyError;
+use super::verification::SELLER_KINDS;
+
+/// Code schemes a category may accept.
+pub const SCHEMES: &[&str] = &["gs1", "issuer"];
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFields {
+    parent: Option<String>,
+    codes_required: Option<bool>,
+    schemes: Option<Vec<String>>,
+    level: Option<String>,
+    seller_kinds: Option<Vec<String>>,
+    business_lines: Option<Vec<String>>,
+    allow_expired: Option<bool>,
+    unregistered_code: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListingFile {
+    version: String,
+    default_category: String,
+    defaults: RuleFields,
+    categories: BTreeMap<String, RuleFields>,
+}
+
+/// What an unregistered code yields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unregistered {
+    Deny,
+    Review,
+}
+
+/// The rules in force for one category, inheritance resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CategoryRule {
+    pub category: String,
+    pub codes_required: bool,
+    pub schemes: Vec<String>,
+    /// `gtin`, `lot` or `serial`.
+    pub level: String,
+    pub seller_kinds: Vec<String>,
+    pub business_lines: Vec<String>,
+    pub allow_expired: bool,
+    pub unregistered_code: Unregistered,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListingPolicy {
+    pub version: String,
+    default_category: String,
+    rules: BTreeMap<String, CategoryRule>,
+}
+
+fn parent_of(id: &str, fields: &RuleFields) -> Option<String> {
+    fields
+        .parent
+        .clone()
+        .or_else(|| id.rsplit_once('.').map(|(p, _)| p.to_string()))
+}
+
+impl ListingPolicy {
+    pub fn parse(file: &str, text: &str) -> Result<Self, PolicyError> {
+        let parsed: ListingFile = toml::from_str(text).map_err(|e| {
+            PolicyError::new(file, e.to_string().lines().collect::<Vec<_>>().join(" "))
+        })?;
+        let err =
+            |key: String, message: String| PolicyError::new(file, format!("{key}: {message}"));
+        let check = |key: &str, fields: &RuleFields| -> Result<(), PolicyError> {
+            if let Some(schemes) = &fields.schemes
+                && let Some(bad) = schemes.iter().find(|s| !SCHEMES.contains(&s.as_str()))
+            {
+                return Err(err(
+                    format!("{key}.schemes"),
+                    format!("{bad:?} is not a scheme; use gs1 or issuer"),
+                ));
+            }
+            if let Some(level) = &fields.level
+                && crate::codes::Level::parse(level).is_none()
+            {
+                return Err(err(
+                    format!("{key}.level"),
+                    format!("{level:?} is not gtin, lot or serial"),
+                ));
+            }
+            if let Some(kinds) = &fields.seller_kinds
+                && let Some(bad) = kinds.iter().find(|k| !SELLER_KINDS.contains(&k.as_str()))
+            {
+                return Err(err(
+                    format!("{key}.seller_kinds"),
+                    format!("{bad:?} is not a seller kind"),
+                ));
+            }
+            if let Some(lines) = &fields.business_lines
+                && let Some(bad) = lines
+                    .iter()
+                    .find(|l| l.is_empty() || l.len() > 5 || !l.bytes().all(|b| b.is_ascii_digit()))
+            {
+                return Err(err(
+                    format!("{key}.business_lines"),
+                    format!("{bad:?} is not a VSIC code prefix (1–5 digits)"),
+                ));
+            }
+            if let Some(u) = &fields.unregistered_code
+                && u != "deny"
+                && u != "review"
+            {
+                return Err(err(
+                    format!("{key}.unregistered_code"),
+                    format!("{u:?} is not deny or review"),
+                ));
+            }
+            Ok(())
+        };
+        check("defaults", &parsed.defaults)?;
+        let d = &parsed.defaults;
+        let missing = |name: &str| err(format!("defaults.{name}"), "is required".into());
+        let base = CategoryRule {
+            category: String::new(),
+            codes_required: d.codes_required.ok_or_else(|| missing("codes_required"))?,
+            schemes: d.schemes.clone().ok_or_else(|| missing("schemes"))?,
+            level: d.level.clone().ok_or_else(|| missing("level"))?,
+            seller_kinds: d
+                .seller_kinds
+                .clone()
+                .ok_or_else(|| missing("seller_kinds"))?,
+            business_lines: d
+                .business_lines
+                .clone()
+                .ok_or_else(|| missing("business_lines"))?,
+            allow_expired: d.allow_expired.ok_or_else(|| missing("allow_expired"))?,
+            unregistered_code: match d.unregistered_code.as_deref() {
+                Some("deny") => Unregistered::Deny,
+                Some(_) => Unregistered::Review,
+                None => return Err(missing("unregistered_code")),
+            },
+        };
+        for (id, fields) in &parsed.categories {
+            let key = format!("categories.{id}");
+            if id.is_empty()
+                || !id.split('.').all(|p| {
+                    !p.is_empty()
+                        && p.bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                })
+            {
+                return Err(err(
+                    key,
+                    "a category id is lower-case words joined by dots".into(),
+                ));
+            }
+            check(&key, fields)?;
+            if let Some(parent) = &fields.parent
+                && !parsed.categories.contains_key(parent)
+            {
+                return Err(err(
+                    format!("{key}.parent"),
+                    format!("{parent:?} is not a category here"),
+                ));
+            }
+        }
+        let mut rules = BTreeMap::new();
+        for id in parsed.categories.keys() {
+            // Walk to the root, refusing cycles, then apply fields from the root down.
+            let mut chain = vec![id.clone()];
+            let mut current = id.clone();
+            while let Some(parent) = parsed
+                .categories
+                .get(&current)
+                .and_then(|f| parent_of(&current, f))
+            {
+                if !parsed.categories.contains_key(&parent) {
+                    break;
+                }
+                if chain.contains(&parent) {
+                    return Err(err(
+                        format!("categories.{id}.parent"),
+                        format!("the parents form a cycle: {} → {parent}", chain.join(" → ")),
+                    ));
+                }
+                chain.push(parent.clone());
+                current = parent;
+            }
+            let mut rule = base.clone();
+            for link in chain.iter().rev() {
+                let f = &parsed.categories[link];
+                if let Some(v) = f.codes_required {
+                    rule.codes_required = v;
+                }
+                if let Some(v) = &f.schemes {
+                    rule.schemes = v.clone();
+                }
+                if let Some(v) = &f.level {
+                    rule.level = v.clone();
+                }
+                if let Some(v) = &f.seller_kinds {
+                    rule.seller_kinds = v.clone();
+                }
+                if let Some(v) = &f.business_lines {
+                    rule.business_lines = v.clone();
+                }
+                if let Some(v) = f.allow_expired {
+                    rule.allow_expired = v;
+                }
+                if let Some(v) = &f.unregistered_code {
+                    rule.unregistered_code = if v == "deny" {
+                        Unregistered::Deny
+                    } else {
+                        Unregistered::Review
+                    };
+                }
+            }
+            rule.category = id.clone();
+            rules.insert(id.clone(), rule);
+        }
+        if !rules.contains_key(&parsed.default_category) {
+            return Err(err(
+                "default_category".into(),
+                format!("{:?} is not a category here", parsed.default_category),
+            ));
+        }
+        Ok(Self {
+            version: parsed.version,
+            default_category: parsed.default_category,
+            rules,
+        })
+    }
+
+    /// The rule for a category id: itself, else its nearest listed ancestor by dots, else
+    /// the default category.
+    pub fn rule(&self, category: &str) -> &CategoryRule {
+        let mut id = category;
+        loop {
+            if let Some(rule) = self.rules.get(id) {
+                return rule;
+            }
+            match id.rsplit_once('.') {
+                Some((parent, _)) => id = parent,
+                None => break,
+            }
+        }
+        &self.rules[&self.default_category]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHIPPED: &str = include_str!("../../policies/listing.toml");
+
+    #[test]
+    fn shipped_policy_resolves_inheritance() {
+        let p = ListingPolicy::parse("listing.toml", SHIPPED).expect("valid");
+        let fresh = p.rule("food.fresh");
+        assert_eq!(
+            (fresh.level.as_str(), fresh.codes_required),
+            ("lot", true),
+            "inherited from food"
+        );
+        assert_eq!(fresh.unregistered_code, Unregistered::Deny);
+        assert_eq!(p.rule("food.supplements").level, "serial");
+        assert_eq!(
+            p.rule("food.fresh.vegetables").category,
+            "food.fresh",
+            "nearest ancestor"
+        );
+        assert_eq!(p.rule("toys").category, "general", "unknown → default");
+        assert_eq!(p.rule("electronics").schemes, vec!["gs1"]);
+    }
+
+    #[test]
+    fn bad_files_name_the_key() {
+        let bad = SHIPPED.replacen(
+            "level = \"serial\"\nseller_kinds = [\"enterprise\"]",
+            "level = \"item\"\nseller_kinds = [\"enterprise\"]",
+            1,
+        );
+        let e = ListingPolicy::parse("l.toml", &bad)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("categories.food.supplements.level"), "{e}");
+        let bad = SHIPPED.replace(
+            "[categories.fashion]",
+            "[categories.fashion]\ncolour = \"red\"",
+        );
+        assert!(
+            ListingPolicy::parse("l.toml", &bad)
+                .unwrap_err()
+                .to_string()
+                .contains("colour")
+        );
+        let bad =
+            format!("{SHIPPED}\n[categories.a]\nparent = \"b\"\n[categories.b]\nparent = \"a\"\n");
+        let e = ListingPolicy::parse("l.toml", &bad)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("cycle"), "{e}");
+        let bad = SHIPPED.replace(
+            "default_category = \"general\"",
+            "default_category = \"misc\"",
+        );
+        assert!(
+            ListingPolicy::parse("l.toml", &bad)
+                .unwrap_err()
+                .to_string()
+                .contains("default_category")
+        );
+    }
+}
