@@ -235,7 +235,7 @@ impl KeyRing {
 
 /// Creates `path` readable and writable by its owner only, failing if it already exists
 /// (two nodes starting at once must not overwrite each other's keys).
-fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+pub fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

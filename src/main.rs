@@ -39,6 +39,9 @@ struct Cli {
 enum Command {
     /// Run the HTTP API and background workers (the default when no command is given).
     Serve,
+    /// Seed a SYNTHETIC demo data set (once), print its credentials and example requests,
+    /// and serve.
+    Demo,
     /// Apply pending database migrations, print what was applied, and exit.
     Migrate,
     /// Inspect the configuration.
@@ -73,6 +76,21 @@ enum CodesCommand {
     /// Parse a code (GTIN, element string, Digital Link, EPC URN, issuer code) and print
     /// the result as JSON; exit 1 with the reason when it cannot be read.
     Parse { code: String },
+    /// Register a signed batch of codes for an issuer, as POST /v1/issuers/me/code-batches
+    /// does: JSON (`{"codes": [...]}`) or, for a `.csv` file, CSV.
+    Import {
+        /// The batch file; its exact bytes are what the signature covers.
+        file: PathBuf,
+        /// Client id of the issuer.
+        #[arg(long)]
+        issuer: String,
+        /// Id of the issuer's key that signed the file.
+        #[arg(long)]
+        key_id: String,
+        /// Base64 Ed25519 signature of the file (detached).
+        #[arg(long)]
+        signature: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -165,6 +183,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => run_async(serve(loaded)),
+        Command::Demo => run_async(demo(loaded)),
         Command::Migrate => run_async(migrate(loaded)),
         Command::Config {
             command: ConfigCommand::Check,
@@ -173,6 +192,15 @@ fn main() -> ExitCode {
         Command::Codes {
             command: CodesCommand::Parse { code },
         } => return parse_code(&code),
+        Command::Codes {
+            command:
+                CodesCommand::Import {
+                    file,
+                    issuer,
+                    key_id,
+                    signature,
+                },
+        } => run_async(import_codes(loaded, file, issuer, key_id, signature)),
         Command::Ids {
             command: IdsCommand::Parse { kind, value },
         } => return parse_id(kind, &value),
@@ -198,6 +226,105 @@ fn run_async<T, F: Future<Output = anyhow::Result<T>>>(future: F) -> anyhow::Res
         .enable_all()
         .build()?
         .block_on(future)
+}
+
+async fn demo(loaded: LoadedConfig) -> anyhow::Result<()> {
+    telemetry::init(&loaded.config.log);
+    let config = loaded.config;
+    let pool = command_pool(&config)?;
+    startup::migrate(&pool).await?;
+    let file = tracegate::demo::credentials_file(&config);
+    let credentials = if file.exists() {
+        toml::from_str(&std::fs::read_to_string(&file)?)?
+    } else {
+        let keys = KeyRing::load_or_generate(&config.keys)?;
+        let policies = load_policies(&config)?;
+        let registers = tracegate::identity::Registers::from_config(&config.identity)
+            .map_err(anyhow::Error::msg)?;
+        let seeding = config.clone();
+        let credentials = tokio::task::spawn_blocking(move || {
+            tracegate::demo::Demo {
+                pool: &pool,
+                config: &seeding,
+                clock: &SystemClock,
+                keys: &keys,
+                policies: &policies,
+                registers: &registers,
+            }
+            .seed()
+        })
+        .await??;
+        let text = format!(
+            "# Credentials of the SYNTHETIC demo data set. Delete this file and the database to start over.\n{}",
+            toml::to_string(&credentials)?
+        );
+        tracegate::keys::write_private(&file, text.as_bytes())?;
+        credentials
+    };
+    println!(
+        "{}",
+        tracegate::demo::describe(&credentials, config.server.public_url.trim_end_matches('/'))
+    );
+    let app = Application::build(config).await?;
+    app.run_until_stopped().await?;
+    Ok(())
+}
+
+async fn import_codes(
+    loaded: LoadedConfig,
+    file: PathBuf,
+    issuer: String,
+    key_id: String,
+    signature: String,
+) -> anyhow::Result<()> {
+    use tracegate::codes::registry::{BatchFormat, Registry};
+    telemetry::init(&loaded.config.log);
+    let config = loaded.config;
+    let pool = command_pool(&config)?;
+    if config.database.migrate_on_start {
+        startup::migrate(&pool).await?;
+    }
+    let body =
+        std::fs::read(&file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let format = if file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+    {
+        BatchFormat::Csv
+    } else {
+        BatchFormat::Json
+    };
+    let policies = load_policies(&config)?;
+    let receipt = tokio::task::spawn_blocking(move || {
+        Registry {
+            pool: &pool,
+            clock: &SystemClock,
+            policies: &policies,
+        }
+        .import_batch(
+            &issuer,
+            &body,
+            format,
+            Some(&format!("keyid={key_id},sig={signature}")),
+        )
+    })
+    .await?;
+    match receipt {
+        Ok(receipt) => {
+            println!(
+                "batch {} registered: {} codes",
+                receipt.batch_id, receipt.codes
+            );
+            Ok(())
+        }
+        Err(tracegate::codes::registry::RegistryError::BadRows(rows)) => {
+            for row in &rows {
+                eprintln!("{}: {}", row.field, row.message);
+            }
+            anyhow::bail!("{} rows are not acceptable; nothing was stored", rows.len())
+        }
+        Err(error) => Err(error.into()),
+    }
 }
 
 async fn serve(loaded: LoadedConfig) -> anyhow::Result<()> {

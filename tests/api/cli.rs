@@ -311,3 +311,121 @@ fn codes_parse_prints_the_canonical_key_or_the_reason() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("(01)"));
 }
+
+mod demo {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    /// Runs `tracegate demo` until its banner is printed, then stops it; returns stdout.
+    fn run_demo(dir: &std::path::Path) -> String {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tracegate"))
+            .arg("demo")
+            .current_dir(dir)
+            .env("TRACEGATE_SERVER_BIND", "127.0.0.1:0")
+            .env("TRACEGATE_LOG_FILTER", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start demo");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut text = String::new();
+        let started = Instant::now();
+        for line in BufReader::new(stdout).lines() {
+            let line = line.expect("line");
+            text.push_str(&line);
+            text.push('\n');
+            if line.contains("# 3.") || started.elapsed() > Duration::from_secs(60) {
+                break;
+            }
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        text
+    }
+
+    #[test]
+    fn demo_seeds_synthetic_data_once_and_prints_working_examples() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let first = run_demo(dir.path());
+        assert!(first.contains("SYNTHETIC"), "{first}");
+        assert!(first.contains("/v1/listing-checks"), "{first}");
+        let client_id = first
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("platform        client_id "))
+            .expect("platform client id printed")
+            .to_string();
+        assert!(dir.path().join("data/demo-credentials.toml").exists());
+        let second = run_demo(dir.path());
+        assert!(
+            second.contains(&client_id),
+            "a second start reuses the seeded data"
+        );
+    }
+}
+
+mod import {
+    use ed25519_dalek::Signer;
+
+    use crate::both_backends;
+    use crate::fixtures::{bound_enterprise_seller, gtin, issuer};
+    use crate::helpers::{TestApp, TestBackend, TestEnv};
+
+    async fn codes_import_registers_a_signed_file_and_refuses_a_bad_signature(
+        backend: TestBackend,
+    ) {
+        let env = TestEnv::new(&backend);
+        let app = TestApp::start(env.config.clone()).await;
+        bound_enterprise_seller(&app, "shop-1").await;
+        let issuer = issuer(&app, "national", None).await;
+        let me: serde_json::Value = app
+            .get_as("/v1/clients/me", &issuer.token)
+            .await
+            .json()
+            .await
+            .expect("me");
+        let issuer_id = me["id"].as_str().expect("id").to_string();
+        let csv = format!(
+            "code,owner,product_name,category,origin,production_date,expiry_date\n{},0799000033,Nước hoa hồng,cosmetics,79,,2030-01-01\n",
+            gtin("893850000301")
+        );
+        let file = env.dir.path().join("batch.csv");
+        std::fs::write(&file, &csv).expect("write");
+        let signature =
+            data_encoding::BASE64.encode(&issuer.signing.sign(csv.as_bytes()).to_bytes());
+        let path = file.to_str().expect("utf-8");
+        let ok = env.command(&[
+            "codes",
+            "import",
+            path,
+            "--issuer",
+            &issuer_id,
+            "--key-id",
+            &issuer.key_id,
+            "--signature",
+            &signature,
+        ]);
+        assert!(
+            ok.status.success(),
+            "{}",
+            String::from_utf8_lossy(&ok.stderr)
+        );
+        assert!(String::from_utf8_lossy(&ok.stdout).contains("1 codes"));
+
+        std::fs::write(&file, csv.replace("Nước hoa hồng", "Nước hoa")).expect("rewrite");
+        let bad = env.command(&[
+            "codes",
+            "import",
+            path,
+            "--issuer",
+            &issuer_id,
+            "--key-id",
+            &issuer.key_id,
+            "--signature",
+            &signature,
+        ]);
+        assert!(!bad.status.success());
+        assert!(String::from_utf8_lossy(&bad.stderr).contains("signature"));
+    }
+    both_backends!(codes_import_registers_a_signed_file_and_refuses_a_bad_signature);
+}

@@ -1,0 +1,377 @@
+//! The demo data set: a SYNTHETIC world to try tracegate in, built through the same
+//! services real users go through (registration, verification against the synthetic
+//! registers, signed code batches, shop binding). `tracegate demo` seeds it once, keeps
+//! the credentials it made in a private file beside the database, and serves.
+
+use std::path::{Path, PathBuf};
+
+use chrono::Datelike;
+use data_encoding::BASE64;
+use ed25519_dalek::{Signer, SigningKey};
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::{Accounts, NewOfficer};
+use crate::auth::{OfficerRole, TokenService};
+use crate::clients::{ClientKind, Clients};
+use crate::clock::Clock;
+use crate::codes::registry::{BatchFormat, CodeStatus, IssuerProfile, Registry, StatusActor};
+use crate::config::Config;
+use crate::db::DbPool;
+use crate::i18n::Language;
+use crate::identity::{Bindings, BusinessClaim, BusinessKind, IdentityClaim, Registers, Sellers};
+use crate::keys::KeyRing;
+use crate::notify::outbox::{self, OutboxState};
+use crate::policies::{Policies, ProvinceScope};
+use crate::vault::Vault;
+
+/// Password of every demo person (demo data only).
+pub const DEMO_PASSWORD: &str = "demo-tracegate-2026";
+
+/// What `tracegate demo` made and prints.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DemoCredentials {
+    pub platform_client_id: String,
+    pub platform_client_secret: String,
+    pub issuer_client_id: String,
+    pub issuer_client_secret: String,
+    /// Base64 of the Ed25519 private key seed that signs the demo issuer's batches.
+    pub issuer_signing_seed: String,
+    pub issuer_key_id: String,
+    pub seller_email: String,
+    pub household_email: String,
+    pub suspended_email: String,
+    pub admin_email: String,
+    pub password: String,
+    pub shop_id: String,
+    pub allowed_code: String,
+    pub recalled_code: String,
+    pub issuer_code: String,
+}
+
+/// Where the demo keeps its credentials.
+pub fn credentials_file(config: &Config) -> PathBuf {
+    Path::new(&config.keys.file)
+        .parent()
+        .unwrap_or_else(|| Path::new("."))
+        .join("demo-credentials.toml")
+}
+
+pub struct Demo<'a> {
+    pub pool: &'a DbPool,
+    pub config: &'a Config,
+    pub clock: &'a dyn Clock,
+    pub keys: &'a KeyRing,
+    pub policies: &'a Policies,
+    pub registers: &'a Registers,
+}
+
+fn gtin(twelve: &str) -> String {
+    format!("0{twelve}{}", crate::codes::check_digit(twelve.as_bytes()))
+}
+
+impl Demo<'_> {
+    fn fail(what: &str, error: impl std::fmt::Display) -> anyhow::Error {
+        anyhow::anyhow!("demo data: {what}: {error}")
+    }
+
+    /// The token of the newest mail to `to` still in the outbox.
+    fn link_token(&self, to: &str) -> anyhow::Result<String> {
+        let mut conn = self.pool.get()?;
+        let rows = outbox::list(&mut conn, OutboxState::Pending, None, 500)?;
+        let row = rows
+            .iter()
+            .find(|r| r.destination == to)
+            .ok_or_else(|| anyhow::anyhow!("demo data: no mail to {to}"))?;
+        let text = row.payload.split("token=").nth(1).unwrap_or("");
+        Ok(text
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect())
+    }
+
+    fn seller(&self, accounts: &Accounts<'_>, email: &str) -> anyhow::Result<String> {
+        accounts
+            .register(email, DEMO_PASSWORD, Language::Vi)
+            .map_err(|e| Self::fail("register", e))?;
+        accounts
+            .verify_email(&self.link_token(email)?)
+            .map_err(|e| Self::fail("verify email", e))?;
+        let mut conn = self.pool.get()?;
+        use diesel::prelude::*;
+        Ok(crate::db::schema::accounts::table
+            .filter(crate::db::schema::accounts::email.eq(email))
+            .select(crate::db::schema::accounts::id)
+            .first(&mut conn)?)
+    }
+
+    /// Seeds the data set; returns the credentials to print.
+    pub fn seed(&self) -> anyhow::Result<DemoCredentials> {
+        let tokens = TokenService::new(self.keys, &self.config.server.public_url);
+        let vault = Vault::new(self.keys);
+        let accounts = Accounts {
+            pool: self.pool,
+            config: self.config,
+            clock: self.clock,
+            tokens: &tokens,
+            vault: &vault,
+        };
+        let sellers = Sellers {
+            pool: self.pool,
+            clock: self.clock,
+            vault: &vault,
+            policies: self.policies,
+            registers: self.registers,
+        };
+        let clients = Clients {
+            pool: self.pool,
+            config: self.config,
+            clock: self.clock,
+            tokens: &tokens,
+        };
+        let registry = Registry {
+            pool: self.pool,
+            clock: self.clock,
+            policies: self.policies,
+        };
+        let bindings = Bindings {
+            pool: self.pool,
+            clock: self.clock,
+            policies: self.policies,
+        };
+
+        // People (synthetic citizens of src/identity/synthetic/).
+        let seller_email = "an.nguyen@demo.tracegate.vn";
+        let an = self.seller(&accounts, seller_email)?;
+        let claim = |id, name, born| IdentityClaim {
+            national_id: id,
+            full_name: name,
+            birth_date: born,
+        };
+        sellers
+            .submit_identity(&an, &claim("079085900001", "Nguyễn Văn An", "1985-03-14"))
+            .map_err(|e| Self::fail("identity", e))?;
+        sellers
+            .submit_business(
+                &an,
+                &BusinessClaim {
+                    kind: BusinessKind::Enterprise,
+                    code: "0799000033",
+                    authorisation_note: None,
+                },
+            )
+            .map_err(|e| Self::fail("business", e))?;
+        let household_email = "lan.duong@demo.tracegate.vn";
+        let lan = self.seller(&accounts, household_email)?;
+        sellers
+            .submit_identity(&lan, &claim("046191900010", "Dương Thị Lan", "1991-06-06"))
+            .map_err(|e| Self::fail("identity", e))?;
+        sellers
+            .submit_business(
+                &lan,
+                &BusinessClaim {
+                    kind: BusinessKind::HouseholdBusiness,
+                    code: "46A8900010",
+                    authorisation_note: None,
+                },
+            )
+            .map_err(|e| Self::fail("business", e))?;
+        let suspended_email = "bich.tran@demo.tracegate.vn";
+        let bich = self.seller(&accounts, suspended_email)?;
+        sellers
+            .submit_identity(&bich, &claim("001190900002", "Trần Thị Bích", "1990-07-02"))
+            .map_err(|e| Self::fail("identity", e))?;
+        sellers
+            .submit_business(
+                &bich,
+                &BusinessClaim {
+                    kind: BusinessKind::Enterprise,
+                    code: "0109000015",
+                    authorisation_note: None,
+                },
+            )
+            .map_err(|e| Self::fail("business", e))?;
+
+        let admin_email = "admin@demo.tracegate.vn";
+        accounts
+            .create_officer(&NewOfficer {
+                email: admin_email,
+                role: OfficerRole::Admin,
+                provinces: &ProvinceScope::All,
+                language: Language::Vi,
+                created_by: "demo",
+            })
+            .map_err(|e| Self::fail("admin", e))?;
+        accounts
+            .accept_invitation(&self.link_token(admin_email)?, DEMO_PASSWORD)
+            .map_err(|e| Self::fail("admin invitation", e))?;
+
+        // Machine clients.
+        let platform = clients
+            .create(
+                ClientKind::Platform,
+                "Sàn Demo (synthetic platform)",
+                None,
+                "demo",
+            )
+            .map_err(|e| Self::fail("platform", e))?;
+        let issuer = clients
+            .create(
+                ClientKind::Issuer,
+                "Hệ thống truy xuất Demo (synthetic issuer)",
+                None,
+                "demo",
+            )
+            .map_err(|e| Self::fail("issuer", e))?;
+        registry
+            .set_issuer(
+                "demo",
+                &issuer.client.id,
+                &IssuerProfile {
+                    name: "Hệ thống truy xuất nguồn gốc Demo".into(),
+                    kind: "national".into(),
+                    code_prefix: Some("vnqr".into()),
+                    province: None,
+                },
+            )
+            .map_err(|e| Self::fail("issuer profile", e))?;
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).map_err(|e| Self::fail("random", e))?;
+        let signing = SigningKey::from_bytes(&seed);
+        let key_id = registry
+            .add_key(
+                &issuer.client.id,
+                &BASE64.encode(signing.verifying_key().as_bytes()),
+            )
+            .map_err(|e| Self::fail("issuer key", e))?;
+
+        // Codes: one active lot, one lot to recall, one issuer code.
+        let year = self.clock.now().year();
+        let allowed_code = format!("(01){}(10)LOT{year}A", gtin("893850000101"));
+        let recalled_code = format!("(01){}(10)LOT{year}R", gtin("893850000102"));
+        let issuer_code = "vnqr:MC-TEA-0001".to_string();
+        let batch = serde_json::json!({ "codes": [
+            { "code": allowed_code, "owner": "0799000033", "product_name": "Sữa rửa mặt trà xanh Sen Việt 100 ml", "category": "cosmetics", "origin": "79", "production_date": format!("{year}-01-15"), "expiry_date": format!("{}-01-15", year + 2) },
+            { "code": recalled_code, "owner": "0799000033", "product_name": "Kem chống nắng Sen Việt SPF50", "category": "cosmetics", "origin": "79", "production_date": format!("{year}-02-01"), "expiry_date": format!("{}-02-01", year + 2) },
+            { "code": issuer_code, "owner": "0109000015", "product_name": "Trà xanh Mộc Châu 200 g", "category": "food.fresh", "origin": "14" }
+        ]})
+        .to_string();
+        let signature = BASE64.encode(&signing.sign(batch.as_bytes()).to_bytes());
+        registry
+            .import_batch(
+                &issuer.client.id,
+                batch.as_bytes(),
+                BatchFormat::Json,
+                Some(&format!("keyid={key_id},sig={signature}")),
+            )
+            .map_err(|e| Self::fail("code batch", e))?;
+        registry
+            .set_status(
+                StatusActor::Issuer(&issuer.client.id),
+                &recalled_code,
+                CodeStatus::Recalled,
+                "Lô sản phẩm có thành phần không đúng công bố (dữ liệu mô phỏng)",
+            )
+            .map_err(|e| Self::fail("recall", e))?;
+
+        // An's shop on the demo platform; Bích's business is later found suspended.
+        let shop_id = "shop-senviet".to_string();
+        let code = bindings
+            .issue_code(&an)
+            .map_err(|e| Self::fail("binding code", e))?;
+        bindings
+            .bind(
+                &platform.client.id,
+                &code.code,
+                &shop_id,
+                Some("Sen Việt Official Store"),
+            )
+            .map_err(|e| Self::fail("binding", e))?;
+        {
+            use crate::db::schema::sellers;
+            use diesel::prelude::*;
+            let mut conn = self.pool.get()?;
+            crate::db::write_transaction(&mut conn, |conn| {
+                diesel::update(sellers::table.find(&bich))
+                    .set((
+                        sellers::status.eq("suspended"),
+                        sellers::suspended_reason.eq("demo_sanction"),
+                        sellers::suspended_at.eq(self.clock.now().naive_utc()),
+                    ))
+                    .execute(conn)?;
+                crate::audit::append(
+                    conn,
+                    self.clock.now(),
+                    &crate::audit::NewAuditEntry::new(
+                        "demo",
+                        "seller.suspended",
+                        format!("account:{bich}"),
+                    )
+                    .details(serde_json::json!({ "reason": "demo_sanction" })),
+                )?;
+                Ok::<_, anyhow::Error>(())
+            })?;
+        }
+
+        Ok(DemoCredentials {
+            platform_client_id: platform.client.id,
+            platform_client_secret: platform.client_secret,
+            issuer_client_id: issuer.client.id,
+            issuer_client_secret: issuer.client_secret,
+            issuer_signing_seed: BASE64.encode(&seed),
+            issuer_key_id: key_id,
+            seller_email: seller_email.into(),
+            household_email: household_email.into(),
+            suspended_email: suspended_email.into(),
+            admin_email: admin_email.into(),
+            password: DEMO_PASSWORD.into(),
+            shop_id,
+            allowed_code,
+            recalled_code,
+            issuer_code,
+        })
+    }
+}
+
+/// What to print after seeding or on a later start.
+pub fn describe(credentials: &DemoCredentials, base: &str) -> String {
+    let c = credentials;
+    format!(
+        r#"tracegate demo — SYNTHETIC data only (made-up people, businesses and codes)
+
+  API docs        {base}/docs
+  platform        client_id {pid}
+                  client_secret {psecret}
+  issuer          client_id {iid}  (codes prefix vnqr, batch key {kid})
+  seller          {seller} (enterprise, shop {shop})
+  household       {household}
+  suspended       {suspended}
+  admin officer   {admin} (enrol TOTP with POST /v1/me/totp before officer routes)
+  password        {password} (all demo people)
+
+Try:
+
+  # 1. a platform token
+  TOKEN=$(curl -s -u {pid}:{psecret} -d grant_type=client_credentials {base}/v1/oauth/token | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
+
+  # 2. a listing with a registered, active code: allow, with a signed attestation
+  curl -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' {base}/v1/listing-checks \
+    -d '{{"shop_id":"{shop}","listing_id":"demo-1","category":"cosmetics","title":"Sữa rửa mặt trà xanh","codes":["{allowed}"]}}'
+
+  # 3. the same shop listing a recalled lot: deny, reason code_recalled
+  curl -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' {base}/v1/listing-checks \
+    -d '{{"shop_id":"{shop}","listing_id":"demo-2","category":"cosmetics","title":"Kem chống nắng","codes":["{recalled}"]}}'
+"#,
+        pid = c.platform_client_id,
+        psecret = c.platform_client_secret,
+        iid = c.issuer_client_id,
+        kid = c.issuer_key_id,
+        seller = c.seller_email,
+        shop = c.shop_id,
+        household = c.household_email,
+        suspended = c.suspended_email,
+        admin = c.admin_email,
+        password = c.password,
+        allowed = c.allowed_code,
+        recalled = c.recalled_code,
+    )
+}
