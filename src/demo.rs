@@ -108,6 +108,8 @@ impl Demo<'_> {
     pub fn seed(&self) -> anyhow::Result<DemoCredentials> {
         let tokens = TokenService::new(self.keys, &self.config.server.public_url);
         let vault = Vault::new(self.keys);
+        // Seeding runs before the service starts: nothing cached yet to invalidate.
+        let cache = crate::listings::HotCache::new(16, 16);
         let accounts = Accounts {
             pool: self.pool,
             config: self.config,
@@ -121,6 +123,7 @@ impl Demo<'_> {
             vault: &vault,
             policies: self.policies,
             registers: self.registers,
+            cache: &cache,
         };
         let clients = Clients {
             pool: self.pool,
@@ -132,11 +135,13 @@ impl Demo<'_> {
             pool: self.pool,
             clock: self.clock,
             policies: self.policies,
+            cache: &cache,
         };
         let bindings = Bindings {
             pool: self.pool,
             clock: self.clock,
             policies: self.policies,
+            cache: &cache,
         };
 
         // People (synthetic citizens of src/identity/synthetic/).

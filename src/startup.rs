@@ -20,7 +20,7 @@ use crate::error::AppError;
 use crate::identity::Registers;
 use crate::identity::monitor::IdentityMonitor;
 use crate::keys::KeyRing;
-use crate::listings::Attester;
+use crate::listings::{Attester, DecisionWriter, Gate, HotCache};
 use crate::metrics::Metrics;
 use crate::notify::MailTransport;
 use crate::notify::worker::OutboxWorker;
@@ -111,13 +111,30 @@ impl Application {
             .from
             .parse()
             .map_err(|e| StartupError::Mail(format!("mail.from: {e}")))?;
+        let policies = Arc::new(policies);
+        let attester = Arc::new(Attester::new(&keys));
+        let cache = Arc::new(HotCache::default());
+        let gate = Arc::new(Gate {
+            pool: pool.clone(),
+            clock: clock.clone(),
+            policies: policies.clone(),
+            attester: attester.clone(),
+            issuer: config.server.public_url.clone(),
+            cache: cache.clone(),
+            writer: DecisionWriter::start(pool.clone()).map_err(|source| StartupError::Bind {
+                address: "decision writer thread".into(),
+                source,
+            })?,
+        });
         let state = AppState {
             tokens: Arc::new(TokenService::new(&keys, &config.server.public_url)),
             vault: Arc::new(Vault::new(&keys)),
             metrics: Arc::new(Metrics::new()),
-            policies: Arc::new(policies),
+            policies,
             registers,
-            attester: Arc::new(Attester::new(&keys)),
+            attester,
+            cache,
+            gate,
             keys: Arc::new(keys),
             pool,
             clock,
@@ -136,6 +153,7 @@ impl Application {
         };
         let identity_monitor = IdentityMonitor {
             pool: state.pool.clone(),
+            cache: state.cache.clone(),
             clock: state.clock.clone(),
             registers: state.registers.clone(),
             policies: state.policies.clone(),

@@ -2,8 +2,6 @@
 
 use std::sync::Arc;
 
-use actix_web::web;
-
 use crate::auth::TokenService;
 use crate::clock::Clock;
 use crate::config::Config;
@@ -11,7 +9,7 @@ use crate::db::{DbConnection, DbPool};
 use crate::error::AppError;
 use crate::identity::Registers;
 use crate::keys::KeyRing;
-use crate::listings::Attester;
+use crate::listings::{Attester, Gate, HotCache};
 use crate::metrics::Metrics;
 use crate::policies::Policies;
 use crate::telemetry;
@@ -29,6 +27,8 @@ pub struct AppState {
     pub policies: Arc<Policies>,
     pub registers: Registers,
     pub attester: Arc<Attester>,
+    pub cache: Arc<HotCache>,
+    pub gate: Arc<Gate>,
 }
 
 impl AppState {
@@ -39,14 +39,9 @@ impl AppState {
         F: FnOnce() -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
-        let span = tracing::Span::current();
-        let request_id = telemetry::current_request_id();
-        web::block(move || {
-            let _entered = span.enter();
-            telemetry::with_request_id(request_id, f)
-        })
-        .await
-        .map_err(|e| AppError::internal(anyhow::anyhow!("blocking task failed: {e}")))?
+        telemetry::spawn_blocking(f)
+            .await
+            .map_err(|e| AppError::internal(anyhow::anyhow!("blocking task failed: {e}")))?
     }
 
     /// Runs blocking database work on the blocking thread pool with a pooled connection,

@@ -38,6 +38,21 @@ pub fn with_request_id<F: FnOnce() -> T, T>(request_id: Option<String>, f: F) ->
     }
 }
 
+/// Runs blocking work on the blocking thread pool, keeping the current span and request id
+/// so that its log lines stay attributed to the request.
+pub fn spawn_blocking<T, F>(f: F) -> tokio::task::JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let span = tracing::Span::current();
+    let request_id = current_request_id();
+    tokio::task::spawn_blocking(move || {
+        let _entered = span.enter();
+        with_request_id(request_id, f)
+    })
+}
+
 /// Installs the global tracing subscriber writing to stderr.
 pub fn init(config: &LogConfig) {
     init_with_writer(config, std::io::stderr);

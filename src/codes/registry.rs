@@ -22,6 +22,7 @@ use crate::db::schema::sellers;
 use crate::db::{DbConnection, DbPool, write_transaction};
 use crate::error::FieldError;
 use crate::identity::EnterpriseCode;
+use crate::listings::HotCache;
 use crate::policies::Policies;
 
 /// Largest batch accepted.
@@ -255,6 +256,8 @@ pub struct Registry<'a> {
     pub pool: &'a DbPool,
     pub clock: &'a dyn Clock,
     pub policies: &'a Policies,
+    /// Invalidated when codes change.
+    pub cache: &'a HotCache,
 }
 
 impl Registry<'_> {
@@ -510,6 +513,7 @@ impl Registry<'_> {
             )?;
             Ok(())
         })?;
+        self.cache.codes_changed(rows.iter().map(|r| &r.code_key));
         Ok(BatchReceipt {
             batch_id,
             codes: count,
@@ -771,7 +775,7 @@ impl Registry<'_> {
         let now = self.clock.now();
         let parsed = parse(code, now.year()).map_err(|e| invalid("code", e.to_string()))?;
         let mut conn = self.pool.get()?;
-        write_transaction(&mut conn, |conn| {
+        let (withdrawn, key) = write_transaction(&mut conn, |conn| {
             // Exactly the level named: recalling one lot must not recall the whole product.
             let row = store::find_codes(conn, &parsed.lookup_keys[..1])?
                 .pop()
@@ -818,8 +822,10 @@ impl Registry<'_> {
                 )
                 .details(serde_json::json!({ "reason": reason, "listings_withdrawn": withdrawn })),
             )?;
-            Ok(withdrawn)
-        })
+            Ok((withdrawn, row.code_key))
+        })?;
+        self.cache.codes_changed([&key]);
+        Ok(withdrawn)
     }
 
     /// An owner lets a distributor sell its product or lot until a day.

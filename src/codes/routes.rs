@@ -129,6 +129,7 @@ where
                 pool: &shared.pool,
                 clock: shared.clock.as_ref(),
                 policies: &shared.policies,
+                cache: &shared.cache,
             };
             f(&registry).map_err(AppError::from)
         })

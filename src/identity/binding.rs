@@ -108,6 +108,8 @@ pub struct Bindings<'a> {
     pub pool: &'a DbPool,
     pub clock: &'a dyn Clock,
     pub policies: &'a Policies,
+    /// Invalidated when a binding changes.
+    pub cache: &'a crate::listings::HotCache,
 }
 
 fn shop_seller(
@@ -279,7 +281,10 @@ impl Bindings<'_> {
             )?))
         })?;
         match outcome {
-            Some(seller) => Ok(seller),
+            Some(seller) => {
+                self.cache.sellers_changed();
+                Ok(seller)
+            }
             None => {
                 let policy = throttle::Policy {
                     max_failures: MAX_WRONG_CODES,
@@ -332,7 +337,7 @@ impl Bindings<'_> {
     pub fn revoke(&self, seller_id: &str, binding_id: &str) -> Result<(), IdentityError> {
         let now = self.clock.now();
         let mut conn = self.pool.get()?;
-        write_transaction(&mut conn, |conn| {
+        let revoked = write_transaction(&mut conn, |conn| {
             let binding = store::revoke_binding(conn, seller_id, binding_id, now.naive_utc())?
                 .ok_or(IdentityError::NotFound("no active binding with this id"))?;
             webhooks::queue_webhook(
@@ -353,7 +358,9 @@ impl Bindings<'_> {
                 .details(serde_json::json!({ "binding": binding.id, "shop_id": binding.shop_id })),
             )?;
             Ok(())
-        })
+        });
+        self.cache.sellers_changed();
+        revoked
     }
 }
 

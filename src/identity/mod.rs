@@ -408,6 +408,8 @@ pub struct Sellers<'a> {
     pub vault: &'a Vault,
     pub policies: &'a Policies,
     pub registers: &'a Registers,
+    /// Invalidated when a seller changes.
+    pub cache: &'a crate::listings::HotCache,
 }
 
 impl Sellers<'_> {
@@ -439,7 +441,7 @@ impl Sellers<'_> {
         let now = self.clock.now();
         row.updated_at = now.naive_utc();
         let mut conn = self.pool.get()?;
-        write_transaction(&mut conn, |conn| {
+        let saved = write_transaction(&mut conn, |conn| {
             match before {
                 Some(before) => {
                     row.version = before.version + 1;
@@ -453,7 +455,9 @@ impl Sellers<'_> {
             }
             audit::append(conn, now, &entry)?;
             Ok(())
-        })
+        });
+        self.cache.sellers_changed();
+        saved
     }
 
     /// Checks a citizen ID, name and birth date against the population register.

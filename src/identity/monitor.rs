@@ -25,6 +25,8 @@ const BATCH: i64 = 100;
 
 pub struct IdentityMonitor {
     pub pool: DbPool,
+    /// Invalidated when a seller changes.
+    pub cache: Arc<crate::listings::HotCache>,
     pub clock: Arc<dyn Clock>,
     pub registers: Registers,
     pub policies: Arc<Policies>,
@@ -122,6 +124,9 @@ impl IdentityMonitor {
             if self.remind(&seller, now.naive_utc())? {
                 round.reminded += 1;
             }
+        }
+        if round.suspended > 0 {
+            self.cache.sellers_changed();
         }
         Ok(round)
     }

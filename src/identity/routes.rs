@@ -67,6 +67,7 @@ where
                 vault: &shared.vault,
                 policies: &shared.policies,
                 registers: &shared.registers,
+                cache: &shared.cache,
             };
             f(&sellers).map_err(AppError::from)
         })
@@ -85,6 +86,7 @@ where
                 pool: &shared.pool,
                 clock: shared.clock.as_ref(),
                 policies: &shared.policies,
+                cache: &shared.cache,
             };
             f(&bindings).map_err(AppError::from)
         })

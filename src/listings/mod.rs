@@ -4,12 +4,18 @@
 //! signed attestation.
 
 pub mod attestation;
+pub mod cache;
 mod decision;
 pub mod routes;
 mod store;
+mod writer;
 
 pub use attestation::Attester;
+pub use cache::HotCache;
 pub use decision::{CodeFacts, Decision, Reason, SellerFacts, decide};
+pub use writer::{DecisionWriter, Stored};
+
+use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
@@ -17,9 +23,10 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::clock::Clock;
+use crate::codes::ParsedCode;
 use crate::codes::store as code_store;
-use crate::db::{DbConnection, DbPool, write_transaction};
-use crate::identity::{SellerKind, standing};
+use crate::db::{DbConnection, DbPool};
+use crate::identity::{SellerKind, SellerRow, standing};
 use crate::notify::webhooks;
 use crate::policies::Policies;
 
@@ -107,12 +114,29 @@ pub enum ListingError {
     Internal(String),
 }
 
-pub struct ListingChecks<'a> {
-    pub pool: &'a DbPool,
-    pub clock: &'a dyn Clock,
-    pub policies: &'a Policies,
-    pub attester: &'a Attester,
-    pub issuer: &'a str,
+/// The listing gate of a running service: caches, the decision writer, the signer.
+pub struct Gate {
+    pub pool: DbPool,
+    pub clock: Arc<dyn Clock>,
+    pub policies: Arc<Policies>,
+    pub attester: Arc<Attester>,
+    pub issuer: String,
+    pub cache: Arc<HotCache>,
+    pub writer: DecisionWriter,
+}
+
+impl std::fmt::Debug for Gate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Gate")
+    }
+}
+
+/// What a decision rests on.
+struct Facts {
+    seller: Option<Arc<SellerRow>>,
+    codes: Vec<CodeFacts>,
+    /// Every look-up key of every readable code (the registry keys the decision depends on).
+    keys: Vec<String>,
 }
 
 fn content_hash(request: &ListingRequest) -> String {
@@ -150,98 +174,128 @@ fn check_request(request: &ListingRequest, prefix: &str) -> Result<(), ListingEr
     Ok(())
 }
 
-impl ListingChecks<'_> {
-    /// Decides one listing (or returns the stored decision for the same content).
-    pub fn check(
+type ParsedCodes = Vec<Result<ParsedCode, crate::codes::CodeError>>;
+
+/// Parsed codes of a request and all their look-up keys.
+fn parse_codes(request: &ListingRequest, year: i32) -> (ParsedCodes, Vec<String>) {
+    let parsed: ParsedCodes = request
+        .codes
+        .iter()
+        .map(|c| crate::codes::parse(c, year))
+        .collect();
+    let mut keys: Vec<String> = parsed
+        .iter()
+        .filter_map(|p| p.as_ref().ok())
+        .flat_map(|p| p.lookup_keys.iter().cloned())
+        .collect();
+    keys.sort();
+    keys.dedup();
+    (parsed, keys)
+}
+
+fn verified_business(row: &SellerRow) -> Option<String> {
+    (row.business_status == "verified")
+        .then(|| row.business_code.clone())
+        .flatten()
+}
+
+fn seller_facts(row: &SellerRow, now: chrono::NaiveDateTime) -> SellerFacts {
+    SellerFacts {
+        standing: standing(row, now).0,
+        kind: SellerKind::parse(&row.kind),
+        business_code: verified_business(row),
+        business_lines: row
+            .business_lines
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect(),
+    }
+}
+
+/// A decided request, ready to store.
+struct Prepared {
+    answer: ListingDecision,
+    row: store::CheckRow,
+    keys: Vec<String>,
+}
+
+impl Gate {
+    async fn blocking<T: Send + 'static>(
         &self,
-        platform_id: &str,
-        request: &ListingRequest,
-    ) -> Result<ListingDecision, ListingError> {
-        check_request(request, "")?;
-        let mut conn = self.pool.get()?;
-        self.check_on(&mut conn, platform_id, request)
+        f: impl FnOnce() -> Result<T, ListingError> + Send + 'static,
+    ) -> Result<T, ListingError> {
+        crate::telemetry::spawn_blocking(f)
+            .await
+            .map_err(|e| ListingError::Internal(format!("blocking task failed: {e}")))?
     }
 
-    /// Decides up to [`MAX_BATCH`] listings, in order.
-    pub fn check_batch(
-        &self,
-        platform_id: &str,
-        requests: &[ListingRequest],
-    ) -> Result<Vec<ListingDecision>, ListingError> {
-        if requests.is_empty() || requests.len() > MAX_BATCH {
-            return Err(ListingError::Invalid {
-                field: "listings".into(),
-                message: format!("send 1 to {MAX_BATCH} listings"),
+    /// The facts from the caches alone, if everything needed is cached.
+    fn cached_facts(&self, platform: &str, request: &ListingRequest, year: i32) -> Option<Facts> {
+        let seller = self.cache.shop(platform, &request.shop_id)?;
+        let business = seller.as_deref().and_then(verified_business);
+        let (parsed, keys) = parse_codes(request, year);
+        let mut codes = Vec::with_capacity(parsed.len());
+        for p in parsed {
+            let mut registered = None;
+            if let Ok(code) = &p {
+                for key in &code.lookup_keys {
+                    if let Some(row) = self.cache.code(key)? {
+                        registered = Some((*row).clone());
+                        break;
+                    }
+                }
+            }
+            // A distributor's right to sell is looked up in the database.
+            if let (Some(row), Some(business)) = (&registered, &business)
+                && &row.owner_code != business
+            {
+                return None;
+            }
+            codes.push(CodeFacts {
+                parsed: p,
+                registered,
+                authorised: false,
             });
         }
-        for (i, request) in requests.iter().enumerate() {
-            check_request(request, &format!("listings[{i}]."))?;
-        }
-        let mut conn = self.pool.get()?;
-        requests
-            .iter()
-            .map(|r| self.check_on(&mut conn, platform_id, r))
-            .collect()
+        Some(Facts {
+            seller,
+            codes,
+            keys,
+        })
     }
 
-    fn check_on(
-        &self,
+    /// The facts from the database, filling the caches.
+    fn load_facts(
+        cache: &HotCache,
         conn: &mut DbConnection,
-        platform_id: &str,
+        platform: &str,
         request: &ListingRequest,
-    ) -> Result<ListingDecision, ListingError> {
-        let hash = content_hash(request);
-        if let Some(stored) = store::find_same(conn, platform_id, &request.listing_id, &hash)? {
-            return decoded(&stored);
+        now: DateTime<Utc>,
+    ) -> Result<Facts, ListingError> {
+        let seller = crate::identity::binding_seller(conn, platform, &request.shop_id)?;
+        cache.put_shop(platform, &request.shop_id, seller.clone());
+        let seller = seller.map(Arc::new);
+        let business = seller.as_deref().and_then(verified_business);
+        let (parsed, keys) = parse_codes(request, now.year());
+        let found = code_store::find_codes(conn, &keys)?;
+        for key in &keys {
+            cache.put_code(key, found.iter().find(|r| &r.code_key == key).cloned());
         }
-        let now = self.clock.now();
-        let today = now.date_naive();
-        let rule = self.policies.listing.rule(&request.category);
-
-        let binding = crate::identity::binding_seller(conn, platform_id, &request.shop_id)?;
-        let seller = binding.as_ref().map(|row| SellerFacts {
-            standing: standing(row, now.naive_utc()).0,
-            kind: SellerKind::parse(&row.kind),
-            business_code: (row.business_status == "verified")
-                .then(|| row.business_code.clone())
-                .flatten(),
-            business_lines: row
-                .business_lines
-                .as_deref()
-                .unwrap_or("")
-                .split(',')
-                .filter(|l| !l.is_empty())
-                .map(str::to_string)
-                .collect(),
-        });
-
-        let parsed: Vec<_> = request
-            .codes
-            .iter()
-            .map(|c| crate::codes::parse(c, now.year()))
-            .collect();
-        let all_keys: Vec<String> = parsed
-            .iter()
-            .filter_map(|p| p.as_ref().ok())
-            .flat_map(|p| p.lookup_keys.iter().cloned())
-            .collect();
-        let registered = code_store::find_codes(conn, &all_keys)?;
-        let mut facts = Vec::with_capacity(parsed.len());
+        let mut codes = Vec::with_capacity(parsed.len());
         for p in parsed {
-            let found = p
+            let registered = p
                 .as_ref()
                 .ok()
                 .and_then(|code| {
                     code.lookup_keys
                         .iter()
-                        .find_map(|k| registered.iter().find(|r| &r.code_key == k))
+                        .find_map(|k| found.iter().find(|r| &r.code_key == k))
                 })
                 .cloned();
-            let authorised = match (
-                &found,
-                seller.as_ref().and_then(|s| s.business_code.as_deref()),
-                &p,
-            ) {
+            let authorised = match (&registered, business.as_deref(), &p) {
                 (Some(row), Some(distributor), Ok(code)) if row.owner_code != distributor => {
                     code_store::is_authorised(
                         conn,
@@ -252,25 +306,44 @@ impl ListingChecks<'_> {
                 }
                 _ => false,
             };
-            facts.push(CodeFacts {
+            codes.push(CodeFacts {
                 parsed: p,
-                registered: found,
+                registered,
                 authorised,
             });
         }
+        Ok(Facts {
+            seller,
+            codes,
+            keys,
+        })
+    }
+
+    fn prepare(
+        &self,
+        platform: &str,
+        request: &ListingRequest,
+        hash: String,
+        facts: Facts,
+        now: DateTime<Utc>,
+    ) -> Result<Prepared, ListingError> {
+        let rule = self.policies.listing.rule(&request.category);
+        let seller = facts
+            .seller
+            .as_ref()
+            .map(|row| seller_facts(row, now.naive_utc()));
         let (decision, reasons) = decide(
             rule,
             seller.as_ref(),
-            &facts,
+            &facts.codes,
             request.origin.as_deref(),
-            today,
+            now.date_naive(),
         );
-
         let id = uuid::Uuid::now_v7().to_string();
         let codes: Vec<CheckedCode> = request
             .codes
             .iter()
-            .zip(&facts)
+            .zip(&facts.codes)
             .map(|(input, f)| CheckedCode {
                 input: input.clone(),
                 canonical: f.parsed.as_ref().ok().map(|c| c.canonical.clone()),
@@ -282,12 +355,12 @@ impl ListingChecks<'_> {
                 product_name: f.registered.as_ref().map(|r| r.product_name.clone()),
             })
             .collect();
-        let seller_id = binding.as_ref().map(|r| r.account_id.clone());
+        let seller_id = facts.seller.as_ref().map(|r| r.account_id.clone());
         let claims = AttestationClaims {
-            iss: self.issuer,
+            iss: &self.issuer,
             sub: &id,
             iat: now.timestamp(),
-            platform: platform_id,
+            platform,
             listing_id: &request.listing_id,
             shop_id: &request.shop_id,
             seller_id: seller_id.as_deref(),
@@ -318,9 +391,9 @@ impl ListingChecks<'_> {
         };
         let row = store::CheckRow {
             id,
-            platform_id: platform_id.to_string(),
+            platform_id: platform.to_string(),
             listing_id: request.listing_id.clone(),
-            content_hash: hash.clone(),
+            content_hash: hash,
             shop_id: request.shop_id.clone(),
             seller_id: answer.seller_id.clone(),
             category: answer.category.clone(),
@@ -332,37 +405,122 @@ impl ListingChecks<'_> {
             created_at: now.naive_utc(),
             withdrawn_at: None,
         };
-        let mut keys = all_keys;
-        keys.sort();
-        keys.dedup();
-        let stored = write_transaction(conn, |conn| store::insert(conn, &row, &keys));
-        match stored {
-            Ok(()) => Ok(answer),
-            // The same listing content decided concurrently: answer with the stored one.
-            Err(diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::UniqueViolation,
-                _,
-            )) => {
-                let existing = store::find_same(conn, platform_id, &request.listing_id, &hash)?
-                    .ok_or_else(|| {
-                        ListingError::Internal("decision vanished after a conflict".into())
-                    })?;
-                decoded(&existing)
-            }
-            Err(e) => Err(e.into()),
+        Ok(Prepared {
+            answer,
+            row,
+            keys: facts.keys,
+        })
+    }
+
+    /// Decides one listing (or returns the stored decision for the same content).
+    pub async fn check(
+        &self,
+        platform: &str,
+        request: ListingRequest,
+    ) -> Result<ListingDecision, ListingError> {
+        check_request(&request, "")?;
+        let mut decided = self.check_all(platform, vec![request]).await?;
+        decided
+            .pop()
+            .ok_or_else(|| ListingError::Internal("no decision".into()))
+    }
+
+    /// Decides up to [`MAX_BATCH`] listings, in order.
+    pub async fn check_batch(
+        &self,
+        platform: &str,
+        requests: Vec<ListingRequest>,
+    ) -> Result<Vec<ListingDecision>, ListingError> {
+        if requests.is_empty() || requests.len() > MAX_BATCH {
+            return Err(ListingError::Invalid {
+                field: "listings".into(),
+                message: format!("send 1 to {MAX_BATCH} listings"),
+            });
         }
+        for (i, request) in requests.iter().enumerate() {
+            check_request(request, &format!("listings[{i}]."))?;
+        }
+        self.check_all(platform, requests).await
+    }
+
+    async fn check_all(
+        &self,
+        platform: &str,
+        requests: Vec<ListingRequest>,
+    ) -> Result<Vec<ListingDecision>, ListingError> {
+        let now = self.clock.now();
+        let mut facts: Vec<Option<Facts>> = requests
+            .iter()
+            .map(|r| self.cached_facts(platform, r, now.year()))
+            .collect();
+        let missing: Vec<usize> = (0..requests.len())
+            .filter(|&i| facts[i].is_none())
+            .collect();
+        if !missing.is_empty() {
+            let (pool, cache, owner) =
+                (self.pool.clone(), self.cache.clone(), platform.to_string());
+            let wanted: Vec<ListingRequest> =
+                missing.iter().map(|&i| requests[i].clone()).collect();
+            let loaded = self
+                .blocking(move || {
+                    let mut conn = pool.get()?;
+                    wanted
+                        .iter()
+                        .map(|r| Gate::load_facts(&cache, &mut conn, &owner, r, now))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .await?;
+            for (i, f) in missing.into_iter().zip(loaded) {
+                facts[i] = Some(f);
+            }
+        }
+        let mut pending = Vec::with_capacity(requests.len());
+        for (request, f) in requests.iter().zip(facts) {
+            let f = f.ok_or_else(|| ListingError::Internal("facts missing".into()))?;
+            let hash = content_hash(request);
+            let prepared = self.prepare(platform, request, hash.clone(), f, now)?;
+            let stored = self.writer.submit(prepared.row, prepared.keys);
+            pending.push((prepared.answer, hash, stored));
+        }
+        let mut answers = Vec::with_capacity(pending.len());
+        for (answer, hash, stored) in pending {
+            match stored.await.map_err(ListingError::Internal)? {
+                Stored::Written => answers.push(answer),
+                Stored::AlreadyDecided => {
+                    let (pool, owner, listing) = (
+                        self.pool.clone(),
+                        platform.to_string(),
+                        answer.listing_id.clone(),
+                    );
+                    let existing = self
+                        .blocking(move || {
+                            let mut conn = pool.get()?;
+                            store::find_same(&mut conn, &owner, &listing, &hash)?.ok_or_else(|| {
+                                ListingError::Internal("stored decision not found".into())
+                            })
+                        })
+                        .await?;
+                    answers.push(decoded(&existing)?);
+                }
+            }
+        }
+        Ok(answers)
     }
 
     /// A stored decision of this platform.
-    pub fn get(
+    pub async fn get(
         &self,
-        platform_id: &str,
+        platform: &str,
         id: &str,
     ) -> Result<Option<ListingDecision>, ListingError> {
-        let mut conn = self.pool.get()?;
-        store::find(&mut conn, platform_id, id)?
-            .map(|r| decoded(&r))
-            .transpose()
+        let (pool, platform, id) = (self.pool.clone(), platform.to_string(), id.to_string());
+        self.blocking(move || {
+            let mut conn = pool.get()?;
+            store::find(&mut conn, &platform, &id)?
+                .map(|r| decoded(&r))
+                .transpose()
+        })
+        .await
     }
 }
 

@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{ListingChecks, ListingDecision, ListingError, ListingRequest};
+use super::{ListingDecision, ListingError, ListingRequest};
 use crate::auth::{PlatformAuth, require_scope};
 use crate::error::{AppError, FieldError, Problem};
 use crate::http::{Endpoint, JsonBody};
@@ -31,26 +31,6 @@ impl From<ListingError> for AppError {
     }
 }
 
-async fn run<T, F>(state: &web::Data<AppState>, f: F) -> Result<T, AppError>
-where
-    F: FnOnce(&ListingChecks<'_>) -> Result<T, ListingError> + Send + 'static,
-    T: Send + 'static,
-{
-    let shared = state.clone();
-    state
-        .blocking(move || {
-            let checks = ListingChecks {
-                pool: &shared.pool,
-                clock: shared.clock.as_ref(),
-                policies: &shared.policies,
-                attester: &shared.attester,
-                issuer: &shared.config.server.public_url,
-            };
-            f(&checks).map_err(AppError::from)
-        })
-        .await
-}
-
 /// May this listing go live? `allow`, `review` or `deny`, every reason with a stable code,
 /// and a signed attestation (scope `listings:check`). The same listing content asked again
 /// gets the stored decision.
@@ -65,9 +45,8 @@ pub async fn check(
     body: JsonBody<ListingRequest>,
 ) -> Result<web::Json<ListingDecision>, AppError> {
     require_scope(&caller.scopes, "listings:check")?;
-    let request = body.0;
     Ok(web::Json(
-        run(&state, move |c| c.check(&caller.client_id, &request)).await?,
+        state.gate.check(&caller.client_id, body.0).await?,
     ))
 }
 
@@ -95,8 +74,10 @@ pub async fn check_batch(
     body: JsonBody<BatchInput>,
 ) -> Result<web::Json<BatchDecisions>, AppError> {
     require_scope(&caller.scopes, "listings:check")?;
-    let listings = body.0.listings;
-    let decisions = run(&state, move |c| c.check_batch(&caller.client_id, &listings)).await?;
+    let decisions = state
+        .gate
+        .check_batch(&caller.client_id, body.0.listings)
+        .await?;
     Ok(web::Json(BatchDecisions { decisions }))
 }
 
@@ -117,8 +98,10 @@ pub async fn get_check(
     path: web::Path<CheckPath>,
 ) -> Result<web::Json<ListingDecision>, AppError> {
     require_scope(&caller.scopes, "listings:check")?;
-    let id = path.into_inner().id;
-    let found = run(&state, move |c| c.get(&caller.client_id, &id)).await?;
+    let found = state
+        .gate
+        .get(&caller.client_id, &path.into_inner().id)
+        .await?;
     found
         .map(web::Json)
         .ok_or_else(|| AppError::not_found("no such listing check for this platform"))

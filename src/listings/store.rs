@@ -49,25 +49,6 @@ pub fn find(conn: &mut DbConnection, platform: &str, id: &str) -> QueryResult<Op
         .optional()
 }
 
-pub fn insert(conn: &mut DbConnection, row: &CheckRow, code_keys: &[String]) -> QueryResult<()> {
-    diesel::insert_into(listing_checks::table)
-        .values(row)
-        .execute(conn)?;
-    let links: Vec<_> = code_keys
-        .iter()
-        .map(|k| {
-            (
-                listing_check_codes::check_id.eq(&row.id),
-                listing_check_codes::code_key.eq(k),
-            )
-        })
-        .collect();
-    if !links.is_empty() {
-        crate::on_backend!(conn, c => diesel::insert_into(listing_check_codes::table).values(&links).execute(c))?;
-    }
-    Ok(())
-}
-
 /// Allowed, not yet withdrawn decisions that rested on `code_key`: (id, platform, listing, shop).
 pub fn allowed_for_code(
     conn: &mut DbConnection,
