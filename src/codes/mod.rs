@@ -77,8 +77,8 @@ impl Level {
 /// One AI and its value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Element {
-    pub ai: String,
-    pub title: String,
+    pub ai: &'static str,
+    pub title: &'static str,
     pub value: String,
 }
 
@@ -259,8 +259,8 @@ fn from_elements(form: Form, elements: element::Elements, reference_year: i32) -
         elements: elements
             .iter()
             .map(|(a, v)| Element {
-                ai: a.code.to_string(),
-                title: a.title.to_string(),
+                ai: a.code,
+                title: a.title,
                 value: v.clone(),
             })
             .collect(),

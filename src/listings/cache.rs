@@ -39,7 +39,8 @@ impl std::fmt::Debug for HotCache {
 
 impl Default for HotCache {
     fn default() -> Self {
-        Self::new(200_000, 2_000_000)
+        // Sized so that a service with a million codes stays well inside 256 MiB.
+        Self::new(100_000, 400_000)
     }
 }
 

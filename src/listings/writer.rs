@@ -96,16 +96,32 @@ fn run(pool: &DbPool, queue: &mpsc::Receiver<Job>) {
     }
 }
 
-/// Inserts a group; rows whose (platform, listing, content) exists already are skipped.
-fn write_group(conn: &mut DbConnection, group: &[Job]) -> QueryResult<Vec<Stored>> {
-    write_transaction(conn, |conn| {
-        let rows: Vec<&CheckRow> = group.iter().map(|j| &j.row).collect();
-        let values: Vec<CheckRow> = rows.iter().map(|r| (*r).clone()).collect();
-        // A decision already stored for the same platform, listing and content is skipped
-        // (PostgreSQL: ON CONFLICT DO NOTHING; SQLite: INSERT OR IGNORE).
-        match conn {
+/// Rows per multi-row statement on SQLite. Statements are prepared once and cached by their
+/// SQL, so groups are cut into chunks of this fixed size (and single rows for the rest)
+/// rather than one statement of whatever size the group has, prepared anew each time.
+const CHUNK: usize = 32;
+
+/// Inserts decision rows; a row whose (platform, listing, content) exists is skipped
+/// (PostgreSQL: ON CONFLICT DO NOTHING; SQLite: INSERT OR IGNORE). Returns rows written.
+fn insert_checks(conn: &mut DbConnection, rows: &[&CheckRow]) -> QueryResult<usize> {
+    // PostgreSQL: one statement for the group; a round trip costs more than planning it.
+    if let DbConnection::Postgresql(c) = conn {
+        return diesel::insert_into(listing_checks::table)
+            .values(rows.to_vec())
+            .on_conflict((
+                listing_checks::platform_id,
+                listing_checks::listing_id,
+                listing_checks::content_hash,
+            ))
+            .do_nothing()
+            .execute(c);
+    }
+    let mut written = 0;
+    let mut chunks = rows.chunks_exact(CHUNK);
+    for chunk in &mut chunks {
+        written += match conn {
             DbConnection::Postgresql(c) => diesel::insert_into(listing_checks::table)
-                .values(&values)
+                .values(chunk.to_vec())
                 .on_conflict((
                     listing_checks::platform_id,
                     listing_checks::listing_id,
@@ -114,34 +130,94 @@ fn write_group(conn: &mut DbConnection, group: &[Job]) -> QueryResult<Vec<Stored
                 .do_nothing()
                 .execute(c)?,
             DbConnection::Sqlite(c) => diesel::insert_or_ignore_into(listing_checks::table)
-                .values(&values)
+                .values(chunk.to_vec())
                 .execute(c)?,
         };
-        let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-        let written: std::collections::HashSet<String> = listing_checks::table
-            .filter(listing_checks::id.eq_any(&ids))
-            .select(listing_checks::id)
-            .load::<String>(conn)?
-            .into_iter()
-            .collect();
+    }
+    for row in chunks.remainder() {
+        written += match conn {
+            DbConnection::Postgresql(c) => diesel::insert_into(listing_checks::table)
+                .values(*row)
+                .on_conflict((
+                    listing_checks::platform_id,
+                    listing_checks::listing_id,
+                    listing_checks::content_hash,
+                ))
+                .do_nothing()
+                .execute(c)?,
+            DbConnection::Sqlite(c) => diesel::insert_or_ignore_into(listing_checks::table)
+                .values(*row)
+                .execute(c)?,
+        };
+    }
+    Ok(written)
+}
+
+fn link<'a>(
+    (check, key): (&'a str, &'a str),
+) -> (
+    diesel::dsl::Eq<listing_check_codes::check_id, &'a str>,
+    diesel::dsl::Eq<listing_check_codes::code_key, &'a str>,
+) {
+    (
+        listing_check_codes::check_id.eq(check),
+        listing_check_codes::code_key.eq(key),
+    )
+}
+
+fn insert_links(conn: &mut DbConnection, links: &[(&str, &str)]) -> QueryResult<()> {
+    if let DbConnection::Postgresql(c) = conn {
+        for chunk in links.chunks(5000) {
+            let values: Vec<_> = chunk.iter().map(|pair| link(*pair)).collect();
+            diesel::insert_into(listing_check_codes::table)
+                .values(&values)
+                .execute(c)?;
+        }
+        return Ok(());
+    }
+    let mut chunks = links.chunks_exact(CHUNK);
+    for chunk in &mut chunks {
+        let values: Vec<_> = chunk.iter().map(|pair| link(*pair)).collect();
+        crate::on_backend!(conn, c => diesel::insert_into(listing_check_codes::table).values(&values).execute(c))?;
+    }
+    for pair in chunks.remainder() {
+        diesel::insert_into(listing_check_codes::table)
+            .values(link(*pair))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Stores a group in one transaction.
+fn write_group(conn: &mut DbConnection, group: &[Job]) -> QueryResult<Vec<Stored>> {
+    write_transaction(conn, |conn| {
+        let rows: Vec<&CheckRow> = group.iter().map(|j| &j.row).collect();
+        let written_count = insert_checks(conn, &rows)?;
+        // Usually every row is new; only when some were skipped ask which.
+        let written: Option<std::collections::HashSet<String>> = if written_count == rows.len() {
+            None
+        } else {
+            let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+            Some(
+                listing_checks::table
+                    .filter(listing_checks::id.eq_any(&ids))
+                    .select(listing_checks::id)
+                    .load::<String>(conn)?
+                    .into_iter()
+                    .collect(),
+            )
+        };
         let mut links = Vec::new();
         let mut stored = Vec::with_capacity(group.len());
         for job in group {
-            if written.contains(&job.row.id) {
-                for key in &job.keys {
-                    links.push((
-                        listing_check_codes::check_id.eq(job.row.id.clone()),
-                        listing_check_codes::code_key.eq(key.clone()),
-                    ));
-                }
+            if written.as_ref().is_none_or(|w| w.contains(&job.row.id)) {
+                links.extend(job.keys.iter().map(|k| (job.row.id.as_str(), k.as_str())));
                 stored.push(Stored::Written);
             } else {
                 stored.push(Stored::AlreadyDecided);
             }
         }
-        for chunk in links.chunks(5000) {
-            crate::on_backend!(conn, c => diesel::insert_into(listing_check_codes::table).values(chunk).execute(c))?;
-        }
+        insert_links(conn, &links)?;
         Ok(stored)
     })
 }
