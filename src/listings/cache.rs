@@ -40,7 +40,7 @@ impl std::fmt::Debug for HotCache {
 impl Default for HotCache {
     fn default() -> Self {
         // Sized so that a service with a million codes stays well inside 256 MiB.
-        Self::new(100_000, 400_000)
+        Self::new(100_000, 200_000)
     }
 }
 
