@@ -334,6 +334,30 @@ pub struct StatusChanged {
     pub listings_withdrawn: usize,
 }
 
+/// Who asks for a status change, owned so that it can move to the blocking pool.
+enum Changer {
+    Issuer(String),
+    Officer(String),
+}
+
+async fn change_status(
+    state: web::Data<AppState>,
+    changer: Changer,
+    input: StatusInput,
+) -> Result<web::Json<StatusChanged>, AppError> {
+    let withdrawn = with_registry(&state, move |r| {
+        let actor = match &changer {
+            Changer::Issuer(id) => StatusActor::Issuer(id),
+            Changer::Officer(id) => StatusActor::Officer(id),
+        };
+        r.set_status(actor, &input.code, input.status, &input.reason)
+    })
+    .await?;
+    Ok(web::Json(StatusChanged {
+        listings_withdrawn: withdrawn,
+    }))
+}
+
 /// Recall or revoke one of your codes (issuers).
 #[utoipa::path(post, path = "/v1/issuers/me/code-status", tag = "issuers", request_body = StatusInput, security(("bearer" = [])),
     responses(
@@ -346,19 +370,7 @@ pub async fn issuer_code_status(
     caller: IssuerAuth,
     body: JsonBody<StatusInput>,
 ) -> Result<web::Json<StatusChanged>, AppError> {
-    let input = body.0;
-    let withdrawn = with_registry(&state, move |r| {
-        r.set_status(
-            StatusActor::Issuer(&caller.client_id),
-            &input.code,
-            input.status,
-            &input.reason,
-        )
-    })
-    .await?;
-    Ok(web::Json(StatusChanged {
-        listings_withdrawn: withdrawn,
-    }))
+    change_status(state, Changer::Issuer(caller.client_id), body.0).await
 }
 
 /// Recall or revoke any code (officers).
@@ -372,19 +384,7 @@ pub async fn officer_code_status(
     caller: OfficerAuth,
     body: JsonBody<StatusInput>,
 ) -> Result<web::Json<StatusChanged>, AppError> {
-    let input = body.0;
-    let withdrawn = with_registry(&state, move |r| {
-        r.set_status(
-            StatusActor::Officer(&caller.account_id),
-            &input.code,
-            input.status,
-            &input.reason,
-        )
-    })
-    .await?;
-    Ok(web::Json(StatusChanged {
-        listings_withdrawn: withdrawn,
-    }))
+    change_status(state, Changer::Officer(caller.account_id), body.0).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
