@@ -28,16 +28,24 @@ pub use registry::{
 };
 pub use store::SellerRow;
 
-/// The seller bound to a platform's shop, if any.
-pub fn binding_seller(
+/// The sellers bound to a platform's shops, by shop id (two queries for any number of
+/// shops; shops without a seller are absent).
+pub fn bound_sellers(
     conn: &mut crate::db::DbConnection,
     platform_id: &str,
-    shop_id: &str,
-) -> diesel::QueryResult<Option<SellerRow>> {
-    match store::binding_by_shop(conn, platform_id, shop_id)? {
-        Some(binding) => store::find(conn, &binding.seller_id),
-        None => Ok(None),
-    }
+    shop_ids: &[&str],
+) -> diesel::QueryResult<std::collections::HashMap<String, SellerRow>> {
+    let bindings = store::bindings_by_shops(conn, platform_id, shop_ids)?;
+    let seller_ids: Vec<&str> = bindings.iter().map(|(_, seller)| seller.as_str()).collect();
+    let sellers: std::collections::HashMap<String, SellerRow> =
+        store::find_many(conn, &seller_ids)?
+            .into_iter()
+            .map(|row| (row.account_id.clone(), row))
+            .collect();
+    Ok(bindings
+        .into_iter()
+        .filter_map(|(shop, seller)| sellers.get(&seller).map(|row| (shop, row.clone())))
+        .collect())
 }
 
 use std::sync::Arc;

@@ -24,7 +24,7 @@ use utoipa::ToSchema;
 
 use crate::clock::Clock;
 use crate::codes::ParsedCode;
-use crate::codes::store as code_store;
+use crate::codes::store::{self as code_store, CodeRow};
 use crate::db::{DbConnection, DbPool};
 use crate::identity::{SellerKind, SellerRow, standing};
 use crate::notify::webhooks;
@@ -267,56 +267,75 @@ impl Gate {
         })
     }
 
-    /// The facts from the database, filling the caches.
+    /// The facts of several requests from the database (a few queries for all of them),
+    /// filling the caches.
     fn load_facts(
         cache: &HotCache,
         conn: &mut DbConnection,
         platform: &str,
-        request: &ListingRequest,
+        requests: &[ListingRequest],
         now: DateTime<Utc>,
-    ) -> Result<Facts, ListingError> {
-        let seller = crate::identity::binding_seller(conn, platform, &request.shop_id)?;
-        cache.put_shop(platform, &request.shop_id, seller.clone());
-        let seller = seller.map(Arc::new);
-        let business = seller.as_deref().and_then(verified_business);
-        let (parsed, keys) = parse_codes(request, now.year());
-        let found = code_store::find_codes(conn, &keys)?;
-        for key in &keys {
-            cache.put_code(key, found.iter().find(|r| &r.code_key == key).cloned());
+    ) -> Result<Vec<Facts>, ListingError> {
+        let mut shops: Vec<&str> = requests.iter().map(|r| r.shop_id.as_str()).collect();
+        shops.sort_unstable();
+        shops.dedup();
+        let sellers = crate::identity::bound_sellers(conn, platform, &shops)?;
+        for shop in &shops {
+            cache.put_shop(platform, shop, sellers.get(*shop).cloned());
         }
-        let mut codes = Vec::with_capacity(parsed.len());
-        for p in parsed {
-            let registered = p
-                .as_ref()
-                .ok()
-                .and_then(|code| {
-                    code.lookup_keys
-                        .iter()
-                        .find_map(|k| found.iter().find(|r| &r.code_key == k))
-                })
-                .cloned();
-            let authorised = match (&registered, business.as_deref(), &p) {
-                (Some(row), Some(distributor), Ok(code)) if row.owner_code != distributor => {
-                    code_store::is_authorised(
-                        conn,
-                        &code.lookup_keys,
-                        distributor,
-                        now.naive_utc(),
-                    )?
-                }
-                _ => false,
-            };
-            codes.push(CodeFacts {
-                parsed: p,
-                registered,
-                authorised,
+        let parsed: Vec<_> = requests
+            .iter()
+            .map(|r| parse_codes(r, now.year()))
+            .collect();
+        let mut all_keys: Vec<String> = parsed
+            .iter()
+            .flat_map(|(_, keys)| keys.iter().cloned())
+            .collect();
+        all_keys.sort_unstable();
+        all_keys.dedup();
+        let found: std::collections::HashMap<String, CodeRow> =
+            code_store::find_codes(conn, &all_keys)?
+                .into_iter()
+                .map(|row| (row.code_key.clone(), row))
+                .collect();
+        for key in &all_keys {
+            cache.put_code(key, found.get(key).cloned());
+        }
+        let mut facts = Vec::with_capacity(requests.len());
+        for (request, (codes_parsed, keys)) in requests.iter().zip(parsed) {
+            let seller = sellers.get(&request.shop_id).cloned().map(Arc::new);
+            let business = seller.as_deref().and_then(verified_business);
+            let mut codes = Vec::with_capacity(codes_parsed.len());
+            for p in codes_parsed {
+                let registered = p
+                    .as_ref()
+                    .ok()
+                    .and_then(|code| code.lookup_keys.iter().find_map(|k| found.get(k)))
+                    .cloned();
+                let authorised = match (&registered, business.as_deref(), &p) {
+                    (Some(row), Some(distributor), Ok(code)) if row.owner_code != distributor => {
+                        code_store::is_authorised(
+                            conn,
+                            &code.lookup_keys,
+                            distributor,
+                            now.naive_utc(),
+                        )?
+                    }
+                    _ => false,
+                };
+                codes.push(CodeFacts {
+                    parsed: p,
+                    registered,
+                    authorised,
+                });
+            }
+            facts.push(Facts {
+                seller,
+                codes,
+                keys,
             });
         }
-        Ok(Facts {
-            seller,
-            codes,
-            keys,
-        })
+        Ok(facts)
     }
 
     fn prepare(
@@ -464,10 +483,7 @@ impl Gate {
             let loaded = self
                 .blocking(move || {
                     let mut conn = pool.get()?;
-                    wanted
-                        .iter()
-                        .map(|r| Gate::load_facts(&cache, &mut conn, &owner, r, now))
-                        .collect::<Result<Vec<_>, _>>()
+                    Gate::load_facts(&cache, &mut conn, &owner, &wanted, now)
                 })
                 .await?;
             for (i, f) in missing.into_iter().zip(loaded) {
