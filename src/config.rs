@@ -246,6 +246,8 @@ pub struct ServerConfig {
     pub max_batch_bytes: u32,
     /// Seconds to let in-flight requests finish after SIGINT/SIGTERM.
     pub shutdown_timeout_secs: u32,
+    /// Threads per HTTP worker for blocking work (database, password hashing).
+    pub blocking_threads: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -318,6 +320,7 @@ impl Default for ServerConfig {
             max_body_bytes: 1024 * 1024,
             max_batch_bytes: 64 * 1024 * 1024,
             shutdown_timeout_secs: 30,
+            blocking_threads: 16,
         }
     }
 }
@@ -604,6 +607,7 @@ impl LoadedConfig {
             }
         }
         for (key, value) in [
+            ("server.blocking_threads", c.server.blocking_threads),
             ("identity.timeout_ms", c.identity.timeout_ms),
             (
                 "identity.monitor_interval_secs",

@@ -172,7 +172,23 @@ enum ConfigCommand {
     Check,
 }
 
+/// glibc gives each thread that allocates its own arena; with HTTP workers, blocking pools
+/// and large request bodies that fragments memory (measured: 346 MB resident under load
+/// with the default, 188 MB with two arenas, same throughput).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn limit_malloc_arenas() {
+    // SAFETY: called first in main, before any other thread exists; mallopt only sets a
+    // tunable of the allocator.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn limit_malloc_arenas() {}
+
 fn main() -> ExitCode {
+    limit_malloc_arenas();
     let cli = Cli::parse();
     let loaded = match Config::load(cli.config.as_deref()) {
         Ok(loaded) => loaded,

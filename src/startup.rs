@@ -248,7 +248,10 @@ fn http_server(state: AppState, listener: TcpListener) -> Result<Server, Startup
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", docs.clone()))
             .default_service(web::to(unknown_route))
     })
-    .shutdown_timeout(u64::from(server_config.shutdown_timeout_secs));
+    .shutdown_timeout(u64::from(server_config.shutdown_timeout_secs))
+    // Blocking work waits for one of a few database connections anyway; more threads only
+    // add memory and context switches.
+    .worker_max_blocking_threads(server_config.blocking_threads as usize);
     if server_config.workers > 0 {
         server = server.workers(server_config.workers as usize);
     }
