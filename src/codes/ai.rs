@@ -235,12 +235,40 @@ fn measures() -> &'static [Ai] {
     })
 }
 
+/// Position of an all-digit code of 2 to 4 digits in a dense table: AIs are looked up for
+/// every element of every code, so the look-up is one index instead of a string search.
+fn slot(code: &str) -> Option<usize> {
+    let bytes = code.as_bytes();
+    if !(2..=4).contains(&bytes.len()) || !bytes.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let value = bytes
+        .iter()
+        .fold(0usize, |v, d| v * 10 + usize::from(d - b'0'));
+    Some(match bytes.len() {
+        2 => value,
+        3 => 100 + value,
+        _ => 1100 + value,
+    })
+}
+
+static INDEX: std::sync::OnceLock<Vec<Option<&'static Ai>>> = std::sync::OnceLock::new();
+
+fn index() -> &'static [Option<&'static Ai>] {
+    INDEX.get_or_init(|| {
+        let mut table = vec![None; 11_100];
+        for ai in AIS.iter().chain(measures()) {
+            if let Some(at) = slot(ai.code) {
+                table[at] = Some(ai);
+            }
+        }
+        table
+    })
+}
+
 /// The AI with this code.
 pub fn lookup(code: &str) -> Option<&'static Ai> {
-    AIS.binary_search_by(|ai| ai.code.cmp(code))
-        .ok()
-        .map(|i| &AIS[i])
-        .or_else(|| measures().iter().find(|ai| ai.code == code))
+    slot(code).and_then(|at| index()[at])
 }
 
 /// The AI a raw element string starts with (AIs are prefix-free), and its length.
@@ -253,8 +281,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn table_is_sorted_and_unique_for_binary_search() {
-        assert!(AIS.windows(2).all(|w| w[0].code < w[1].code), "sorted");
+    fn every_ai_is_found_by_its_own_code_only() {
+        assert!(
+            AIS.windows(2).all(|w| w[0].code < w[1].code),
+            "sorted, unique"
+        );
+        for ai in AIS.iter().chain(measures()) {
+            assert!(
+                lookup(ai.code).is_some_and(|found| std::ptr::eq(found, ai)),
+                "{}",
+                ai.code
+            );
+        }
+        for code in ["", "0", "99999", "1a", "(01)", "999", "9999"] {
+            assert!(lookup(code).is_none(), "{code:?}");
+        }
     }
 
     #[test]

@@ -24,6 +24,9 @@ fn hex(b: u8) -> Option<u8> {
 
 /// Percent-decodes one path segment or query value.
 pub fn percent_decode(text: &str) -> Result<String, String> {
+    if !text.contains('%') {
+        return Ok(text.to_string());
+    }
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -48,14 +51,28 @@ pub fn percent_decode(text: &str) -> Result<String, String> {
 /// Percent-encodes a value for a URI path segment (RFC 3986 unreserved characters stay).
 pub fn percent_encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
+    push_percent_encoded(&mut out, value);
+    out
+}
+
+/// Appends `value` percent-encoded to `out` (no intermediate string: the canonical key of
+/// every code is built this way).
+pub fn push_percent_encoded(out: &mut String, value: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let unreserved = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
+    if value.bytes().all(unreserved) {
+        out.push_str(value);
+        return;
+    }
     for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
+        if unreserved(b) {
+            out.push(char::from(b));
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0x0f)]));
         }
     }
-    out
 }
 
 /// Whether `qualifiers` (AI codes, in the order given) fit one of the key's sequences:
@@ -216,5 +233,13 @@ mod tests {
         );
         assert!(parse("https://example.com/about", 2026).is_err());
         assert!(parse("https://example.com/01/09501101020917/10/%ZZ", 2026).is_err());
+    }
+
+    #[test]
+    fn encoding_round_trips_every_byte() {
+        assert_eq!(percent_encode("AB-1.2_~"), "AB-1.2_~");
+        assert_eq!(percent_encode("lô 1/é"), "l%C3%B4%201%2F%C3%A9");
+        let text = "lô 1/é%+?#";
+        assert_eq!(percent_decode(&percent_encode(text)).as_deref(), Ok(text));
     }
 }

@@ -40,15 +40,17 @@ pub fn parse(input: &str, reference_year: i32) -> Result<Elements, CodeError> {
             message,
         })?;
     }
-    let mut seen: Vec<&str> = Vec::with_capacity(elements.len());
-    for (ai, _) in &elements {
-        if seen.contains(&ai.code) {
+    for (at, (ai, _)) in elements.iter().enumerate() {
+        // Table entries are unique statics: identity is equality.
+        if elements[..at]
+            .iter()
+            .any(|(seen, _)| std::ptr::eq(*seen, *ai))
+        {
             return Err(CodeError::Invalid {
                 part: format!("({})", ai.code),
                 message: format!("({}) appears twice", ai.code),
             });
         }
-        seen.push(ai.code);
     }
     Ok(elements)
 }
@@ -61,7 +63,7 @@ fn unknown(code: &str) -> CodeError {
 }
 
 fn parse_bracketed(input: &str) -> Result<Elements, CodeError> {
-    let mut elements = Vec::new();
+    let mut elements = Vec::with_capacity(4);
     let mut rest = input;
     while !rest.is_empty() {
         let body = rest.strip_prefix('(').ok_or_else(|| CodeError::Invalid {
@@ -90,7 +92,7 @@ fn parse_bracketed(input: &str) -> Result<Elements, CodeError> {
 }
 
 fn parse_raw(input: &str) -> Result<Elements, CodeError> {
-    let mut elements = Vec::new();
+    let mut elements = Vec::with_capacity(4);
     let mut rest = input.trim_start_matches(GS);
     while !rest.is_empty() {
         let ai = ai::at_start(rest).ok_or_else(|| {

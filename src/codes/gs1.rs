@@ -59,7 +59,10 @@ impl Gtin {
                 found: last - b'0',
             });
         }
-        Ok(Gtin(format!("{digits:0>14}")))
+        let mut normalised = String::with_capacity(14);
+        normalised.extend(std::iter::repeat_n('0', 14 - digits.len()));
+        normalised.push_str(digits);
+        Ok(Gtin(normalised))
     }
 
     /// The 14-digit form.
@@ -108,45 +111,44 @@ pub fn resolve_date(yymmdd: &str, reference_year: i32) -> Option<NaiveDate> {
 }
 
 /// GS1 AI encodable character set 82.
-fn is_cset82(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "!\"%&'()*+,-./:;<=>?_".contains(c)
+fn is_cset82(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!\"%&'()*+,-./:;<=>?_".contains(&b)
 }
 
 /// GS1 AI encodable character set 39.
-fn is_cset39(c: char) -> bool {
-    c.is_ascii_digit() || c.is_ascii_uppercase() || "#-/".contains(c)
+fn is_cset39(b: u8) -> bool {
+    b.is_ascii_digit() || b.is_ascii_uppercase() || matches!(b, b'#' | b'-' | b'/')
 }
 
 /// Checks `value` against the AI's components; the error says what is wrong.
 pub fn validate(ai: &Ai, value: &str, reference_year: i32) -> Result<(), String> {
+    // Every GS1 character set is a subset of ASCII, so lengths below are byte counts.
+    if let Some(c) = value.chars().find(|c| !c.is_ascii()) {
+        return Err(format!(
+            "({}) {}: {c:?} is not a character GS1 allows",
+            ai.code, ai.title
+        ));
+    }
     let mut rest = value;
     for (index, component) in ai.components.iter().enumerate() {
         if rest.is_empty() && component.optional {
             break;
         }
-        let take = if component.min == component.max {
-            usize::from(component.max)
-        } else {
-            rest.chars().count().min(usize::from(component.max))
-        };
-        if rest.chars().count() < usize::from(component.min)
-            || (component.min == component.max && rest.len() < take)
-        {
+        let (min, max) = (usize::from(component.min), usize::from(component.max));
+        if rest.len() < min {
             return Err(format!(
-                "({}) {} needs {} characters here, found {}",
+                "({}) {} needs {min} characters here, found {}",
                 ai.code,
                 ai.title,
-                component.min,
-                rest.chars().count()
+                rest.len()
             ));
         }
-        let split = rest.char_indices().nth(take).map_or(rest.len(), |(i, _)| i);
-        let (part, tail) = rest.split_at(split);
+        let (part, tail) = rest.split_at(rest.len().min(max));
         rest = tail;
         let charset_ok = match component.charset {
             Charset::N => part.bytes().all(|b| b.is_ascii_digit()),
-            Charset::X => part.chars().all(is_cset82),
-            Charset::Y => part.chars().all(is_cset39),
+            Charset::X => part.bytes().all(is_cset82),
+            Charset::Y => part.bytes().all(is_cset39),
         };
         if !charset_ok {
             let kind = match component.charset {
@@ -318,6 +320,16 @@ mod tests {
         assert!(validate(ai("7003"), "2605312460", year).is_err());
         assert!(validate(ai("8010"), "ABC#-/1", year).is_ok());
         assert!(validate(ai("8010"), "abc", year).is_err());
+        assert!(
+            validate(ai("10"), "LÔ-1", year)
+                .unwrap_err()
+                .contains("'Ô' is not a character GS1 allows")
+        );
+        assert!(
+            validate(ai("17"), "2605", year)
+                .unwrap_err()
+                .contains("needs 6 characters here, found 4")
+        );
     }
 
     proptest! {

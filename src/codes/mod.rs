@@ -13,7 +13,7 @@ pub mod registry;
 pub mod routes;
 pub mod store;
 
-pub use digital_link::{percent_decode, percent_encode};
+pub use digital_link::{percent_decode, percent_encode, push_percent_encoded};
 pub use epc::to_urn as sgtin_urn;
 pub use gs1::{Gtin, GtinError, check_digit, resolve_date};
 
@@ -204,38 +204,54 @@ pub fn parse(input: &str, reference_year: i32) -> Result<ParsedCode, CodeError> 
 }
 
 fn from_elements(form: Form, elements: element::Elements, reference_year: i32) -> ParsedCode {
-    let value_of = |code: &str| {
-        elements
-            .iter()
-            .find(|(a, _)| a.code == code)
-            .map(|(_, v)| v.clone())
-    };
+    // One pass picks out the values the keys and facts need.
+    let (mut key, mut lot, mut serial, mut cpv, mut expiry, mut origin_country) =
+        (None, None, None, None, None, None);
+    for (ai, value) in &elements {
+        match ai.code {
+            "10" if lot.is_none() => lot = Some(value.clone()),
+            "21" if serial.is_none() => serial = Some(value.clone()),
+            "22" if cpv.is_none() => cpv = Some(value.as_str()),
+            "17" if expiry.is_none() => expiry = resolve_date(value, reference_year),
+            "422" if origin_country.is_none() => origin_country = Some(value.clone()),
+            _ if key.is_none() && ai.dl_key.is_some() => key = Some((ai.code, value.clone())),
+            _ => {}
+        }
+    }
     // The primary key: the first element that is a Digital Link primary key.
-    let (key_ai, key_value) = elements
-        .iter()
-        .find(|(a, _)| a.dl_key.is_some())
-        .map(|(a, v)| (a.code, v.clone()))
-        .unwrap_or(("01", String::new()));
-    let lot = value_of("10");
-    let serial = value_of("21");
-    let cpv = value_of("22");
-    let base = format!("/{key_ai}/{}", percent_encode(&key_value));
+    let (key_ai, key_value) = key.unwrap_or(("01", String::new()));
+    // Each segment is encoded once and the keys are assembled from it: this runs for every
+    // code of every listing check.
+    let segment = |ai: &str, value: &str| {
+        let mut out = String::with_capacity(ai.len() + value.len() + 2);
+        out.push('/');
+        out.push_str(ai);
+        out.push('/');
+        push_percent_encoded(&mut out, value);
+        out
+    };
+    let base = segment(key_ai, &key_value);
+    let lot_segment = lot.as_deref().map(|v| segment("10", v));
+    let serial_segment = serial.as_deref().map(|v| segment("21", v));
     let mut canonical = base.clone();
-    if let Some(cpv) = &cpv {
-        canonical.push_str(&format!("/22/{}", percent_encode(cpv)));
+    if let Some(cpv) = cpv {
+        canonical.push_str(&segment("22", cpv));
     }
-    if let Some(lot) = &lot {
-        canonical.push_str(&format!("/10/{}", percent_encode(lot)));
-    }
-    if let Some(serial) = &serial {
-        canonical.push_str(&format!("/21/{}", percent_encode(serial)));
-    }
+    let with_base = |tail: &str| {
+        let mut key = String::with_capacity(base.len() + tail.len());
+        key.push_str(&base);
+        key.push_str(tail);
+        key
+    };
     let mut lookup_keys = Vec::with_capacity(3);
-    if let Some(serial) = &serial {
-        lookup_keys.push(format!("{base}/21/{}", percent_encode(serial)));
+    if let Some(tail) = &serial_segment {
+        lookup_keys.push(with_base(tail));
     }
-    if let Some(lot) = &lot {
-        lookup_keys.push(format!("{base}/10/{}", percent_encode(lot)));
+    if let Some(tail) = &lot_segment {
+        lookup_keys.push(with_base(tail));
+    }
+    for tail in [&lot_segment, &serial_segment].into_iter().flatten() {
+        canonical.push_str(tail);
     }
     lookup_keys.push(base);
     let level = if serial.is_some() {
@@ -254,14 +270,14 @@ fn from_elements(form: Form, elements: element::Elements, reference_year: i32) -
         lot,
         serial,
         issuer_prefix: None,
-        expiry: value_of("17").and_then(|v| resolve_date(&v, reference_year)),
-        origin_country: value_of("422"),
+        expiry,
+        origin_country,
         elements: elements
-            .iter()
-            .map(|(a, v)| Element {
+            .into_iter()
+            .map(|(a, value)| Element {
                 ai: a.code,
                 title: a.title,
-                value: v.clone(),
+                value,
             })
             .collect(),
     }
