@@ -121,8 +121,11 @@ pub fn revoke_key(
     Ok(changed == 1)
 }
 
+/// `None` is written as NULL (no column here has a default): this lets SQLite insert many
+/// rows per statement (it inserts row by row when a value may be DEFAULT) and PostgreSQL
+/// take the rows through COPY.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = codes)]
+#[diesel(table_name = codes, treat_none_as_default_value = false)]
 pub struct CodeRow {
     pub code_key: String,
     pub level: String,
@@ -155,10 +158,20 @@ pub fn existing_keys(conn: &mut DbConnection, keys: &[String]) -> QueryResult<Ve
     Ok(found)
 }
 
-/// Inserts rows in chunks (multi-row inserts need the backend's own connection type).
+/// Inserts rows in bulk: COPY (binary) on PostgreSQL, multi-row inserts on SQLite.
 pub fn insert_codes(conn: &mut DbConnection, rows: &[CodeRow]) -> QueryResult<()> {
-    for chunk in rows.chunks(CHUNK / 16) {
-        crate::on_backend!(conn, c => diesel::insert_into(codes::table).values(chunk).execute(c))?;
+    match conn {
+        DbConnection::Postgresql(c) => {
+            diesel::copy_from(codes::table)
+                .from_insertable(rows)
+                .execute(c)?;
+        }
+        DbConnection::Sqlite(c) => {
+            // 15 columns: 500 rows keep a statement at 7,500 of SQLite's 32,766 binds.
+            for chunk in rows.chunks(500) {
+                diesel::insert_into(codes::table).values(chunk).execute(c)?;
+            }
+        }
     }
     Ok(())
 }
