@@ -39,8 +39,9 @@ impl std::fmt::Debug for HotCache {
 
 impl Default for HotCache {
     fn default() -> Self {
-        // Sized so that a service with a million codes stays well inside 256 MiB.
-        Self::new(100_000, 200_000)
+        // Sized so that a service under load with a million codes stays inside 256 MiB
+        // (docs/PERFORMANCE.md); with codes drawn at random a larger cache gains little.
+        Self::new(60_000, 120_000)
     }
 }
 
