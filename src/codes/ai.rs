@@ -252,11 +252,14 @@ fn slot(code: &str) -> Option<usize> {
     })
 }
 
+/// One slot for every code of 2, 3 and 4 digits.
+const SLOTS: usize = 100 + 1_000 + 10_000;
+
 static INDEX: std::sync::OnceLock<Vec<Option<&'static Ai>>> = std::sync::OnceLock::new();
 
 fn index() -> &'static [Option<&'static Ai>] {
     INDEX.get_or_init(|| {
-        let mut table = vec![None; 11_100];
+        let mut table = vec![None; SLOTS];
         for ai in AIS.iter().chain(measures()) {
             if let Some(at) = slot(ai.code) {
                 table[at] = Some(ai);
