@@ -35,6 +35,35 @@ pub struct Config {
     pub mail: MailConfig,
     pub policies: PoliciesConfig,
     pub identity: IdentityConfig,
+    pub disputes: DisputesConfig,
+}
+
+/// Dispute cases: where evidence files live, what may be uploaded, how often deadlines
+/// are looked at.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DisputesConfig {
+    /// Folder of evidence files (created if missing).
+    pub evidence_dir: String,
+    /// Largest evidence file accepted, in bytes.
+    pub evidence_max_bytes: u32,
+    /// Media types accepted as evidence.
+    pub evidence_types: Vec<String>,
+    /// Seconds between rounds of the deadline worker.
+    pub worker_interval_secs: u32,
+}
+
+impl Default for DisputesConfig {
+    fn default() -> Self {
+        Self {
+            evidence_dir: "./data/evidence".into(),
+            evidence_max_bytes: 10 * 1024 * 1024,
+            evidence_types: ["image/jpeg", "image/png", "application/pdf", "text/plain"]
+                .map(String::from)
+                .to_vec(),
+            worker_interval_secs: 60,
+        }
+    }
 }
 
 /// Which implementation answers for a national register.
@@ -557,6 +586,29 @@ impl LoadedConfig {
         }
         if c.server.max_body_bytes < 1024 {
             return Err(self.invalid("server.max_body_bytes", "expected at least 1024 bytes"));
+        }
+        if c.disputes.evidence_max_bytes == 0 {
+            return Err(self.invalid("disputes.evidence_max_bytes", "expected at least 1 byte"));
+        }
+        if let Some(bad) = c
+            .disputes
+            .evidence_types
+            .iter()
+            .find(|t| !crate::disputes::evidence::KNOWN_TYPES.contains(&t.as_str()))
+        {
+            return Err(self.invalid(
+                "disputes.evidence_types",
+                format!(
+                    "{bad:?} is not a type tracegate can check; use some of {}",
+                    crate::disputes::evidence::KNOWN_TYPES.join(", ")
+                ),
+            ));
+        }
+        if c.disputes.worker_interval_secs == 0 {
+            return Err(self.invalid(
+                "disputes.worker_interval_secs",
+                "expected at least 1 second",
+            ));
         }
         if c.database.max_connections == 0 {
             return Err(self.invalid("database.max_connections", "expected at least 1"));

@@ -96,6 +96,15 @@ pub enum AppError {
     MethodNotAllowed { allowed: Vec<Method> },
     #[error("conflict: {detail}")]
     Conflict { detail: String },
+    /// A move the current state does not allow; `allowed` lists those it does.
+    #[error("conflict: {detail}")]
+    InvalidMove {
+        detail: String,
+        allowed: Vec<String>,
+    },
+    /// `If-Match` names a version that is no longer current.
+    #[error("precondition failed: {detail}")]
+    PreconditionFailed { detail: String },
     /// Too many attempts; the client may retry after the given number of seconds.
     #[error("too many requests; retry after {retry_after_secs} s")]
     TooManyRequests {
@@ -201,6 +210,16 @@ impl AppError {
                 "Method not allowed",
             ),
             AppError::Conflict { .. } => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            AppError::InvalidMove { .. } => (
+                StatusCode::CONFLICT,
+                "invalid-move",
+                "Not possible in the current state",
+            ),
+            AppError::PreconditionFailed { .. } => (
+                StatusCode::PRECONDITION_FAILED,
+                "precondition-failed",
+                "Changed since you read it",
+            ),
             AppError::TooManyRequests { .. } => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "too-many-requests",
@@ -235,6 +254,8 @@ impl AppError {
             }
             | AppError::NotFound { detail }
             | AppError::Conflict { detail }
+            | AppError::InvalidMove { detail, .. }
+            | AppError::PreconditionFailed { detail }
             | AppError::ServiceUnavailable { detail } => Some(detail.clone()),
             AppError::PayloadTooLarge { limit } => Some(format!(
                 "the request body is larger than the limit of {limit} bytes"
@@ -270,6 +291,9 @@ impl AppError {
         {
             extensions.insert("error".into(), (*error).into());
             extensions.insert("error_description".into(), description.clone().into());
+        }
+        if let AppError::InvalidMove { allowed, .. } = self {
+            extensions.insert("allowed_actions".into(), allowed.clone().into());
         }
         Problem {
             problem_type: problem_type(slug),

@@ -13,6 +13,7 @@ pub mod codes;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod disputes;
 pub mod error;
 pub mod http;
 pub mod i18n;

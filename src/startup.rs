@@ -16,6 +16,8 @@ use crate::auth::TokenService;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::db::{self, DbPool};
+use crate::disputes::evidence::EvidenceStore;
+use crate::disputes::worker::DisputeWorker;
 use crate::error::AppError;
 use crate::identity::Registers;
 use crate::identity::monitor::IdentityMonitor;
@@ -27,7 +29,9 @@ use crate::notify::worker::OutboxWorker;
 use crate::policies::Policies;
 use crate::state::AppState;
 use crate::vault::Vault;
-use crate::{accounts, clients, codes, http, identity, listings, notify, openapi, ops, telemetry};
+use crate::{
+    accounts, clients, codes, disputes, http, identity, listings, notify, openapi, ops, telemetry,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -57,6 +61,7 @@ pub struct Application {
     state: AppState,
     outbox_worker: OutboxWorker,
     identity_monitor: IdentityMonitor,
+    dispute_worker: DisputeWorker,
 }
 
 impl Application {
@@ -135,6 +140,7 @@ impl Application {
             attester,
             cache,
             gate,
+            evidence: Arc::new(EvidenceStore::new(&config.disputes.evidence_dir)),
             keys: Arc::new(keys),
             pool,
             clock,
@@ -160,6 +166,17 @@ impl Application {
             public_url: state.config.server.public_url.clone(),
             interval: Duration::from_secs(u64::from(state.config.identity.monitor_interval_secs)),
         };
+        let dispute_worker = DisputeWorker {
+            pool: state.pool.clone(),
+            clock: state.clock.clone(),
+            policies: state.policies.clone(),
+            cache: state.cache.clone(),
+            vault: state.vault.clone(),
+            evidence: state.evidence.clone(),
+            config: state.config.disputes.clone(),
+            public_url: state.config.server.public_url.clone(),
+            interval: Duration::from_secs(u64::from(state.config.disputes.worker_interval_secs)),
+        };
         let server = http_server(state.clone(), listener)?;
         tracing::info!(address = %address, port, "listening");
         Ok(Self {
@@ -168,6 +185,7 @@ impl Application {
             state,
             outbox_worker,
             identity_monitor,
+            dispute_worker,
         })
     }
 
@@ -191,10 +209,15 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let (stop, stopped) = watch::channel(false);
         let outbox = tokio::spawn(self.outbox_worker.run(stopped.clone()));
-        let monitor = tokio::spawn(self.identity_monitor.run(stopped));
+        let monitor = tokio::spawn(self.identity_monitor.run(stopped.clone()));
+        let disputes = tokio::spawn(self.dispute_worker.run(stopped));
         let result = self.server.await;
         let _ = stop.send(true);
-        for (name, worker) in [("outbox worker", outbox), ("identity monitor", monitor)] {
+        for (name, worker) in [
+            ("outbox worker", outbox),
+            ("identity monitor", monitor),
+            ("dispute worker", disputes),
+        ] {
             if let Err(error) = worker.await {
                 tracing::error!(error = %error, worker = name, "background worker ended abnormally");
             }
@@ -244,6 +267,7 @@ fn http_server(state: AppState, listener: TcpListener) -> Result<Server, Startup
                 codes::routes::configure_registry(cfg, server_config.max_batch_bytes as usize)
             })
             .configure(listings::routes::configure)
+            .configure(disputes::routes::configure)
             .service(web::redirect("/docs", "/docs/"))
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", docs.clone()))
             .default_service(web::to(unknown_route))

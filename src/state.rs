@@ -6,6 +6,7 @@ use crate::auth::TokenService;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::{DbConnection, DbPool};
+use crate::disputes::evidence::EvidenceStore;
 use crate::error::AppError;
 use crate::identity::Registers;
 use crate::keys::KeyRing;
@@ -29,6 +30,7 @@ pub struct AppState {
     pub attester: Arc<Attester>,
     pub cache: Arc<HotCache>,
     pub gate: Arc<Gate>,
+    pub evidence: Arc<EvidenceStore>,
 }
 
 impl AppState {

@@ -6,7 +6,7 @@
 //! registration and reset requests always "accept", and a login for an unknown email costs
 //! the same password check as a real one.
 
-mod email;
+pub mod email;
 pub mod routes;
 mod store;
 

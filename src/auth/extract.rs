@@ -132,6 +132,37 @@ from_claims!(
     }
 );
 
+/// Someone who may be party to a case (a seller, the platform that filed it) or an officer
+/// (with a second factor); the service checks which case is theirs.
+#[derive(Debug, Clone)]
+pub enum PartyAuth {
+    Officer(OfficerAuth),
+    Seller(SellerAuth),
+    Platform(PlatformAuth),
+}
+
+from_claims!(PartyAuth, |req, claims| match (claims.kind, claims.role) {
+    (PrincipalKind::Officer, Some(role)) => {
+        second_factor_required(req, &claims)?;
+        Ok(PartyAuth::Officer(OfficerAuth {
+            account_id: claims.sub,
+            role,
+            provinces: claims.provinces,
+        }))
+    }
+    (PrincipalKind::Seller, _) => Ok(PartyAuth::Seller(SellerAuth {
+        account_id: claims.sub,
+        session_id: claims.sid,
+    })),
+    (PrincipalKind::Platform, _) => Ok(PartyAuth::Platform(PlatformAuth {
+        scopes: scopes(&claims),
+        client_id: claims.sub,
+    })),
+    _ => Err(AppError::forbidden(
+        "this route is for the parties to a case and officers"
+    )),
+});
+
 /// An officer with the admin role.
 #[derive(Debug, Clone)]
 pub struct AdminAuth {

@@ -9,8 +9,8 @@ pub mod tokens;
 pub mod totp;
 
 pub use extract::{
-    AccountAuth, AdminAuth, Authenticated, ClientAuth, IssuerAuth, OfficerAuth, PlatformAuth,
-    SellerAuth, require_scope,
+    AccountAuth, AdminAuth, Authenticated, ClientAuth, IssuerAuth, OfficerAuth, PartyAuth,
+    PlatformAuth, SellerAuth, require_scope,
 };
 pub use tokens::{Claims, OfficerRole, PrincipalKind, TokenService};
 

@@ -785,44 +785,8 @@ impl Registry<'_> {
                         parsed.lookup_keys[0]
                     ))
                 })?;
-            let actor_name = match actor {
-                StatusActor::Issuer(id) if row.issuer_id != id => {
-                    return Err(RegistryError::Forbidden(
-                        "only the issuer of a code (or an officer) may change its status".into(),
-                    ));
-                }
-                StatusActor::Issuer(id) => format!("client:{id}"),
-                StatusActor::Officer(id) => format!("account:{id}"),
-            };
-            if row.status == CodeStatus::Revoked.as_str() {
-                return Err(RegistryError::Conflict(
-                    "the code is revoked already".into(),
-                ));
-            }
-            store::set_status(
-                conn,
-                &row.code_key,
-                status.as_str(),
-                reason,
-                now.naive_utc(),
-            )?;
-            let event_reason = match status {
-                CodeStatus::Recalled => "code_recalled",
-                CodeStatus::Revoked => "code_revoked",
-            };
-            let withdrawn =
-                crate::listings::withdraw_for_code(conn, now, &row.code_key, event_reason)?;
-            audit::append(
-                conn,
-                now,
-                &NewAuditEntry::new(
-                    actor_name,
-                    status.action(),
-                    format!("code:{}", row.code_key),
-                )
-                .details(serde_json::json!({ "reason": reason, "listings_withdrawn": withdrawn })),
-            )?;
-            Ok((withdrawn, row.code_key))
+            let withdrawn = apply_status(conn, now, actor, &row, status, reason)?;
+            Ok::<_, RegistryError>((withdrawn, row.code_key))
         })?;
         self.cache.codes_changed([&key]);
         Ok(withdrawn)
@@ -902,6 +866,56 @@ impl Registry<'_> {
         })?;
         Ok(id)
     }
+}
+
+/// Recalls or revokes a registered code inside the caller's transaction: withdraws the
+/// listings that rested on it (their platforms are told) and audits the change. The caller
+/// invalidates the code cache after commit.
+pub fn apply_status(
+    conn: &mut DbConnection,
+    now: chrono::DateTime<chrono::Utc>,
+    actor: StatusActor<'_>,
+    row: &CodeRow,
+    status: CodeStatus,
+    reason: &str,
+) -> Result<usize, RegistryError> {
+    let actor_name = match actor {
+        StatusActor::Issuer(id) if row.issuer_id != id => {
+            return Err(RegistryError::Forbidden(
+                "only the issuer of a code (or an officer) may change its status".into(),
+            ));
+        }
+        StatusActor::Issuer(id) => format!("client:{id}"),
+        StatusActor::Officer(id) => format!("account:{id}"),
+    };
+    if row.status == CodeStatus::Revoked.as_str() {
+        return Err(RegistryError::Conflict(
+            "the code is revoked already".into(),
+        ));
+    }
+    store::set_status(
+        conn,
+        &row.code_key,
+        status.as_str(),
+        reason,
+        now.naive_utc(),
+    )?;
+    let event_reason = match status {
+        CodeStatus::Recalled => "code_recalled",
+        CodeStatus::Revoked => "code_revoked",
+    };
+    let withdrawn = crate::listings::withdraw_for_code(conn, now, &row.code_key, event_reason)?;
+    audit::append(
+        conn,
+        now,
+        &NewAuditEntry::new(
+            actor_name,
+            status.action(),
+            format!("code:{}", row.code_key),
+        )
+        .details(serde_json::json!({ "reason": reason, "listings_withdrawn": withdrawn })),
+    )?;
+    Ok(withdrawn)
 }
 
 /// Who changes a code's status.

@@ -278,3 +278,103 @@ diesel::table! {
 
 diesel::joinable!(listing_check_codes -> listing_checks (check_id));
 diesel::allow_tables_to_appear_in_same_query!(listing_checks, listing_check_codes);
+
+diesel::table! {
+    disputes (id) {
+        id -> Text,
+        reference -> Text,
+        status -> Text,
+        kind -> Text,
+        claim -> Text,
+        description -> Text,
+        platform_id -> Text,
+        listing_id -> Text,
+        shop_id -> Text,
+        listing_check_id -> Nullable<Text>,
+        seller_id -> Text,
+        province -> Text,
+        buyer_key -> Text,
+        buyer_reference -> Nullable<Text>,
+        buyer_email -> Text,
+        buyer_language -> Text,
+        buyer_token_hash -> Nullable<Text>,
+        assignee_id -> Nullable<Text>,
+        outcome -> Nullable<Text>,
+        info_requested_from -> Nullable<Text>,
+        paused_at -> Nullable<Timestamp>,
+        seller_due_at -> Nullable<Timestamp>,
+        buyer_due_at -> Nullable<Timestamp>,
+        resolution_due_at -> Nullable<Timestamp>,
+        appeal_due_at -> Nullable<Timestamp>,
+        reminded_at -> Nullable<Timestamp>,
+        escalated_at -> Nullable<Timestamp>,
+        decided_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    dispute_counters (year) {
+        year -> Integer,
+        last_number -> BigInt,
+    }
+}
+
+diesel::table! {
+    dispute_events (id) {
+        id -> Text,
+        dispute_id -> Text,
+        occurred_at -> Timestamp,
+        actor -> Text,
+        action -> Text,
+        from_status -> Nullable<Text>,
+        to_status -> Nullable<Text>,
+        internal -> Bool,
+        details -> Text,
+    }
+}
+
+diesel::table! {
+    dispute_evidence (id) {
+        id -> Text,
+        dispute_id -> Text,
+        uploaded_by -> Text,
+        file_name -> Text,
+        media_type -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        storage_path -> Text,
+        hidden_at -> Nullable<Timestamp>,
+        hidden_by -> Nullable<Text>,
+        hidden_reason -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    dispute_sanctions (id) {
+        id -> Text,
+        dispute_id -> Text,
+        seller_id -> Text,
+        kind -> Text,
+        target -> Nullable<Text>,
+        days -> Nullable<Integer>,
+        ends_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        lifted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    dispute_decisions (id) {
+        id -> Text,
+        dispute_id -> Text,
+        stage -> Text,
+        outcome -> Text,
+        statement -> Text,
+        decided_by -> Text,
+        decided_at -> Timestamp,
+    }
+}

@@ -141,15 +141,10 @@ impl IdentityMonitor {
     ) -> Result<bool, MonitorError> {
         let at = self.clock.now();
         let mut conn = self.pool.get()?;
+        let mut checked = seller.clone();
+        checked.business_checked_at = Some(now);
         write_transaction(&mut conn, |conn| {
-            let mut row = seller.clone();
-            row.status = "suspended".into();
-            row.suspended_at = Some(now);
-            row.suspended_reason = Some(reason.to_string());
-            row.business_checked_at = Some(now);
-            row.updated_at = now;
-            row.version += 1;
-            if !store::update(conn, &row, seller.version)? {
+            if !suspend_in(conn, at, &checked, reason, "system")? {
                 return Ok(false);
             }
             let (email, language) = contact(conn, &seller.account_id)?;
@@ -162,33 +157,6 @@ impl IdentityMonitor {
                     business: seller.business_name.clone().unwrap_or_default(),
                     reason: reason.to_string(),
                 },
-            )?;
-            let platforms: Vec<(String, String)> = seller_bindings::table
-                .filter(seller_bindings::seller_id.eq(&seller.account_id))
-                .filter(seller_bindings::revoked_at.is_null())
-                .select((seller_bindings::platform_id, seller_bindings::shop_id))
-                .load(conn)?;
-            for (platform, shop) in platforms {
-                webhooks::queue_webhook(
-                    conn,
-                    at,
-                    &platform,
-                    "seller.suspended",
-                    serde_json::json!({ "seller_id": seller.account_id, "shop_id": shop, "reason": reason }),
-                )?;
-            }
-            let withdrawn = crate::listings::withdraw_for_seller(
-                conn,
-                at,
-                &seller.account_id,
-                "seller_suspended",
-            )?;
-            audit::append(
-                conn,
-                at,
-                &NewAuditEntry::new("system", "seller.suspended", format!("account:{}", seller.account_id)).details(
-                    serde_json::json!({ "reason": reason, "business": seller.business_code, "listings_withdrawn": withdrawn }),
-                ),
             )?;
             Ok(true)
         })
@@ -236,6 +204,97 @@ impl IdentityMonitor {
     }
 }
 
+/// Suspends a seller inside the caller's transaction: every bound platform is told
+/// (`seller.suspended`), the seller's allowed listings are withdrawn, and the step is
+/// audited. Returns false if the seller changed since `seller` was read. The caller tells
+/// the seller and invalidates the seller cache after commit.
+pub fn suspend_in(
+    conn: &mut DbConnection,
+    at: chrono::DateTime<chrono::Utc>,
+    seller: &SellerRow,
+    reason: &str,
+    actor: &str,
+) -> QueryResult<bool> {
+    let now = at.naive_utc();
+    let mut row = seller.clone();
+    row.status = "suspended".into();
+    row.suspended_at = Some(now);
+    row.suspended_reason = Some(reason.to_string());
+    row.updated_at = now;
+    row.version += 1;
+    if !store::update(conn, &row, seller.version)? {
+        return Ok(false);
+    }
+    for (platform, shop) in bound_shops(conn, &seller.account_id)? {
+        webhooks::queue_webhook(
+            conn,
+            at,
+            &platform,
+            "seller.suspended",
+            serde_json::json!({ "seller_id": seller.account_id, "shop_id": shop, "reason": reason }),
+        )?;
+    }
+    let withdrawn =
+        crate::listings::withdraw_for_seller(conn, at, &seller.account_id, "seller_suspended")?;
+    audit::append(
+        conn,
+        at,
+        &NewAuditEntry::new(actor, "seller.suspended", format!("account:{}", seller.account_id))
+            .details(serde_json::json!({ "reason": reason, "business": seller.business_code, "listings_withdrawn": withdrawn })),
+    )?;
+    Ok(true)
+}
+
+/// Ends a suspension inside the caller's transaction, if the seller is still suspended
+/// for `reason`; bound platforms are told (`seller.reinstated`). Returns whether it did.
+pub fn reinstate_in(
+    conn: &mut DbConnection,
+    at: chrono::DateTime<chrono::Utc>,
+    seller_id: &str,
+    reason: &str,
+    actor: &str,
+) -> QueryResult<bool> {
+    let Some(seller) = store::find(conn, seller_id)? else {
+        return Ok(false);
+    };
+    if seller.status != "suspended" || seller.suspended_reason.as_deref() != Some(reason) {
+        return Ok(false);
+    }
+    let mut row = seller.clone();
+    row.status = "active".into();
+    row.suspended_at = None;
+    row.suspended_reason = None;
+    row.updated_at = at.naive_utc();
+    row.version += 1;
+    if !store::update(conn, &row, seller.version)? {
+        return Ok(false);
+    }
+    for (platform, shop) in bound_shops(conn, seller_id)? {
+        webhooks::queue_webhook(
+            conn,
+            at,
+            &platform,
+            "seller.reinstated",
+            serde_json::json!({ "seller_id": seller_id, "shop_id": shop, "reason": reason }),
+        )?;
+    }
+    audit::append(
+        conn,
+        at,
+        &NewAuditEntry::new(actor, "seller.reinstated", format!("account:{seller_id}"))
+            .details(serde_json::json!({ "suspension": reason })),
+    )?;
+    Ok(true)
+}
+
+fn bound_shops(conn: &mut DbConnection, seller_id: &str) -> QueryResult<Vec<(String, String)>> {
+    seller_bindings::table
+        .filter(seller_bindings::seller_id.eq(seller_id))
+        .filter(seller_bindings::revoked_at.is_null())
+        .select((seller_bindings::platform_id, seller_bindings::shop_id))
+        .load(conn)
+}
+
 fn business_key(seller: &SellerRow) -> Option<BusinessKey> {
     let code = seller.business_code.as_deref()?;
     match seller.business_kind.as_deref()? {
@@ -247,7 +306,8 @@ fn business_key(seller: &SellerRow) -> Option<BusinessKey> {
     }
 }
 
-fn contact(conn: &mut DbConnection, account_id: &str) -> QueryResult<(String, Language)> {
+/// A person's email address and language.
+pub fn contact(conn: &mut DbConnection, account_id: &str) -> QueryResult<(String, Language)> {
     let (email, language): (String, String) = accounts::table
         .find(account_id)
         .select((accounts::email, accounts::language))

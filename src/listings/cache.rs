@@ -3,7 +3,8 @@
 //! at once; every entry also expires after [`MAX_AGE`], which bounds how stale a write made
 //! elsewhere (another node, a command-line import) can be seen.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use quick_cache::sync::Cache;
@@ -24,6 +25,8 @@ struct Entry<T> {
 pub struct HotCache {
     shops: Cache<(String, String), Entry<Option<Arc<SellerRow>>>>,
     codes: Cache<String, Entry<Option<Arc<CodeRow>>>>,
+    /// Listings blocked by a dispute sanction, as `{platform}/{listing}` (few: read whole).
+    blocked: RwLock<Option<Entry<Arc<HashSet<String>>>>>,
 }
 
 impl std::fmt::Debug for HotCache {
@@ -54,7 +57,31 @@ impl HotCache {
         Self {
             shops: Cache::new(shops),
             codes: Cache::new(codes),
+            blocked: RwLock::new(None),
         }
+    }
+
+    /// The key of a listing in the blocked set.
+    pub fn listing_key(platform: &str, listing: &str) -> String {
+        format!("{platform}/{listing}")
+    }
+
+    /// The blocked listings, unless they must be read again.
+    pub fn blocked_listings(&self) -> Option<Arc<HashSet<String>>> {
+        let guard = self.blocked.read().unwrap_or_else(|p| p.into_inner());
+        fresh(guard.clone())
+    }
+
+    pub fn put_blocked_listings(&self, listings: HashSet<String>) {
+        *self.blocked.write().unwrap_or_else(|p| p.into_inner()) = Some(Entry {
+            value: Arc::new(listings),
+            at: Instant::now(),
+        });
+    }
+
+    /// A listing was blocked or unblocked.
+    pub fn blocks_changed(&self) {
+        *self.blocked.write().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
     /// `Some(None)` means "known: no seller is bound"; `None` means "not cached".

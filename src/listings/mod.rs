@@ -137,6 +137,8 @@ struct Facts {
     codes: Vec<CodeFacts>,
     /// Every look-up key of every readable code (the registry keys the decision depends on).
     keys: Vec<String>,
+    /// A dispute decision blocked this listing.
+    blocked: bool,
 }
 
 fn content_hash(request: &ListingRequest) -> String {
@@ -234,6 +236,10 @@ impl Gate {
 
     /// The facts from the caches alone, if everything needed is cached.
     fn cached_facts(&self, platform: &str, request: &ListingRequest, year: i32) -> Option<Facts> {
+        let blocked = self
+            .cache
+            .blocked_listings()?
+            .contains(&HotCache::listing_key(platform, &request.listing_id));
         let seller = self.cache.shop(platform, &request.shop_id)?;
         let business = seller.as_deref().and_then(verified_business);
         let (parsed, keys) = parse_codes(request, year);
@@ -264,6 +270,7 @@ impl Gate {
             seller,
             codes,
             keys,
+            blocked,
         })
     }
 
@@ -280,6 +287,9 @@ impl Gate {
         shops.sort_unstable();
         shops.dedup();
         let sellers = crate::identity::bound_sellers(conn, platform, &shops)?;
+        let blocked: std::collections::HashSet<String> =
+            store::blocked_listings(conn)?.into_iter().collect();
+        cache.put_blocked_listings(blocked.clone());
         for shop in &shops {
             cache.put_shop(platform, shop, sellers.get(*shop).cloned());
         }
@@ -333,6 +343,7 @@ impl Gate {
                 seller,
                 codes,
                 keys,
+                blocked: blocked.contains(&HotCache::listing_key(platform, &request.listing_id)),
             });
         }
         Ok(facts)
@@ -351,13 +362,25 @@ impl Gate {
             .seller
             .as_ref()
             .map(|row| seller_facts(row, now.naive_utc()));
-        let (decision, reasons) = decide(
+        let (mut decision, mut reasons) = decide(
             rule,
             seller.as_ref(),
             &facts.codes,
             request.origin.as_deref(),
             now.date_naive(),
         );
+        if facts.blocked {
+            decision = Decision::Deny;
+            reasons.insert(
+                0,
+                Reason {
+                    code: "listing_blocked".into(),
+                    message: "an officer's decision on a dispute blocked this listing".into(),
+                    field: Some("listing_id".into()),
+                    effect: Decision::Deny,
+                },
+            );
+        }
         let id = uuid::Uuid::now_v7().to_string();
         let codes: Vec<CheckedCode> = request
             .codes
@@ -560,6 +583,40 @@ pub fn withdraw_for_code(
         affected,
         reason,
         serde_json::json!({ "code": code_key }),
+    )
+}
+
+/// Withdraws a platform's listing if it was allowed, and tells the platform.
+pub fn withdraw_listing(
+    conn: &mut DbConnection,
+    now: DateTime<Utc>,
+    platform: &str,
+    listing: &str,
+    reason: &str,
+) -> diesel::QueryResult<usize> {
+    let affected = store::allowed_for_listing(conn, platform, listing)?;
+    withdraw(
+        conn,
+        now,
+        affected,
+        reason,
+        serde_json::json!({ "listing_id": listing }),
+    )
+}
+
+/// The newest decision on a platform's listing, as answered: (check id, codes as sent).
+pub fn latest_decision(
+    conn: &mut DbConnection,
+    platform: &str,
+    listing: &str,
+) -> diesel::QueryResult<Option<(String, Vec<String>)>> {
+    Ok(
+        store::latest_for_listing(conn, platform, listing)?.map(|row| {
+            let codes = serde_json::from_str::<ListingDecision>(&row.reasons)
+                .map(|d| d.codes.into_iter().map(|c| c.input).collect())
+                .unwrap_or_default();
+            (row.id, codes)
+        }),
     )
 }
 

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
-use crate::db::schema::{listing_check_codes, listing_checks};
+use crate::db::schema::{dispute_sanctions, listing_check_codes, listing_checks};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = listing_checks)]
@@ -35,6 +35,7 @@ pub fn find_same(
         .filter(listing_checks::platform_id.eq(platform))
         .filter(listing_checks::listing_id.eq(listing))
         .filter(listing_checks::content_hash.eq(hash))
+        .filter(listing_checks::withdrawn_at.is_null())
         .select(CheckRow::as_select())
         .first(conn)
         .optional()
@@ -86,6 +87,51 @@ pub fn allowed_for_seller(
             listing_checks::shop_id,
         ))
         .load(conn)
+}
+
+/// Allowed, not yet withdrawn decisions for one listing of a platform.
+pub fn allowed_for_listing(
+    conn: &mut DbConnection,
+    platform: &str,
+    listing: &str,
+) -> QueryResult<Vec<(String, String, String, String)>> {
+    listing_checks::table
+        .filter(listing_checks::platform_id.eq(platform))
+        .filter(listing_checks::listing_id.eq(listing))
+        .filter(listing_checks::decision.eq("allow"))
+        .filter(listing_checks::withdrawn_at.is_null())
+        .select((
+            listing_checks::id,
+            listing_checks::platform_id,
+            listing_checks::listing_id,
+            listing_checks::shop_id,
+        ))
+        .load(conn)
+}
+
+/// Listings a dispute sanction in force blocks, as `{platform}/{listing}`.
+pub fn blocked_listings(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
+    dispute_sanctions::table
+        .filter(dispute_sanctions::kind.eq("block_listing"))
+        .filter(dispute_sanctions::lifted_at.is_null())
+        .select(dispute_sanctions::target)
+        .load::<Option<String>>(conn)
+        .map(|targets| targets.into_iter().flatten().collect())
+}
+
+/// The newest decision on a platform's listing.
+pub fn latest_for_listing(
+    conn: &mut DbConnection,
+    platform: &str,
+    listing: &str,
+) -> QueryResult<Option<CheckRow>> {
+    listing_checks::table
+        .filter(listing_checks::platform_id.eq(platform))
+        .filter(listing_checks::listing_id.eq(listing))
+        .order(listing_checks::id.desc())
+        .select(CheckRow::as_select())
+        .first(conn)
+        .optional()
 }
 
 pub fn mark_withdrawn(

@@ -101,19 +101,15 @@ fn run(pool: &DbPool, queue: &mpsc::Receiver<Job>) {
 /// rather than one statement of whatever size the group has, prepared anew each time.
 const CHUNK: usize = 32;
 
-/// Inserts decision rows; a row whose (platform, listing, content) exists is skipped
-/// (PostgreSQL: ON CONFLICT DO NOTHING; SQLite: INSERT OR IGNORE). Returns rows written.
+/// Inserts decision rows; a row whose (platform, listing, content) has a decision in force
+/// is skipped (the partial unique index; PostgreSQL: ON CONFLICT DO NOTHING, SQLite:
+/// INSERT OR IGNORE). Returns rows written.
 fn insert_checks(conn: &mut DbConnection, rows: &[&CheckRow]) -> QueryResult<usize> {
     // PostgreSQL: one statement for the group; a round trip costs more than planning it.
     if let DbConnection::Postgresql(c) = conn {
         return diesel::insert_into(listing_checks::table)
             .values(rows.to_vec())
-            .on_conflict((
-                listing_checks::platform_id,
-                listing_checks::listing_id,
-                listing_checks::content_hash,
-            ))
-            .do_nothing()
+            .on_conflict_do_nothing()
             .execute(c);
     }
     let mut written = 0;
@@ -122,12 +118,7 @@ fn insert_checks(conn: &mut DbConnection, rows: &[&CheckRow]) -> QueryResult<usi
         written += match conn {
             DbConnection::Postgresql(c) => diesel::insert_into(listing_checks::table)
                 .values(chunk.to_vec())
-                .on_conflict((
-                    listing_checks::platform_id,
-                    listing_checks::listing_id,
-                    listing_checks::content_hash,
-                ))
-                .do_nothing()
+                .on_conflict_do_nothing()
                 .execute(c)?,
             DbConnection::Sqlite(c) => diesel::insert_or_ignore_into(listing_checks::table)
                 .values(chunk.to_vec())
@@ -138,12 +129,7 @@ fn insert_checks(conn: &mut DbConnection, rows: &[&CheckRow]) -> QueryResult<usi
         written += match conn {
             DbConnection::Postgresql(c) => diesel::insert_into(listing_checks::table)
                 .values(*row)
-                .on_conflict((
-                    listing_checks::platform_id,
-                    listing_checks::listing_id,
-                    listing_checks::content_hash,
-                ))
-                .do_nothing()
+                .on_conflict_do_nothing()
                 .execute(c)?,
             DbConnection::Sqlite(c) => diesel::insert_or_ignore_into(listing_checks::table)
                 .values(*row)

@@ -149,6 +149,171 @@ mail_templates!(
     "email/verification_expiring.html"
 );
 
+/// A buyer who filed directly confirms their address (and gets the link to follow the case).
+#[derive(Debug, Clone)]
+pub struct DisputeConfirm {
+    pub lang: Language,
+    pub reference: String,
+    pub link: String,
+    pub valid_hours: u32,
+}
+mail_templates!(
+    DisputeConfirm,
+    "email/dispute_confirm.txt",
+    "email/dispute_confirm.html"
+);
+
+/// A step of a dispute, told to one party (or to officers).
+#[derive(Debug, Clone)]
+pub struct DisputeUpdate {
+    pub lang: Language,
+    pub reference: String,
+    /// What happened: `filed`, `responded`, `escalated`, `information_requested`,
+    /// `information_supplied`, `decided`, `appealed`, `appeal_decided`, `closed`,
+    /// `withdrawn`, `settled`, `reminder`, `overdue`.
+    pub step: &'static str,
+    /// `buyer`, `seller` or `officer`.
+    pub to: &'static str,
+    /// The other side's words, the question asked, or the statement of reasons.
+    pub note: Option<String>,
+    /// The recipient's next deadline, in Vietnam's time (`dd/mm/yyyy HH:MM`).
+    pub deadline: Option<String>,
+    pub link: String,
+}
+mail_templates!(
+    DisputeUpdate,
+    "email/dispute_update.txt",
+    "email/dispute_update.html"
+);
+
+impl DisputeUpdate {
+    /// One line saying what happened, for this recipient, in their language.
+    pub fn headline(&self) -> &'static str {
+        let vi = self.lang.is_vi();
+        match (self.step, self.to) {
+            ("filed", "seller") => {
+                if vi {
+                    "một người mua đã khiếu nại về sản phẩm của bạn; hãy trả lời trước hạn"
+                } else {
+                    "a buyer filed a complaint about your listing; answer it before the deadline"
+                }
+            }
+            ("filed", _) => {
+                if vi {
+                    "khiếu nại của bạn đã được chuyển đến người bán"
+                } else {
+                    "your complaint was sent to the seller"
+                }
+            }
+            ("responded", "buyer") => {
+                if vi {
+                    "người bán đã trả lời; hãy chấp nhận hoặc chuyển lên Sở Công Thương"
+                } else {
+                    "the seller answered; accept the answer or send the case to the Department"
+                }
+            }
+            ("responded", _) => {
+                if vi {
+                    "câu trả lời của bạn đã được gửi đến người mua"
+                } else {
+                    "your answer was sent to the buyer"
+                }
+            }
+            ("escalated", "officer") => {
+                if vi {
+                    "một khiếu nại đã được chuyển đến cán bộ"
+                } else {
+                    "a case was sent to officers"
+                }
+            }
+            ("escalated", _) => {
+                if vi {
+                    "khiếu nại đã được chuyển đến cán bộ Sở Công Thương xem xét"
+                } else {
+                    "the case is now with an officer of the Department of Industry and Trade"
+                }
+            }
+            ("information_requested", _) => {
+                if vi {
+                    "cán bộ cần thêm thông tin từ bạn"
+                } else {
+                    "the officer needs more information from you"
+                }
+            }
+            ("information_supplied", _) => {
+                if vi {
+                    "thông tin bổ sung đã được gửi; cán bộ tiếp tục xem xét"
+                } else {
+                    "the information asked for was supplied; the review goes on"
+                }
+            }
+            ("decided", _) => {
+                if vi {
+                    "cán bộ đã ra quyết định"
+                } else {
+                    "the officer decided the case"
+                }
+            }
+            ("appealed", _) => {
+                if vi {
+                    "quyết định đang bị khiếu nại lên cấp trên"
+                } else {
+                    "the decision was appealed to a supervisor"
+                }
+            }
+            ("appeal_decided", _) => {
+                if vi {
+                    "đã có quyết định phúc thẩm"
+                } else {
+                    "the appeal was decided"
+                }
+            }
+            ("closed", _) => {
+                if vi {
+                    "khiếu nại đã đóng"
+                } else {
+                    "the case is closed"
+                }
+            }
+            ("withdrawn", _) => {
+                if vi {
+                    "khiếu nại đã được rút"
+                } else {
+                    "the complaint was withdrawn"
+                }
+            }
+            ("settled", _) => {
+                if vi {
+                    "hai bên đã thỏa thuận; khiếu nại kết thúc"
+                } else {
+                    "the parties agreed; the case is settled"
+                }
+            }
+            ("reminder", _) => {
+                if vi {
+                    "sắp đến hạn trả lời khiếu nại"
+                } else {
+                    "your answer to a complaint is due soon"
+                }
+            }
+            ("overdue", _) => {
+                if vi {
+                    "khiếu nại đã quá hạn giải quyết"
+                } else {
+                    "a case is past its resolution deadline"
+                }
+            }
+            _ => {
+                if vi {
+                    "khiếu nại có cập nhật mới"
+                } else {
+                    "there is news on the case"
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,10 +4,12 @@
 //! The files in the repository are built into the binary, so the service runs anywhere with
 //! no configuration; `policies.dir` points at a folder of edited copies instead.
 
+mod disputes;
 mod jurisdictions;
 mod listing;
 mod verification;
 
+pub use disputes::{CLAIMS, DisputeKind, DisputePolicy, SANCTIONS};
 pub use jurisdictions::{ALL_PROVINCES, Jurisdictions, Province, ProvinceScope};
 pub use listing::{CategoryRule, ListingPolicy, Unregistered};
 pub use verification::{KindRule, Proof, SELLER_KINDS, VerificationPolicy};
@@ -43,6 +45,10 @@ const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../../policies/verification.toml"),
     ),
     ("listing.toml", include_str!("../../policies/listing.toml")),
+    (
+        "disputes.toml",
+        include_str!("../../policies/disputes.toml"),
+    ),
 ];
 
 /// All policies in force, and their version (a hash of the files' text).
@@ -51,6 +57,7 @@ pub struct Policies {
     pub jurisdictions: Jurisdictions,
     pub verification: VerificationPolicy,
     pub listing: ListingPolicy,
+    pub disputes: DisputePolicy,
     pub version: String,
 }
 
@@ -83,6 +90,7 @@ impl Policies {
         let mut jurisdictions = None;
         let mut verification = None;
         let mut listing = None;
+        let mut disputes = None;
         for (name, text) in &texts {
             hasher.update(name.as_bytes());
             hasher.update([0]);
@@ -92,6 +100,7 @@ impl Policies {
                 "jurisdictions.toml" => jurisdictions = Some(Jurisdictions::parse(name, text)?),
                 "verification.toml" => verification = Some(VerificationPolicy::parse(name, text)?),
                 "listing.toml" => listing = Some(ListingPolicy::parse(name, text)?),
+                "disputes.toml" => disputes = Some(DisputePolicy::parse(name, text)?),
                 _ => {}
             }
         }
@@ -102,6 +111,7 @@ impl Policies {
             verification: verification
                 .ok_or_else(|| PolicyError::new("verification.toml", "missing"))?,
             listing: listing.ok_or_else(|| PolicyError::new("listing.toml", "missing"))?,
+            disputes: disputes.ok_or_else(|| PolicyError::new("disputes.toml", "missing"))?,
             version: digest[..8].iter().map(|b| format!("{b:02x}")).collect(),
         })
     }

@@ -54,6 +54,8 @@ const SELLERS: &[Caller] = &[Seller];
 const OFFICERS: &[Caller] = &[Officer, Supervisor, Admin];
 const PLATFORMS: &[Caller] = &[Platform];
 const ISSUERS: &[Caller] = &[Issuer];
+/// Parties to a case and officers; the service then decides which case is whose.
+const PARTIES: &[Caller] = &[Seller, Officer, Supervisor, Admin, Platform];
 
 /// Who may call a route. `None` marks a public route (no token needed).
 struct Rule {
@@ -133,6 +135,25 @@ const RULES: &[Rule] = &[
     only("POST", "/v1/listing-checks/batch", PLATFORMS),
     only("GET", "/v1/listing-checks/{id}", PLATFORMS),
     public("GET", "/.well-known/jwks.json"),
+    only("POST", "/v1/disputes", PLATFORMS),
+    only("GET", "/v1/disputes", OFFICERS),
+    public("POST", "/v1/public/disputes"),
+    public("POST", "/v1/public/disputes/confirm"),
+    only("GET", "/v1/me/disputes", SELLERS),
+    only("GET", "/v1/disputes/{id}", PARTIES),
+    only("POST", "/v1/disputes/{id}/actions", PARTIES),
+    only("GET", "/v1/disputes/{id}/timeline", PARTIES),
+    only("POST", "/v1/disputes/{id}/notes", OFFICERS),
+    only("PUT", "/v1/disputes/{id}/assignee", OFFICERS),
+    only("POST", "/v1/disputes/{id}/evidence", PARTIES),
+    only("GET", "/v1/disputes/{id}/evidence/{evidence_id}", PARTIES),
+    only(
+        "POST",
+        "/v1/disputes/{id}/evidence/{evidence_id}/hide",
+        OFFICERS,
+    ),
+    only("GET", "/v1/dispute-reports", OFFICERS),
+    only("GET", "/v1/dispute-reports/cases.csv", OFFICERS),
 ];
 
 async fn tokens(app: &TestApp) -> Vec<(Caller, Option<String>)> {
@@ -211,7 +232,8 @@ async fn every_route_admits_exactly_its_callers(backend: TestBackend) {
             .replace("{id}", "does-not-exist")
             .replace("{shop_id}", "does-not-exist")
             .replace("{client_id}", "does-not-exist")
-            .replace("{key_id}", "does-not-exist");
+            .replace("{key_id}", "does-not-exist")
+            .replace("{evidence_id}", "does-not-exist");
         for (caller, token) in &callers {
             let mut request = app
                 .client

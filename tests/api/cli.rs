@@ -253,7 +253,7 @@ fn config_check_refuses_a_broken_policy_file_naming_it() {
         "version = \"x\"\n[provinces]\n\"7\" = { name = \"A\", name_en = \"A\" }\n",
     )
     .expect("write");
-    for name in ["verification.toml", "listing.toml"] {
+    for name in ["verification.toml", "listing.toml", "disputes.toml"] {
         std::fs::copy(
             format!("{}/policies/{name}", env!("CARGO_MANIFEST_DIR")),
             dir.path().join(name),

@@ -91,6 +91,9 @@ impl TestEnv {
         config.mail.outbox_dir = dir.path().join("outbox").display().to_string();
         config.mail.poll_interval_ms = 50;
         config.identity.monitor_interval_secs = 1;
+        config.disputes.evidence_dir = dir.path().join("evidence").display().to_string();
+        // Tests run deadline rounds themselves, on a clock they move.
+        config.disputes.worker_interval_secs = 3600;
         config.log = test_log_config();
         Self {
             dir,
@@ -266,6 +269,54 @@ impl TestApp {
             })
             .await
             .expect("read audit log")
+    }
+
+    /// Runs one round of the dispute deadline worker now, at the app's clock.
+    pub async fn dispute_round(&self) -> tracegate::disputes::worker::Round {
+        let state = self.state.clone();
+        let worker = tracegate::disputes::worker::DisputeWorker {
+            pool: state.pool.clone(),
+            clock: state.clock.clone(),
+            policies: state.policies.clone(),
+            cache: state.cache.clone(),
+            vault: state.vault.clone(),
+            evidence: state.evidence.clone(),
+            config: state.config.disputes.clone(),
+            public_url: state.config.server.public_url.clone(),
+            interval: std::time::Duration::from_secs(3600),
+        };
+        tokio::task::spawn_blocking(move || worker.round())
+            .await
+            .expect("task")
+            .expect("round")
+    }
+
+    /// Webhook events queued for a platform, oldest first, as (type, data).
+    pub async fn webhooks_to(&self, platform_id: &str) -> Vec<(String, serde_json::Value)> {
+        use diesel::prelude::*;
+        use tracegate::db::schema::outbox;
+        let destination = format!("platform:{platform_id}");
+        let payloads: Vec<String> = self
+            .state
+            .db(move |conn| {
+                Ok(outbox::table
+                    .filter(outbox::destination.eq(destination))
+                    .order(outbox::id.asc())
+                    .select(outbox::payload)
+                    .load(conn)?)
+            })
+            .await
+            .expect("read outbox");
+        payloads
+            .iter()
+            .map(|p| {
+                let event: serde_json::Value = serde_json::from_str(p).expect("webhook JSON");
+                (
+                    event["type"].as_str().unwrap_or("").to_string(),
+                    event["data"].clone(),
+                )
+            })
+            .collect()
     }
 
     /// Stops the server and waits until it has.

@@ -10,6 +10,7 @@ mod binding;
 mod cli;
 mod clients;
 mod codes;
+mod disputes;
 mod http_basics;
 mod identity;
 mod listings;

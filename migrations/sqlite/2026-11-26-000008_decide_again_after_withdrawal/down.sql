@@ -1,0 +1,2 @@
+DROP INDEX listing_checks_idempotency;
+CREATE UNIQUE INDEX listing_checks_idempotency ON listing_checks (platform_id, listing_id, content_hash);

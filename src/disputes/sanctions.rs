@@ -1,0 +1,321 @@
+//! Sanctions a decision applies, in the decision's transaction: a warning, blocking the
+//! listing, flagging (recalling) or revoking its codes, a strike (enough strikes suspend
+//! the seller), or suspending the seller for some days. An upheld appeal lifts them.
+
+use chrono::{DateTime, Datelike, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::store::{self, DisputeRow, SanctionRow};
+use super::{DisputeError, Effects, invalid};
+use crate::codes::registry::{CodeStatus, StatusActor, apply_status};
+use crate::db::DbConnection;
+use crate::listings::HotCache;
+use crate::policies::Policies;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SanctionKind {
+    Warning,
+    BlockListing,
+    FlagCodes,
+    RevokeCodes,
+    Strike,
+    SuspendSeller,
+}
+
+impl SanctionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SanctionKind::Warning => "warning",
+            SanctionKind::BlockListing => "block_listing",
+            SanctionKind::FlagCodes => "flag_codes",
+            SanctionKind::RevokeCodes => "revoke_codes",
+            SanctionKind::Strike => "strike",
+            SanctionKind::SuspendSeller => "suspend_seller",
+        }
+    }
+}
+
+/// One sanction an officer orders.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SanctionInput {
+    pub kind: SanctionKind,
+    /// For `suspend_seller`: how many days.
+    #[serde(default)]
+    pub days: Option<u32>,
+    /// For `flag_codes` and `revoke_codes`: the codes; by default those of the listing's
+    /// latest check.
+    #[serde(default)]
+    pub codes: Option<Vec<String>>,
+}
+
+/// Applies `sanctions` to the case's seller, listing and codes; returns a line for each,
+/// as the parties are told.
+pub(super) fn apply(
+    conn: &mut DbConnection,
+    policies: &Policies,
+    officer_id: &str,
+    row: &DisputeRow,
+    sanctions: &[SanctionInput],
+    now: DateTime<Utc>,
+    effects: &mut Effects,
+) -> Result<Vec<String>, DisputeError> {
+    let policy = &policies.disputes;
+    let allowed = policy
+        .kind(&row.kind)
+        .map(|k| k.sanctions.clone())
+        .unwrap_or_default();
+    let mut applied = Vec::new();
+    for (i, sanction) in sanctions.iter().enumerate() {
+        let field = format!("sanctions[{i}]");
+        if !allowed.iter().any(|a| a == sanction.kind.as_str()) {
+            return Err(invalid(
+                format!("{field}.kind"),
+                format!(
+                    "not a sanction for {} cases; use one of {}",
+                    row.kind,
+                    allowed.join(", ")
+                ),
+            ));
+        }
+        if sanction.days.is_some() && sanction.kind != SanctionKind::SuspendSeller {
+            return Err(invalid(
+                format!("{field}.days"),
+                "only a suspension lasts days",
+            ));
+        }
+        if sanction.codes.is_some()
+            && !matches!(
+                sanction.kind,
+                SanctionKind::FlagCodes | SanctionKind::RevokeCodes
+            )
+        {
+            return Err(invalid(
+                format!("{field}.codes"),
+                "only code sanctions name codes",
+            ));
+        }
+        let mut record = SanctionRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            dispute_id: row.id.clone(),
+            seller_id: row.seller_id.clone(),
+            kind: sanction.kind.as_str().into(),
+            target: None,
+            days: None,
+            ends_at: None,
+            created_at: now.naive_utc(),
+            lifted_at: None,
+        };
+        match sanction.kind {
+            SanctionKind::Warning => applied.push("warning".to_string()),
+            SanctionKind::BlockListing => {
+                record.target = Some(HotCache::listing_key(&row.platform_id, &row.listing_id));
+                crate::listings::withdraw_listing(
+                    conn,
+                    now,
+                    &row.platform_id,
+                    &row.listing_id,
+                    "dispute_sanction",
+                )?;
+                effects.blocks = true;
+                applied.push(format!("listing {} blocked", row.listing_id));
+            }
+            SanctionKind::FlagCodes | SanctionKind::RevokeCodes => {
+                let status = if sanction.kind == SanctionKind::FlagCodes {
+                    CodeStatus::Recalled
+                } else {
+                    CodeStatus::Revoked
+                };
+                let keys = code_rows(conn, row, sanction.codes.as_deref(), &field, now)?;
+                let reason = format!("dispute {}: {}", row.reference, row.kind);
+                for code in &keys {
+                    if code.status == CodeStatus::Revoked.as_str() {
+                        continue;
+                    }
+                    apply_status(
+                        conn,
+                        now,
+                        StatusActor::Officer(officer_id),
+                        code,
+                        status,
+                        &reason,
+                    )?;
+                    effects.codes.push(code.code_key.clone());
+                }
+                record.target = Some(
+                    keys.iter()
+                        .map(|c| c.code_key.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                );
+                applied.push(format!(
+                    "{} {}",
+                    if status == CodeStatus::Recalled {
+                        "flagged"
+                    } else {
+                        "revoked"
+                    },
+                    record.target.clone().unwrap_or_default()
+                ));
+            }
+            SanctionKind::Strike => {
+                store::insert_sanction(conn, &record)?;
+                applied.push("strike".to_string());
+                let strikes = &policy.strikes;
+                let since = now - TimeDelta::days(i64::from(strikes.within_days));
+                let count = store::strikes_since(conn, &row.seller_id, since.naive_utc())?;
+                if count >= i64::from(strikes.count) {
+                    let reason = format!("strikes:{}", row.reference);
+                    if suspend(conn, row, &reason, strikes.suspend_days, now, effects)? {
+                        applied.push(format!(
+                            "{count} strikes: seller suspended for {} days",
+                            strikes.suspend_days
+                        ));
+                    }
+                }
+                continue;
+            }
+            SanctionKind::SuspendSeller => {
+                let max = policy.sanctions.max_suspend_days;
+                let days = sanction
+                    .days
+                    .filter(|d| (1..=max).contains(d))
+                    .ok_or_else(|| invalid(format!("{field}.days"), format!("1 to {max} days")))?;
+                let reason = format!("dispute:{}", row.reference);
+                if suspend(conn, row, &reason, days, now, effects)? {
+                    applied.push(format!("seller suspended for {days} days"));
+                } else {
+                    applied.push("seller already suspended".to_string());
+                }
+                continue;
+            }
+        }
+        store::insert_sanction(conn, &record)?;
+    }
+    Ok(applied)
+}
+
+/// Suspends the seller for `days` unless already suspended; records the suspension with
+/// its end so that the worker ends it.
+fn suspend(
+    conn: &mut DbConnection,
+    row: &DisputeRow,
+    reason: &str,
+    days: u32,
+    now: DateTime<Utc>,
+    effects: &mut Effects,
+) -> Result<bool, DisputeError> {
+    let Some(seller) = crate::identity::find_seller(conn, &row.seller_id)? else {
+        return Ok(false);
+    };
+    if seller.status == "suspended" {
+        return Ok(false);
+    }
+    if !crate::identity::monitor::suspend_in(conn, now, &seller, reason, "system")? {
+        return Err(DisputeError::Stale(
+            "the seller changed meanwhile; decide again".into(),
+        ));
+    }
+    store::insert_sanction(
+        conn,
+        &SanctionRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            dispute_id: row.id.clone(),
+            seller_id: row.seller_id.clone(),
+            kind: SanctionKind::SuspendSeller.as_str().into(),
+            target: Some(reason.to_string()),
+            days: Some(days as i32),
+            ends_at: Some((now + TimeDelta::days(i64::from(days))).naive_utc()),
+            created_at: now.naive_utc(),
+            lifted_at: None,
+        },
+    )?;
+    effects.sellers = true;
+    Ok(true)
+}
+
+/// The registered codes a code sanction acts on: those named, or those the listing's
+/// latest check saw.
+fn code_rows(
+    conn: &mut DbConnection,
+    row: &DisputeRow,
+    named: Option<&[String]>,
+    field: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<crate::codes::store::CodeRow>, DisputeError> {
+    let codes: Vec<String> = match named {
+        Some(codes) => codes.to_vec(),
+        None => crate::listings::latest_decision(conn, &row.platform_id, &row.listing_id)?
+            .map(|(_, codes)| codes)
+            .unwrap_or_default(),
+    };
+    let mut rows = Vec::new();
+    for (j, code) in codes.iter().enumerate() {
+        let Ok(parsed) = crate::codes::parse(code, now.year()) else {
+            if named.is_some() {
+                return Err(invalid(
+                    format!("{field}.codes[{j}]"),
+                    "not a readable code",
+                ));
+            }
+            continue;
+        };
+        let found = crate::codes::store::find_codes(conn, &parsed.lookup_keys)?;
+        // The most specific registered level, as the listing check used.
+        if let Some(code) = parsed
+            .lookup_keys
+            .iter()
+            .find_map(|k| found.iter().find(|r| &r.code_key == k))
+        {
+            rows.push(code.clone());
+        } else if named.is_some() {
+            return Err(invalid(
+                format!("{field}.codes[{j}]"),
+                "no such registered code",
+            ));
+        }
+    }
+    if rows.is_empty() {
+        return Err(invalid(
+            format!("{field}.codes"),
+            "the listing has no registered code to act on; name the codes",
+        ));
+    }
+    Ok(rows)
+}
+
+/// Lifts the sanctions of a case whose decision an appeal overturned. Code status
+/// changes stand (the issuer or an officer restores a code); the timeline says so.
+pub(super) fn lift_all(
+    conn: &mut DbConnection,
+    row: &DisputeRow,
+    now: DateTime<Utc>,
+    effects: &mut Effects,
+) -> Result<(), DisputeError> {
+    for sanction in store::sanctions_of(conn, &row.id)?
+        .into_iter()
+        .filter(|s| s.lifted_at.is_none())
+    {
+        match sanction.kind.as_str() {
+            "block_listing" => effects.blocks = true,
+            "suspend_seller" => {
+                let reason = sanction.target.clone().unwrap_or_default();
+                if crate::identity::monitor::reinstate_in(
+                    conn,
+                    now,
+                    &row.seller_id,
+                    &reason,
+                    "system",
+                )? {
+                    effects.sellers = true;
+                }
+            }
+            "flag_codes" | "revoke_codes" => continue,
+            _ => {}
+        }
+        store::lift_sanction(conn, &sanction.id, now.naive_utc())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,455 @@
+//! Dispute queries.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::db::schema::{
+    dispute_counters, dispute_decisions, dispute_events, dispute_evidence, dispute_sanctions,
+    disputes,
+};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = disputes)]
+#[diesel(treat_none_as_null = true)]
+pub struct DisputeRow {
+    pub id: String,
+    pub reference: String,
+    pub status: String,
+    pub kind: String,
+    pub claim: String,
+    pub description: String,
+    pub platform_id: String,
+    pub listing_id: String,
+    pub shop_id: String,
+    pub listing_check_id: Option<String>,
+    pub seller_id: String,
+    pub province: String,
+    /// `platform:{client}:{buyer reference}` or `email:{address}`: who the buyer is, for
+    /// linking duplicate filings.
+    pub buyer_key: String,
+    pub buyer_reference: Option<String>,
+    pub buyer_email: String,
+    pub buyer_language: String,
+    /// SHA-256 of the buyer's case link token.
+    pub buyer_token_hash: Option<String>,
+    pub assignee_id: Option<String>,
+    pub outcome: Option<String>,
+    /// `buyer` or `seller` while information is requested.
+    pub info_requested_from: Option<String>,
+    pub paused_at: Option<NaiveDateTime>,
+    pub seller_due_at: Option<NaiveDateTime>,
+    pub buyer_due_at: Option<NaiveDateTime>,
+    pub resolution_due_at: Option<NaiveDateTime>,
+    pub appeal_due_at: Option<NaiveDateTime>,
+    pub reminded_at: Option<NaiveDateTime>,
+    pub escalated_at: Option<NaiveDateTime>,
+    pub decided_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i64,
+}
+
+impl DisputeRow {
+    pub fn filed_by_platform(&self) -> bool {
+        self.buyer_key.starts_with("platform:")
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = dispute_events)]
+pub struct EventRow {
+    pub id: String,
+    pub dispute_id: String,
+    pub occurred_at: NaiveDateTime,
+    pub actor: String,
+    pub action: String,
+    pub from_status: Option<String>,
+    pub to_status: Option<String>,
+    pub internal: bool,
+    pub details: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = dispute_evidence)]
+pub struct EvidenceRow {
+    pub id: String,
+    pub dispute_id: String,
+    pub uploaded_by: String,
+    pub file_name: String,
+    pub media_type: String,
+    pub size_bytes: i64,
+    pub sha256: String,
+    pub storage_path: String,
+    pub hidden_at: Option<NaiveDateTime>,
+    pub hidden_by: Option<String>,
+    pub hidden_reason: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = dispute_sanctions)]
+pub struct SanctionRow {
+    pub id: String,
+    pub dispute_id: String,
+    pub seller_id: String,
+    pub kind: String,
+    pub target: Option<String>,
+    pub days: Option<i32>,
+    pub ends_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub lifted_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = dispute_decisions)]
+pub struct DecisionRow {
+    pub id: String,
+    pub dispute_id: String,
+    /// `first` or `appeal`.
+    pub stage: String,
+    pub outcome: String,
+    pub statement: String,
+    pub decided_by: String,
+    pub decided_at: NaiveDateTime,
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<DisputeRow>> {
+    disputes::table
+        .find(id)
+        .select(DisputeRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_by_token(conn: &mut DbConnection, token_hash: &str) -> QueryResult<Option<DisputeRow>> {
+    disputes::table
+        .filter(disputes::buyer_token_hash.eq(token_hash))
+        .select(DisputeRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn insert(conn: &mut DbConnection, row: &DisputeRow) -> QueryResult<()> {
+    diesel::insert_into(disputes::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Saves a changed case if nobody changed it since `read_version`; false otherwise.
+pub fn update(conn: &mut DbConnection, row: &DisputeRow, read_version: i64) -> QueryResult<bool> {
+    let changed = diesel::update(
+        disputes::table
+            .find(&row.id)
+            .filter(disputes::version.eq(read_version)),
+    )
+    .set(row)
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// An open case of the same buyer about the same listing.
+pub fn open_duplicate(
+    conn: &mut DbConnection,
+    buyer_key: &str,
+    platform_id: &str,
+    listing_id: &str,
+) -> QueryResult<Option<DisputeRow>> {
+    disputes::table
+        .filter(disputes::buyer_key.eq(buyer_key))
+        .filter(disputes::platform_id.eq(platform_id))
+        .filter(disputes::listing_id.eq(listing_id))
+        .filter(disputes::status.ne_all(["closed", "withdrawn", "settled"]))
+        .select(DisputeRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The next reference number of `year` (inside the filing's transaction, so numbers are
+/// never given twice and never skipped by a failed filing).
+pub fn next_number(conn: &mut DbConnection, year: i32) -> QueryResult<i64> {
+    let updated: Option<i64> = diesel::update(dispute_counters::table.find(year))
+        .set(dispute_counters::last_number.eq(dispute_counters::last_number + 1))
+        .returning(dispute_counters::last_number)
+        .get_result(conn)
+        .optional()?;
+    match updated {
+        Some(n) => Ok(n),
+        None => {
+            diesel::insert_into(dispute_counters::table)
+                .values((
+                    dispute_counters::year.eq(year),
+                    dispute_counters::last_number.eq(1i64),
+                ))
+                .execute(conn)?;
+            Ok(1)
+        }
+    }
+}
+
+pub fn insert_event(conn: &mut DbConnection, row: &EventRow) -> QueryResult<()> {
+    diesel::insert_into(dispute_events::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn events(conn: &mut DbConnection, dispute_id: &str) -> QueryResult<Vec<EventRow>> {
+    dispute_events::table
+        .filter(dispute_events::dispute_id.eq(dispute_id))
+        .order(dispute_events::id.asc())
+        .select(EventRow::as_select())
+        .load(conn)
+}
+
+pub fn insert_evidence(conn: &mut DbConnection, row: &EvidenceRow) -> QueryResult<()> {
+    diesel::insert_into(dispute_evidence::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn evidence_of(conn: &mut DbConnection, dispute_id: &str) -> QueryResult<Vec<EvidenceRow>> {
+    dispute_evidence::table
+        .filter(dispute_evidence::dispute_id.eq(dispute_id))
+        .order(dispute_evidence::id.asc())
+        .select(EvidenceRow::as_select())
+        .load(conn)
+}
+
+pub fn find_evidence(
+    conn: &mut DbConnection,
+    dispute_id: &str,
+    evidence_id: &str,
+) -> QueryResult<Option<EvidenceRow>> {
+    dispute_evidence::table
+        .find(evidence_id)
+        .filter(dispute_evidence::dispute_id.eq(dispute_id))
+        .select(EvidenceRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Hides a visible evidence file; false if it was hidden already.
+pub fn hide_evidence(
+    conn: &mut DbConnection,
+    evidence_id: &str,
+    by: &str,
+    reason: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let changed = diesel::update(
+        dispute_evidence::table
+            .find(evidence_id)
+            .filter(dispute_evidence::hidden_at.is_null()),
+    )
+    .set((
+        dispute_evidence::hidden_at.eq(now),
+        dispute_evidence::hidden_by.eq(by),
+        dispute_evidence::hidden_reason.eq(reason),
+    ))
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
+pub fn insert_sanction(conn: &mut DbConnection, row: &SanctionRow) -> QueryResult<()> {
+    diesel::insert_into(dispute_sanctions::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn sanctions_of(conn: &mut DbConnection, dispute_id: &str) -> QueryResult<Vec<SanctionRow>> {
+    dispute_sanctions::table
+        .filter(dispute_sanctions::dispute_id.eq(dispute_id))
+        .order(dispute_sanctions::id.asc())
+        .select(SanctionRow::as_select())
+        .load(conn)
+}
+
+pub fn lift_sanction(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(dispute_sanctions::table.find(id))
+        .set(dispute_sanctions::lifted_at.eq(now))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Strikes against a seller since `since`, not lifted.
+pub fn strikes_since(
+    conn: &mut DbConnection,
+    seller_id: &str,
+    since: NaiveDateTime,
+) -> QueryResult<i64> {
+    dispute_sanctions::table
+        .filter(dispute_sanctions::seller_id.eq(seller_id))
+        .filter(dispute_sanctions::kind.eq("strike"))
+        .filter(dispute_sanctions::lifted_at.is_null())
+        .filter(dispute_sanctions::created_at.ge(since))
+        .count()
+        .get_result(conn)
+}
+
+/// Suspensions for a fixed time that have run out.
+pub fn ended_suspensions(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<SanctionRow>> {
+    dispute_sanctions::table
+        .filter(dispute_sanctions::kind.eq("suspend_seller"))
+        .filter(dispute_sanctions::lifted_at.is_null())
+        .filter(dispute_sanctions::ends_at.le(now))
+        .select(SanctionRow::as_select())
+        .load(conn)
+}
+
+pub fn insert_decision(conn: &mut DbConnection, row: &DecisionRow) -> QueryResult<()> {
+    diesel::insert_into(dispute_decisions::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn decisions_of(conn: &mut DbConnection, dispute_id: &str) -> QueryResult<Vec<DecisionRow>> {
+    dispute_decisions::table
+        .filter(dispute_decisions::dispute_id.eq(dispute_id))
+        .order(dispute_decisions::decided_at.asc())
+        .select(DecisionRow::as_select())
+        .load(conn)
+}
+
+/// What the officers' queue is filtered by.
+#[derive(Debug, Clone, Default)]
+pub struct QueueFilter {
+    /// `None`: every province.
+    pub provinces: Option<Vec<String>>,
+    pub statuses: Vec<String>,
+    pub kind: Option<String>,
+    /// `Some(None)`: unassigned cases.
+    pub assignee: Option<Option<String>>,
+    /// Cases past their resolution deadline, not yet decided.
+    pub overdue_at: Option<NaiveDateTime>,
+    /// Cases whose id is below this one (ids are time-ordered: newest first).
+    pub before: Option<String>,
+    pub limit: i64,
+}
+
+pub fn queue(conn: &mut DbConnection, filter: &QueueFilter) -> QueryResult<Vec<DisputeRow>> {
+    let mut query = disputes::table
+        .select(DisputeRow::as_select())
+        .filter(disputes::status.ne("filed"))
+        .into_boxed();
+    if let Some(provinces) = &filter.provinces {
+        query = query.filter(disputes::province.eq_any(provinces.clone()));
+    }
+    if !filter.statuses.is_empty() {
+        query = query.filter(disputes::status.eq_any(filter.statuses.clone()));
+    }
+    if let Some(kind) = &filter.kind {
+        query = query.filter(disputes::kind.eq(kind.clone()));
+    }
+    match &filter.assignee {
+        Some(Some(id)) => query = query.filter(disputes::assignee_id.eq(id.clone())),
+        Some(None) => query = query.filter(disputes::assignee_id.is_null()),
+        None => {}
+    }
+    if let Some(now) = filter.overdue_at {
+        query = query
+            .filter(disputes::resolution_due_at.lt(now))
+            .filter(disputes::paused_at.is_null())
+            .filter(disputes::status.eq_any([
+                "awaiting_seller",
+                "seller_responded",
+                "under_review",
+            ]));
+    }
+    if let Some(before) = &filter.before {
+        query = query.filter(disputes::id.lt(before.clone()));
+    }
+    query
+        .order(disputes::id.desc())
+        .limit(filter.limit)
+        .load(conn)
+}
+
+/// Cases of a seller, newest first.
+pub fn of_seller(conn: &mut DbConnection, seller_id: &str) -> QueryResult<Vec<DisputeRow>> {
+    disputes::table
+        .filter(disputes::seller_id.eq(seller_id))
+        .filter(disputes::status.ne("filed"))
+        .order(disputes::id.desc())
+        .select(DisputeRow::as_select())
+        .load(conn)
+}
+
+/// Which deadline of a case the worker looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deadline {
+    Seller,
+    Buyer,
+    Resolution,
+    Appeal,
+    /// Filing time (unconfirmed direct filings).
+    Filed,
+}
+
+/// Cases in `statuses` whose `deadline` is at or before `at`, oldest first. Paused cases
+/// are left out of the resolution deadline.
+pub fn due(
+    conn: &mut DbConnection,
+    statuses: &[&str],
+    deadline: Deadline,
+    at: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<DisputeRow>> {
+    let query = disputes::table
+        .select(DisputeRow::as_select())
+        .filter(disputes::status.eq_any(statuses.to_vec()))
+        .into_boxed();
+    let query = match deadline {
+        Deadline::Seller => query.filter(disputes::seller_due_at.le(at)),
+        Deadline::Buyer => query.filter(disputes::buyer_due_at.le(at)),
+        Deadline::Resolution => query
+            .filter(disputes::resolution_due_at.le(at))
+            .filter(disputes::paused_at.is_null())
+            .filter(disputes::escalated_at.is_null()),
+        Deadline::Appeal => query.filter(disputes::appeal_due_at.le(at)),
+        Deadline::Filed => query.filter(disputes::created_at.le(at)),
+    };
+    query.order(disputes::id.asc()).limit(limit).load(conn)
+}
+
+/// Cases awaiting the seller, due before `horizon`, whose seller was not reminded yet.
+pub fn to_remind(
+    conn: &mut DbConnection,
+    horizon: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<DisputeRow>> {
+    disputes::table
+        .filter(disputes::status.eq("awaiting_seller"))
+        .filter(disputes::reminded_at.is_null())
+        .filter(disputes::seller_due_at.le(horizon))
+        .order(disputes::id.asc())
+        .limit(limit)
+        .select(DisputeRow::as_select())
+        .load(conn)
+}
+
+/// Cases in provinces (all when `None`) filed in a period, for reports.
+pub fn for_report(
+    conn: &mut DbConnection,
+    provinces: Option<&[String]>,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<Vec<DisputeRow>> {
+    let mut query = disputes::table
+        .select(DisputeRow::as_select())
+        .filter(disputes::status.ne("filed"))
+        .filter(disputes::created_at.ge(from))
+        .filter(disputes::created_at.lt(to))
+        .into_boxed();
+    if let Some(provinces) = provinces {
+        query = query.filter(disputes::province.eq_any(provinces.to_vec()));
+    }
+    query.order(disputes::id.asc()).load(conn)
+}
