@@ -17,6 +17,8 @@ use crate::clock::Clock;
 use crate::codes::registry::{BatchFormat, CodeStatus, IssuerProfile, Registry, StatusActor};
 use crate::config::Config;
 use crate::db::DbPool;
+use crate::disputes::evidence::EvidenceStore;
+use crate::disputes::{BuyerInput, CaseInput, Disputes};
 use crate::i18n::Language;
 use crate::identity::{Bindings, BusinessClaim, BusinessKind, IdentityClaim, Registers, Sellers};
 use crate::keys::KeyRing;
@@ -46,6 +48,12 @@ pub struct DemoCredentials {
     pub allowed_code: String,
     pub recalled_code: String,
     pub issuer_code: String,
+    /// Officer of Ho Chi Minh City's Department of Industry and Trade.
+    #[serde(default)]
+    pub officer_email: String,
+    /// A dispute waiting for the seller's answer.
+    #[serde(default)]
+    pub dispute_reference: String,
 }
 
 /// Where the demo keeps its credentials.
@@ -209,6 +217,19 @@ impl Demo<'_> {
         accounts
             .accept_invitation(&self.link_token(admin_email)?, DEMO_PASSWORD)
             .map_err(|e| Self::fail("admin invitation", e))?;
+        let officer_email = "can.bo.hcm@demo.tracegate.vn";
+        accounts
+            .create_officer(&NewOfficer {
+                email: officer_email,
+                role: OfficerRole::Supervisor,
+                provinces: &ProvinceScope::Only(vec!["79".into()]),
+                language: Language::Vi,
+                created_by: "demo",
+            })
+            .map_err(|e| Self::fail("officer", e))?;
+        accounts
+            .accept_invitation(&self.link_token(officer_email)?, DEMO_PASSWORD)
+            .map_err(|e| Self::fail("officer invitation", e))?;
 
         // Machine clients.
         let platform = clients
@@ -291,6 +312,35 @@ impl Demo<'_> {
                 Some("Sen Việt Official Store"),
             )
             .map_err(|e| Self::fail("binding", e))?;
+        // A buyer's complaint, filed through the platform, waiting for An's answer.
+        let evidence = EvidenceStore::new(&self.config.disputes.evidence_dir);
+        let disputes = Disputes {
+            pool: self.pool,
+            clock: self.clock,
+            policies: self.policies,
+            cache: &cache,
+            vault: &vault,
+            evidence: &evidence,
+            config: &self.config.disputes,
+            public_url: &self.config.server.public_url,
+        };
+        let dispute = disputes
+            .file_for_buyer(
+                &platform.client.id,
+                &CaseInput {
+                    shop_id: shop_id.clone(),
+                    listing_id: "demo-1".into(),
+                    kind: "origin_misrepresented".into(),
+                    claim: "refund".into(),
+                    description: "Trang sản phẩm ghi sản xuất tại TP.HCM nhưng hộp in \"Made in Thailand\" (dữ liệu mô phỏng).".into(),
+                },
+                &BuyerInput {
+                    reference: "buyer-demo-001".into(),
+                    email: "nguoi.mua@demo.tracegate.vn".into(),
+                    language: Language::Vi,
+                },
+            )
+            .map_err(|e| Self::fail("dispute", e))?;
         {
             use crate::db::schema::sellers;
             use diesel::prelude::*;
@@ -333,6 +383,8 @@ impl Demo<'_> {
             allowed_code,
             recalled_code,
             issuer_code,
+            officer_email: officer_email.into(),
+            dispute_reference: dispute.case.summary.reference,
         })
     }
 }
@@ -351,6 +403,7 @@ pub fn describe(credentials: &DemoCredentials, base: &str) -> String {
   household       {household}
   suspended       {suspended}
   admin officer   {admin} (enrol TOTP with POST /v1/me/totp before officer routes)
+  supervisor      {officer} (Ho Chi Minh City; dispute {dispute} waits for the seller)
   password        {password} (all demo people)
 
 Try:
@@ -375,6 +428,8 @@ Try:
         household = c.household_email,
         suspended = c.suspended_email,
         admin = c.admin_email,
+        officer = c.officer_email,
+        dispute = c.dispute_reference,
         password = c.password,
         allowed = c.allowed_code,
         recalled = c.recalled_code,

@@ -3,6 +3,8 @@
 local sellers = tonumber(os.getenv("SELLERS"))
 local codes = tonumber(os.getenv("CODES"))
 local token = os.getenv("TOKEN")
+-- HOT=N draws codes from the first N only (a working set the caches can hold).
+local hot = tonumber(os.getenv("HOT") or os.getenv("CODES"))
 local counter = 0
 
 local function check_digit(body)
@@ -17,7 +19,7 @@ end
 
 request = function()
   counter = counter + 1
-  local n = math.random(0, codes - 1)
+  local n = math.random(0, hot - 1)
   local body12 = string.format("893%09d", n)
   local gtin = "0" .. body12 .. check_digit(body12)
   local shop = n % sellers

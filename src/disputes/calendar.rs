@@ -39,6 +39,21 @@ pub fn add_working_days(
     end_of_local_day(day)
 }
 
+/// A deadline moved by the time a case stood still, to the end of a working day (a pause
+/// that ends on a Friday does not make the case due on a Sunday).
+pub fn extend(due: DateTime<Utc>, by: TimeDelta, holidays: &BTreeSet<NaiveDate>) -> DateTime<Utc> {
+    let moved = due + by.max(TimeDelta::zero());
+    let mut day = local(moved).date_naive();
+    // A deadline at local midnight belongs to the day that just ended.
+    if local(moved).time() == chrono::NaiveTime::MIN {
+        day = day.pred_opt().unwrap_or(day);
+    }
+    while !is_working_day(day, holidays) {
+        day = day.succ_opt().unwrap_or(day);
+    }
+    end_of_local_day(day)
+}
+
 /// Midnight at the end of a local day, in UTC.
 pub fn end_of_local_day(day: NaiveDate) -> DateTime<Utc> {
     let next = day.succ_opt().unwrap_or(day);
@@ -80,6 +95,27 @@ mod tests {
             local(due).date_naive(),
             day("2026-12-01"),
             "Monday ends at midnight"
+        );
+    }
+
+    #[test]
+    fn a_pause_moves_the_deadline_to_the_end_of_a_working_day() {
+        let holidays = BTreeSet::new();
+        // Due at the end of Thursday 3 December; paused for 20 hours: Friday evening.
+        let due = end_of_local_day(day("2026-12-03"));
+        let moved = extend(due, TimeDelta::hours(20), &holidays);
+        assert_eq!(
+            local(moved).to_rfc3339(),
+            "2026-12-05T00:00:00+07:00",
+            "end of Friday"
+        );
+        // Paused for 30 hours: that is Saturday, so the end of Monday the 7th.
+        let moved = extend(due, TimeDelta::hours(30), &holidays);
+        assert_eq!(local(moved).to_rfc3339(), "2026-12-08T00:00:00+07:00");
+        assert_eq!(
+            extend(due, TimeDelta::zero(), &holidays),
+            due,
+            "no pause, no change"
         );
     }
 

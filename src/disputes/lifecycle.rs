@@ -189,11 +189,14 @@ pub fn next(from: Status, mv: Move, roles: &[Role]) -> Option<Status> {
         .map(|(_, _, to, _)| *to)
 }
 
-/// The moves someone holding `roles` can make now.
+/// The moves someone holding `roles` can make now as actions (confirming is done by
+/// the link mailed to the buyer, not as an action).
 pub fn possible(from: Status, roles: &[Role]) -> Vec<Move> {
     let mut moves: Vec<Move> = TABLE
         .iter()
-        .filter(|(f, _, _, who)| *f == from && who.iter().any(|r| roles.contains(r)))
+        .filter(|(f, m, _, who)| {
+            *f == from && *m != Confirm && who.iter().any(|r| roles.contains(r))
+        })
         .map(|(_, m, _, _)| *m)
         .collect();
     if next(from, Withdraw, roles).is_some() {

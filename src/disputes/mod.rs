@@ -235,6 +235,9 @@ impl ActionInput {
     }
 }
 
+/// Unconfirmed direct filings one address may have at a time.
+const MAX_UNCONFIRMED: i64 = 3;
+
 const OUTCOMES: &[&str] = &["upheld", "partly_upheld", "dismissed"];
 
 /// Checks a free text a person wrote.
@@ -468,6 +471,12 @@ impl Disputes<'_> {
         let case = self.check_case(input)?;
         let email = check_email("email", email)?;
         let buyer_key = format!("email:{email}");
+        // Nobody can flood an address with confirmation mail: beyond a few unconfirmed
+        // filings, more are dropped (with the same answer, which says nothing).
+        if store::unconfirmed_count(&mut *self.pool.get()?, &buyer_key)? >= MAX_UNCONFIRMED {
+            tracing::info!("direct filing dropped: too many unconfirmed filings for one address");
+            return Ok(());
+        }
         self.file(
             platform_id,
             &case,
@@ -502,8 +511,11 @@ impl Disputes<'_> {
                     "no seller is bound to this shop on this platform; report the shop to the platform",
                 )
             })?;
-            if let Some(existing) =
-                store::open_duplicate(conn, buyer_key, platform_id, &case.listing_id)?
+            // A direct filing is linked only once its address is confirmed (`confirm`):
+            // whoever knows a buyer's address must not write into the buyer's case.
+            if by_platform
+                && let Some(existing) =
+                    store::open_duplicate(conn, buyer_key, platform_id, &case.listing_id)?
             {
                 self.event(
                     conn,
@@ -657,6 +669,11 @@ impl Disputes<'_> {
                 // Opening the link again is harmless.
                 return self.view(conn, &row, &[Role::Buyer]);
             }
+            if let Some(existing) =
+                store::open_duplicate(conn, &row.buyer_key, &row.platform_id, &row.listing_id)?
+            {
+                return self.link_confirmed(conn, row, existing, now);
+            }
             let before = row.version;
             self.open_for_seller(&mut row, now);
             row.version += 1;
@@ -682,6 +699,55 @@ impl Disputes<'_> {
             self.tell(conn, &row, "filed", &[Role::Buyer, Role::Seller], None)?;
             self.view(conn, &row, &[Role::Buyer])
         })
+    }
+
+    /// A confirmed direct filing about a listing the buyer already has an open case on:
+    /// its content joins that case, and the filing itself is withdrawn.
+    fn link_confirmed(
+        &self,
+        conn: &mut DbConnection,
+        filing: DisputeRow,
+        existing: DisputeRow,
+        now: DateTime<Utc>,
+    ) -> Result<DisputeView, DisputeError> {
+        self.event(
+            conn,
+            &existing,
+            "buyer",
+            "filing_linked",
+            None,
+            false,
+            serde_json::json!({ "kind": filing.kind, "claim": filing.claim, "description": filing.description, "filing": filing.reference }),
+        )?;
+        let mut closed = filing.clone();
+        closed.status = Status::Withdrawn.as_str().into();
+        closed.updated_at = naive(now);
+        closed.version += 1;
+        if !store::update(conn, &closed, filing.version)? {
+            return Err(DisputeError::Conflict(
+                "the case changed meanwhile; open the link again".into(),
+            ));
+        }
+        self.event(
+            conn,
+            &closed,
+            "system",
+            Move::Withdraw.as_str(),
+            Some((Some(Status::Filed), Status::Withdrawn)),
+            false,
+            serde_json::json!({ "reason": "linked to the open case", "case": existing.reference }),
+        )?;
+        audit::append(
+            conn,
+            now,
+            &NewAuditEntry::new(
+                "buyer",
+                "dispute.linked",
+                format!("dispute:{}", existing.id),
+            )
+            .details(serde_json::json!({ "filing": filing.reference })),
+        )?;
+        self.view(conn, &existing, &[Role::Buyer])
     }
 
     /// A case as the caller may see it.
@@ -731,6 +797,20 @@ impl Disputes<'_> {
                     from.as_str()
                 ))
             })?;
+            // A case assigned to an officer is worked by that officer (or a supervisor).
+            if let Caller::Officer {
+                id: officer,
+                role: OfficerRole::Officer,
+                ..
+            } = caller
+                && row.assignee_id.as_ref().is_some_and(|a| a != officer)
+                && roles == [Role::Officer]
+            {
+                return Err(DisputeError::Forbidden(
+                    "the case is assigned to another officer; ask a supervisor to reassign it"
+                        .into(),
+                ));
+            }
             let mut next = row.clone();
             next.status = to.as_str().into();
             next.updated_at = naive(now);
@@ -746,9 +826,7 @@ impl Disputes<'_> {
                 &mut effects,
             )?;
             if !store::update(conn, &next, row.version)? {
-                return Err(DisputeError::Stale(
-                    "the case changed while you were acting on it; read it again".into(),
-                ));
+                return Err(changed_meanwhile(if_match));
             }
             self.event(
                 conn,
@@ -884,18 +962,9 @@ impl Disputes<'_> {
                 statement,
                 sanctions,
             } => {
-                let Caller::Officer { id, role, .. } = caller else {
+                let Caller::Officer { id, .. } = caller else {
                     return Err(DisputeError::Forbidden("only officers decide".into()));
                 };
-                if let Some(assignee) = &row.assignee_id
-                    && assignee != id
-                    && *role == OfficerRole::Officer
-                {
-                    return Err(DisputeError::Forbidden(
-                        "the case is assigned to another officer; ask a supervisor to reassign it"
-                            .into(),
-                    ));
-                }
                 if !OUTCOMES.contains(&outcome.as_str()) {
                     return Err(invalid(
                         "outcome",
@@ -1154,29 +1223,23 @@ impl Disputes<'_> {
         sanction: &store::SanctionRow,
     ) -> Result<bool, DisputeError> {
         let now = self.now();
+        let mut effects = Effects::default();
         let mut conn = self.pool.get()?;
-        let ended = write_transaction(&mut conn, |conn| {
-            let reason = sanction.target.clone().unwrap_or_default();
-            let reinstated = crate::identity::monitor::reinstate_in(
-                conn,
-                now,
-                &sanction.seller_id,
-                &reason,
-                "system",
-            )?;
-            store::lift_sanction(conn, &sanction.id, naive(now))?;
-            Ok::<_, DisputeError>(reinstated)
+        let reinstated = write_transaction(&mut conn, |conn| {
+            sanctions::end_suspension(conn, sanction, now, &mut effects)
         })?;
-        if ended {
-            self.cache.sellers_changed();
-        }
-        Ok(ended)
+        effects.apply(self.cache);
+        Ok(reinstated)
     }
 
     /// Ends a pause: the resolution deadline moves by the time the clock stood still.
     fn resume(&self, next: &mut DisputeRow, now: DateTime<Utc>) {
         if let (Some(paused), Some(due)) = (next.paused_at, next.resolution_due_at) {
-            next.resolution_due_at = Some(due + (naive(now) - paused));
+            next.resolution_due_at = Some(naive(calendar::extend(
+                utc(due),
+                naive(now) - paused,
+                &self.policies.disputes.holidays,
+            )));
         }
         next.paused_at = None;
         next.info_requested_from = None;
@@ -1307,11 +1370,36 @@ impl Disputes<'_> {
         let mut conn = self.pool.get()?;
         let (row, roles) = self.load(&mut conn, caller, id)?;
         let officer = roles.contains(&Role::Officer);
+        let hidden: Vec<String> = store::evidence_of(&mut conn, &row.id)?
+            .into_iter()
+            .filter(|e| e.hidden_at.is_some())
+            .map(|e| e.id)
+            .collect();
         Ok(store::events(&mut conn, &row.id)?
             .into_iter()
             .filter(|e| officer || !e.internal)
-            .map(views::event_view)
+            // Parties do not learn even the name of evidence an officer hid.
+            .filter(|e| officer || !hidden.iter().any(|h| e.details.contains(h.as_str())))
+            .map(|e| {
+                let mut view = views::event_view(e);
+                if !officer {
+                    view.actor = views::as_party_sees(&view.actor, &row.seller_id);
+                }
+                view
+            })
             .collect())
+    }
+
+    /// Checks that the caller may add evidence to the case now (before the upload is read).
+    pub fn may_attach(&self, caller: &Caller, id: &str) -> Result<(), DisputeError> {
+        let mut conn = self.pool.get()?;
+        let (row, _) = self.load(&mut conn, caller, id)?;
+        if status_of(&row)?.is_final() {
+            return Err(DisputeError::Conflict(
+                "the case is over; no more evidence can be added".into(),
+            ));
+        }
+        Ok(())
     }
 
     /// An officer's internal note (never shown to the parties).
@@ -1413,9 +1501,7 @@ impl Disputes<'_> {
             next.updated_at = naive(now);
             next.version += 1;
             if !store::update(conn, &next, row.version)? {
-                return Err(DisputeError::Stale(
-                    "the case changed meanwhile; read it again".into(),
-                ));
+                return Err(changed_meanwhile(if_match));
             }
             self.event(
                 conn,
@@ -1529,12 +1615,8 @@ impl Disputes<'_> {
         let evidence_id = uuid::Uuid::now_v7().to_string();
         let mut conn = self.pool.get()?;
         // The case is checked before the file is written, and again in the transaction.
+        self.may_attach(caller, id)?;
         let (row, _) = self.load(&mut conn, caller, id)?;
-        if status_of(&row)?.is_final() {
-            return Err(DisputeError::Conflict(
-                "the case is over; no more evidence can be added".into(),
-            ));
-        }
         let path = EvidenceStore::relative_path(&row.id, &evidence_id);
         self.evidence
             .write(&path, content)
@@ -1547,6 +1629,11 @@ impl Disputes<'_> {
             .to_ascii_lowercase();
         let stored = write_transaction(&mut conn, |conn| {
             let (row, roles) = self.load(conn, caller, id)?;
+            if status_of(&row)?.is_final() {
+                return Err(DisputeError::Conflict(
+                    "the case is over; no more evidence can be added".into(),
+                ));
+            }
             let evidence = store::EvidenceRow {
                 id: evidence_id.clone(),
                 dispute_id: row.id.clone(),
@@ -1719,6 +1806,16 @@ pub struct QueueQuery {
     pub cursor: Option<String>,
     /// 1 to 200 (default 50).
     pub limit: Option<u32>,
+}
+
+/// Someone else changed the case between reading and writing it: 412 for a caller who
+/// named the version they read, 409 otherwise.
+fn changed_meanwhile(if_match: Option<i64>) -> DisputeError {
+    let detail = "the case changed while you were acting on it; read it again";
+    match if_match {
+        Some(_) => DisputeError::Stale(detail.into()),
+        None => DisputeError::Conflict(detail.into()),
+    }
 }
 
 fn names(moves: &[Move]) -> String {

@@ -4,7 +4,7 @@
 use actix_multipart::Multipart;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, web};
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use futures_util::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
@@ -436,8 +436,11 @@ pub async fn upload_evidence(
     payload: Multipart,
 ) -> Result<HttpResponse, AppError> {
     let limit = state.config.disputes.evidence_max_bytes as usize;
-    let (file_name, media_type, content) = read_file_part(payload, limit).await?;
     let id = path.into_inner().id;
+    // Whoever may not add evidence to this case is turned away before the upload is read.
+    let (check_caller, check_id) = (caller.0.clone(), id.clone());
+    with_disputes(&state, move |d| d.may_attach(&check_caller, &check_id)).await?;
+    let (file_name, media_type, content) = read_file_part(payload, limit).await?;
     let view = with_disputes(&state, move |d| {
         d.attach(&caller.0, &id, &file_name, &media_type, &content)
     })
@@ -588,11 +591,17 @@ fn period(
     };
     let from = day("from", &query.from, today - chrono::TimeDelta::days(30))?;
     let to = day("to", &query.to, today)?;
+    for (field, value) in [("from", from), ("to", to)] {
+        if !(2000..=2100).contains(&value.year()) {
+            return Err(AppError::invalid(field, "a day between 2000 and 2100"));
+        }
+    }
     if to < from {
         return Err(AppError::invalid("to", "must not be before from"));
     }
     // Local days to UTC instants: the day starts at 00:00 in Vietnam.
-    let start = super::calendar::end_of_local_day(from - chrono::TimeDelta::days(1)).naive_utc();
+    let day_before = from.pred_opt().unwrap_or(from);
+    let start = super::calendar::end_of_local_day(day_before).naive_utc();
     let end = super::calendar::end_of_local_day(to).naive_utc();
     Ok((start, end))
 }

@@ -161,6 +161,8 @@ pub(super) fn apply(
                 ));
             }
             SanctionKind::Strike => {
+                // Two decisions at once must each count the other's strike.
+                crate::identity::lock_seller(conn, &row.seller_id)?;
                 store::insert_sanction(conn, &record)?;
                 applied.push("strike".to_string());
                 let strikes = &policy.strikes;
@@ -168,12 +170,11 @@ pub(super) fn apply(
                 let count = store::strikes_since(conn, &row.seller_id, since.naive_utc())?;
                 if count >= i64::from(strikes.count) {
                     let reason = format!("strikes:{}", row.reference);
-                    if suspend(conn, row, &reason, strikes.suspend_days, now, effects)? {
-                        applied.push(format!(
-                            "{count} strikes: seller suspended for {} days",
-                            strikes.suspend_days
-                        ));
-                    }
+                    suspend(conn, row, &reason, strikes.suspend_days, now, effects)?;
+                    applied.push(format!(
+                        "{count} strikes: seller suspended for {} days",
+                        strikes.suspend_days
+                    ));
                 }
                 continue;
             }
@@ -184,11 +185,8 @@ pub(super) fn apply(
                     .filter(|d| (1..=max).contains(d))
                     .ok_or_else(|| invalid(format!("{field}.days"), format!("1 to {max} days")))?;
                 let reason = format!("dispute:{}", row.reference);
-                if suspend(conn, row, &reason, days, now, effects)? {
-                    applied.push(format!("seller suspended for {days} days"));
-                } else {
-                    applied.push("seller already suspended".to_string());
-                }
+                suspend(conn, row, &reason, days, now, effects)?;
+                applied.push(format!("seller suspended for {days} days"));
                 continue;
             }
         }
@@ -197,8 +195,9 @@ pub(super) fn apply(
     Ok(applied)
 }
 
-/// Suspends the seller for `days` unless already suspended; records the suspension with
-/// its end so that the worker ends it.
+/// Suspends the seller for `days` and records the suspension with its end, which the
+/// worker keeps. A seller suspended already stays so; the suspension that ends last
+/// decides when they are reinstated.
 fn suspend(
     conn: &mut DbConnection,
     row: &DisputeRow,
@@ -206,17 +205,16 @@ fn suspend(
     days: u32,
     now: DateTime<Utc>,
     effects: &mut Effects,
-) -> Result<bool, DisputeError> {
-    let Some(seller) = crate::identity::find_seller(conn, &row.seller_id)? else {
-        return Ok(false);
-    };
-    if seller.status == "suspended" {
-        return Ok(false);
-    }
-    if !crate::identity::monitor::suspend_in(conn, now, &seller, reason, "system")? {
-        return Err(DisputeError::Stale(
-            "the seller changed meanwhile; decide again".into(),
-        ));
+) -> Result<(), DisputeError> {
+    let seller = crate::identity::find_seller(conn, &row.seller_id)?
+        .ok_or_else(|| DisputeError::Internal(format!("seller {} is gone", row.seller_id)))?;
+    if seller.status != "suspended" {
+        if !crate::identity::monitor::suspend_in(conn, now, &seller, reason, "system")? {
+            return Err(DisputeError::Stale(
+                "the seller changed meanwhile; decide again".into(),
+            ));
+        }
+        effects.sellers = true;
     }
     store::insert_sanction(
         conn,
@@ -232,12 +230,51 @@ fn suspend(
             lifted_at: None,
         },
     )?;
-    effects.sellers = true;
-    Ok(true)
+    Ok(())
+}
+
+/// Ends one suspension: the seller is reinstated if it was what held them and no other
+/// suspension runs on; otherwise the one ending last holds them. Returns whether the
+/// seller was reinstated.
+pub(super) fn end_suspension(
+    conn: &mut DbConnection,
+    sanction: &SanctionRow,
+    now: DateTime<Utc>,
+    effects: &mut Effects,
+) -> Result<bool, DisputeError> {
+    store::lift_sanction(conn, &sanction.id, now.naive_utc())?;
+    let reason = sanction.target.clone().unwrap_or_default();
+    let next = store::active_suspensions(conn, &sanction.seller_id)?
+        .into_iter()
+        .filter(|s| s.id != sanction.id && s.ends_at.is_some_and(|end| end > now.naive_utc()))
+        .max_by_key(|s| s.ends_at);
+    let reinstated = match next {
+        Some(other) => {
+            crate::identity::monitor::change_suspension_reason(
+                conn,
+                now,
+                &sanction.seller_id,
+                &reason,
+                other.target.as_deref().unwrap_or_default(),
+            )?;
+            false
+        }
+        None => crate::identity::monitor::reinstate_in(
+            conn,
+            now,
+            &sanction.seller_id,
+            &reason,
+            "system",
+        )?,
+    };
+    if reinstated {
+        effects.sellers = true;
+    }
+    Ok(reinstated)
 }
 
 /// The registered codes a code sanction acts on: those named, or those the listing's
-/// latest check saw.
+/// latest check saw; either way only codes this listing was checked with.
 fn code_rows(
     conn: &mut DbConnection,
     row: &DisputeRow,
@@ -251,6 +288,8 @@ fn code_rows(
             .map(|(_, codes)| codes)
             .unwrap_or_default(),
     };
+    // An officer acts on the codes this listing showed, not on any code in the registry.
+    let shown = crate::listings::codes_of_listing(conn, &row.platform_id, &row.listing_id)?;
     let mut rows = Vec::new();
     for (j, code) in codes.iter().enumerate() {
         let Ok(parsed) = crate::codes::parse(code, now.year()) else {
@@ -264,17 +303,20 @@ fn code_rows(
         };
         let found = crate::codes::store::find_codes(conn, &parsed.lookup_keys)?;
         // The most specific registered level, as the listing check used.
-        if let Some(code) = parsed
+        let registered = parsed
             .lookup_keys
             .iter()
             .find_map(|k| found.iter().find(|r| &r.code_key == k))
-        {
-            rows.push(code.clone());
-        } else if named.is_some() {
-            return Err(invalid(
-                format!("{field}.codes[{j}]"),
-                "no such registered code",
-            ));
+            .filter(|code| shown.contains(&code.code_key));
+        match registered {
+            Some(code) => rows.push(code.clone()),
+            None if named.is_some() => {
+                return Err(invalid(
+                    format!("{field}.codes[{j}]"),
+                    "not a registered code this listing was checked with",
+                ));
+            }
+            None => {}
         }
     }
     if rows.is_empty() {
@@ -299,20 +341,22 @@ pub(super) fn lift_all(
         .filter(|s| s.lifted_at.is_none())
     {
         match sanction.kind.as_str() {
-            "block_listing" => effects.blocks = true,
+            "flag_codes" | "revoke_codes" => continue,
             "suspend_seller" => {
-                let reason = sanction.target.clone().unwrap_or_default();
-                if crate::identity::monitor::reinstate_in(
+                end_suspension(conn, &sanction, now, effects)?;
+                continue;
+            }
+            "block_listing" => {
+                // The denials made while blocked are not replayed for the same content.
+                crate::listings::withdraw_listing(
                     conn,
                     now,
-                    &row.seller_id,
-                    &reason,
-                    "system",
-                )? {
-                    effects.sellers = true;
-                }
+                    &row.platform_id,
+                    &row.listing_id,
+                    "listing_unblocked",
+                )?;
+                effects.blocks = true;
             }
-            "flag_codes" | "revoke_codes" => continue,
             _ => {}
         }
         store::lift_sanction(conn, &sanction.id, now.naive_utc())?;

@@ -149,7 +149,7 @@ pub fn update(conn: &mut DbConnection, row: &DisputeRow, read_version: i64) -> Q
     Ok(changed == 1)
 }
 
-/// An open case of the same buyer about the same listing.
+/// An open (confirmed) case of the same buyer about the same listing.
 pub fn open_duplicate(
     conn: &mut DbConnection,
     buyer_key: &str,
@@ -160,32 +160,35 @@ pub fn open_duplicate(
         .filter(disputes::buyer_key.eq(buyer_key))
         .filter(disputes::platform_id.eq(platform_id))
         .filter(disputes::listing_id.eq(listing_id))
-        .filter(disputes::status.ne_all(["closed", "withdrawn", "settled"]))
+        .filter(disputes::status.ne_all(["filed", "closed", "withdrawn", "settled"]))
         .select(DisputeRow::as_select())
         .first(conn)
         .optional()
 }
 
+/// Direct filings of a buyer not confirmed yet.
+pub fn unconfirmed_count(conn: &mut DbConnection, buyer_key: &str) -> QueryResult<i64> {
+    disputes::table
+        .filter(disputes::buyer_key.eq(buyer_key))
+        .filter(disputes::status.eq("filed"))
+        .count()
+        .get_result(conn)
+}
+
 /// The next reference number of `year` (inside the filing's transaction, so numbers are
 /// never given twice and never skipped by a failed filing).
 pub fn next_number(conn: &mut DbConnection, year: i32) -> QueryResult<i64> {
-    let updated: Option<i64> = diesel::update(dispute_counters::table.find(year))
+    // One statement: the first filings of a year cannot race on inserting the counter.
+    crate::on_backend!(conn, c => diesel::insert_into(dispute_counters::table)
+        .values((
+            dispute_counters::year.eq(year),
+            dispute_counters::last_number.eq(1i64),
+        ))
+        .on_conflict(dispute_counters::year)
+        .do_update()
         .set(dispute_counters::last_number.eq(dispute_counters::last_number + 1))
         .returning(dispute_counters::last_number)
-        .get_result(conn)
-        .optional()?;
-    match updated {
-        Some(n) => Ok(n),
-        None => {
-            diesel::insert_into(dispute_counters::table)
-                .values((
-                    dispute_counters::year.eq(year),
-                    dispute_counters::last_number.eq(1i64),
-                ))
-                .execute(conn)?;
-            Ok(1)
-        }
-    }
+        .get_result(c))
 }
 
 pub fn insert_event(conn: &mut DbConnection, row: &EventRow) -> QueryResult<()> {
@@ -288,6 +291,19 @@ pub fn strikes_since(
         .filter(dispute_sanctions::created_at.ge(since))
         .count()
         .get_result(conn)
+}
+
+/// Suspensions of a seller not lifted yet.
+pub fn active_suspensions(
+    conn: &mut DbConnection,
+    seller_id: &str,
+) -> QueryResult<Vec<SanctionRow>> {
+    dispute_sanctions::table
+        .filter(dispute_sanctions::seller_id.eq(seller_id))
+        .filter(dispute_sanctions::kind.eq("suspend_seller"))
+        .filter(dispute_sanctions::lifted_at.is_null())
+        .select(SanctionRow::as_select())
+        .load(conn)
 }
 
 /// Suspensions for a fixed time that have run out.

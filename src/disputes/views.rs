@@ -181,6 +181,16 @@ pub(super) fn evidence_view(row: &EvidenceRow, officer: bool) -> EvidenceView {
     }
 }
 
+/// Who did something, as a party to the case sees it: the seller and machine actors by
+/// name, officers only as "officer".
+pub(super) fn as_party_sees(actor: &str, seller_id: &str) -> String {
+    match actor.strip_prefix("account:") {
+        Some(id) if id == seller_id => "seller".into(),
+        Some(_) => "officer".into(),
+        None => actor.to_string(),
+    }
+}
+
 pub(super) fn event_view(row: EventRow) -> EventView {
     EventView {
         id: row.id,

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::TimeDelta;
+use chrono::{Datelike, TimeDelta};
 use tokio::sync::watch;
 
 use super::store::{self, Deadline};
@@ -61,6 +61,7 @@ impl DisputeWorker {
 
     /// Runs rounds until `shutdown` turns true.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        self.check_calendar();
         let worker = Arc::new(self);
         loop {
             let this = worker.clone();
@@ -82,37 +83,43 @@ impl DisputeWorker {
         }
     }
 
-    /// One round over every kind of deadline.
+    /// One round over every kind of deadline. A case that cannot be handled is logged and
+    /// left for the next round; it does not hold up the others.
     pub fn round(&self) -> Result<Round, DisputeError> {
         let service = self.service();
         let now = self.clock.now();
+        let at = now.naive_utc();
         let deadlines = &self.policies.disputes.deadlines;
         let mut round = Round::default();
-        let mut conn = self.pool.get()?;
+        // A connection per query, given back at once: each step takes its own.
+        let due = |statuses: &[&str], deadline: Deadline, before: chrono::NaiveDateTime| {
+            store::due(&mut *self.pool.get()?, statuses, deadline, before, BATCH)
+                .map_err(DisputeError::from)
+        };
+        let tally = |count: &mut usize, id: &str, done: Result<bool, DisputeError>| match done {
+            Ok(true) => *count += 1,
+            Ok(false) => {}
+            Err(error) => {
+                tracing::warn!(case = %id, error = %error, "dispute deadline step failed")
+            }
+        };
 
-        let unconfirmed_before = now - TimeDelta::hours(i64::from(deadlines.confirm_hours));
-        for row in store::due(
-            &mut conn,
-            &["filed"],
-            Deadline::Filed,
-            unconfirmed_before.naive_utc(),
-            BATCH,
-        )? {
-            if service.system_move(
+        let unconfirmed = (now - TimeDelta::hours(i64::from(deadlines.confirm_hours))).naive_utc();
+        for row in due(&["filed"], Deadline::Filed, unconfirmed)? {
+            let done = service.system_move(
                 &row,
                 Move::Withdraw,
                 "withdrawn",
                 serde_json::json!({ "reason": "email address not confirmed in time" }),
-            )? {
-                round.lapsed += 1;
-            }
+            );
+            tally(&mut round.lapsed, &row.id, done);
         }
-        let horizon = now + TimeDelta::hours(i64::from(deadlines.reminder_hours_before));
-        for row in store::to_remind(&mut conn, horizon.naive_utc(), BATCH)? {
-            if row.seller_due_at.is_some_and(|due| due > now.naive_utc())
-                && service.remind_seller(&row)?
-            {
-                round.reminded += 1;
+        let horizon =
+            (now + TimeDelta::hours(i64::from(deadlines.reminder_hours_before))).naive_utc();
+        for row in store::to_remind(&mut *self.pool.get()?, horizon, BATCH)? {
+            if row.seller_due_at.is_some_and(|due| due > at) {
+                let done = service.remind_seller(&row);
+                tally(&mut round.reminded, &row.id, done);
             }
         }
         for (status, deadline, why) in [
@@ -127,65 +134,64 @@ impl DisputeWorker {
                 "the buyer did not reply to the answer in time",
             ),
         ] {
-            for row in store::due(&mut conn, &[status], deadline, now.naive_utc(), BATCH)? {
-                if service.system_move(
+            for row in due(&[status], deadline, at)? {
+                let done = service.system_move(
                     &row,
                     Move::Escalate,
                     "escalated",
                     serde_json::json!({ "reason": why }),
-                )? {
-                    round.escalated += 1;
-                }
+                );
+                tally(&mut round.escalated, &row.id, done);
             }
         }
-        for row in store::due(
-            &mut conn,
+        for row in due(
             &["awaiting_seller", "seller_responded", "under_review"],
             Deadline::Resolution,
-            now.naive_utc(),
-            BATCH,
+            at,
         )? {
-            if service.mark_overdue(&row)? {
-                round.overdue += 1;
-            }
+            let done = service.mark_overdue(&row);
+            tally(&mut round.overdue, &row.id, done);
         }
-        for row in store::due(
-            &mut conn,
-            &["decided"],
-            Deadline::Appeal,
-            now.naive_utc(),
-            BATCH,
-        )? {
-            if service.system_move(
+        for row in due(&["decided"], Deadline::Appeal, at)? {
+            let done = service.system_move(
                 &row,
                 Move::Close,
                 "closed",
                 serde_json::json!({ "reason": "no appeal within the time allowed" }),
-            )? {
-                round.closed += 1;
-            }
+            );
+            tally(&mut round.closed, &row.id, done);
         }
-        for row in store::due(
-            &mut conn,
-            &["appeal_decided"],
-            Deadline::Filed,
-            now.naive_utc(),
-            BATCH,
-        )? {
-            if service.system_move(
+        for row in due(&["appeal_decided"], Deadline::Filed, at)? {
+            let done = service.system_move(
                 &row,
                 Move::Close,
                 "closed",
                 serde_json::json!({ "reason": "the appeal decision is final" }),
-            )? {
-                round.closed += 1;
-            }
+            );
+            tally(&mut round.closed, &row.id, done);
         }
-        for sanction in store::ended_suspensions(&mut conn, now.naive_utc())? {
-            if service.end_suspension(&sanction)? {
-                round.suspensions_ended += 1;
-            }
+        for sanction in store::ended_suspensions(&mut *self.pool.get()?, at)? {
+            let done = service.end_suspension(&sanction);
+            tally(&mut round.suspensions_ended, &sanction.id, done);
         }
         Ok(round)
+    }
+
+    /// Says so when the holiday list does not reach the current year: deadlines would then
+    /// count holidays as working days.
+    fn check_calendar(&self) {
+        let year = super::calendar::local(self.clock.now()).year();
+        if !self
+            .policies
+            .disputes
+            .holidays
+            .iter()
+            .any(|day| day.year() == year)
+        {
+            tracing::warn!(
+                year,
+                "policies/disputes.toml lists no holidays for this year; add the days the Government announced"
+            );
+        }
     }
 }

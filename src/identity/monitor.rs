@@ -269,6 +269,8 @@ pub fn reinstate_in(
     if !store::update(conn, &row, seller.version)? {
         return Ok(false);
     }
+    // Decisions made while suspended are not replayed for the same content.
+    crate::listings::withdraw_for_seller(conn, at, seller_id, "seller_reinstated")?;
     for (platform, shop) in bound_shops(conn, seller_id)? {
         webhooks::queue_webhook(
             conn,
@@ -283,6 +285,41 @@ pub fn reinstate_in(
         at,
         &NewAuditEntry::new(actor, "seller.reinstated", format!("account:{seller_id}"))
             .details(serde_json::json!({ "suspension": reason })),
+    )?;
+    Ok(true)
+}
+
+/// Keeps a seller suspended under another reason when the suspension they were held under
+/// ends while another runs on. Returns whether the seller was held under `from`.
+pub fn change_suspension_reason(
+    conn: &mut DbConnection,
+    at: chrono::DateTime<chrono::Utc>,
+    seller_id: &str,
+    from: &str,
+    to: &str,
+) -> QueryResult<bool> {
+    let Some(seller) = store::find(conn, seller_id)? else {
+        return Ok(false);
+    };
+    if seller.status != "suspended" || seller.suspended_reason.as_deref() != Some(from) {
+        return Ok(false);
+    }
+    let mut row = seller.clone();
+    row.suspended_reason = Some(to.to_string());
+    row.updated_at = at.naive_utc();
+    row.version += 1;
+    if !store::update(conn, &row, seller.version)? {
+        return Ok(false);
+    }
+    audit::append(
+        conn,
+        at,
+        &NewAuditEntry::new(
+            "system",
+            "seller.suspension_continued",
+            format!("account:{seller_id}"),
+        )
+        .details(serde_json::json!({ "ended": from, "continues": to })),
     )?;
     Ok(true)
 }

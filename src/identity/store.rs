@@ -71,6 +71,15 @@ pub fn update(conn: &mut DbConnection, row: &SellerRow, read_version: i64) -> Qu
     Ok(changed == 1)
 }
 
+/// Takes the seller's row lock until the transaction ends (PostgreSQL; SQLite's write
+/// transactions are serial anyway), so that counts about the seller are not raced.
+pub fn lock(conn: &mut DbConnection, account_id: &str) -> QueryResult<()> {
+    diesel::update(sellers::table.find(account_id))
+        .set(sellers::version.eq(sellers::version))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Sellers by id (in chunks the backends accept).
 pub fn find_many(conn: &mut DbConnection, ids: &[&str]) -> QueryResult<Vec<SellerRow>> {
     let mut found = Vec::with_capacity(ids.len());

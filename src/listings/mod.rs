@@ -568,15 +568,16 @@ fn decoded(row: &store::CheckRow) -> Result<ListingDecision, ListingError> {
         .map_err(|e| ListingError::Internal(format!("stored decision {}: {e}", row.id)))
 }
 
-/// Withdraws every allowed listing that rested on `code_key` and tells each platform.
-/// Call inside the transaction that changed the code.
+/// Withdraws the decisions in force that rested on `code_key` (so that asking again
+/// decides anew) and tells each platform whose listing was allowed. Call inside the
+/// transaction that changed the code.
 pub fn withdraw_for_code(
     conn: &mut DbConnection,
     now: DateTime<Utc>,
     code_key: &str,
     reason: &str,
 ) -> diesel::QueryResult<usize> {
-    let affected = store::allowed_for_code(conn, code_key)?;
+    let affected = store::in_force_for_code(conn, code_key)?;
     withdraw(
         conn,
         now,
@@ -586,7 +587,8 @@ pub fn withdraw_for_code(
     )
 }
 
-/// Withdraws a platform's listing if it was allowed, and tells the platform.
+/// Withdraws the decisions in force on a platform's listing, telling the platform if it
+/// was allowed.
 pub fn withdraw_listing(
     conn: &mut DbConnection,
     now: DateTime<Utc>,
@@ -594,7 +596,7 @@ pub fn withdraw_listing(
     listing: &str,
     reason: &str,
 ) -> diesel::QueryResult<usize> {
-    let affected = store::allowed_for_listing(conn, platform, listing)?;
+    let affected = store::in_force_for_listing(conn, platform, listing)?;
     withdraw(
         conn,
         now,
@@ -602,6 +604,15 @@ pub fn withdraw_listing(
         reason,
         serde_json::json!({ "listing_id": listing }),
     )
+}
+
+/// Registry keys of the codes the decisions on a platform's listing rested on.
+pub fn codes_of_listing(
+    conn: &mut DbConnection,
+    platform: &str,
+    listing: &str,
+) -> diesel::QueryResult<Vec<String>> {
+    store::codes_of_listing(conn, platform, listing)
 }
 
 /// The newest decision on a platform's listing, as answered: (check id, codes as sent).
@@ -620,14 +631,15 @@ pub fn latest_decision(
     )
 }
 
-/// Withdraws every allowed listing of a seller and tells each platform.
+/// Withdraws the decisions in force on a seller's listings (suspension, reinstatement),
+/// telling each platform whose listing was allowed.
 pub fn withdraw_for_seller(
     conn: &mut DbConnection,
     now: DateTime<Utc>,
     seller_id: &str,
     reason: &str,
 ) -> diesel::QueryResult<usize> {
-    let affected = store::allowed_for_seller(conn, seller_id)?;
+    let affected = store::in_force_for_seller(conn, seller_id)?;
     withdraw(
         conn,
         now,
@@ -637,25 +649,32 @@ pub fn withdraw_for_seller(
     )
 }
 
+/// Marks decisions withdrawn; a listing that was allowed is revoked at its platform
+/// (`listing.revoked`). Returns how many allowed listings were revoked.
 fn withdraw(
     conn: &mut DbConnection,
     now: DateTime<Utc>,
-    affected: Vec<(String, String, String, String)>,
+    affected: Vec<store::InForce>,
     reason: &str,
     cause: serde_json::Value,
 ) -> diesel::QueryResult<usize> {
-    let ids: Vec<String> = affected.iter().map(|(id, ..)| id.clone()).collect();
+    let ids: Vec<String> = affected.iter().map(|d| d.id.clone()).collect();
     for chunk in ids.chunks(code_store::CHUNK) {
         store::mark_withdrawn(conn, chunk, now.naive_utc())?;
     }
-    for (check_id, platform, listing, shop) in &affected {
+    let mut revoked = 0;
+    for d in affected
+        .iter()
+        .filter(|d| d.decision == Decision::Allow.as_str())
+    {
         webhooks::queue_webhook(
             conn,
             now,
-            platform,
+            &d.platform_id,
             "listing.revoked",
-            serde_json::json!({ "listing_id": listing, "shop_id": shop, "check_id": check_id, "reason": reason, "cause": cause }),
+            serde_json::json!({ "listing_id": d.listing_id, "shop_id": d.shop_id, "check_id": d.id, "reason": reason, "cause": cause }),
         )?;
+        revoked += 1;
     }
-    Ok(affected.len())
+    Ok(revoked)
 }

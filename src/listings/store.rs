@@ -50,62 +50,81 @@ pub fn find(conn: &mut DbConnection, platform: &str, id: &str) -> QueryResult<Op
         .optional()
 }
 
-/// Allowed, not yet withdrawn decisions that rested on `code_key`: (id, platform, listing, shop).
-pub fn allowed_for_code(
-    conn: &mut DbConnection,
-    code_key: &str,
-) -> QueryResult<Vec<(String, String, String, String)>> {
+/// A decision in force, as withdrawing it needs it.
+#[derive(Debug, Clone, Queryable)]
+pub struct InForce {
+    pub id: String,
+    pub platform_id: String,
+    pub listing_id: String,
+    pub shop_id: String,
+    pub decision: String,
+}
+
+type InForceColumns = (
+    listing_checks::id,
+    listing_checks::platform_id,
+    listing_checks::listing_id,
+    listing_checks::shop_id,
+    listing_checks::decision,
+);
+
+const IN_FORCE: InForceColumns = (
+    listing_checks::id,
+    listing_checks::platform_id,
+    listing_checks::listing_id,
+    listing_checks::shop_id,
+    listing_checks::decision,
+);
+
+/// Decisions in force (not withdrawn) that rested on `code_key`.
+pub fn in_force_for_code(conn: &mut DbConnection, code_key: &str) -> QueryResult<Vec<InForce>> {
     listing_checks::table
         .inner_join(
             listing_check_codes::table.on(listing_check_codes::check_id.eq(listing_checks::id)),
         )
         .filter(listing_check_codes::code_key.eq(code_key))
-        .filter(listing_checks::decision.eq("allow"))
         .filter(listing_checks::withdrawn_at.is_null())
-        .select((
-            listing_checks::id,
-            listing_checks::platform_id,
-            listing_checks::listing_id,
-            listing_checks::shop_id,
-        ))
+        .select(IN_FORCE)
         .load(conn)
 }
 
-/// Allowed, not yet withdrawn decisions for a seller's listings.
-pub fn allowed_for_seller(
-    conn: &mut DbConnection,
-    seller_id: &str,
-) -> QueryResult<Vec<(String, String, String, String)>> {
+/// Decisions in force on a seller's listings.
+pub fn in_force_for_seller(conn: &mut DbConnection, seller_id: &str) -> QueryResult<Vec<InForce>> {
     listing_checks::table
         .filter(listing_checks::seller_id.eq(seller_id))
-        .filter(listing_checks::decision.eq("allow"))
         .filter(listing_checks::withdrawn_at.is_null())
-        .select((
-            listing_checks::id,
-            listing_checks::platform_id,
-            listing_checks::listing_id,
-            listing_checks::shop_id,
-        ))
+        .select(IN_FORCE)
         .load(conn)
 }
 
-/// Allowed, not yet withdrawn decisions for one listing of a platform.
-pub fn allowed_for_listing(
+/// Decisions in force on one listing of a platform.
+pub fn in_force_for_listing(
     conn: &mut DbConnection,
     platform: &str,
     listing: &str,
-) -> QueryResult<Vec<(String, String, String, String)>> {
+) -> QueryResult<Vec<InForce>> {
     listing_checks::table
         .filter(listing_checks::platform_id.eq(platform))
         .filter(listing_checks::listing_id.eq(listing))
-        .filter(listing_checks::decision.eq("allow"))
         .filter(listing_checks::withdrawn_at.is_null())
-        .select((
-            listing_checks::id,
-            listing_checks::platform_id,
-            listing_checks::listing_id,
-            listing_checks::shop_id,
-        ))
+        .select(IN_FORCE)
+        .load(conn)
+}
+
+/// Registry keys the decisions on one listing of a platform rested on.
+pub fn codes_of_listing(
+    conn: &mut DbConnection,
+    platform: &str,
+    listing: &str,
+) -> QueryResult<Vec<String>> {
+    listing_checks::table
+        .inner_join(
+            listing_check_codes::table.on(listing_check_codes::check_id.eq(listing_checks::id)),
+        )
+        .filter(listing_checks::platform_id.eq(platform))
+        .filter(listing_checks::listing_id.eq(listing))
+        .select(listing_check_codes::code_key)
+        .distinct()
         .load(conn)
 }
 

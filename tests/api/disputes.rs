@@ -310,7 +310,18 @@ async fn a_decision_with_sanctions_blocks_the_listing_and_strikes_suspend_the_se
     )
     .await;
 
-    // A sanction the policy does not allow for this kind is refused, naming it.
+    // A sanction the policy does not allow for this kind is refused, naming it; so is a
+    // suspension longer than the policy allows, and a code the listing never showed.
+    let refused = act(
+        &app,
+        officer,
+        &id,
+        decide(json!([{ "kind": "flag_codes" }])),
+    )
+    .await;
+    assert_eq!(refused.status(), 422);
+    let body = problem(refused).await;
+    assert_eq!(body["errors"][0]["field"], "sanctions[0].kind", "{body}");
     let refused = act(
         &app,
         officer,
@@ -321,6 +332,21 @@ async fn a_decision_with_sanctions_blocks_the_listing_and_strikes_suspend_the_se
     assert_eq!(refused.status(), 422);
     let body = problem(refused).await;
     assert_eq!(body["errors"][0]["field"], "sanctions[0].days", "{body}");
+    let elsewhere = format!("(01){}(10)K9", gtin("893850000021"));
+    register_code(&app, &elsewhere).await;
+    let refused = act(
+        &app,
+        officer,
+        &id,
+        decide(json!([{ "kind": "revoke_codes", "codes": [elsewhere] }])),
+    )
+    .await;
+    assert_eq!(refused.status(), 422, "only codes this listing showed");
+    let body = problem(refused).await;
+    assert_eq!(
+        body["errors"][0]["field"], "sanctions[0].codes[0]",
+        "{body}"
+    );
     let missing = act(
         &app,
         officer,
@@ -414,7 +440,25 @@ async fn appeals_are_upheld_or_dismissed_by_another_supervisor(backend: TestBack
     let w = world(&app).await;
     let supervisor = &w.supervisor.access_token;
 
-    // Upheld: the first decision's sanctions are lifted.
+    // Upheld: the first decision's sanctions are lifted, and the listing is decided anew.
+    let listing = |platform: String| {
+        let request = app
+            .client
+            .post(app.url("/v1/listing-checks"))
+            .bearer_auth(platform)
+            .json(&json!({ "shop_id": SHOP, "listing_id": "listing-1", "category": "fashion", "title": "Áo dài lụa", "codes": [] }));
+        async move {
+            let decision: Value = request
+                .send()
+                .await
+                .expect("sent")
+                .json()
+                .await
+                .expect("decision");
+            decision
+        }
+    };
+    assert_eq!(listing(w.platform.clone()).await["decision"], "allow");
     let case = filed(&app, &w, "listing-1").await;
     let id = case["id"].clone();
     act_ok(&app, supervisor, &id, json!({ "action": "escalate" })).await;
@@ -422,9 +466,16 @@ async fn appeals_are_upheld_or_dismissed_by_another_supervisor(backend: TestBack
         &app,
         supervisor,
         &id,
-        decide(json!([{ "kind": "suspend_seller", "days": 10 }])),
+        decide(json!([{ "kind": "suspend_seller", "days": 10 }, { "kind": "block_listing" }])),
     )
     .await;
+    let blocked = listing(w.platform.clone()).await;
+    assert_eq!(blocked["decision"], "deny", "{blocked}");
+    let reasons = blocked["reasons"].to_string();
+    assert!(
+        reasons.contains("listing_blocked") && reasons.contains("seller_suspended"),
+        "{reasons}"
+    );
     let appealed = act_ok(
         &app,
         &w.seller,
@@ -473,6 +524,11 @@ async fn appeals_are_upheld_or_dismissed_by_another_supervisor(backend: TestBack
         .await
         .expect("seller");
     assert_eq!(seller["status"], "verified", "suspension lifted: {seller}");
+    let again = listing(w.platform.clone()).await;
+    assert_eq!(
+        again["decision"], "allow",
+        "unblocked and decided anew: {again}"
+    );
 
     // Dismissed: the decision stands; the buyer's appeal changes nothing.
     let second = filed(&app, &w, "listing-2").await;
@@ -789,6 +845,39 @@ async fn information_requests_pause_the_clock_and_assignment_is_for_supervisors(
         .await
         .expect("timeline");
     assert!(!timeline.to_string().contains("Gọi điện"), "{timeline}");
+    let officer_me: Value = app
+        .get_as("/v1/me", &w.officer.access_token)
+        .await
+        .json()
+        .await
+        .expect("me");
+    let officer_id = officer_me["id"].as_str().expect("id").to_string();
+    assert!(
+        !timeline.to_string().contains(&officer_id),
+        "parties see officers only as officer"
+    );
+    assert!(
+        timeline.to_string().contains("\"actor\":\"officer\""),
+        "{timeline}"
+    );
+    for token in [None, Some(app.link_token(BUYER).await)] {
+        let request = app.client.get(app.url(&format!(
+            "/v1/disputes/{}/timeline",
+            id.as_str().expect("id")
+        )));
+        let request = match &token {
+            Some(t) => request.header("Tracegate-Case-Token", t),
+            None => request.bearer_auth(&w.platform),
+        };
+        let seen: Value = request
+            .send()
+            .await
+            .expect("sent")
+            .json()
+            .await
+            .expect("timeline");
+        assert!(!seen.to_string().contains("Gọi điện"), "{seen}");
+    }
 
     // Assignment: supervisors only, to officers of the province.
     let me: Value = app
@@ -939,6 +1028,49 @@ async fn evidence_is_kept_with_its_hash_and_checked_on_download(backend: TestBac
         .expect("sent");
     assert_eq!(disguised.status(), 415, "content must match the type");
 
+    // Nobody outside the case reads it.
+    let evidence_path = format!(
+        "/v1/disputes/{id}/evidence/{}",
+        evidence["id"].as_str().expect("id")
+    );
+    assert_eq!(
+        app.get_as(&evidence_path, &w.outsider.access_token)
+            .await
+            .status(),
+        403
+    );
+    let other_platform =
+        crate::fixtures::client_token(&app, tracegate::clients::ClientKind::Platform).await;
+    assert_eq!(
+        app.get_as(&evidence_path, &other_platform).await.status(),
+        404
+    );
+    let wrong_link = app
+        .client
+        .get(app.url(&evidence_path))
+        .header("Tracegate-Case-Token", "f".repeat(64))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(wrong_link.status(), 404);
+    let buyer_link = app
+        .client
+        .get(app.url(&evidence_path))
+        .header("Tracegate-Case-Token", app.link_token(BUYER).await)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(buyer_link.status(), 200, "the buyer is a party");
+    let upload_as_stranger = app
+        .client
+        .post(&url)
+        .bearer_auth(&other_platform)
+        .multipart(multipart("x.png", "image/png", &png))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(upload_as_stranger.status(), 404);
+
     // Hidden by an officer with a reason: parties no longer see it, officers do.
     let hidden = app
         .post_as(
@@ -1068,6 +1200,15 @@ async fn buyers_file_directly_after_confirming_their_address(backend: TestBacken
     assert_eq!(problem(unknown_shop).await["errors"][0]["field"], "shop_id");
     app.clock.advance(TimeDelta::hours(73));
     assert_eq!(app.dispute_round().await.lapsed, 1);
+
+    // Nobody can flood an address with confirmation mail.
+    for n in 0..5 {
+        let mut flood = filing.clone();
+        flood["listing_id"] = json!(format!("flood-{n}"));
+        flood["email"] = json!("victim@example.vn");
+        assert_eq!(app.post("/v1/public/disputes", flood).await.status(), 202);
+    }
+    assert_eq!(app.mails_to("victim@example.vn").await.len(), 3);
 }
 both_backends!(buyers_file_directly_after_confirming_their_address);
 
@@ -1140,3 +1281,52 @@ async fn reports_count_cases_and_export_csv(backend: TestBackend) {
     assert!(text.contains(first["reference"].as_str().expect("reference")));
 }
 both_backends!(reports_count_cases_and_export_csv);
+
+async fn overlapping_suspensions_keep_the_seller_suspended_until_the_last_ends(
+    backend: TestBackend,
+) {
+    let (_env, app) = TestApp::spawn(&backend).await;
+    let w = world(&app).await;
+    let officer = &w.officer.access_token;
+    for (listing, days) in [("listing-1", 10), ("listing-2", 20)] {
+        let case = filed(&app, &w, listing).await;
+        act_ok(&app, officer, &case["id"], json!({ "action": "escalate" })).await;
+        let decided = act_ok(
+            &app,
+            officer,
+            &case["id"],
+            decide(json!([{ "kind": "suspend_seller", "days": days }])),
+        )
+        .await;
+        assert_eq!(decided["sanctions"][0]["days"], days, "{decided}");
+    }
+    let standing = |token: String| {
+        let request = app
+            .client
+            .get(app.url(&format!("/v1/sellers/by-shop/{SHOP}")))
+            .bearer_auth(token);
+        async move {
+            let seller: Value = request
+                .send()
+                .await
+                .expect("sent")
+                .json()
+                .await
+                .expect("seller");
+            seller["status"].as_str().unwrap_or("").to_string()
+        }
+    };
+    app.clock.advance(TimeDelta::days(11));
+    assert_eq!(
+        app.dispute_round().await.suspensions_ended,
+        0,
+        "the second runs on"
+    );
+    let platform = token_for_client(&app, &w.platform_id, &w.platform_secret).await;
+    assert_eq!(standing(platform).await, "suspended");
+    app.clock.advance(TimeDelta::days(10));
+    assert_eq!(app.dispute_round().await.suspensions_ended, 1);
+    let platform = token_for_client(&app, &w.platform_id, &w.platform_secret).await;
+    assert_eq!(standing(platform).await, "verified");
+}
+both_backends!(overlapping_suspensions_keep_the_seller_suspended_until_the_last_ends);

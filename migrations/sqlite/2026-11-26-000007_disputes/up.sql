@@ -36,7 +36,10 @@ CREATE TABLE disputes (
 CREATE UNIQUE INDEX disputes_reference ON disputes (reference);
 CREATE INDEX disputes_queue ON disputes (province, status);
 CREATE INDEX disputes_seller ON disputes (seller_id);
-CREATE INDEX disputes_buyer_listing ON disputes (buyer_key, platform_id, listing_id);
+-- One open case per buyer and listing: a second filing is linked to it, never doubled.
+CREATE UNIQUE INDEX disputes_open_per_buyer ON disputes (buyer_key, platform_id, listing_id)
+    WHERE status NOT IN ('filed', 'closed', 'withdrawn', 'settled');
+CREATE INDEX disputes_buyer ON disputes (buyer_key, status);
 CREATE UNIQUE INDEX disputes_buyer_token ON disputes (buyer_token_hash);
 
 -- The last reference number given out per year (DSP-2026-000123).
