@@ -1,4 +1,5 @@
-//! Prometheus metrics: requests by route and status, request latency, database pool use.
+//! Prometheus metrics: requests by route and status, request latency, database pool use,
+//! outbox deliveries, and how often the listing gate decides from its caches.
 //!
 //! Routes are labelled by their pattern (`/v1/disputes/{id}`), never the raw path, so the
 //! number of series stays bounded whatever clients send.
@@ -40,6 +41,11 @@ struct KindLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SourceLabels {
+    source: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PoolLabels {
     state: &'static str,
 }
@@ -58,6 +64,9 @@ pub struct Metrics {
     pool_max: Gauge,
     deliveries: Family<DeliveryLabels, Counter>,
     outbox_pending: Family<KindLabels, Gauge>,
+    listing_facts: Family<SourceLabels, Counter>,
+    decision_commit: Histogram,
+    decision_group: Histogram,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -121,7 +130,28 @@ impl Metrics {
             "Outbox messages not yet delivered nor given up, by kind",
             outbox_pending.clone(),
         );
+        let listing_facts = Family::<SourceLabels, Counter>::default();
+        registry.register(
+            "listing_facts",
+            "Listings decided from the caches alone, or with a database read",
+            listing_facts.clone(),
+        );
+        let decision_commit = latency_histogram();
+        registry.register(
+            "decision_commit_seconds",
+            "Time to store one group of listing decisions durably",
+            decision_commit.clone(),
+        );
+        let decision_group = Histogram::new(exponential_buckets(1.0, 2.0, 11));
+        registry.register(
+            "decision_group_size",
+            "Listing decisions stored per transaction",
+            decision_group.clone(),
+        );
         Self {
+            decision_commit,
+            decision_group,
+            listing_facts,
             registry,
             requests,
             latency,
@@ -147,6 +177,21 @@ impl Metrics {
                 route: route.to_string(),
             })
             .observe(elapsed.as_secs_f64());
+    }
+
+    /// Counts listings decided from the caches (`cache`) or with a read (`database`).
+    pub fn observe_listing_facts(&self, source: &'static str, listings: u64) {
+        if listings > 0 {
+            self.listing_facts
+                .get_or_create(&SourceLabels { source })
+                .inc_by(listings);
+        }
+    }
+
+    /// Records one group commit of listing decisions.
+    pub fn observe_decision_group(&self, decisions: usize, elapsed: Duration) {
+        self.decision_commit.observe(elapsed.as_secs_f64());
+        self.decision_group.observe(decisions as f64);
     }
 
     /// Records one delivery attempt of an outbox message.

@@ -76,6 +76,7 @@ impl Application {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartupError> {
         let url = config.database_url().map_err(StartupError::Config)?;
+        let backend = url.backend();
         let address = config.bind_addr().map_err(StartupError::Config)?;
         let policies = match &config.policies.dir {
             Some(dir) => Policies::from_dir(std::path::Path::new(dir))?,
@@ -119,6 +120,7 @@ impl Application {
         let policies = Arc::new(policies);
         let attester = Arc::new(Attester::new(&keys));
         let cache = Arc::new(HotCache::default());
+        let metrics = Arc::new(Metrics::new());
         let gate = Arc::new(Gate {
             pool: pool.clone(),
             clock: clock.clone(),
@@ -126,7 +128,13 @@ impl Application {
             attester: attester.clone(),
             issuer: config.server.public_url.clone(),
             cache: cache.clone(),
-            writer: DecisionWriter::start(pool.clone()).map_err(|source| StartupError::Bind {
+            metrics: metrics.clone(),
+            writer: DecisionWriter::start(
+                pool.clone(),
+                metrics.clone(),
+                decision_writers(backend, config.database.max_connections),
+            )
+            .map_err(|source| StartupError::Bind {
                 address: "decision writer thread".into(),
                 source,
             })?,
@@ -134,7 +142,7 @@ impl Application {
         let state = AppState {
             tokens: Arc::new(TokenService::new(&keys, &config.server.public_url)),
             vault: Arc::new(Vault::new(&keys)),
-            metrics: Arc::new(Metrics::new()),
+            metrics,
             policies,
             registers,
             attester,
@@ -223,6 +231,15 @@ impl Application {
             }
         }
         result
+    }
+}
+
+/// Writer threads for listing decisions: one on SQLite (one writer at a time anyway); on
+/// PostgreSQL up to four, leaving most of the pool to requests.
+fn decision_writers(backend: db::Backend, pool_size: u32) -> usize {
+    match backend {
+        db::Backend::Sqlite => 1,
+        db::Backend::Postgres => (pool_size as usize / 3).clamp(1, 4),
     }
 }
 

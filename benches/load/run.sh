@@ -85,6 +85,8 @@ wrk -t2 -c64 -d"${seconds}s" --latency "http://127.0.0.1:$port/healthz" | grep -
 echo "== POST /v1/listing-checks, 64 connections"
 wrk -t2 -c64 -d"${seconds}s" --latency -s benches/load/listing_check.lua "http://127.0.0.1:$port" | grep -E "Requests/sec|50%|99%|Non-2xx"
 full=$(wrk -t2 -c64 -d"${seconds}s" -s benches/load/listing_check.lua "http://127.0.0.1:$port" | awk '/Requests\/sec/ {print int($2)}')
+curl -fs "http://127.0.0.1:$port/metrics" | awk '/^tracegate_decision_commit_seconds_(sum|count)/ {v[$1]=$2} /^tracegate_decision_group_size_(sum|count)/ {v[$1]=$2} END {c=v["tracegate_decision_commit_seconds_count"]; if (c>0) printf "decision groups: %d, mean %.1f decisions, mean commit %.2f ms\n", c, v["tracegate_decision_group_size_sum"]/c, 1000*v["tracegate_decision_commit_seconds_sum"]/c}'
+echo "listings decided from the caches / with a database read so far: $(curl -fs "http://127.0.0.1:$port/metrics" | awk '/^tracegate_listing_facts_total\{source="cache"\}/ {c=$2} /^tracegate_listing_facts_total\{source="database"\}/ {d=$2} END {print c+0 " / " d+0}')"
 half=$((full / 2))
 echo "== POST /v1/listing-checks paced at half of $full/s ($half/s), 32 connections"
 RATE=$half CONNS=32 wrk -t2 -c32 -d"${seconds}s" --latency -s benches/load/listing_check.lua "http://127.0.0.1:$port" | grep -E "Requests/sec|50%|90%|99%|Non-2xx"

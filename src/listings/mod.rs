@@ -123,6 +123,7 @@ pub struct Gate {
     pub issuer: String,
     pub cache: Arc<HotCache>,
     pub writer: DecisionWriter,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl std::fmt::Debug for Gate {
@@ -236,10 +237,9 @@ impl Gate {
 
     /// The facts from the caches alone, if everything needed is cached.
     fn cached_facts(&self, platform: &str, request: &ListingRequest, year: i32) -> Option<Facts> {
-        let blocked = self
-            .cache
-            .blocked_listings()?
-            .contains(&HotCache::listing_key(platform, &request.listing_id));
+        let blocked = self.cache.blocked_listings()?;
+        let blocked = !blocked.is_empty()
+            && blocked.contains(&HotCache::listing_key(platform, &request.listing_id));
         let seller = self.cache.shop(platform, &request.shop_id)?;
         let business = seller.as_deref().and_then(verified_business);
         let (parsed, keys) = parse_codes(request, year);
@@ -287,9 +287,16 @@ impl Gate {
         shops.sort_unstable();
         shops.dedup();
         let sellers = crate::identity::bound_sellers(conn, platform, &shops)?;
-        let blocked: std::collections::HashSet<String> =
-            store::blocked_listings(conn)?.into_iter().collect();
-        cache.put_blocked_listings(blocked.clone());
+        // Blocks are few and change rarely: read them only when the cached set has expired.
+        let blocked = match cache.blocked_listings() {
+            Some(blocked) => blocked,
+            None => {
+                let read: std::collections::HashSet<String> =
+                    store::blocked_listings(conn)?.into_iter().collect();
+                cache.put_blocked_listings(read);
+                cache.blocked_listings().unwrap_or_default()
+            }
+        };
         for shop in &shops {
             cache.put_shop(platform, shop, sellers.get(*shop).cloned());
         }
@@ -343,7 +350,8 @@ impl Gate {
                 seller,
                 codes,
                 keys,
-                blocked: blocked.contains(&HotCache::listing_key(platform, &request.listing_id)),
+                blocked: !blocked.is_empty()
+                    && blocked.contains(&HotCache::listing_key(platform, &request.listing_id)),
             });
         }
         Ok(facts)
@@ -498,6 +506,10 @@ impl Gate {
         let missing: Vec<usize> = (0..requests.len())
             .filter(|&i| facts[i].is_none())
             .collect();
+        self.metrics
+            .observe_listing_facts("cache", (requests.len() - missing.len()) as u64);
+        self.metrics
+            .observe_listing_facts("database", missing.len() as u64);
         if !missing.is_empty() {
             let (pool, cache, owner) =
                 (self.pool.clone(), self.cache.clone(), platform.to_string());

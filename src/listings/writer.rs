@@ -3,7 +3,8 @@
 //! request. A decision is never returned before its record is durable, and the cost of a
 //! commit (an fsync) is shared by every decision in it.
 
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Instant;
 
 use diesel::prelude::*;
 use tokio::sync::oneshot;
@@ -11,6 +12,7 @@ use tokio::sync::oneshot;
 use super::store::CheckRow;
 use crate::db::schema::{listing_check_codes, listing_checks};
 use crate::db::{DbConnection, DbPool, write_transaction};
+use crate::metrics::Metrics;
 
 /// Decisions stored per transaction at most.
 const GROUP: usize = 500;
@@ -42,11 +44,22 @@ impl std::fmt::Debug for DecisionWriter {
 }
 
 impl DecisionWriter {
-    pub fn start(pool: DbPool) -> Result<Self, std::io::Error> {
+    /// Starts `writers` writer threads. One is right for SQLite (a single writer at a
+    /// time anyway); PostgreSQL commits several groups at once, so while one group waits
+    /// for its commit the next is already being written.
+    pub fn start(
+        pool: DbPool,
+        metrics: Arc<Metrics>,
+        writers: usize,
+    ) -> Result<Self, std::io::Error> {
         let (jobs, queue) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
-            .name("decision-writer".into())
-            .spawn(move || run(&pool, &queue))?;
+        let queue = Arc::new(Mutex::new(queue));
+        for n in 0..writers.max(1) {
+            let (pool, queue, metrics) = (pool.clone(), queue.clone(), metrics.clone());
+            std::thread::Builder::new()
+                .name(format!("decision-writer-{n}"))
+                .spawn(move || run(&pool, &queue, &metrics))?;
+        }
         Ok(Self { jobs })
     }
 
@@ -67,19 +80,29 @@ impl DecisionWriter {
     }
 }
 
-fn run(pool: &DbPool, queue: &mpsc::Receiver<Job>) {
-    while let Ok(first) = queue.recv() {
-        let mut group = vec![first];
-        while group.len() < GROUP {
-            match queue.try_recv() {
-                Ok(job) => group.push(job),
-                Err(_) => break,
-            }
+/// The next group: waits for one decision, then takes whatever else is queued. The queue
+/// is held only while collecting, so another writer collects while this one commits.
+fn next_group(queue: &Mutex<mpsc::Receiver<Job>>) -> Option<Vec<Job>> {
+    let queue = queue.lock().unwrap_or_else(|p| p.into_inner());
+    let first = queue.recv().ok()?;
+    let mut group = vec![first];
+    while group.len() < GROUP {
+        match queue.try_recv() {
+            Ok(job) => group.push(job),
+            Err(_) => break,
         }
+    }
+    Some(group)
+}
+
+fn run(pool: &DbPool, queue: &Mutex<mpsc::Receiver<Job>>, metrics: &Metrics) {
+    while let Some(group) = next_group(queue) {
+        let started = Instant::now();
         let outcome = pool
             .get()
             .map_err(|e| e.to_string())
             .and_then(|mut conn| write_group(&mut conn, &group).map_err(|e| e.to_string()));
+        metrics.observe_decision_group(group.len(), started.elapsed());
         match outcome {
             Ok(stored) => {
                 for (job, result) in group.into_iter().zip(stored) {
@@ -177,7 +200,16 @@ fn insert_links(conn: &mut DbConnection, links: &[(&str, &str)]) -> QueryResult<
 /// Stores a group in one transaction.
 fn write_group(conn: &mut DbConnection, group: &[Job]) -> QueryResult<Vec<Stored>> {
     write_transaction(conn, |conn| {
-        let rows: Vec<&CheckRow> = group.iter().map(|j| &j.row).collect();
+        // In one order for every group, so that concurrent groups on PostgreSQL wait for
+        // each other's keys instead of deadlocking on them.
+        let mut rows: Vec<&CheckRow> = group.iter().map(|j| &j.row).collect();
+        rows.sort_unstable_by(|a, b| {
+            (&a.platform_id, &a.listing_id, &a.content_hash).cmp(&(
+                &b.platform_id,
+                &b.listing_id,
+                &b.content_hash,
+            ))
+        });
         let written_count = insert_checks(conn, &rows)?;
         // Usually every row is new; only when some were skipped ask which.
         let written: Option<std::collections::HashSet<String>> = if written_count == rows.len() {
