@@ -92,6 +92,9 @@ pub enum AppError {
     Forbidden { detail: String },
     #[error("not found: {detail}")]
     NotFound { detail: String },
+    /// It existed and was withdrawn for good.
+    #[error("gone: {detail}")]
+    Gone { detail: String },
     #[error("method not allowed")]
     MethodNotAllowed { allowed: Vec<Method> },
     #[error("conflict: {detail}")]
@@ -204,6 +207,7 @@ impl AppError {
             ),
             AppError::Forbidden { .. } => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
             AppError::NotFound { .. } => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+            AppError::Gone { .. } => (StatusCode::GONE, "gone", "Withdrawn"),
             AppError::MethodNotAllowed { .. } => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method-not-allowed",
@@ -253,6 +257,7 @@ impl AppError {
                 ..
             }
             | AppError::NotFound { detail }
+            | AppError::Gone { detail }
             | AppError::Conflict { detail }
             | AppError::InvalidMove { detail, .. }
             | AppError::PreconditionFailed { detail }

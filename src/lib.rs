@@ -31,3 +31,4 @@ pub mod startup;
 pub mod state;
 pub mod telemetry;
 pub mod vault;
+pub mod web;

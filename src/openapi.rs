@@ -65,6 +65,7 @@ use utoipa::{Modify, OpenApi};
         crate::listings::routes::check_batch,
         crate::listings::routes::get_check,
         crate::listings::routes::jwks,
+        crate::codes::routes::possible_clones,
         crate::disputes::routes::file_dispute,
         crate::disputes::routes::file_directly,
         crate::disputes::routes::confirm,

@@ -285,6 +285,7 @@ fn http_server(state: AppState, listener: TcpListener) -> Result<Server, Startup
             })
             .configure(listings::routes::configure)
             .configure(disputes::routes::configure)
+            .configure(crate::web::configure)
             .service(web::redirect("/docs", "/docs/"))
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", docs.clone()))
             .default_service(web::to(unknown_route))

@@ -146,18 +146,19 @@ pub async fn observe(
 }
 
 /// Replaces a bodyless or non-problem error answer with a problem body, keeping its status
-/// and headers (such as `Allow`).
+/// and headers (such as `Allow`); a page's own error page is kept.
 fn ensure_problem_body(response: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
-    let is_problem = response
+    // Problems pass as they are, and so do the error pages people read in a browser.
+    let has_body = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with(PROBLEM_JSON));
-    if is_problem {
+        .is_some_and(|v| v.starts_with(PROBLEM_JSON) || v.starts_with("text/html"));
+    if has_body {
         return response;
     }
     let problem = problem_for_status(status);

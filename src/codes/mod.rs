@@ -11,6 +11,7 @@ mod epc;
 mod gs1;
 pub mod registry;
 pub mod routes;
+pub mod scans;
 pub mod store;
 
 pub use digital_link::{percent_decode, percent_encode, push_percent_encoded};

@@ -89,6 +89,7 @@ pub fn configure_registry(cfg: &mut web::ServiceConfig, max_batch_bytes: usize) 
         .service(Endpoint::new("/v1/issuers/me/licences").post(add_licence))
         .service(Endpoint::new("/v1/issuers/me/code-status").post(issuer_code_status))
         .service(Endpoint::new("/v1/codes/status").post(officer_code_status))
+        .service(Endpoint::new("/v1/codes/possible-clones").get(possible_clones))
         .service(Endpoint::new("/v1/me/distributors").post(authorise_distributor));
 }
 
@@ -426,4 +427,24 @@ pub async fn authorise_distributor(
     })
     .await?;
     Ok(HttpResponse::Created().json(AuthorisationCreated { id }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CloneList {
+    /// Serials scanned from more places, or more often, than `policies/listing.toml`
+    /// allows: possibly copied codes. Newest first.
+    pub flags: Vec<crate::codes::scans::Flag>,
+}
+
+/// Serialised codes whose public scans suggest copies (officers).
+#[utoipa::path(get, path = "/v1/codes/possible-clones", tag = "codes", security(("bearer" = [])),
+    responses((status = 200, description = "Flagged serials", body = CloneList)))]
+pub async fn possible_clones(
+    state: web::Data<AppState>,
+    _caller: OfficerAuth,
+) -> Result<web::Json<CloneList>, AppError> {
+    let flags = state
+        .db(|conn| Ok(crate::codes::scans::flags(conn, 500)?))
+        .await?;
+    Ok(web::Json(CloneList { flags }))
 }

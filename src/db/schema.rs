@@ -378,3 +378,22 @@ diesel::table! {
         decided_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    code_scans (code_key, place) {
+        code_key -> Text,
+        place -> Text,
+        first_at -> Timestamp,
+        last_at -> Timestamp,
+        scans -> BigInt,
+    }
+}
+
+diesel::table! {
+    code_scan_flags (code_key) {
+        code_key -> Text,
+        flagged_at -> Timestamp,
+        places -> BigInt,
+        scans -> BigInt,
+    }
+}

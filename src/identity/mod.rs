@@ -26,7 +26,7 @@ pub use registry::{
     BusinessKey, BusinessKind, BusinessRecord, BusinessRegister, BusinessStatus, PersonCheck,
     PopulationRegister,
 };
-pub use store::{SellerRow, find as find_seller, lock as lock_seller};
+pub use store::{SellerRow, find as find_seller, lock as lock_seller, verified_business};
 
 /// The sellers bound to a platform's shops, by shop id (two queries for any number of
 /// shops; shops without a seller are absent).

@@ -71,6 +71,21 @@ pub fn update(conn: &mut DbConnection, row: &SellerRow, read_version: i64) -> Qu
     Ok(changed == 1)
 }
 
+/// The verified business behind an enterprise or household code: (name, province), from
+/// the newest verification.
+pub fn verified_business(
+    conn: &mut DbConnection,
+    code: &str,
+) -> QueryResult<Option<(Option<String>, Option<String>)>> {
+    sellers::table
+        .filter(sellers::business_code.eq(code))
+        .filter(sellers::business_status.eq("verified"))
+        .order(sellers::business_verified_at.desc())
+        .select((sellers::business_name, sellers::business_province))
+        .first(conn)
+        .optional()
+}
+
 /// Takes the seller's row lock until the transaction ends (PostgreSQL; SQLite's write
 /// transactions are serial anyway), so that counts about the seller are not raced.
 pub fn lock(conn: &mut DbConnection, account_id: &str) -> QueryResult<()> {

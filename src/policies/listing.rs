@@ -29,7 +29,18 @@ struct ListingFile {
     version: String,
     default_category: String,
     defaults: RuleFields,
+    scans: ScanPolicy,
     categories: BTreeMap<String, RuleFields>,
+}
+
+/// When scans of one serialised item suggest copies of its code: scanned from more than
+/// `max_places` networks, or more than `max_scans` times, within `window_days`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScanPolicy {
+    pub max_places: u32,
+    pub max_scans: u32,
+    pub window_days: u32,
 }
 
 /// What an unregistered code yields.
@@ -56,6 +67,7 @@ pub struct CategoryRule {
 #[derive(Debug, Clone)]
 pub struct ListingPolicy {
     pub version: String,
+    pub scans: ScanPolicy,
     default_category: String,
     rules: BTreeMap<String, CategoryRule>,
 }
@@ -227,8 +239,18 @@ impl ListingPolicy {
                 format!("{:?} is not a category here", parsed.default_category),
             ));
         }
+        for (key, value) in [
+            ("max_places", parsed.scans.max_places),
+            ("max_scans", parsed.scans.max_scans),
+            ("window_days", parsed.scans.window_days),
+        ] {
+            if value == 0 {
+                return Err(err(format!("scans.{key}"), "must be at least 1".into()));
+            }
+        }
         Ok(Self {
             version: parsed.version,
+            scans: parsed.scans,
             default_category: parsed.default_category,
             rules,
         })

@@ -11,7 +11,7 @@ mod verification;
 
 pub use disputes::{CLAIMS, DisputeKind, DisputePolicy, SANCTIONS};
 pub use jurisdictions::{ALL_PROVINCES, Jurisdictions, Province, ProvinceScope};
-pub use listing::{CategoryRule, ListingPolicy, Unregistered};
+pub use listing::{CategoryRule, ListingPolicy, ScanPolicy, Unregistered};
 pub use verification::{KindRule, Proof, SELLER_KINDS, VerificationPolicy};
 
 use std::path::Path;

@@ -130,6 +130,7 @@ const RULES: &[Rule] = &[
     only("POST", "/v1/issuers/me/licences", ISSUERS),
     only("POST", "/v1/issuers/me/code-status", ISSUERS),
     only("POST", "/v1/codes/status", OFFICERS),
+    only("GET", "/v1/codes/possible-clones", OFFICERS),
     only("POST", "/v1/me/distributors", SELLERS),
     only("POST", "/v1/listing-checks", PLATFORMS),
     only("POST", "/v1/listing-checks/batch", PLATFORMS),

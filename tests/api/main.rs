@@ -19,3 +19,4 @@ mod operations;
 mod registry_http;
 mod schema;
 mod stubs;
+mod verify;

@@ -1,0 +1,2 @@
+DROP TABLE code_scan_flags;
+DROP TABLE code_scans;

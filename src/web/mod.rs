@@ -1,0 +1,108 @@
+//! Pages people read in a browser: server-rendered askama templates from
+//! `templates/pages/`, one stylesheet of our own, no scripts inline or from elsewhere.
+//! Vietnamese by default; `?lang=en` (remembered in a cookie) switches to English.
+
+pub mod verify;
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use crate::error::AppError;
+use crate::http::Endpoint;
+use crate::i18n::Language;
+
+/// The stylesheet, built into the binary.
+const STYLE: &str = include_str!("../../templates/static/style.css");
+
+/// What pages may load: only our own stylesheet and images, no scripts at all (none are
+/// needed yet), no framing, forms only to ourselves.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+const LANG_COOKIE: &str = "lang";
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(Endpoint::new("/static/style.css").get(stylesheet));
+    verify::configure(cfg);
+}
+
+async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(STYLE)
+}
+
+/// The reader's language: `?lang=` first, then the cookie, then `Accept-Language`.
+pub fn language(req: &HttpRequest) -> (Language, bool) {
+    let asked =
+        web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
+            .ok()
+            .and_then(|q| q.get("lang").cloned());
+    if let Some(code) = asked.as_deref().filter(|c| *c == "vi" || *c == "en") {
+        return (Language::from_code(code), true);
+    }
+    if let Some(cookie) = req.cookie(LANG_COOKIE) {
+        return (Language::from_code(cookie.value()), false);
+    }
+    let prefers_english = req
+        .headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("en"));
+    (
+        if prefers_english {
+            Language::En
+        } else {
+            Language::Vi
+        },
+        false,
+    )
+}
+
+/// The current page's address in the other language.
+pub fn switch_link(req: &HttpRequest, lang: Language) -> String {
+    let other = match lang {
+        Language::Vi => "en",
+        Language::En => "vi",
+    };
+    let mut pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    pairs.retain(|(k, _)| k != "lang");
+    pairs.push(("lang".into(), other.into()));
+    let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+    format!("{}?{query}", req.path())
+}
+
+/// A rendered page with the headers every page carries.
+pub fn page(
+    req: &HttpRequest,
+    status: StatusCode,
+    lang: (Language, bool),
+    template: &impl Template,
+) -> Result<HttpResponse, AppError> {
+    let body = template
+        .render()
+        .map_err(|e| AppError::internal(anyhow::anyhow!("page template: {e}")))?;
+    let mut response = HttpResponse::build(status);
+    response
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header(("Referrer-Policy", "same-origin"))
+        .insert_header((header::VARY, "Accept, Accept-Language, Cookie"));
+    if lang.1 {
+        let secure = req.connection_info().scheme() == "https";
+        response.cookie(
+            Cookie::build(LANG_COOKIE, lang.0.code())
+                .path("/")
+                .http_only(true)
+                .secure(secure)
+                .same_site(SameSite::Lax)
+                .max_age(actix_web::cookie::time::Duration::days(365))
+                .finish(),
+        );
+    }
+    Ok(response.body(body))
+}
