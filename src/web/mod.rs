@@ -34,7 +34,8 @@ async fn stylesheet() -> HttpResponse {
         .body(STYLE)
 }
 
-/// The reader's language: `?lang=` first, then the cookie, then `Accept-Language`.
+/// The reader's language: `?lang=` first, then the cookie; Vietnamese otherwise (whatever
+/// the browser's own language: the switch is on every page).
 pub fn language(req: &HttpRequest) -> (Language, bool) {
     let asked =
         web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
@@ -43,22 +44,10 @@ pub fn language(req: &HttpRequest) -> (Language, bool) {
     if let Some(code) = asked.as_deref().filter(|c| *c == "vi" || *c == "en") {
         return (Language::from_code(code), true);
     }
-    if let Some(cookie) = req.cookie(LANG_COOKIE) {
-        return (Language::from_code(cookie.value()), false);
-    }
-    let prefers_english = req
-        .headers()
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("en"));
-    (
-        if prefers_english {
-            Language::En
-        } else {
-            Language::Vi
-        },
-        false,
-    )
+    let remembered = req
+        .cookie(LANG_COOKIE)
+        .map_or(Language::Vi, |c| Language::from_code(c.value()));
+    (remembered, false)
 }
 
 /// The current page's address in the other language.

@@ -242,6 +242,15 @@ fn linkset(base: &str, facts: &Facts) -> serde_json::Value {
     serde_json::json!({ "linkset": [links] })
 }
 
+/// A stored `YYYY-MM-DD` day as readers write it: `dd/mm/yyyy` in Vietnamese.
+fn date(stored: &str, lang: Language) -> String {
+    match (lang, chrono::NaiveDate::parse_from_str(stored, "%Y-%m-%d")) {
+        (Language::Vi, Ok(day)) => day.format("%d/%m/%Y").to_string(),
+        (Language::En, Ok(day)) => day.format("%-d %B %Y").to_string(),
+        (_, Err(_)) => stored.to_string(),
+    }
+}
+
 fn today(state: &AppState) -> chrono::NaiveDate {
     crate::disputes::calendar::local(state.clock.now()).date_naive()
 }
@@ -388,8 +397,8 @@ async fn answer(
             owner_verified,
             issuer_name: facts.issuer_name.clone(),
             origin: origin_name(&state, row.origin.as_deref(), lang.0),
-            production_date: row.production_date.clone(),
-            expiry_date: row.expiry_date.clone(),
+            production_date: row.production_date.as_deref().map(|d| date(d, lang.0)),
+            expiry_date: row.expiry_date.as_deref().map(|d| date(d, lang.0)),
             qr_path: format!("/qr{}.svg", qr_name(&row.code_key)),
         },
     )?;

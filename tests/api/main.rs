@@ -7,6 +7,7 @@ mod accounts;
 mod audit;
 mod authorization;
 mod binding;
+mod browser;
 mod cli;
 mod clients;
 mod codes;

@@ -1,0 +1,237 @@
+//! Pages in a real browser: headless Chromium driven over the W3C WebDriver protocol
+//! (Debian's `chromium` and `chromium-driver`, which `.ci/run` installs). The protocol is
+//! a handful of JSON calls, spoken here with the suite's HTTP client. Each test saves
+//! screenshots of the pages it visits under `target/screenshots/`. Without chromedriver on
+//! the machine the tests say so and pass.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use data_encoding::BASE64;
+use serde_json::{Value, json};
+
+use crate::fixtures::{bound_enterprise_seller, gtin, issuer, post_batch};
+use crate::helpers::{TestApp, TestBackend};
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// A browser session; the driver process ends with it.
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+    session: String,
+    driver: Child,
+}
+
+impl Browser {
+    /// A phone-sized headless Chromium, or `None` when the machine has no chromedriver.
+    async fn start() -> Option<Browser> {
+        if !std::path::Path::new(CHROMEDRIVER).exists() {
+            eprintln!("skipped: install chromium and chromium-driver to run the browser tests");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let http = reqwest::Client::new();
+        let base = format!("http://127.0.0.1:{port}");
+        for _ in 0..100 {
+            if http.get(format!("{base}/status")).send().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let capabilities = json!({ "capabilities": { "alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=412,915", "--lang=vi"]
+            }
+        }}});
+        let created: Value = http
+            .post(format!("{base}/session"))
+            .json(&capabilities)
+            .send()
+            .await
+            .expect("new session")
+            .json()
+            .await
+            .expect("session JSON");
+        let session = created["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {created}"))
+            .to_string();
+        Some(Browser {
+            http,
+            base,
+            session,
+            driver,
+        })
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let mut request = self.http.request(method, url);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let answer: Value = request
+            .send()
+            .await
+            .expect("webdriver call")
+            .json()
+            .await
+            .expect("webdriver JSON");
+        assert!(
+            answer["value"].get("error").is_none(),
+            "webdriver {path}: {answer}"
+        );
+        answer["value"].clone()
+    }
+
+    async fn open(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url })))
+            .await;
+    }
+
+    /// The element a CSS selector finds first.
+    async fn find(&self, css: &str) -> String {
+        let found = self
+            .call(
+                reqwest::Method::POST,
+                "/element",
+                Some(json!({ "using": "css selector", "value": css })),
+            )
+            .await;
+        found
+            .as_object()
+            .and_then(|o| o.values().next())
+            .and_then(Value::as_str)
+            .expect("element id")
+            .to_string()
+    }
+
+    async fn text(&self, css: &str) -> String {
+        let element = self.find(css).await;
+        self.call(
+            reqwest::Method::GET,
+            &format!("/element/{element}/text"),
+            None,
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+    }
+
+    async fn click(&self, css: &str) {
+        let element = self.find(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{element}/click"),
+            Some(json!({})),
+        )
+        .await;
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let element = self.find(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{element}/value"),
+            Some(json!({ "text": text })),
+        )
+        .await;
+    }
+
+    async fn url(&self) -> String {
+        self.call(reqwest::Method::GET, "/url", None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Saves a screenshot as `target/screenshots/{name}.png`.
+    async fn screenshot(&self, name: &str) {
+        let data = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        let png = BASE64
+            .decode(data.as_str().expect("base64 PNG").as_bytes())
+            .expect("PNG");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        std::fs::create_dir_all(&dir).expect("screenshot folder");
+        std::fs::write(dir.join(format!("{name}.png")), png).expect("screenshot written");
+    }
+
+    async fn close(mut self) {
+        let _ = self
+            .http
+            .delete(format!("{}/session/{}", self.base, self.session))
+            .send()
+            .await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_sees_the_warning_on_a_recalled_product() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let (_env, app) = TestApp::spawn(&TestBackend::Sqlite).await;
+    bound_enterprise_seller(&app, "shop-1").await;
+    let issuer = issuer(&app, "national", None).await;
+    let g = gtin("893850000301");
+    let code = format!("(01){g}(10)KEM26");
+    let batch = json!({ "codes": [{ "code": code, "owner": "0799000033", "product_name": "Kem chống nắng Sen Việt SPF50", "category": "cosmetics", "origin": "79", "production_date": "2026-02-01", "expiry_date": "2028-02-01" }] });
+    let response = post_batch(&app, &issuer, "application/json", &batch.to_string()).await;
+    assert_eq!(response.status(), 201);
+
+    // Before the recall: the code checks out.
+    browser.open(&app.url("/verify")).await;
+    browser.screenshot("public-lookup").await;
+    browser.type_into("#code", &code).await;
+    browser.click("button[type=submit]").await;
+    assert!(
+        browser
+            .url()
+            .await
+            .ends_with(&format!("/01/{g}/10/KEM26?lang=vi")),
+        "the form leads to the code's page: {}",
+        browser.url().await
+    );
+    let banner = browser.text(".banner").await;
+    assert!(banner.contains("Mã hợp lệ"), "{banner}");
+    browser.screenshot("public-genuine").await;
+
+    let recalled = app
+        .post_as(
+            "/v1/issuers/me/code-status",
+            &issuer.token,
+            json!({ "code": code, "status": "recalled", "reason": "Chỉ số SPF thực tế thấp hơn công bố" }),
+        )
+        .await;
+    assert_eq!(recalled.status(), 200);
+
+    browser.open(&app.url(&format!("/01/{g}/10/KEM26"))).await;
+    let warning = browser.text(".banner.alert").await;
+    assert!(
+        warning.contains("ĐÃ BỊ THU HỒI") && warning.contains("Chỉ số SPF"),
+        "{warning}"
+    );
+    browser.screenshot("public-recalled").await;
+    browser.click("header nav a").await;
+    let warning = browser.text(".banner.alert").await;
+    assert!(warning.contains("RECALLED"), "{warning}");
+    browser.screenshot("public-recalled-en").await;
+    browser.close().await;
+}
