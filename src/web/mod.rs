@@ -2,11 +2,13 @@
 //! `templates/pages/`, one stylesheet of our own, no scripts inline or from elsewhere.
 //! Vietnamese by default; `?lang=en` (remembered in a cookie) switches to English.
 
+pub mod portal;
+pub mod session;
 pub mod verify;
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::{StatusCode, header};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use askama::Template;
 
 use crate::error::AppError;
@@ -25,6 +27,7 @@ const LANG_COOKIE: &str = "lang";
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(Endpoint::new("/static/style.css").get(stylesheet));
     verify::configure(cfg);
+    portal::configure(cfg);
 }
 
 async fn stylesheet() -> HttpResponse {
@@ -71,6 +74,17 @@ pub fn page(
     lang: (Language, bool),
     template: &impl Template,
 ) -> Result<HttpResponse, AppError> {
+    page_with(req, status, lang, template, |_| {})
+}
+
+/// A rendered page, letting `extra` add headers or cookies (sessions, CSRF).
+pub fn page_with(
+    req: &HttpRequest,
+    status: StatusCode,
+    lang: (Language, bool),
+    template: &impl Template,
+    extra: impl FnOnce(&mut HttpResponseBuilder),
+) -> Result<HttpResponse, AppError> {
     let body = template
         .render()
         .map_err(|e| AppError::internal(anyhow::anyhow!("page template: {e}")))?;
@@ -80,7 +94,8 @@ pub fn page(
         .insert_header(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
         .insert_header(("X-Content-Type-Options", "nosniff"))
         .insert_header(("Referrer-Policy", "same-origin"))
-        .insert_header((header::VARY, "Accept, Accept-Language, Cookie"));
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::VARY, "Accept, Cookie"));
     if lang.1 {
         let secure = req.connection_info().scheme() == "https";
         response.cookie(
@@ -93,5 +108,29 @@ pub fn page(
                 .finish(),
         );
     }
+    extra(&mut response);
     Ok(response.body(body))
+}
+
+/// The cases against a seller, for their pages: (reference, status, listing).
+pub(crate) fn disputes_of(
+    state: &crate::state::AppState,
+    seller_id: &str,
+) -> Result<Vec<(String, String, String)>, AppError> {
+    let disputes = crate::disputes::Disputes {
+        pool: &state.pool,
+        clock: state.clock.as_ref(),
+        policies: &state.policies,
+        cache: &state.cache,
+        vault: &state.vault,
+        evidence: &state.evidence,
+        config: &state.config.disputes,
+        public_url: &state.config.server.public_url,
+    };
+    Ok(disputes
+        .of_seller(seller_id)
+        .map_err(AppError::from)?
+        .into_iter()
+        .map(|d| (d.reference, d.status, d.listing_id))
+        .collect())
 }

@@ -10,7 +10,9 @@ use std::time::Duration;
 use data_encoding::BASE64;
 use serde_json::{Value, json};
 
-use crate::fixtures::{bound_enterprise_seller, gtin, issuer, post_batch};
+use crate::fixtures::{
+    AN, PASSWORD, bound_enterprise_seller, gtin, issuer, post_batch, unique_email,
+};
 use crate::helpers::{TestApp, TestBackend};
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -102,34 +104,63 @@ impl Browser {
             .await;
     }
 
-    /// The element a CSS selector finds first.
+    /// The element a CSS selector finds first, waiting up to five seconds for it (a form
+    /// submission may still be loading the next page).
     async fn find(&self, css: &str) -> String {
-        let found = self
-            .call(
-                reqwest::Method::POST,
-                "/element",
-                Some(json!({ "using": "css selector", "value": css })),
-            )
-            .await;
-        found
-            .as_object()
-            .and_then(|o| o.values().next())
-            .and_then(Value::as_str)
-            .expect("element id")
-            .to_string()
+        let url = format!("{}/session/{}/element", self.base, self.session);
+        for _ in 0..50 {
+            let answer: Value = self
+                .http
+                .post(&url)
+                .json(&json!({ "using": "css selector", "value": css }))
+                .send()
+                .await
+                .expect("webdriver call")
+                .json()
+                .await
+                .expect("webdriver JSON");
+            if let Some(id) = answer["value"]
+                .as_object()
+                .filter(|o| o.get("error").is_none())
+                .and_then(|o| o.values().next())
+                .and_then(Value::as_str)
+            {
+                return id.to_string();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no element {css} on {}", self.source().await)
     }
 
+    /// Waits up to five seconds for `css` to show `needle`; returns the text it showed.
+    async fn wait_text(&self, css: &str, needle: &str) -> String {
+        let mut text = String::new();
+        for _ in 0..50 {
+            text = self.text(css).await;
+            if text.contains(needle) {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{css} shows {text:?}, not {needle:?}")
+    }
+
+    /// The text of the element (empty if the page changed under it meanwhile).
     async fn text(&self, css: &str) -> String {
         let element = self.find(css).await;
-        self.call(
-            reqwest::Method::GET,
-            &format!("/element/{element}/text"),
-            None,
-        )
-        .await
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
+        let answer: Value = self
+            .http
+            .get(format!(
+                "{}/session/{}/element/{element}/text",
+                self.base, self.session
+            ))
+            .send()
+            .await
+            .expect("webdriver call")
+            .json()
+            .await
+            .expect("webdriver JSON");
+        answer["value"].as_str().unwrap_or_default().to_string()
     }
 
     async fn click(&self, css: &str) {
@@ -146,10 +177,25 @@ impl Browser {
         let element = self.find(css).await;
         self.call(
             reqwest::Method::POST,
+            &format!("/element/{element}/clear"),
+            Some(json!({})),
+        )
+        .await;
+        self.call(
+            reqwest::Method::POST,
             &format!("/element/{element}/value"),
             Some(json!({ "text": text })),
         )
         .await;
+    }
+
+    /// The page's HTML, for messages when an expectation fails.
+    async fn source(&self) -> String {
+        self.call(reqwest::Method::GET, "/source", None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 
     async fn url(&self) -> String {
@@ -209,8 +255,7 @@ async fn a_consumer_sees_the_warning_on_a_recalled_product() {
         "the form leads to the code's page: {}",
         browser.url().await
     );
-    let banner = browser.text(".banner").await;
-    assert!(banner.contains("Mã hợp lệ"), "{banner}");
+    browser.wait_text(".banner", "Mã hợp lệ").await;
     browser.screenshot("public-genuine").await;
 
     let recalled = app
@@ -230,8 +275,81 @@ async fn a_consumer_sees_the_warning_on_a_recalled_product() {
     );
     browser.screenshot("public-recalled").await;
     browser.click("header nav a").await;
-    let warning = browser.text(".banner.alert").await;
-    assert!(warning.contains("RECALLED"), "{warning}");
+    browser.wait_text(".banner.alert", "RECALLED").await;
     browser.screenshot("public-recalled-en").await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seller_registers_and_verifies_in_the_portal() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let (_env, app) = TestApp::spawn(&TestBackend::Sqlite).await;
+    let email = unique_email("portal");
+
+    browser.open(&app.url("/portal/register?lang=en")).await;
+    browser.screenshot("portal-register").await;
+    browser.type_into("#email", &email).await;
+    browser.type_into("#password", "short").await;
+    browser.click("button[type=submit]").await;
+    let error = browser.text("#password-error").await;
+    assert!(
+        !error.is_empty(),
+        "a weak password is refused beside the field"
+    );
+    browser.type_into("#password", PASSWORD).await;
+    browser.click("button[type=submit]").await;
+    browser.wait_text("h1", "Check your mail").await;
+
+    let token = app.link_token(&email).await;
+    browser
+        .open(&app.url(&format!("/verify-email?token={token}")))
+        .await;
+    browser.click("button[type=submit]").await;
+    browser.wait_text("h1", "Address confirmed").await;
+
+    browser.open(&app.url("/portal/login")).await;
+    browser.type_into("#email", &email).await;
+    browser.type_into("#password", PASSWORD).await;
+    browser.click("button[type=submit]").await;
+    browser.wait_text("#standing", "Not verified").await;
+    assert!(
+        browser.url().await.ends_with("/portal"),
+        "{}",
+        browser.url().await
+    );
+
+    // A malformed birth date is shown beside its field; nothing else is lost.
+    browser.type_into("#national_id", AN.national_id).await;
+    browser.type_into("#full_name", AN.full_name).await;
+    browser.type_into("#birth_date", "14/03/1985").await;
+    browser
+        .click("form[action='/portal/identity'] button")
+        .await;
+    let error = browser.text("#birth_date-error").await;
+    assert!(!error.is_empty(), "inline error");
+    browser.screenshot("portal-identity-error").await;
+
+    browser.type_into("#national_id", AN.national_id).await;
+    browser.type_into("#birth_date", AN.birth_date).await;
+    browser
+        .click("form[action='/portal/identity'] button")
+        .await;
+    browser.type_into("#code", "0799000033").await;
+    browser
+        .click("form[action='/portal/business'] button")
+        .await;
+    browser.wait_text("#standing", "Verified").await;
+    browser
+        .click("form[action='/portal/binding-code'] button")
+        .await;
+    assert_eq!(
+        browser.text("#binding-code").await.len(),
+        11,
+        "a binding code to give a platform"
+    );
+    browser.screenshot("portal-verified").await;
+    crate::fixtures::assert_no_national_id_logged();
     browser.close().await;
 }

@@ -1,0 +1,823 @@
+//! The seller portal: register, confirm the address, sign in, prove identity and business
+//! with errors shown beside each field, take a binding code, and see bound shops and the
+//! complaints about them.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use super::session::{self, Session};
+use super::{language, page_with, switch_link};
+use crate::accounts::{AccountError, Accounts, LoginAttempt};
+use crate::auth::PrincipalKind;
+use crate::error::AppError;
+use crate::http::Endpoint;
+use crate::i18n::Language;
+use crate::identity::{
+    Bindings, BusinessClaim, BusinessKind, IdentityClaim, IdentityError, Sellers, Standing,
+    VerificationView,
+};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(Endpoint::new("/portal/login").get(login_form).post(login))
+        .service(
+            Endpoint::new("/portal/register")
+                .get(register_form)
+                .post(register),
+        )
+        .service(
+            Endpoint::new("/verify-email")
+                .get(verify_email_form)
+                .post(verify_email),
+        )
+        .service(Endpoint::new("/portal").get(dashboard))
+        .service(Endpoint::new("/portal/verification").get(to_dashboard))
+        .service(Endpoint::new("/portal/identity").post(submit_identity))
+        .service(Endpoint::new("/portal/business").post(submit_business))
+        .service(Endpoint::new("/portal/binding-code").post(binding_code))
+        .service(Endpoint::new("/portal/logout").post(logout));
+}
+
+type Form = web::Form<HashMap<String, String>>;
+
+fn field<'a>(form: &'a HashMap<String, String>, name: &str) -> &'a str {
+    form.get(name).map(String::as_str).unwrap_or("")
+}
+
+fn accounts(state: &AppState) -> Accounts<'_> {
+    Accounts {
+        pool: &state.pool,
+        config: &state.config,
+        clock: state.clock.as_ref(),
+        tokens: &state.tokens,
+        vault: &state.vault,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "pages/login.html")]
+struct LoginPage {
+    lang: Language,
+    switch_link: String,
+    csrf: String,
+    officer: bool,
+    action: &'static str,
+    email: String,
+    message: Option<String>,
+    failed: bool,
+}
+
+/// The sign-in page of the portal (`officer = false`) or the console.
+pub(super) fn login_page(
+    req: &HttpRequest,
+    officer: bool,
+    status: StatusCode,
+    email: &str,
+    message: Option<(String, bool)>,
+) -> Result<HttpResponse, AppError> {
+    let lang = language(req);
+    let csrf = session::csrf_token(req);
+    let (message, failed) = match message {
+        Some((m, failed)) => (Some(m), failed),
+        None => (None, false),
+    };
+    page_with(
+        req,
+        status,
+        lang,
+        &LoginPage {
+            lang: lang.0,
+            switch_link: switch_link(req, lang.0),
+            csrf: csrf.0.clone(),
+            officer,
+            action: if officer {
+                "/console/login"
+            } else {
+                "/portal/login"
+            },
+            email: email.to_string(),
+            message,
+            failed,
+        },
+        |r| session::keep_csrf(req, r, &csrf),
+    )
+}
+
+async fn login_form(req: HttpRequest) -> Result<HttpResponse, AppError> {
+    login_page(&req, false, StatusCode::OK, "", None)
+}
+
+fn sign_in_error(error: &AccountError, lang: Language) -> String {
+    match (error, lang) {
+        (AccountError::BadCredentials, Language::Vi) => "Email hoặc mật khẩu không đúng.".into(),
+        (AccountError::EmailNotVerified, Language::Vi) => {
+            "Hãy xác nhận địa chỉ email trước: mở đường dẫn chúng tôi đã gửi.".into()
+        }
+        (AccountError::Locked { retry_after_secs }, Language::Vi) => {
+            format!("Quá nhiều lần thử sai; hãy thử lại sau {retry_after_secs} giây.")
+        }
+        (AccountError::SecondFactorRequired | AccountError::BadSecondFactor, Language::Vi) => {
+            "Mã xác thực không đúng hoặc đã dùng.".into()
+        }
+        (other, _) => other.to_string(),
+    }
+}
+
+/// Signs in with the form's email, password and (officers) code; the kind of account must
+/// fit the area.
+pub(super) async fn sign_in(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    form: &HashMap<String, String>,
+    officer: bool,
+    home: &'static str,
+) -> Result<HttpResponse, AppError> {
+    session::check_csrf(req, field(form, "csrf"))?;
+    let lang = language(req).0;
+    let ip = req
+        .peer_addr()
+        .map_or_else(|| "unknown".to_string(), |a| a.ip().to_string());
+    let (email, password) = (
+        field(form, "email").to_string(),
+        field(form, "password").to_string(),
+    );
+    let totp = Some(field(form, "totp_code").trim().to_string()).filter(|c| !c.is_empty());
+    let shared = state.clone();
+    let (login_email, login_password) = (email.clone(), password);
+    let attempt = state
+        .blocking(move || {
+            Ok(accounts(&shared).login(&LoginAttempt {
+                email: &login_email,
+                password: &login_password,
+                totp_code: totp.as_deref(),
+                ip: &ip,
+            }))
+        })
+        .await?;
+    let pair = match attempt {
+        Ok(pair) => pair,
+        Err(error) => {
+            return login_page(
+                req,
+                officer,
+                StatusCode::UNAUTHORIZED,
+                &email,
+                Some((sign_in_error(&error, lang), true)),
+            );
+        }
+    };
+    let claims = state
+        .tokens
+        .verify(&pair.access_token, state.clock.now().timestamp())
+        .map_err(|e| AppError::internal(anyhow::anyhow!("fresh token: {e}")))?;
+    let fits = match claims.kind {
+        PrincipalKind::Officer => officer,
+        PrincipalKind::Seller => !officer,
+        _ => false,
+    };
+    if !fits {
+        let message = match (officer, lang) {
+            (true, Language::Vi) => "Tài khoản này không phải tài khoản cán bộ.",
+            (true, Language::En) => "This is not an officer's account.",
+            (false, Language::Vi) => "Cán bộ đăng nhập tại trang dành cho cán bộ.",
+            (false, Language::En) => "Officers sign in on the officers' page.",
+        };
+        return login_page(
+            req,
+            officer,
+            StatusCode::FORBIDDEN,
+            &email,
+            Some((message.into(), true)),
+        );
+    }
+    let mut response = session::see_other(home);
+    session::sign_in(req, &mut response, &pair);
+    Ok(response.finish())
+}
+
+async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: Form,
+) -> Result<HttpResponse, AppError> {
+    sign_in(&state, &req, &form, false, "/portal").await
+}
+
+#[derive(Template)]
+#[template(path = "pages/register.html")]
+struct RegisterPage {
+    lang: Language,
+    switch_link: String,
+    csrf: String,
+    email: String,
+    email_error: Option<String>,
+    password_error: Option<String>,
+}
+
+fn register_page(
+    req: &HttpRequest,
+    status: StatusCode,
+    email: &str,
+    errors: (Option<String>, Option<String>),
+) -> Result<HttpResponse, AppError> {
+    let lang = language(req);
+    let csrf = session::csrf_token(req);
+    page_with(
+        req,
+        status,
+        lang,
+        &RegisterPage {
+            lang: lang.0,
+            switch_link: switch_link(req, lang.0),
+            csrf: csrf.0.clone(),
+            email: email.to_string(),
+            email_error: errors.0,
+            password_error: errors.1,
+        },
+        |r| session::keep_csrf(req, r, &csrf),
+    )
+}
+
+async fn register_form(req: HttpRequest) -> Result<HttpResponse, AppError> {
+    register_page(&req, StatusCode::OK, "", (None, None))
+}
+
+#[derive(Template)]
+#[template(path = "pages/message.html")]
+struct MessagePage {
+    lang: Language,
+    switch_link: String,
+    csrf: String,
+    heading: String,
+    text: String,
+    form: Option<MessageForm>,
+    link: Option<(String, String)>,
+}
+
+struct MessageForm {
+    action: String,
+    fields: Vec<(String, String)>,
+    button: String,
+}
+
+fn message(
+    req: &HttpRequest,
+    status: StatusCode,
+    heading: &str,
+    text: &str,
+    form: Option<MessageForm>,
+    link: Option<(&str, &str)>,
+) -> Result<HttpResponse, AppError> {
+    let lang = language(req);
+    let csrf = session::csrf_token(req);
+    page_with(
+        req,
+        status,
+        lang,
+        &MessagePage {
+            lang: lang.0,
+            switch_link: switch_link(req, lang.0),
+            csrf: csrf.0.clone(),
+            heading: heading.to_string(),
+            text: text.to_string(),
+            form,
+            link: link.map(|(h, l)| (h.to_string(), l.to_string())),
+        },
+        |r| session::keep_csrf(req, r, &csrf),
+    )
+}
+
+async fn register(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: Form,
+) -> Result<HttpResponse, AppError> {
+    session::check_csrf(&req, field(&form, "csrf"))?;
+    let lang = language(&req).0;
+    let (email, password) = (
+        field(&form, "email").to_string(),
+        field(&form, "password").to_string(),
+    );
+    let shared = state.clone();
+    let (e, p) = (email.clone(), password);
+    let outcome = state
+        .blocking(move || Ok(accounts(&shared).register(&e, &p, lang)))
+        .await?;
+    match outcome {
+        Ok(()) => {
+            let (heading, text) = match lang {
+                Language::Vi => (
+                    "Hãy kiểm tra hộp thư",
+                    "Chúng tôi đã gửi một đường dẫn đến địa chỉ email bạn nhập. Mở đường dẫn để xác nhận địa chỉ, rồi đăng nhập.",
+                ),
+                Language::En => (
+                    "Check your mail",
+                    "We sent a link to the address you gave. Open it to confirm the address, then sign in.",
+                ),
+            };
+            message(&req, StatusCode::OK, heading, text, None, None)
+        }
+        Err(AccountError::Invalid { field, message }) => {
+            let errors = if field == "password" {
+                (None, Some(message))
+            } else {
+                (Some(message), None)
+            };
+            register_page(&req, StatusCode::UNPROCESSABLE_ENTITY, &email, errors)
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct TokenQuery {
+    #[serde(default)]
+    token: String,
+}
+
+/// The link in the registration mail: a button to confirm (mail scanners that open links
+/// must not confirm on their own).
+async fn verify_email_form(
+    req: HttpRequest,
+    query: web::Query<TokenQuery>,
+) -> Result<HttpResponse, AppError> {
+    let vi = language(&req).0.is_vi();
+    message(
+        &req,
+        StatusCode::OK,
+        if vi {
+            "Xác nhận địa chỉ email"
+        } else {
+            "Confirm your email address"
+        },
+        if vi {
+            "Bấm nút dưới đây để xác nhận địa chỉ email của tài khoản người bán."
+        } else {
+            "Press the button below to confirm the address of your seller account."
+        },
+        Some(MessageForm {
+            action: "/verify-email".into(),
+            fields: vec![("token".into(), query.into_inner().token)],
+            button: if vi { "Xác nhận" } else { "Confirm" }.into(),
+        }),
+        None,
+    )
+}
+
+async fn verify_email(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: Form,
+) -> Result<HttpResponse, AppError> {
+    session::check_csrf(&req, field(&form, "csrf"))?;
+    let vi = language(&req).0.is_vi();
+    let token = field(&form, "token").to_string();
+    let shared = state.clone();
+    let outcome = state
+        .blocking(move || Ok(accounts(&shared).verify_email(&token)))
+        .await?;
+    match outcome {
+        Ok(()) => message(
+            &req,
+            StatusCode::OK,
+            if vi {
+                "Đã xác nhận địa chỉ email"
+            } else {
+                "Address confirmed"
+            },
+            if vi {
+                "Bây giờ bạn có thể đăng nhập và xác minh danh tính."
+            } else {
+                "You can now sign in and prove your identity."
+            },
+            None,
+            Some(("/portal/login", if vi { "Đăng nhập" } else { "Sign in" })),
+        ),
+        Err(AccountError::InvalidLink) => message(
+            &req,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            if vi {
+                "Đường dẫn không còn dùng được"
+            } else {
+                "This link no longer works"
+            },
+            if vi {
+                "Đường dẫn sai, đã dùng hoặc đã hết hạn. Hãy đăng nhập để được gửi đường dẫn mới."
+            } else {
+                "The link is wrong, used or expired. Sign in to be sent a new one."
+            },
+            None,
+            Some(("/portal/login", if vi { "Đăng nhập" } else { "Sign in" })),
+        ),
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "pages/portal.html")]
+struct PortalPage {
+    lang: Language,
+    switch_link: String,
+    csrf: String,
+    notice: Option<String>,
+    notice_ok: bool,
+    standing: &'static str,
+    standing_label: &'static str,
+    missing: String,
+    identity_status: String,
+    identity_reason: Option<String>,
+    national_id: Option<String>,
+    business: Option<String>,
+    show_identity_form: bool,
+    show_business_form: bool,
+    verified: bool,
+    binding_code: Option<String>,
+    bindings: Vec<(String, String)>,
+    disputes: Vec<(String, String, String)>,
+    full_name: String,
+    birth_date: String,
+    errors: Vec<(String, String)>,
+}
+
+impl PortalPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, m)| m.as_str())
+    }
+}
+
+fn step_words(step: crate::identity::Step, lang: Language) -> &'static str {
+    use crate::identity::Step;
+    match (step, lang.is_vi()) {
+        (Step::Missing, true) => "Chưa có",
+        (Step::Missing, false) => "Missing",
+        (Step::Verified, true) => "Đã xác minh",
+        (Step::Verified, false) => "Verified",
+        (Step::PendingReview, true) => "Chờ cán bộ xem xét",
+        (Step::PendingReview, false) => "Waiting for review",
+        (Step::Rejected, true) => "Bị từ chối",
+        (Step::Rejected, false) => "Rejected",
+    }
+}
+
+fn standing_words(standing: Standing, lang: Language) -> (&'static str, &'static str) {
+    let vi = lang.is_vi();
+    match standing {
+        Standing::Verified => ("verified", if vi { "Đã xác minh" } else { "Verified" }),
+        Standing::Unverified => (
+            "unverified",
+            if vi {
+                "Chưa xác minh"
+            } else {
+                "Not verified"
+            },
+        ),
+        Standing::PendingReview => (
+            "pending",
+            if vi {
+                "Chờ cán bộ xem xét"
+            } else {
+                "Waiting for an officer's review"
+            },
+        ),
+        Standing::Rejected => ("rejected", if vi { "Bị từ chối" } else { "Rejected" }),
+        Standing::Expired => (
+            "expired",
+            if vi {
+                "Hết hạn, cần xác minh lại"
+            } else {
+                "Expired: verify again"
+            },
+        ),
+        Standing::Suspended => (
+            "suspended",
+            if vi {
+                "Bị tạm ngừng"
+            } else {
+                "Suspended"
+            },
+        ),
+    }
+}
+
+/// What the dashboard shows, besides notices and form input to echo.
+struct Extras {
+    notice: Option<(String, bool)>,
+    binding_code: Option<String>,
+    errors: Vec<(String, String)>,
+    full_name: String,
+    birth_date: String,
+}
+
+impl Extras {
+    fn none() -> Self {
+        Extras {
+            notice: None,
+            binding_code: None,
+            errors: Vec::new(),
+            full_name: String::new(),
+            birth_date: String::new(),
+        }
+    }
+}
+
+/// The signed-in seller, or a response sending the browser to sign in.
+async fn seller(state: &AppState, req: &HttpRequest) -> Result<Session, HttpResponse> {
+    match session::current(req, state).await {
+        Some(s) if s.claims.kind == PrincipalKind::Seller => Ok(s),
+        _ => Err(session::see_other("/portal/login").finish()),
+    }
+}
+
+async fn render_dashboard(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    session: &Session,
+    status: StatusCode,
+    extras: Extras,
+) -> Result<HttpResponse, AppError> {
+    let lang = language(req);
+    let seller_id = session.claims.sub.clone();
+    let shared = state.clone();
+    let (view, bindings, disputes) = state
+        .blocking(move || {
+            let sellers = sellers(&shared);
+            let view = sellers.verification(&seller_id).map_err(AppError::from)?;
+            let bindings = Bindings {
+                pool: &shared.pool,
+                clock: shared.clock.as_ref(),
+                policies: &shared.policies,
+                cache: &shared.cache,
+            }
+            .list(&seller_id)
+            .map_err(AppError::from)?;
+            let disputes = super::disputes_of(&shared, &seller_id)?;
+            Ok((view, bindings, disputes))
+        })
+        .await?;
+    let VerificationView {
+        status: standing,
+        identity,
+        business,
+        missing,
+        ..
+    } = view;
+    let (standing_class, standing_label) = standing_words(standing, lang.0);
+    let identity_verified = identity.status == crate::identity::Step::Verified;
+    let business_shown = business.as_ref().map(|b| {
+        format!(
+            "{} {} — {}",
+            b.code,
+            b.name.clone().unwrap_or_default(),
+            step_words(b.status, lang.0)
+        )
+    });
+    let business_done = business.as_ref().is_some_and(|b| {
+        matches!(
+            b.status,
+            crate::identity::Step::Verified | crate::identity::Step::PendingReview
+        )
+    });
+    let csrf = session::csrf_token(req);
+    let (notice, notice_ok) = match extras.notice {
+        Some((n, ok)) => (Some(n), ok),
+        None => (None, true),
+    };
+    let template = PortalPage {
+        lang: lang.0,
+        switch_link: switch_link(req, lang.0),
+        csrf: csrf.0.clone(),
+        notice,
+        notice_ok,
+        standing: standing_class,
+        standing_label,
+        missing: missing.join(", "),
+        identity_status: step_words(identity.status, lang.0).to_string(),
+        identity_reason: identity.reason,
+        national_id: identity.national_id,
+        business: business_shown,
+        show_identity_form: !identity_verified,
+        show_business_form: identity_verified && !business_done,
+        verified: standing == Standing::Verified,
+        binding_code: extras.binding_code,
+        bindings: bindings
+            .into_iter()
+            .filter(|b| b.revoked_at.is_none())
+            .map(|b| {
+                (
+                    b.platform_name.unwrap_or(b.platform_id),
+                    b.shop_name.unwrap_or(b.shop_id),
+                )
+            })
+            .collect(),
+        disputes,
+        full_name: extras.full_name,
+        birth_date: extras.birth_date,
+        errors: extras.errors,
+    };
+    page_with(req, status, lang, &template, |r| {
+        session::keep_csrf(req, r, &csrf);
+        session.keep(req, r);
+    })
+}
+
+fn sellers(state: &AppState) -> Sellers<'_> {
+    Sellers {
+        pool: &state.pool,
+        clock: state.clock.as_ref(),
+        vault: &state.vault,
+        policies: &state.policies,
+        registers: &state.registers,
+        cache: &state.cache,
+    }
+}
+
+async fn dashboard(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AppError> {
+    let session = match seller(&state, &req).await {
+        Ok(s) => s,
+        Err(redirect) => return Ok(redirect),
+    };
+    render_dashboard(&state, &req, &session, StatusCode::OK, Extras::none()).await
+}
+
+async fn to_dashboard() -> HttpResponse {
+    session::see_other("/portal").finish()
+}
+
+/// The outcome of a verification step, as the page shows it.
+fn step_outcome(
+    outcome: Result<VerificationView, IdentityError>,
+    lang: Language,
+) -> Result<(StatusCode, Extras), AppError> {
+    let vi = lang.is_vi();
+    match outcome {
+        Ok(view) => {
+            let rejected = view.identity.reason.is_some()
+                || view
+                    .business
+                    .as_ref()
+                    .is_some_and(|b| b.status == crate::identity::Step::Rejected);
+            let mut extras = Extras::none();
+            extras.notice = Some(if rejected {
+                (
+                    if vi {
+                        "Thông tin chưa khớp với sổ đăng ký; xem lý do bên dưới.".into()
+                    } else {
+                        "The details did not match the register; see the reason below.".into()
+                    },
+                    false,
+                )
+            } else {
+                (
+                    if vi {
+                        "Đã kiểm tra với sổ đăng ký."
+                    } else {
+                        "Checked against the register."
+                    }
+                    .into(),
+                    true,
+                )
+            });
+            Ok((StatusCode::OK, extras))
+        }
+        Err(IdentityError::Invalid { field, message }) => {
+            let mut extras = Extras::none();
+            extras.errors.push((field.to_string(), message));
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, extras))
+        }
+        Err(IdentityError::Conflict(message)) => {
+            let mut extras = Extras::none();
+            extras.notice = Some((message, false));
+            Ok((StatusCode::CONFLICT, extras))
+        }
+        Err(IdentityError::Unavailable(_)) => {
+            let mut extras = Extras::none();
+            extras.notice = Some((
+                if vi {
+                    "Sổ đăng ký chưa trả lời; chưa có gì được quyết định, hãy thử lại sau ít phút."
+                } else {
+                    "The register did not answer; nothing was decided, try again in a few minutes."
+                }
+                .into(),
+                false,
+            ));
+            Ok((StatusCode::SERVICE_UNAVAILABLE, extras))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+async fn submit_identity(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: Form,
+) -> Result<HttpResponse, AppError> {
+    session::check_csrf(&req, field(&form, "csrf"))?;
+    let session = match seller(&state, &req).await {
+        Ok(s) => s,
+        Err(redirect) => return Ok(redirect),
+    };
+    let (id, name, born) = (
+        field(&form, "national_id").to_string(),
+        field(&form, "full_name").to_string(),
+        field(&form, "birth_date").to_string(),
+    );
+    let (seller_id, shared) = (session.claims.sub.clone(), state.clone());
+    let (n, b) = (name.clone(), born.clone());
+    let outcome = state
+        .blocking(move || {
+            Ok(sellers(&shared).submit_identity(
+                &seller_id,
+                &IdentityClaim {
+                    national_id: &id,
+                    full_name: &n,
+                    birth_date: &b,
+                },
+            ))
+        })
+        .await?;
+    let (status, mut extras) = step_outcome(outcome, language(&req).0)?;
+    if status != StatusCode::OK {
+        // Echo what was typed, except the citizen ID.
+        extras.full_name = name;
+        extras.birth_date = born;
+    }
+    render_dashboard(&state, &req, &session, status, extras).await
+}
+
+async fn submit_business(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: Form,
+) -> Result<HttpResponse, AppError> {
+    session::check_csrf(&req, field(&form, "csrf"))?;
+    let session = match seller(&state, &req).await {
+        Ok(s) => s,
+        Err(redirect) => return Ok(redirect),
+    };
+    let kind = match field(&form, "kind") {
+        "household_business" => BusinessKind::HouseholdBusiness,
+        _ => BusinessKind::Enterprise,
+    };
+    let code = field(&form, "code").to_string();
+    let (seller_id, shared) = (session.claims.sub.clone(), state.clone());
+    let outcome = state
+        .blocking(move || {
+            Ok(sellers(&shared).submit_business(
+                &seller_id,
+                &BusinessClaim {
+                    kind,
+                    code: &code,
+                    authorisation_note: None,
+                },
+            ))
+        })
+        .await?;
+    let (status, extras) = step_outcome(outcome, language(&req).0)?;
+    render_dashboard(&state, &req, &session, status, extras).await
+}
+
+async fn binding_code(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: Form,
+) -> Result<HttpResponse, AppError> {
+    session::check_csrf(&req, field(&form, "csrf"))?;
+    let session = match seller(&state, &req).await {
+        Ok(s) => s,
+        Err(redirect) => return Ok(redirect),
+    };
+    let (seller_id, shared) = (session.claims.sub.clone(), state.clone());
+    let code = state
+        .blocking(move || {
+            Bindings {
+                pool: &shared.pool,
+                clock: shared.clock.as_ref(),
+                policies: &shared.policies,
+                cache: &shared.cache,
+            }
+            .issue_code(&seller_id)
+            .map_err(AppError::from)
+        })
+        .await?;
+    let mut extras = Extras::none();
+    extras.binding_code = Some(code.code);
+    render_dashboard(&state, &req, &session, StatusCode::OK, extras).await
+}
+
+async fn logout(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: Form,
+) -> Result<HttpResponse, AppError> {
+    session::check_csrf(&req, field(&form, "csrf"))?;
+    session::end(&req, &state).await;
+    let mut response = session::see_other("/portal/login");
+    session::sign_out(&req, &mut response);
+    Ok(response.finish())
+}
