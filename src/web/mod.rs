@@ -2,6 +2,7 @@
 //! `templates/pages/`, one stylesheet of our own, no scripts inline or from elsewhere.
 //! Vietnamese by default; `?lang=en` (remembered in a cookie) switches to English.
 
+pub mod console;
 pub mod portal;
 pub mod session;
 pub mod verify;
@@ -28,6 +29,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(Endpoint::new("/static/style.css").get(stylesheet));
     verify::configure(cfg);
     portal::configure(cfg);
+    console::configure(cfg);
 }
 
 async fn stylesheet() -> HttpResponse {

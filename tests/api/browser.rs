@@ -10,8 +10,12 @@ use std::time::Duration;
 use data_encoding::BASE64;
 use serde_json::{Value, json};
 
+use tracegate::auth::OfficerRole;
+use tracegate::policies::ProvinceScope;
+
 use crate::fixtures::{
-    AN, PASSWORD, bound_enterprise_seller, gtin, issuer, post_batch, unique_email,
+    AN, PASSWORD, bound_enterprise_seller, enrol_totp, gtin, invited_officer, issuer, post_batch,
+    totp_code, unique_email,
 };
 use crate::helpers::{TestApp, TestBackend};
 
@@ -29,6 +33,11 @@ struct Browser {
 impl Browser {
     /// A phone-sized headless Chromium, or `None` when the machine has no chromedriver.
     async fn start() -> Option<Browser> {
+        Self::start_sized(412, 915).await
+    }
+
+    /// A headless Chromium with a window of this size (the console is used on desktops).
+    async fn start_sized(width: u32, height: u32) -> Option<Browser> {
         if !std::path::Path::new(CHROMEDRIVER).exists() {
             eprintln!("skipped: install chromium and chromium-driver to run the browser tests");
             return None;
@@ -55,7 +64,7 @@ impl Browser {
             "browserName": "chrome",
             "goog:chromeOptions": {
                 "binary": CHROMIUM,
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=412,915", "--lang=vi"]
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", format!("--window-size={width},{height}"), "--lang=vi"]
             }
         }}});
         let created: Value = http
@@ -351,5 +360,66 @@ async fn a_seller_registers_and_verifies_in_the_portal() {
     );
     browser.screenshot("portal-verified").await;
     crate::fixtures::assert_no_national_id_logged();
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_officer_decides_a_case_in_the_console() {
+    let Some(browser) = Browser::start_sized(1280, 900).await else {
+        return;
+    };
+    let (_env, app) = TestApp::spawn(&TestBackend::Sqlite).await;
+    let (_, _, platform, _) = bound_enterprise_seller(&app, "shop-1").await;
+    let filed = app
+        .post_as(
+            "/v1/disputes",
+            &platform,
+            json!({
+                "shop_id": "shop-1", "listing_id": "listing-9", "kind": "counterfeit", "claim": "refund",
+                "description": "Hộp kem không có tem chống giả, mã QR dẫn tới trang lạ.",
+                "buyer": { "reference": "buyer-7", "email": "mua@example.vn" }
+            }),
+        )
+        .await;
+    assert_eq!(filed.status(), 201);
+    let case: Value = filed.json().await.expect("case");
+    let reference = case["reference"].as_str().expect("reference").to_string();
+
+    let officer = invited_officer(
+        &app,
+        OfficerRole::Officer,
+        ProvinceScope::Only(vec!["79".into()]),
+    )
+    .await;
+    let secret = enrol_totp(&app, &officer.access_token).await;
+    browser.open(&app.url("/console/login?lang=en")).await;
+    browser.type_into("#email", &officer.email).await;
+    browser.type_into("#password", PASSWORD).await;
+    browser
+        .type_into("#totp_code", &totp_code(&app, &secret))
+        .await;
+    browser.click("button[type=submit]").await;
+    browser.wait_text("h1", "Dispute queue").await;
+    browser.wait_text("#queue", &reference).await;
+    browser.screenshot("console-queue").await;
+
+    browser.click("#queue a").await;
+    browser.wait_text("h1", &reference).await;
+    browser.wait_text("#case-status", "awaiting seller").await;
+    browser.click("#escalate button").await;
+    browser.wait_text("#case-status", "under review").await;
+    browser
+        .type_into(
+            "#statement",
+            "Mã QR trên hộp không do tổ chức nào cấp; người bán không chứng minh được nguồn gốc.",
+        )
+        .await;
+    browser.click("input[name=sanction_warning]").await;
+    browser.click("input[name=sanction_strike]").await;
+    browser.click("#decide button").await;
+    browser.wait_text("#case-status", "decided").await;
+    browser.wait_text("#case-outcome", "upheld").await;
+    browser.wait_text("#timeline", "decide").await;
+    browser.screenshot("console-case-decided").await;
     browser.close().await;
 }

@@ -1,0 +1,493 @@
+//! The officer console: sign in with password and authenticator code, work the dispute
+//! queue of one's provinces, and act on a case (take it up, ask for information, decide
+//! with sanctions, record a settlement, decide an appeal), with internal notes.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use super::portal::{login_page, sign_in};
+use super::session::{self, Session};
+use super::{language, page_with, switch_link};
+use crate::auth::PrincipalKind;
+use crate::auth::tokens::AMR_OTP;
+use crate::disputes::{
+    ActionInput, Caller, DisputeError, Disputes, QueueQuery, SanctionInput, SanctionKind,
+};
+use crate::error::AppError;
+use crate::http::Endpoint;
+use crate::i18n::Language;
+use crate::policies::ProvinceScope;
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(Endpoint::new("/console/login").get(login_form).post(login))
+        .service(Endpoint::new("/console").get(queue))
+        .service(Endpoint::new("/console/disputes/{id}").get(case))
+        .service(Endpoint::new("/console/disputes/{id}/actions").post(act))
+        .service(Endpoint::new("/console/disputes/{id}/notes").post(note))
+        .service(Endpoint::new("/console/logout").post(logout));
+}
+
+type Form = web::Form<HashMap<String, String>>;
+
+fn field<'a>(form: &'a HashMap<String, String>, name: &str) -> &'a str {
+    form.get(name).map(String::as_str).unwrap_or("")
+}
+
+fn disputes(state: &AppState) -> Disputes<'_> {
+    Disputes {
+        pool: &state.pool,
+        clock: state.clock.as_ref(),
+        policies: &state.policies,
+        cache: &state.cache,
+        vault: &state.vault,
+        evidence: &state.evidence,
+        config: &state.config.disputes,
+        public_url: &state.config.server.public_url,
+    }
+}
+
+async fn login_form(req: HttpRequest) -> Result<HttpResponse, AppError> {
+    login_page(&req, true, StatusCode::OK, "", None)
+}
+
+async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: Form,
+) -> Result<HttpResponse, AppError> {
+    sign_in(&state, &req, &form, true, "/console").await
+}
+
+/// The signed-in officer (with a second factor where required), or a response sending the
+/// browser to sign in.
+async fn officer(state: &AppState, req: &HttpRequest) -> Result<(Session, Caller), HttpResponse> {
+    let session = match session::current(req, state).await {
+        Some(s) if s.claims.kind == PrincipalKind::Officer => s,
+        _ => return Err(session::see_other("/console/login").finish()),
+    };
+    let second_factor =
+        !state.config.auth.require_officer_totp || session.claims.amr.iter().any(|m| m == AMR_OTP);
+    let Some(role) = session.claims.role.filter(|_| second_factor) else {
+        return Err(session::see_other("/console/login").finish());
+    };
+    let caller = Caller::Officer {
+        id: session.claims.sub.clone(),
+        role,
+        scope: ProvinceScope::from_codes(&session.claims.provinces),
+    };
+    Ok((session, caller))
+}
+
+struct QueueRow {
+    id: String,
+    reference: String,
+    status: String,
+    kind: String,
+    due: String,
+    overdue: bool,
+}
+
+#[derive(Template)]
+#[template(path = "pages/console.html")]
+struct QueuePage {
+    lang: Language,
+    switch_link: String,
+    csrf: String,
+    statuses: Vec<(String, String)>,
+    status: String,
+    assignee: String,
+    overdue: bool,
+    cases: Vec<QueueRow>,
+    next_page: Option<String>,
+}
+
+/// A deadline in Vietnam's time. Deadlines fall at the midnight that ends a day, which
+/// reads better as that day's 23:59.
+fn shown(at: Option<chrono::DateTime<chrono::FixedOffset>>) -> String {
+    at.map(|a| {
+        let a = if a.time() == chrono::NaiveTime::MIN {
+            a - chrono::TimeDelta::minutes(1)
+        } else {
+            a
+        };
+        a.format("%d/%m/%Y %H:%M").to_string()
+    })
+    .unwrap_or_else(|| "—".into())
+}
+
+async fn queue(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, AppError> {
+    let (session, caller) = match officer(&state, &req).await {
+        Ok(o) => o,
+        Err(redirect) => return Ok(redirect),
+    };
+    let Caller::Officer { id, scope, .. } = caller else {
+        return Err(AppError::forbidden("officers only"));
+    };
+    let get = |k: &str| query.get(k).cloned().filter(|v| !v.is_empty());
+    let filter = QueueQuery {
+        status: get("status"),
+        province: None,
+        kind: None,
+        overdue: get("overdue").map(|v| v == "true"),
+        assignee: get("assignee"),
+        cursor: get("cursor"),
+        limit: Some(50),
+    };
+    let shared = state.clone();
+    let for_query = filter.clone();
+    let (cases, cursor) = state
+        .blocking(move || {
+            disputes(&shared)
+                .queue(&scope, &id, &for_query)
+                .map_err(AppError::from)
+        })
+        .await?;
+    let lang = language(&req);
+    let csrf = session::csrf_token(&req);
+    let next_page = cursor.map(|c| {
+        let mut pairs: Vec<(String, String)> = query
+            .iter()
+            .filter(|(k, _)| k.as_str() != "cursor")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        pairs.push(("cursor".into(), c));
+        format!(
+            "/console?{}",
+            serde_urlencoded::to_string(&pairs).unwrap_or_default()
+        )
+    });
+    let template = QueuePage {
+        lang: lang.0,
+        switch_link: switch_link(&req, lang.0),
+        csrf: csrf.0.clone(),
+        statuses: crate::disputes::lifecycle::ALL_STATUSES
+            .iter()
+            .filter(|s| **s != crate::disputes::Status::Filed)
+            .map(|s| (s.as_str().to_string(), s.as_str().replace('_', " ")))
+            .collect(),
+        status: filter.status.unwrap_or_default(),
+        assignee: filter.assignee.unwrap_or_default(),
+        overdue: filter.overdue.unwrap_or(false),
+        cases: cases
+            .into_iter()
+            .map(|c| QueueRow {
+                id: c.id,
+                reference: c.reference,
+                status: c.status.replace('_', " "),
+                kind: c.kind,
+                due: shown(c.resolution_due_at),
+                overdue: c.overdue,
+            })
+            .collect(),
+        next_page,
+    };
+    page_with(&req, StatusCode::OK, lang, &template, |r| {
+        session::keep_csrf(&req, r, &csrf);
+        session.keep(&req, r);
+    })
+}
+
+#[derive(Template)]
+#[template(path = "pages/console_case.html")]
+struct CasePage {
+    lang: Language,
+    switch_link: String,
+    csrf: String,
+    notice: Option<String>,
+    notice_ok: bool,
+    id: String,
+    reference: String,
+    status: String,
+    kind: String,
+    claim: String,
+    description: String,
+    platform_id: String,
+    listing_id: String,
+    seller_id: String,
+    buyer: String,
+    due: String,
+    outcome: Option<String>,
+    evidence: Vec<(String, String, bool)>,
+    allowed: Vec<String>,
+    version: i64,
+    sanctions: Vec<String>,
+    timeline: Vec<(String, String, String, bool)>,
+}
+
+async fn render_case(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    session: &Session,
+    caller: Caller,
+    id: String,
+    status: StatusCode,
+    notice: Option<(String, bool)>,
+) -> Result<HttpResponse, AppError> {
+    let shared = state.clone();
+    let (view, events) = state
+        .blocking(move || {
+            let service = disputes(&shared);
+            let view = service.get(&caller, &id).map_err(AppError::from)?;
+            let events = service.timeline(&caller, &id).map_err(AppError::from)?;
+            Ok((view, events))
+        })
+        .await?;
+    let lang = language(req);
+    let csrf = session::csrf_token(req);
+    let sanctions = state
+        .policies
+        .disputes
+        .kind(&view.summary.kind)
+        .map(|k| k.sanctions.clone())
+        .unwrap_or_default();
+    let (notice, notice_ok) = match notice {
+        Some((n, ok)) => (Some(n), ok),
+        None => (None, true),
+    };
+    let template = CasePage {
+        lang: lang.0,
+        switch_link: switch_link(req, lang.0),
+        csrf: csrf.0.clone(),
+        notice,
+        notice_ok,
+        id: view.summary.id.clone(),
+        reference: view.summary.reference.clone(),
+        status: view.summary.status.replace('_', " "),
+        kind: view.summary.kind.clone(),
+        claim: view.claim.clone(),
+        description: view.description.clone(),
+        platform_id: view.summary.platform_id.clone(),
+        listing_id: view.summary.listing_id.clone(),
+        seller_id: view.summary.seller_id.clone(),
+        buyer: view.buyer_email.clone().unwrap_or_default(),
+        due: shown(view.deadlines.resolution),
+        outcome: view.outcome.clone(),
+        evidence: view
+            .evidence
+            .iter()
+            .map(|e| {
+                (
+                    e.file_name.clone(),
+                    e.sha256.clone(),
+                    e.hidden_reason.is_some(),
+                )
+            })
+            .collect(),
+        allowed: view
+            .allowed_actions
+            .iter()
+            .map(|m| m.as_str().to_string())
+            .collect(),
+        version: view.version,
+        sanctions,
+        timeline: events
+            .into_iter()
+            .map(|e| {
+                (
+                    e.at.format("%d/%m/%Y %H:%M").to_string(),
+                    e.actor,
+                    e.action,
+                    e.internal,
+                )
+            })
+            .collect(),
+    };
+    page_with(req, status, lang, &template, |r| {
+        session::keep_csrf(req, r, &csrf);
+        session.keep(req, r);
+    })
+}
+
+async fn case(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (session, caller) = match officer(&state, &req).await {
+        Ok(o) => o,
+        Err(redirect) => return Ok(redirect),
+    };
+    let query: HashMap<String, String> =
+        serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    let vi = language(&req).0.is_vi();
+    let notice = query.get("done").map(|done| {
+        (
+            if vi {
+                format!("Đã thực hiện: {done}")
+            } else {
+                format!("Done: {done}")
+            },
+            true,
+        )
+    });
+    render_case(
+        &state,
+        &req,
+        &session,
+        caller,
+        path.into_inner(),
+        StatusCode::OK,
+        notice,
+    )
+    .await
+}
+
+/// The move a console form asks for.
+fn action_of(form: &HashMap<String, String>) -> Result<ActionInput, AppError> {
+    let text = |name: &str| field(form, name).to_string();
+    let optional = |name: &str| Some(text(name)).filter(|v| !v.trim().is_empty());
+    Ok(match field(form, "action") {
+        "escalate" => ActionInput::Escalate {
+            reason: optional("reason"),
+        },
+        "request_information" => ActionInput::RequestInformation {
+            from: text("from"),
+            question: text("question"),
+        },
+        "resume_review" => ActionInput::ResumeReview { note: text("note") },
+        "record_settlement" => ActionInput::RecordSettlement { note: text("note") },
+        "decide" => ActionInput::Decide {
+            outcome: text("outcome"),
+            statement: text("statement"),
+            sanctions: sanctions_of(form)?,
+        },
+        "decide_appeal" => ActionInput::DecideAppeal {
+            result: text("result"),
+            statement: text("statement"),
+            outcome: optional("outcome"),
+            sanctions: sanctions_of(form)?,
+        },
+        other => {
+            return Err(AppError::invalid(
+                "action",
+                format!("{other:?} is not a move the console offers"),
+            ));
+        }
+    })
+}
+
+fn sanctions_of(form: &HashMap<String, String>) -> Result<Vec<SanctionInput>, AppError> {
+    let mut sanctions = Vec::new();
+    for (name, kind) in [
+        ("warning", SanctionKind::Warning),
+        ("block_listing", SanctionKind::BlockListing),
+        ("flag_codes", SanctionKind::FlagCodes),
+        ("revoke_codes", SanctionKind::RevokeCodes),
+        ("strike", SanctionKind::Strike),
+        ("suspend_seller", SanctionKind::SuspendSeller),
+    ] {
+        if field(form, &format!("sanction_{name}")) != "on" {
+            continue;
+        }
+        let days = if kind == SanctionKind::SuspendSeller {
+            Some(
+                field(form, "days")
+                    .trim()
+                    .parse()
+                    .map_err(|_| AppError::invalid("days", "the number of days to suspend"))?,
+            )
+        } else {
+            None
+        };
+        sanctions.push(SanctionInput {
+            kind,
+            days,
+            codes: None,
+        });
+    }
+    Ok(sanctions)
+}
+
+async fn act(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: Form,
+) -> Result<HttpResponse, AppError> {
+    session::check_csrf(&req, field(&form, "csrf"))?;
+    let (session, caller) = match officer(&state, &req).await {
+        Ok(o) => o,
+        Err(redirect) => return Ok(redirect),
+    };
+    let id = path.into_inner();
+    let input = action_of(&form)?;
+    let version = field(&form, "version").parse::<i64>().ok();
+    let done = field(&form, "action").to_string();
+    let (shared, for_act, case_id) = (state.clone(), caller.clone(), id.clone());
+    let outcome = state
+        .blocking(move || Ok(disputes(&shared).act(&for_act, &case_id, &input, version)))
+        .await?;
+    match outcome {
+        Ok(_) => {
+            let mut response = session::see_other(&format!("/console/disputes/{id}?done={done}"));
+            session.keep(&req, &mut response);
+            Ok(response.finish())
+        }
+        // What the officer can fix is shown on the case page; the rest is a problem.
+        Err(
+            e @ (DisputeError::Invalid { .. }
+            | DisputeError::InvalidMove { .. }
+            | DisputeError::Stale(_)
+            | DisputeError::Conflict(_)
+            | DisputeError::Forbidden(_)),
+        ) => {
+            render_case(
+                &state,
+                &req,
+                &session,
+                caller,
+                id,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some((e.to_string(), false)),
+            )
+            .await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+async fn note(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: Form,
+) -> Result<HttpResponse, AppError> {
+    session::check_csrf(&req, field(&form, "csrf"))?;
+    let (session, caller) = match officer(&state, &req).await {
+        Ok(o) => o,
+        Err(redirect) => return Ok(redirect),
+    };
+    let id = path.into_inner();
+    let text = field(&form, "note").to_string();
+    let (shared, case_id) = (state.clone(), id.clone());
+    state
+        .blocking(move || {
+            disputes(&shared)
+                .note(&caller, &case_id, &text)
+                .map_err(AppError::from)
+        })
+        .await?;
+    let mut response = session::see_other(&format!("/console/disputes/{id}?done=note"));
+    session.keep(&req, &mut response);
+    Ok(response.finish())
+}
+
+async fn logout(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: Form,
+) -> Result<HttpResponse, AppError> {
+    session::check_csrf(&req, field(&form, "csrf"))?;
+    session::end(&req, &state).await;
+    let mut response = session::see_other("/console/login");
+    session::sign_out(&req, &mut response);
+    Ok(response.finish())
+}
