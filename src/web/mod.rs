@@ -2,6 +2,7 @@
 //! `templates/pages/`, one stylesheet of our own, no scripts inline or from elsewhere.
 //! Vietnamese by default; `?lang=en` (remembered in a cookie) switches to English.
 
+pub mod cases;
 pub mod console;
 pub mod portal;
 pub mod session;
@@ -30,6 +31,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     verify::configure(cfg);
     portal::configure(cfg);
     console::configure(cfg);
+    cases::configure(cfg);
 }
 
 async fn stylesheet() -> HttpResponse {
@@ -114,11 +116,11 @@ pub fn page_with(
     Ok(response.body(body))
 }
 
-/// The cases against a seller, for their pages: (reference, status, listing).
+/// The cases against a seller, for their pages: (id, reference, status, listing).
 pub(crate) fn disputes_of(
     state: &crate::state::AppState,
     seller_id: &str,
-) -> Result<Vec<(String, String, String)>, AppError> {
+) -> Result<Vec<(String, String, String, String)>, AppError> {
     let disputes = crate::disputes::Disputes {
         pool: &state.pool,
         clock: state.clock.as_ref(),
@@ -133,6 +135,6 @@ pub(crate) fn disputes_of(
         .of_seller(seller_id)
         .map_err(AppError::from)?
         .into_iter()
-        .map(|d| (d.reference, d.status, d.listing_id))
+        .map(|d| (d.id, d.reference, d.status.replace('_', " "), d.listing_id))
         .collect())
 }

@@ -436,7 +436,7 @@ struct PortalPage {
     verified: bool,
     binding_code: Option<String>,
     bindings: Vec<(String, String)>,
-    disputes: Vec<(String, String, String)>,
+    disputes: Vec<(String, String, String, String)>,
     full_name: String,
     birth_date: String,
     errors: Vec<(String, String)>,

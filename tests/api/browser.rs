@@ -207,6 +207,17 @@ impl Browser {
             .to_string()
     }
 
+    /// Chooses a local file in a file input (the browser runs on this machine).
+    async fn type_into_file(&self, css: &str, path: &str) {
+        let element = self.find(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{element}/value"),
+            Some(json!({ "text": path })),
+        )
+        .await;
+    }
+
     async fn url(&self) -> String {
         self.call(reqwest::Method::GET, "/url", None)
             .await
@@ -359,6 +370,54 @@ async fn a_seller_registers_and_verifies_in_the_portal() {
         "a binding code to give a platform"
     );
     browser.screenshot("portal-verified").await;
+
+    // A platform binds the shop with the code and files a buyer's complaint.
+    let binding = browser.text("#binding-code").await;
+    let (platform_id, secret) =
+        crate::fixtures::client(&app, tracegate::clients::ClientKind::Platform).await;
+    let platform = crate::fixtures::token_for_client(&app, &platform_id, &secret).await;
+    let bound = app
+        .post_as(
+            "/v1/seller-bindings",
+            &platform,
+            json!({ "binding_code": binding, "shop_id": "shop-web" }),
+        )
+        .await;
+    assert_eq!(bound.status(), 201);
+    let filed = app
+        .post_as(
+            "/v1/disputes",
+            &platform,
+            json!({
+                "shop_id": "shop-web", "listing_id": "listing-web", "kind": "not_as_described", "claim": "replacement",
+                "description": "Áo nhận được khác màu so với ảnh trên trang.",
+                "buyer": { "reference": "buyer-web", "email": "buyer.web@example.vn" }
+            }),
+        )
+        .await;
+    assert_eq!(filed.status(), 201);
+
+    // The seller answers it in the portal, with a photo as evidence.
+    browser.open(&app.url("/portal")).await;
+    browser.click("#disputes a").await;
+    browser.wait_text("#case-status", "awaiting seller").await;
+    let photo =
+        std::env::temp_dir().join(format!("evidence-{}.png", uuid::Uuid::new_v4().simple()));
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend_from_slice(&[0u8; 64]);
+    std::fs::write(&photo, &png).expect("photo");
+    browser
+        .type_into_file("#file", photo.to_str().expect("path"))
+        .await;
+    browser.click("#evidence button").await;
+    browser.wait_text("main", "SHA-256").await;
+    browser
+        .type_into("#statement", "Chúng tôi sẽ đổi áo đúng màu trong ba ngày.")
+        .await;
+    browser.click("#respond button").await;
+    browser.wait_text("#case-status", "seller responded").await;
+    browser.screenshot("portal-case-answered").await;
+    let _ = std::fs::remove_file(photo);
     crate::fixtures::assert_no_national_id_logged();
     browser.close().await;
 }

@@ -17,6 +17,7 @@ mod identity;
 mod listings;
 mod mail;
 mod operations;
+mod pages;
 mod registry_http;
 mod schema;
 mod stubs;

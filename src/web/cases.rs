@@ -1,0 +1,502 @@
+//! A case as its parties work it in the browser: the seller at `/portal/disputes/{id}`,
+//! the buyer at `/disputes/{id}?token=…` (the link in every mail about the case). Each sees
+//! the case, its decisions, evidence and timeline as a party, makes the moves the state
+//! allows, and adds evidence.
+
+use std::collections::HashMap;
+
+use actix_multipart::Multipart;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use futures_util::{StreamExt, TryStreamExt};
+
+use super::session::{self, Session};
+use super::{language, page_with, switch_link};
+use crate::auth::PrincipalKind;
+use crate::disputes::{ActionInput, Caller, DisputeError, Disputes};
+use crate::error::AppError;
+use crate::http::Endpoint;
+use crate::i18n::Language;
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(Endpoint::new("/portal/disputes/{id}").get(seller_case))
+        .service(Endpoint::new("/portal/disputes/{id}/actions").post(seller_act))
+        .service(Endpoint::new("/portal/disputes/{id}/evidence").post(seller_evidence))
+        .service(Endpoint::new("/disputes/{id}").get(buyer_case))
+        .service(Endpoint::new("/disputes/{id}/actions").post(buyer_act))
+        .service(Endpoint::new("/disputes/{id}/confirm").post(buyer_confirm))
+        .service(Endpoint::new("/disputes/{id}/evidence").post(buyer_evidence));
+}
+
+type Form = web::Form<HashMap<String, String>>;
+
+fn field<'a>(form: &'a HashMap<String, String>, name: &str) -> &'a str {
+    form.get(name).map(String::as_str).unwrap_or("")
+}
+
+fn disputes(state: &AppState) -> Disputes<'_> {
+    Disputes {
+        pool: &state.pool,
+        clock: state.clock.as_ref(),
+        policies: &state.policies,
+        cache: &state.cache,
+        vault: &state.vault,
+        evidence: &state.evidence,
+        config: &state.config.disputes,
+        public_url: &state.config.server.public_url,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "pages/party_case.html")]
+struct PartyCase {
+    lang: Language,
+    switch_link: String,
+    csrf: String,
+    notice: Option<String>,
+    notice_ok: bool,
+    seller: bool,
+    base: String,
+    token: Option<String>,
+    reference: String,
+    status: String,
+    kind: String,
+    claim: String,
+    description: String,
+    listing_id: String,
+    deadline: String,
+    outcome: Option<String>,
+    decisions: Vec<(String, String)>,
+    evidence: Vec<(String, String)>,
+    can_add_evidence: bool,
+    unconfirmed: bool,
+    allowed: Vec<String>,
+    version: i64,
+    timeline: Vec<(String, String, String)>,
+}
+
+/// Who is looking, and how to send them back to the case.
+struct Party {
+    caller: Caller,
+    session: Option<Session>,
+    /// `/portal/disputes/{id}` or `/disputes/{id}`.
+    base: String,
+    token: Option<String>,
+}
+
+impl Party {
+    fn back(&self, done: &str) -> String {
+        match &self.token {
+            Some(token) => format!(
+                "{}?{}",
+                self.base,
+                serde_urlencoded::to_string([("token", token.as_str()), ("done", done)])
+                    .unwrap_or_default()
+            ),
+            None => format!("{}?done={done}", self.base),
+        }
+    }
+}
+
+fn deadline(at: Option<chrono::DateTime<chrono::FixedOffset>>) -> String {
+    at.map(|a| {
+        let a = if a.time() == chrono::NaiveTime::MIN {
+            a - chrono::TimeDelta::minutes(1)
+        } else {
+            a
+        };
+        a.format("%d/%m/%Y %H:%M").to_string()
+    })
+    .unwrap_or_else(|| "—".into())
+}
+
+async fn render(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    party: &Party,
+    id: String,
+    status: StatusCode,
+    notice: Option<(String, bool)>,
+) -> Result<HttpResponse, AppError> {
+    let (shared, caller) = (state.clone(), party.caller.clone());
+    let (view, events) = state
+        .blocking(move || {
+            let service = disputes(&shared);
+            let view = service.get(&caller, &id).map_err(AppError::from)?;
+            let events = service.timeline(&caller, &id).map_err(AppError::from)?;
+            Ok((view, events))
+        })
+        .await?;
+    let lang = language(req);
+    let csrf = session::csrf_token(req);
+    let seller = matches!(party.caller, Caller::Seller(_));
+    let own_deadline = if seller {
+        view.deadlines.seller_answer
+    } else {
+        view.deadlines.buyer_reply
+    };
+    let final_state = matches!(
+        view.summary.status.as_str(),
+        "closed" | "withdrawn" | "settled"
+    );
+    let (notice, notice_ok) = match notice {
+        Some((n, ok)) => (Some(n), ok),
+        None => (None, true),
+    };
+    let template = PartyCase {
+        lang: lang.0,
+        switch_link: switch_link(req, lang.0),
+        csrf: csrf.0.clone(),
+        notice,
+        notice_ok,
+        seller,
+        base: party.base.clone(),
+        token: party.token.clone(),
+        reference: view.summary.reference.clone(),
+        status: view.summary.status.replace('_', " "),
+        kind: view.summary.kind.clone(),
+        claim: view.claim.clone(),
+        description: view.description.clone(),
+        listing_id: view.summary.listing_id.clone(),
+        deadline: deadline(own_deadline),
+        outcome: view.outcome.clone(),
+        decisions: view
+            .decisions
+            .iter()
+            .map(|d| (d.stage.clone(), d.statement.clone()))
+            .collect(),
+        evidence: view
+            .evidence
+            .iter()
+            .map(|e| (e.file_name.clone(), e.sha256.clone()))
+            .collect(),
+        can_add_evidence: !final_state && view.summary.status != "filed",
+        unconfirmed: view.summary.status == "filed",
+        allowed: view
+            .allowed_actions
+            .iter()
+            .map(|m| m.as_str().to_string())
+            .collect(),
+        version: view.version,
+        timeline: events
+            .into_iter()
+            .map(|e| (e.at.format("%d/%m/%Y %H:%M").to_string(), e.actor, e.action))
+            .collect(),
+    };
+    page_with(req, status, lang, &template, |r| {
+        session::keep_csrf(req, r, &csrf);
+        if let Some(s) = &party.session {
+            s.keep(req, r);
+        }
+    })
+}
+
+fn notice_of(req: &HttpRequest) -> Option<(String, bool)> {
+    let query: HashMap<String, String> =
+        serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    let vi = language(req).0.is_vi();
+    query.get("done").map(|done| {
+        (
+            if vi {
+                format!("Đã thực hiện: {done}")
+            } else {
+                format!("Done: {done}")
+            },
+            true,
+        )
+    })
+}
+
+async fn seller_party(
+    state: &AppState,
+    req: &HttpRequest,
+    id: &str,
+) -> Result<Party, HttpResponse> {
+    match session::current(req, state).await {
+        Some(s) if s.claims.kind == PrincipalKind::Seller => Ok(Party {
+            caller: Caller::Seller(s.claims.sub.clone()),
+            session: Some(s),
+            base: format!("/portal/disputes/{id}"),
+            token: None,
+        }),
+        _ => Err(session::see_other("/portal/login").finish()),
+    }
+}
+
+fn buyer_party(id: &str, token: &str) -> Party {
+    Party {
+        caller: Caller::Buyer(token.to_string()),
+        session: None,
+        base: format!("/disputes/{id}"),
+        token: Some(token.to_string()),
+    }
+}
+
+async fn seller_case(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let party = match seller_party(&state, &req, &id).await {
+        Ok(p) => p,
+        Err(redirect) => return Ok(redirect),
+    };
+    let notice = notice_of(&req);
+    render(&state, &req, &party, id, StatusCode::OK, notice).await
+}
+
+async fn buyer_case(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let query: HashMap<String, String> =
+        serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    let token = query.get("token").cloned().unwrap_or_default();
+    let id = path.into_inner();
+    // The mailed link confirms a direct filing the first time it is opened with intent:
+    // the page shows a button for it (mail scanners must not confirm on their own).
+    let party = buyer_party(&id, &token);
+    let notice = notice_of(&req);
+    render(&state, &req, &party, id, StatusCode::OK, notice).await
+}
+
+/// The move a party's form asks for.
+fn action_of(form: &HashMap<String, String>) -> Result<ActionInput, AppError> {
+    let text = |name: &str| field(form, name).to_string();
+    let optional = |name: &str| Some(text(name)).filter(|v| !v.trim().is_empty());
+    Ok(match field(form, "action") {
+        "respond" => ActionInput::Respond {
+            statement: text("statement"),
+            offer: optional("offer"),
+        },
+        "supply_information" => ActionInput::SupplyInformation {
+            answer: text("answer"),
+        },
+        "appeal" => ActionInput::Appeal {
+            grounds: text("grounds"),
+        },
+        "accept" => ActionInput::Accept { note: None },
+        "escalate" => ActionInput::Escalate { reason: None },
+        "withdraw" => ActionInput::Withdraw { reason: None },
+        other => {
+            return Err(AppError::invalid(
+                "action",
+                format!("{other:?} is not a move for a party"),
+            ));
+        }
+    })
+}
+
+async fn act_as(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    party: Party,
+    id: String,
+    form: &HashMap<String, String>,
+) -> Result<HttpResponse, AppError> {
+    let input = action_of(form)?;
+    let version = field(form, "version").parse::<i64>().ok();
+    let done = field(form, "action").to_string();
+    let (shared, caller, case_id) = (state.clone(), party.caller.clone(), id.clone());
+    let outcome = state
+        .blocking(move || Ok(disputes(&shared).act(&caller, &case_id, &input, version)))
+        .await?;
+    match outcome {
+        Ok(_) => {
+            let mut response = session::see_other(&party.back(&done));
+            if let Some(s) = &party.session {
+                s.keep(&req, &mut response);
+            }
+            Ok(response.finish())
+        }
+        Err(
+            e @ (DisputeError::Invalid { .. }
+            | DisputeError::InvalidMove { .. }
+            | DisputeError::Stale(_)
+            | DisputeError::Conflict(_)),
+        ) => {
+            render(
+                &state,
+                &req,
+                &party,
+                id,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some((e.to_string(), false)),
+            )
+            .await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+async fn seller_act(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: Form,
+) -> Result<HttpResponse, AppError> {
+    session::check_csrf(&req, field(&form, "csrf"))?;
+    let id = path.into_inner();
+    let party = match seller_party(&state, &req, &id).await {
+        Ok(p) => p,
+        Err(redirect) => return Ok(redirect),
+    };
+    act_as(state, req, party, id, &form).await
+}
+
+async fn buyer_act(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: Form,
+) -> Result<HttpResponse, AppError> {
+    session::check_csrf(&req, field(&form, "csrf"))?;
+    let id = path.into_inner();
+    let party = buyer_party(&id, field(&form, "token"));
+    act_as(state, req, party, id, &form).await
+}
+
+async fn buyer_confirm(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: Form,
+) -> Result<HttpResponse, AppError> {
+    session::check_csrf(&req, field(&form, "csrf"))?;
+    let token = field(&form, "token").to_string();
+    let (shared, confirm_token) = (state.clone(), token.clone());
+    let confirmed = state
+        .blocking(move || {
+            disputes(&shared)
+                .confirm(&confirm_token)
+                .map_err(AppError::from)
+        })
+        .await?;
+    // A filing linked to an open case lands on that case.
+    let case = confirmed.summary.id;
+    let party = buyer_party(&case, &token);
+    Ok(session::see_other(&party.back("confirm")).finish())
+}
+
+/// The fields and the file of an upload form (small text fields, one file part).
+async fn upload_form(
+    mut payload: Multipart,
+    limit: usize,
+) -> Result<(HashMap<String, String>, Option<(String, String, Vec<u8>)>), AppError> {
+    let bad = |message: String| AppError::BadRequest {
+        detail: format!("the upload is not valid multipart/form-data: {message}"),
+        errors: vec![crate::error::FieldError::new("file", message)],
+    };
+    let mut fields = HashMap::new();
+    let mut file = None;
+    while let Some(part) = payload.next().await {
+        let mut part = part.map_err(|e| bad(e.to_string()))?;
+        let disposition = part.content_disposition().cloned();
+        let name = disposition
+            .as_ref()
+            .and_then(|d| d.get_name())
+            .unwrap_or("")
+            .to_string();
+        let is_file = name == "file";
+        let media_type = part
+            .content_type()
+            .map(|m| m.essence_str().to_string())
+            .unwrap_or_else(|| "application/octet-stream".into());
+        let cap = if is_file { limit } else { 4096 };
+        let mut content = Vec::new();
+        while let Some(chunk) = part.try_next().await.map_err(|e| bad(e.to_string()))? {
+            if content.len() + chunk.len() > cap {
+                return Err(AppError::PayloadTooLarge { limit: cap });
+            }
+            content.extend_from_slice(&chunk);
+        }
+        if is_file {
+            let file_name = disposition
+                .as_ref()
+                .and_then(|d| d.get_filename())
+                .unwrap_or("evidence")
+                .to_string();
+            file = Some((file_name, media_type, content));
+        } else {
+            fields.insert(name, String::from_utf8_lossy(&content).into_owned());
+        }
+    }
+    Ok((fields, file))
+}
+
+async fn attach_as(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    party: Party,
+    id: String,
+    file: Option<(String, String, Vec<u8>)>,
+) -> Result<HttpResponse, AppError> {
+    let Some((name, media_type, content)) = file else {
+        return Err(AppError::invalid("file", "choose a file to upload"));
+    };
+    let (shared, caller, case_id) = (state.clone(), party.caller.clone(), id.clone());
+    let outcome = state
+        .blocking(move || {
+            Ok(disputes(&shared).attach(&caller, &case_id, &name, &media_type, &content))
+        })
+        .await?;
+    match outcome {
+        Ok(_) => {
+            let mut response = session::see_other(&party.back("evidence"));
+            if let Some(s) = &party.session {
+                s.keep(&req, &mut response);
+            }
+            Ok(response.finish())
+        }
+        Err(
+            e @ (DisputeError::Invalid { .. }
+            | DisputeError::UnsupportedType(_)
+            | DisputeError::Conflict(_)),
+        ) => {
+            render(
+                &state,
+                &req,
+                &party,
+                id,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some((e.to_string(), false)),
+            )
+            .await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+async fn seller_evidence(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: Multipart,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let party = match seller_party(&state, &req, &id).await {
+        Ok(p) => p,
+        Err(redirect) => return Ok(redirect),
+    };
+    let limit = state.config.disputes.evidence_max_bytes as usize;
+    let (fields, file) = upload_form(payload, limit).await?;
+    session::check_csrf(&req, fields.get("csrf").map(String::as_str).unwrap_or(""))?;
+    attach_as(state, req, party, id, file).await
+}
+
+async fn buyer_evidence(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: Multipart,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let limit = state.config.disputes.evidence_max_bytes as usize;
+    let (fields, file) = upload_form(payload, limit).await?;
+    session::check_csrf(&req, fields.get("csrf").map(String::as_str).unwrap_or(""))?;
+    let party = buyer_party(&id, fields.get("token").map(String::as_str).unwrap_or(""));
+    attach_as(state, req, party, id, file).await
+}
