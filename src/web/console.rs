@@ -31,13 +31,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(Endpoint::new("/console/logout").post(logout));
 }
 
-type Form = web::Form<HashMap<String, String>>;
+pub(super) type Form = web::Form<HashMap<String, String>>;
 
-fn field<'a>(form: &'a HashMap<String, String>, name: &str) -> &'a str {
+pub(super) fn field<'a>(form: &'a HashMap<String, String>, name: &str) -> &'a str {
     form.get(name).map(String::as_str).unwrap_or("")
 }
 
-fn disputes(state: &AppState) -> Disputes<'_> {
+pub(super) fn disputes(state: &AppState) -> Disputes<'_> {
     Disputes {
         pool: &state.pool,
         clock: state.clock.as_ref(),
@@ -64,7 +64,10 @@ async fn login(
 
 /// The signed-in officer (with a second factor where required), or a response sending the
 /// browser to sign in.
-async fn officer(state: &AppState, req: &HttpRequest) -> Result<(Session, Caller), HttpResponse> {
+pub(super) async fn officer(
+    state: &AppState,
+    req: &HttpRequest,
+) -> Result<(Session, Caller), HttpResponse> {
     let session = match session::current(req, state).await {
         Some(s) if s.claims.kind == PrincipalKind::Officer => s,
         _ => return Err(session::see_other("/console/login").finish()),

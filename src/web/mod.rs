@@ -4,6 +4,7 @@
 
 pub mod cases;
 pub mod console;
+pub mod console_tools;
 pub mod portal;
 pub mod session;
 pub mod verify;
@@ -31,6 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     verify::configure(cfg);
     portal::configure(cfg);
     console::configure(cfg);
+    console_tools::configure(cfg);
     cases::configure(cfg);
 }
 

@@ -172,7 +172,7 @@ fn written(canonical: &str) -> &str {
 
 /// The public address of a code: its Digital Link path, or `/verify?code=…` for codes of
 /// national and provincial issuers.
-fn public_path(canonical: &str) -> String {
+pub(super) fn public_path(canonical: &str) -> String {
     if canonical.starts_with("/01/") {
         canonical.to_string()
     } else {
@@ -249,6 +249,11 @@ fn date(stored: &str, lang: Language) -> String {
         (Language::En, Ok(day)) => day.format("%-d %B %Y").to_string(),
         (_, Err(_)) => stored.to_string(),
     }
+}
+
+/// The year codes are read in (for GS1's century rule), in Vietnam's time.
+pub(super) fn year(state: &AppState) -> i32 {
+    today(state).year()
 }
 
 fn today(state: &AppState) -> chrono::NaiveDate {

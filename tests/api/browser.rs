@@ -480,5 +480,17 @@ async fn an_officer_decides_a_case_in_the_console() {
     browser.wait_text("#case-outcome", "upheld").await;
     browser.wait_text("#timeline", "decide").await;
     browser.screenshot("console-case-decided").await;
+
+    browser
+        .click("nav.console a[href='/console/reports']")
+        .await;
+    browser.wait_text("#report", "1").await;
+    browser.screenshot("console-reports").await;
+    browser.click("nav.console a[href='/console/codes']").await;
+    browser
+        .type_into("#code", "(01)08938500003011(10)NONE")
+        .await;
+    browser.click("form[action='/console/codes'] button").await;
+    browser.wait_text("main", "not registered").await;
     browser.close().await;
 }

@@ -129,3 +129,110 @@ async fn a_buyer_confirms_and_follows_the_case_from_the_mailed_link(backend: Tes
     assert_eq!(stranger.status(), 404);
 }
 both_backends!(a_buyer_confirms_and_follows_the_case_from_the_mailed_link);
+
+/// Signs an officer in through the console's form; returns the cookies to send.
+async fn console_cookies(app: &TestApp, role: tracegate::auth::OfficerRole) -> String {
+    let officer = crate::fixtures::invited_officer(
+        app,
+        role,
+        tracegate::policies::ProvinceScope::Only(vec!["79".into()]),
+    )
+    .await;
+    let secret = crate::fixtures::enrol_totp(app, &officer.access_token).await;
+    let (csrf_cookie, csrf_value) = csrf(app, "/console/login").await;
+    let code = crate::fixtures::totp_code(app, &secret);
+    let signed_in = app
+        .client
+        .post(app.url("/console/login"))
+        .header("cookie", &csrf_cookie)
+        .form(&[
+            ("csrf", csrf_value.as_str()),
+            ("email", officer.email.as_str()),
+            ("password", crate::fixtures::PASSWORD),
+            ("totp_code", code.as_str()),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(signed_in.status(), 303);
+    let mut cookies = vec![csrf_cookie];
+    cookies.extend(
+        signed_in
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|c| c.split(';').next())
+            .map(str::to_string),
+    );
+    cookies.join("; ")
+}
+
+async fn console_tools_show_the_audit_chain_and_reveal_only_with_a_reason(backend: TestBackend) {
+    let (_env, app) = TestApp::spawn(&backend).await;
+    let (_, _, platform, _) = bound_enterprise_seller(&app, "shop-1").await;
+    let seller: serde_json::Value = app
+        .get_as("/v1/sellers/by-shop/shop-1", &platform)
+        .await
+        .json()
+        .await
+        .expect("seller");
+    let seller_id = seller["seller_id"].as_str().expect("seller id").to_string();
+    let cookies = console_cookies(&app, tracegate::auth::OfficerRole::Supervisor).await;
+    let get = |path: String| {
+        let request = app
+            .client
+            .get(app.url(&path))
+            .header("cookie", cookies.clone());
+        async move { request.send().await.expect("sent") }
+    };
+
+    let audit = get("/console/audit".into()).await;
+    assert_eq!(audit.status(), 200);
+    let html = audit.text().await.expect("html");
+    assert!(
+        html.contains("id=\"chain\"") && !html.contains("broken"),
+        "{html}"
+    );
+
+    let page = get(format!("/console/sellers?id={seller_id}")).await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.expect("html");
+    assert!(html.contains("079*******01"), "masked: {html}");
+    assert!(
+        !html.contains(crate::fixtures::AN.national_id),
+        "never in full unasked"
+    );
+    let start = html.find("name=\"csrf\" value=\"").expect("csrf") + 19;
+    let csrf_value = html[start..].split('"').next().expect("value").to_string();
+    let revealed = app
+        .client
+        .post(app.url(&format!("/console/sellers/{seller_id}/reveal")))
+        .header("cookie", cookies.clone())
+        .form(&[
+            ("csrf", csrf_value.as_str()),
+            ("reason", "Xác minh hồ sơ khiếu nại DSP-2026-000001"),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(revealed.status(), 200);
+    assert!(
+        revealed
+            .text()
+            .await
+            .expect("html")
+            .contains(crate::fixtures::AN.national_id)
+    );
+    assert!(
+        app.audit_actions()
+            .await
+            .iter()
+            .any(|a| a.contains("reveal"))
+    );
+
+    // Clients are for administrators.
+    assert_eq!(get("/console/clients".into()).await.status(), 403);
+    crate::fixtures::assert_no_national_id_logged();
+}
+both_backends!(console_tools_show_the_audit_chain_and_reveal_only_with_a_reason);

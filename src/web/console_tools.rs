@@ -1,0 +1,685 @@
+//! The console's other pages: seller lookup with the audited reveal of a citizen ID, code
+//! search with recall and revocation, dispute reports, the audit log with its chain check,
+//! and (administrators) platform and issuer clients.
+
+use std::collections::HashMap;
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use chrono::NaiveDate;
+use diesel::prelude::*;
+
+use super::console::{Form, disputes, field, officer};
+use super::session::{self, Session};
+use super::{language, page_with, switch_link};
+use crate::auth::OfficerRole;
+use crate::clients::Clients;
+use crate::codes::registry::{CodeStatus, Registry, StatusActor};
+use crate::db::schema::audit_log;
+use crate::disputes::Caller;
+use crate::error::AppError;
+use crate::http::Endpoint;
+use crate::i18n::Language;
+use crate::identity::Sellers;
+use crate::policies::ProvinceScope;
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(Endpoint::new("/console/sellers").get(sellers))
+        .service(Endpoint::new("/console/sellers/{id}/reveal").post(reveal))
+        .service(Endpoint::new("/console/codes").get(codes))
+        .service(Endpoint::new("/console/codes/status").post(code_status))
+        .service(Endpoint::new("/console/reports").get(reports))
+        .service(Endpoint::new("/console/reports.csv").get(reports_csv))
+        .service(Endpoint::new("/console/audit").get(audit))
+        .service(Endpoint::new("/console/clients").get(clients))
+        .service(Endpoint::new("/console/clients/{id}/disable").post(disable_client));
+}
+
+/// The officer's id, role and provinces.
+fn parts(caller: &Caller) -> Result<(String, OfficerRole, ProvinceScope), AppError> {
+    match caller {
+        Caller::Officer { id, role, scope } => Ok((id.clone(), *role, scope.clone())),
+        _ => Err(AppError::forbidden("officers only")),
+    }
+}
+
+fn finish(
+    req: &HttpRequest,
+    session: &Session,
+    status: StatusCode,
+    template: &impl Template,
+    csrf: &(String, bool),
+) -> Result<HttpResponse, AppError> {
+    page_with(req, status, language(req), template, |r| {
+        session::keep_csrf(req, r, csrf);
+        session.keep(req, r);
+    })
+}
+
+fn sellers_service(state: &AppState) -> Sellers<'_> {
+    Sellers {
+        pool: &state.pool,
+        clock: state.clock.as_ref(),
+        vault: &state.vault,
+        policies: &state.policies,
+        registers: &state.registers,
+        cache: &state.cache,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "pages/console_seller.html")]
+struct SellerPage {
+    lang: Language,
+    switch_link: String,
+    csrf: String,
+    id: String,
+    error: Option<String>,
+    revealed: Option<String>,
+    found: bool,
+    standing: String,
+    name: String,
+    masked: String,
+    business: String,
+}
+
+async fn seller_page(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    session: &Session,
+    scope: ProvinceScope,
+    id: String,
+    revealed: Option<String>,
+    error: Option<String>,
+) -> Result<HttpResponse, AppError> {
+    let lang = language(req);
+    let csrf = session::csrf_token(req);
+    let (shared, lookup) = (state.clone(), id.clone());
+    let view = if id.is_empty() {
+        None
+    } else {
+        state
+            .blocking(move || Ok(sellers_service(&shared).for_officer(&scope, &lookup).ok()))
+            .await?
+    };
+    let vi = lang.0.is_vi();
+    let error = error.or_else(|| {
+        (!id.is_empty() && view.is_none()).then(|| {
+            if vi {
+                "Không có người bán này trong địa bàn của bạn.".to_string()
+            } else {
+                "No such seller in your provinces.".to_string()
+            }
+        })
+    });
+    let template = SellerPage {
+        lang: lang.0,
+        switch_link: switch_link(req, lang.0),
+        csrf: csrf.0.clone(),
+        found: view.is_some(),
+        standing: view
+            .as_ref()
+            .map(|v| format!("{:?}", v.status))
+            .unwrap_or_default(),
+        name: view
+            .as_ref()
+            .and_then(|v| v.identity.full_name.clone())
+            .unwrap_or_default(),
+        masked: view
+            .as_ref()
+            .and_then(|v| v.identity.national_id.clone())
+            .unwrap_or_default(),
+        business: view
+            .as_ref()
+            .and_then(|v| v.business.as_ref())
+            .map(|b| format!("{} {}", b.code, b.name.clone().unwrap_or_default()))
+            .unwrap_or_default(),
+        id,
+        error,
+        revealed,
+    };
+    let status = if template.error.is_some() {
+        StatusCode::NOT_FOUND
+    } else {
+        StatusCode::OK
+    };
+    finish(req, session, status, &template, &csrf)
+}
+
+async fn sellers(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, AppError> {
+    let (session, caller) = match officer(&state, &req).await {
+        Ok(o) => o,
+        Err(redirect) => return Ok(redirect),
+    };
+    let (_, _, scope) = parts(&caller)?;
+    let id = query
+        .get("id")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
+    seller_page(&state, &req, &session, scope, id, None, None).await
+}
+
+async fn reveal(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: Form,
+) -> Result<HttpResponse, AppError> {
+    session::check_csrf(&req, field(&form, "csrf"))?;
+    let (session, caller) = match officer(&state, &req).await {
+        Ok(o) => o,
+        Err(redirect) => return Ok(redirect),
+    };
+    let (officer_id, _, scope) = parts(&caller)?;
+    let id = path.into_inner();
+    let reason = field(&form, "reason").to_string();
+    let (shared, seller_id, seller_scope) = (state.clone(), id.clone(), scope.clone());
+    let outcome = state
+        .blocking(move || {
+            Ok(sellers_service(&shared).reveal_national_id(
+                &officer_id,
+                &seller_scope,
+                &seller_id,
+                &reason,
+            ))
+        })
+        .await?;
+    match outcome {
+        Ok(number) => seller_page(&state, &req, &session, scope, id, Some(number), None).await,
+        Err(crate::identity::IdentityError::Invalid { message, .. }) => {
+            seller_page(&state, &req, &session, scope, id, None, Some(message)).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "pages/console_codes.html")]
+struct CodesPage {
+    lang: Language,
+    switch_link: String,
+    csrf: String,
+    code: String,
+    notice: Option<String>,
+    notice_ok: bool,
+    found: Option<(String, String, String, String)>,
+    public_link: String,
+    clones: Vec<(String, i64, i64)>,
+}
+
+async fn codes_page(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    session: &Session,
+    code: String,
+    notice: Option<(String, bool)>,
+) -> Result<HttpResponse, AppError> {
+    let lang = language(req);
+    let csrf = session::csrf_token(req);
+    let (shared, text) = (state.clone(), code.clone());
+    let year = super::verify::year(state);
+    let (found, clones, parse_error) = state
+        .db(move |conn| {
+            let clones = crate::codes::scans::flags(conn, 50)?
+                .into_iter()
+                .map(|f| (f.code_key, f.places, f.scans))
+                .collect::<Vec<_>>();
+            if text.is_empty() {
+                return Ok((None, clones, None));
+            }
+            let parsed = match crate::codes::parse(&text, year) {
+                Ok(p) => p,
+                Err(e) => return Ok((None, clones, Some(e.to_string()))),
+            };
+            let registry = Registry {
+                pool: &shared.pool,
+                clock: shared.clock.as_ref(),
+                policies: &shared.policies,
+                cache: &shared.cache,
+            };
+            let row = registry
+                .resolve(conn, &parsed.lookup_keys)
+                .map_err(|e| AppError::internal(anyhow::anyhow!(e.to_string())))?;
+            Ok((row, clones, None))
+        })
+        .await?;
+    let vi = lang.0.is_vi();
+    let notice = notice
+        .or_else(|| parse_error.map(|e| (e, false)))
+        .or_else(|| {
+            (!code.is_empty() && found.is_none()).then(|| {
+                (
+                    if vi {
+                        "Mã này chưa được đăng ký.".into()
+                    } else {
+                        "This code is not registered.".into()
+                    },
+                    false,
+                )
+            })
+        });
+    let public_link = found
+        .as_ref()
+        .map(|r| super::verify::public_path(&r.code_key))
+        .unwrap_or_default();
+    let (notice, notice_ok) = match notice {
+        Some((n, ok)) => (Some(n), ok),
+        None => (None, true),
+    };
+    let template = CodesPage {
+        lang: lang.0,
+        switch_link: switch_link(req, lang.0),
+        csrf: csrf.0.clone(),
+        code,
+        notice,
+        notice_ok,
+        found: found.map(|r| (r.code_key, r.product_name, r.owner_code, r.status)),
+        public_link,
+        clones,
+    };
+    finish(req, session, StatusCode::OK, &template, &csrf)
+}
+
+async fn codes(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, AppError> {
+    let (session, _) = match officer(&state, &req).await {
+        Ok(o) => o,
+        Err(redirect) => return Ok(redirect),
+    };
+    let code = query
+        .get("code")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
+    codes_page(&state, &req, &session, code, None).await
+}
+
+async fn code_status(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: Form,
+) -> Result<HttpResponse, AppError> {
+    session::check_csrf(&req, field(&form, "csrf"))?;
+    let (session, caller) = match officer(&state, &req).await {
+        Ok(o) => o,
+        Err(redirect) => return Ok(redirect),
+    };
+    let (officer_id, _, _) = parts(&caller)?;
+    let code = field(&form, "code").to_string();
+    let status = match field(&form, "status") {
+        "revoked" => CodeStatus::Revoked,
+        _ => CodeStatus::Recalled,
+    };
+    let reason = field(&form, "reason").to_string();
+    let (shared, target) = (state.clone(), code.clone());
+    let outcome = state
+        .blocking(move || {
+            Ok(Registry {
+                pool: &shared.pool,
+                clock: shared.clock.as_ref(),
+                policies: &shared.policies,
+                cache: &shared.cache,
+            }
+            .set_status(StatusActor::Officer(&officer_id), &target, status, &reason))
+        })
+        .await?;
+    let vi = language(&req).0.is_vi();
+    let notice = match outcome {
+        Ok(withdrawn) => (
+            if vi {
+                format!("Đã áp dụng; {withdrawn} tin đăng bị gỡ.")
+            } else {
+                format!("Done; {withdrawn} listings withdrawn.")
+            },
+            true,
+        ),
+        Err(e) => (e.to_string(), false),
+    };
+    codes_page(&state, &req, &session, code, Some(notice)).await
+}
+
+#[derive(Template)]
+#[template(path = "pages/console_reports.html")]
+struct ReportsPage {
+    lang: Language,
+    switch_link: String,
+    csrf: String,
+    from: String,
+    to: String,
+    error: Option<String>,
+    total: usize,
+    overdue: usize,
+    median: String,
+    tables: Vec<(String, Vec<(String, usize)>)>,
+    csv_link: String,
+}
+
+/// The period a report covers, as local days; errors name the field.
+fn period(
+    state: &AppState,
+    query: &HashMap<String, String>,
+) -> Result<(String, String, chrono::NaiveDateTime, chrono::NaiveDateTime), String> {
+    let today = crate::disputes::calendar::local(state.clock.now()).date_naive();
+    let day = |name: &str, default: NaiveDate| -> Result<NaiveDate, String> {
+        match query.get(name).map(|s| s.trim()).filter(|s| !s.is_empty()) {
+            None => Ok(default),
+            Some(text) => NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .ok()
+                .filter(|d| chrono::Datelike::year(d) >= 2000 && chrono::Datelike::year(d) <= 2100)
+                .ok_or_else(|| format!("{name}: a day YYYY-MM-DD between 2000 and 2100")),
+        }
+    };
+    let from = day("from", today - chrono::TimeDelta::days(30))?;
+    let to = day("to", today)?;
+    if to < from {
+        return Err("to: must not be before from".into());
+    }
+    let start = crate::disputes::calendar::end_of_local_day(from.pred_opt().unwrap_or(from));
+    let end = crate::disputes::calendar::end_of_local_day(to);
+    Ok((
+        from.to_string(),
+        to.to_string(),
+        start.naive_utc(),
+        end.naive_utc(),
+    ))
+}
+
+async fn reports(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, AppError> {
+    let (session, caller) = match officer(&state, &req).await {
+        Ok(o) => o,
+        Err(redirect) => return Ok(redirect),
+    };
+    let (_, _, scope) = parts(&caller)?;
+    let lang = language(&req);
+    let csrf = session::csrf_token(&req);
+    let vi = lang.0.is_vi();
+    let (from, to, error, report) = match period(&state, &query) {
+        Ok((from, to, start, end)) => {
+            let shared = state.clone();
+            let (report, _) = state
+                .blocking(move || {
+                    disputes(&shared)
+                        .report(&scope, start, end)
+                        .map_err(AppError::from)
+                })
+                .await?;
+            (from, to, None, Some(report))
+        }
+        Err(e) => (
+            query.get("from").cloned().unwrap_or_default(),
+            query.get("to").cloned().unwrap_or_default(),
+            Some(e),
+            None,
+        ),
+    };
+    let rows = |counts: &[crate::disputes::CountBy]| {
+        counts
+            .iter()
+            .map(|c| (c.key.clone(), c.count))
+            .collect::<Vec<_>>()
+    };
+    let template = ReportsPage {
+        lang: lang.0,
+        switch_link: switch_link(&req, lang.0),
+        csrf: csrf.0.clone(),
+        csv_link: format!(
+            "/console/reports.csv?{}",
+            serde_urlencoded::to_string([("from", from.as_str()), ("to", to.as_str())])
+                .unwrap_or_default()
+        ),
+        from,
+        to,
+        total: report.as_ref().map_or(0, |r| r.total),
+        overdue: report.as_ref().map_or(0, |r| r.overdue),
+        median: report
+            .as_ref()
+            .and_then(|r| r.median_hours_to_decision)
+            .map_or_else(|| "—".into(), |h| format!("{h} h")),
+        tables: report
+            .as_ref()
+            .map(|r| {
+                vec![
+                    (
+                        if vi { "Theo tỉnh" } else { "By province" }.to_string(),
+                        rows(&r.by_province),
+                    ),
+                    (
+                        if vi { "Theo loại" } else { "By kind" }.to_string(),
+                        rows(&r.by_kind),
+                    ),
+                    (
+                        if vi {
+                            "Theo trạng thái"
+                        } else {
+                            "By status"
+                        }
+                        .to_string(),
+                        rows(&r.by_status),
+                    ),
+                ]
+            })
+            .unwrap_or_default(),
+        error,
+    };
+    let status = if template.error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    finish(&req, &session, status, &template, &csrf)
+}
+
+async fn reports_csv(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, AppError> {
+    let (_, caller) = match officer(&state, &req).await {
+        Ok(o) => o,
+        Err(redirect) => return Ok(redirect),
+    };
+    let (_, _, scope) = parts(&caller)?;
+    let (_, _, start, end) = period(&state, &query).map_err(|e| AppError::invalid("period", e))?;
+    let shared = state.clone();
+    let csv = state
+        .blocking(move || {
+            disputes(&shared)
+                .export_csv(&scope, start, end)
+                .map_err(AppError::from)
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"disputes.csv\"",
+        ))
+        .body(csv))
+}
+
+#[derive(Template)]
+#[template(path = "pages/console_audit.html")]
+struct AuditPage {
+    lang: Language,
+    switch_link: String,
+    csrf: String,
+    entries: i64,
+    head: String,
+    broken: Option<String>,
+    rows: Vec<(i64, String, String, String, String)>,
+}
+
+/// The audit log: supervisors and administrators.
+async fn audit(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AppError> {
+    let (session, caller) = match officer(&state, &req).await {
+        Ok(o) => o,
+        Err(redirect) => return Ok(redirect),
+    };
+    let (_, role, _) = parts(&caller)?;
+    if role == OfficerRole::Officer {
+        return Err(AppError::forbidden(
+            "the audit log is for supervisors and administrators",
+        ));
+    }
+    let (report, rows) = state
+        .db(|conn| {
+            let report = crate::audit::verify(conn)?;
+            let rows: Vec<(i64, chrono::NaiveDateTime, String, String, String)> = audit_log::table
+                .order(audit_log::seq.desc())
+                .limit(200)
+                .select((
+                    audit_log::seq,
+                    audit_log::occurred_at,
+                    audit_log::actor,
+                    audit_log::action,
+                    audit_log::subject,
+                ))
+                .load(conn)?;
+            Ok((report, rows))
+        })
+        .await?;
+    let lang = language(&req);
+    let csrf = session::csrf_token(&req);
+    let template = AuditPage {
+        lang: lang.0,
+        switch_link: switch_link(&req, lang.0),
+        csrf: csrf.0.clone(),
+        entries: report.entries,
+        head: report.head_hash.clone(),
+        broken: report.broken.as_ref().map(|b| b.to_string()),
+        rows: rows
+            .into_iter()
+            .map(|(seq, at, actor, action, subject)| {
+                let at = crate::disputes::calendar::local(
+                    chrono::DateTime::from_naive_utc_and_offset(at, chrono::Utc),
+                );
+                (
+                    seq,
+                    at.format("%d/%m/%Y %H:%M:%S").to_string(),
+                    actor,
+                    action,
+                    subject,
+                )
+            })
+            .collect(),
+    };
+    finish(&req, &session, StatusCode::OK, &template, &csrf)
+}
+
+#[derive(Template)]
+#[template(path = "pages/console_clients.html")]
+struct ClientsPage {
+    lang: Language,
+    switch_link: String,
+    csrf: String,
+    admin: bool,
+    notice: Option<String>,
+    clients: Vec<(String, String, String, bool)>,
+}
+
+fn clients_service(state: &AppState) -> Clients<'_> {
+    Clients {
+        pool: &state.pool,
+        config: &state.config,
+        clock: state.clock.as_ref(),
+        tokens: &state.tokens,
+    }
+}
+
+async fn clients_page(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    session: &Session,
+    admin: bool,
+    notice: Option<String>,
+) -> Result<HttpResponse, AppError> {
+    let lang = language(req);
+    let csrf = session::csrf_token(req);
+    let shared = state.clone();
+    let list = if admin {
+        state
+            .blocking(move || clients_service(&shared).list().map_err(AppError::from))
+            .await?
+    } else {
+        Vec::new()
+    };
+    let template = ClientsPage {
+        lang: lang.0,
+        switch_link: switch_link(req, lang.0),
+        csrf: csrf.0.clone(),
+        admin,
+        notice,
+        clients: list
+            .into_iter()
+            .map(|c| {
+                (
+                    c.id,
+                    c.name,
+                    c.kind.as_str().to_string(),
+                    c.disabled_at.is_none(),
+                )
+            })
+            .collect(),
+    };
+    let status = if admin {
+        StatusCode::OK
+    } else {
+        StatusCode::FORBIDDEN
+    };
+    finish(req, session, status, &template, &csrf)
+}
+
+async fn clients(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AppError> {
+    let (session, caller) = match officer(&state, &req).await {
+        Ok(o) => o,
+        Err(redirect) => return Ok(redirect),
+    };
+    let (_, role, _) = parts(&caller)?;
+    clients_page(&state, &req, &session, role == OfficerRole::Admin, None).await
+}
+
+async fn disable_client(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: Form,
+) -> Result<HttpResponse, AppError> {
+    session::check_csrf(&req, field(&form, "csrf"))?;
+    let (session, caller) = match officer(&state, &req).await {
+        Ok(o) => o,
+        Err(redirect) => return Ok(redirect),
+    };
+    let (officer_id, role, _) = parts(&caller)?;
+    if role != OfficerRole::Admin {
+        return Err(AppError::forbidden("only administrators manage clients"));
+    }
+    let (shared, id) = (state.clone(), path.into_inner());
+    state
+        .blocking(move || {
+            clients_service(&shared)
+                .disable(&id, &format!("account:{officer_id}"))
+                .map_err(AppError::from)
+        })
+        .await?;
+    let vi = language(&req).0.is_vi();
+    clients_page(
+        &state,
+        &req,
+        &session,
+        true,
+        Some(if vi { "Đã tắt." } else { "Disabled." }.into()),
+    )
+    .await
+}
