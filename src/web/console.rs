@@ -37,6 +37,16 @@ pub(super) fn field<'a>(form: &'a HashMap<String, String>, name: &str) -> &'a st
     form.get(name).map(String::as_str).unwrap_or("")
 }
 
+fn accounts_of(state: &AppState) -> crate::accounts::Accounts<'_> {
+    crate::accounts::Accounts {
+        pool: &state.pool,
+        config: &state.config,
+        clock: state.clock.as_ref(),
+        tokens: &state.tokens,
+        vault: &state.vault,
+    }
+}
+
 pub(super) fn disputes(state: &AppState) -> Disputes<'_> {
     Disputes {
         pool: &state.pool,
@@ -74,7 +84,22 @@ pub(super) async fn officer(
     };
     let second_factor =
         !state.config.auth.require_officer_totp || session.claims.amr.iter().any(|m| m == AMR_OTP);
-    let Some(role) = session.claims.role.filter(|_| second_factor) else {
+    if !second_factor {
+        // Signed in with a password only: an officer without an authenticator sets one up.
+        let (shared, account) = (state.clone(), session.claims.sub.clone());
+        let enrolled = state
+            .blocking(move || accounts_of(&shared).view(&account).map_err(AppError::from))
+            .await
+            .map(|view| view.second_factor)
+            .unwrap_or(true);
+        let next = if enrolled {
+            "/console/login"
+        } else {
+            "/console/totp"
+        };
+        return Err(session::see_other(next).finish());
+    }
+    let Some(role) = session.claims.role else {
         return Err(session::see_other("/console/login").finish());
     };
     let caller = Caller::Officer {

@@ -2,6 +2,7 @@
 //! `templates/pages/`, one stylesheet of our own, no scripts inline or from elsewhere.
 //! Vietnamese by default; `?lang=en` (remembered in a cookie) switches to English.
 
+pub mod accounts;
 pub mod cases;
 pub mod console;
 pub mod console_tools;
@@ -34,6 +35,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     console::configure(cfg);
     console_tools::configure(cfg);
     cases::configure(cfg);
+    accounts::configure(cfg);
 }
 
 async fn stylesheet() -> HttpResponse {

@@ -267,15 +267,13 @@ async fn a_consumer_sees_the_warning_on_a_recalled_product() {
     browser.screenshot("public-lookup").await;
     browser.type_into("#code", &code).await;
     browser.click("button[type=submit]").await;
-    assert!(
-        browser
-            .url()
-            .await
-            .ends_with(&format!("/01/{g}/10/KEM26?lang=vi")),
-        "the form leads to the code's page: {}",
-        browser.url().await
-    );
     browser.wait_text(".banner", "Mã hợp lệ").await;
+    let url = browser.url().await;
+    assert!(
+        url.ends_with(&format!("/01/{g}/10/KEM26?lang=vi")),
+        "the form leads to the code's page: {url}"
+    );
+
     browser.screenshot("public-genuine").await;
 
     let recalled = app
@@ -492,5 +490,69 @@ async fn an_officer_decides_a_case_in_the_console() {
         .await;
     browser.click("form[action='/console/codes'] button").await;
     browser.wait_text("main", "not registered").await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invited_officer_sets_a_password_and_an_authenticator() {
+    let Some(browser) = Browser::start_sized(1280, 900).await else {
+        return;
+    };
+    let (_env, app) = TestApp::spawn(&TestBackend::Sqlite).await;
+    let email = unique_email("invited");
+    let state = app.state.clone();
+    let for_task = email.clone();
+    state
+        .clone()
+        .blocking(move || {
+            tracegate::accounts::Accounts {
+                pool: &state.pool,
+                config: &state.config,
+                clock: state.clock.as_ref(),
+                tokens: &state.tokens,
+                vault: &state.vault,
+            }
+            .create_officer(&tracegate::accounts::NewOfficer {
+                email: &for_task,
+                role: OfficerRole::Supervisor,
+                provinces: &ProvinceScope::Only(vec!["79".into()]),
+                language: tracegate::i18n::Language::En,
+                created_by: "test",
+            })
+            .expect("officer created");
+            Ok(())
+        })
+        .await
+        .expect("task");
+    let token = app.link_token(&email).await;
+
+    browser
+        .open(&app.url(&format!("/accept-invitation?token={token}&lang=en")))
+        .await;
+    browser.type_into("#password", PASSWORD).await;
+    browser.click("button[type=submit]").await;
+    browser.wait_text("h1", "Officer sign-in").await;
+    browser.type_into("#email", &email).await;
+    browser.type_into("#password", PASSWORD).await;
+    browser.click("button[type=submit]").await;
+    // No authenticator yet: the console asks to set one up first.
+    browser.wait_text("h1", "authenticator").await;
+    browser.screenshot("console-authenticator").await;
+    let secret = browser.text("#totp-secret").await;
+    browser.type_into("#code", &totp_code(&app, &secret)).await;
+    browser.click("form[action='/console/totp'] button").await;
+    browser.wait_text("h1", "Officer sign-in").await;
+
+    app.clock.advance(chrono::TimeDelta::seconds(30));
+    browser.type_into("#email", &email).await;
+    browser.type_into("#password", PASSWORD).await;
+    browser
+        .type_into("#totp_code", &totp_code(&app, &secret))
+        .await;
+    browser.click("button[type=submit]").await;
+    browser.wait_text("h1", "Dispute queue").await;
+    browser.click("nav.console a[href='/console/audit']").await;
+    browser.wait_text("#chain", "intact").await;
+    browser.screenshot("console-audit").await;
     browser.close().await;
 }
