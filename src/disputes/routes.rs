@@ -517,6 +517,15 @@ pub async fn download_evidence(
         d.evidence_file(&caller.0, &id, &evidence_id)
     })
     .await?;
+    evidence_response(&view, content)
+}
+
+/// An evidence file as a download: its type, a safe file name, and the SHA-256 it was
+/// attached with (`Repr-Digest`), never shown inline.
+pub(crate) fn evidence_response(
+    view: &EvidenceView,
+    content: Vec<u8>,
+) -> Result<HttpResponse, AppError> {
     let digest = data_encoding::BASE64.encode(
         &data_encoding::HEXLOWER
             .decode(view.sha256.as_bytes())

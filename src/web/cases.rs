@@ -24,10 +24,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(Endpoint::new("/portal/disputes/{id}").get(seller_case))
         .service(Endpoint::new("/portal/disputes/{id}/actions").post(seller_act))
         .service(Endpoint::new("/portal/disputes/{id}/evidence").post(seller_evidence))
+        .service(Endpoint::new("/portal/disputes/{id}/evidence/{evidence_id}").get(seller_download))
         .service(Endpoint::new("/disputes/{id}").get(buyer_case))
         .service(Endpoint::new("/disputes/{id}/actions").post(buyer_act))
         .service(Endpoint::new("/disputes/{id}/confirm").post(buyer_confirm))
-        .service(Endpoint::new("/disputes/{id}/evidence").post(buyer_evidence));
+        .service(Endpoint::new("/disputes/{id}/evidence").post(buyer_evidence))
+        .service(Endpoint::new("/disputes/{id}/evidence/{evidence_id}").get(buyer_download));
 }
 
 type Form = web::Form<HashMap<String, String>>;
@@ -69,7 +71,8 @@ struct PartyCase {
     deadline: String,
     outcome: Option<String>,
     decisions: Vec<(String, String)>,
-    evidence: Vec<(String, String)>,
+    /// (download link, file name, SHA-256).
+    evidence: Vec<(String, String, String)>,
     can_add_evidence: bool,
     unconfirmed: bool,
     allowed: Vec<String>,
@@ -170,7 +173,19 @@ async fn render(
         evidence: view
             .evidence
             .iter()
-            .map(|e| (e.file_name.clone(), e.sha256.clone()))
+            .map(|e| {
+                let link = match &party.token {
+                    Some(token) => format!(
+                        "{}/evidence/{}?{}",
+                        party.base,
+                        e.id,
+                        serde_urlencoded::to_string([("token", token.as_str())])
+                            .unwrap_or_default()
+                    ),
+                    None => format!("{}/evidence/{}", party.base, e.id),
+                };
+                (link, e.file_name.clone(), e.sha256.clone())
+            })
             .collect(),
         can_add_evidence: !final_state && view.summary.status != "filed",
         unconfirmed: view.summary.status == "filed",
@@ -379,6 +394,48 @@ async fn buyer_confirm(
     let case = confirmed.summary.id;
     let party = buyer_party(&case, &token);
     Ok(session::see_other(&party.back("confirm")).finish())
+}
+
+async fn download_as(
+    state: web::Data<AppState>,
+    party: Party,
+    id: String,
+    evidence_id: String,
+) -> Result<HttpResponse, AppError> {
+    let (shared, caller) = (state.clone(), party.caller.clone());
+    let (view, content) = state
+        .blocking(move || {
+            disputes(&shared)
+                .evidence_file(&caller, &id, &evidence_id)
+                .map_err(AppError::from)
+        })
+        .await?;
+    crate::disputes::routes::evidence_response(&view, content)
+}
+
+async fn seller_download(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (id, evidence_id) = path.into_inner();
+    let party = match seller_party(&state, &req, &id).await {
+        Ok(p) => p,
+        Err(redirect) => return Ok(redirect),
+    };
+    download_as(state, party, id, evidence_id).await
+}
+
+async fn buyer_download(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (id, evidence_id) = path.into_inner();
+    let query: HashMap<String, String> =
+        serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    let party = buyer_party(&id, query.get("token").map(String::as_str).unwrap_or(""));
+    download_as(state, party, id, evidence_id).await
 }
 
 /// The fields and the file of an upload form (small text fields, one file part).

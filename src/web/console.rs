@@ -28,6 +28,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(Endpoint::new("/console/disputes/{id}").get(case))
         .service(Endpoint::new("/console/disputes/{id}/actions").post(act))
         .service(Endpoint::new("/console/disputes/{id}/notes").post(note))
+        .service(Endpoint::new("/console/disputes/{id}/assign").post(assign))
+        .service(Endpoint::new("/console/disputes/{id}/evidence/{evidence_id}").get(download))
         .service(Endpoint::new("/console/logout").post(logout));
 }
 
@@ -243,7 +245,9 @@ struct CasePage {
     buyer: String,
     due: String,
     outcome: Option<String>,
-    evidence: Vec<(String, String, bool)>,
+    /// (id, file name, SHA-256, hidden).
+    evidence: Vec<(String, String, String, bool)>,
+    supervisor: bool,
     allowed: Vec<String>,
     version: i64,
     sanctions: Vec<String>,
@@ -303,6 +307,7 @@ async fn render_case(
             .iter()
             .map(|e| {
                 (
+                    e.id.clone(),
                     e.file_name.clone(),
                     e.sha256.clone(),
                     e.hidden_reason.is_some(),
@@ -315,6 +320,7 @@ async fn render_case(
             .map(|m| m.as_str().to_string())
             .collect(),
         version: view.version,
+        supervisor: view.your_roles.contains(&crate::disputes::Role::Supervisor),
         sanctions,
         timeline: events
             .into_iter()
@@ -506,6 +512,75 @@ async fn note(
     let mut response = session::see_other(&format!("/console/disputes/{id}?done=note"));
     session.keep(&req, &mut response);
     Ok(response.finish())
+}
+
+async fn assign(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: Form,
+) -> Result<HttpResponse, AppError> {
+    session::check_csrf(&req, field(&form, "csrf"))?;
+    let (session, caller) = match officer(&state, &req).await {
+        Ok(o) => o,
+        Err(redirect) => return Ok(redirect),
+    };
+    let id = path.into_inner();
+    let assignee = field(&form, "assignee").trim().to_string();
+    let version = field(&form, "version").parse::<i64>().ok();
+    let (shared, for_act, case_id) = (state.clone(), caller.clone(), id.clone());
+    let outcome = state
+        .blocking(move || {
+            let assignee = Some(assignee).filter(|a| !a.is_empty());
+            Ok(disputes(&shared).assign(&for_act, &case_id, assignee.as_deref(), version))
+        })
+        .await?;
+    match outcome {
+        Ok(_) => {
+            let mut response = session::see_other(&format!("/console/disputes/{id}?done=assign"));
+            session.keep(&req, &mut response);
+            Ok(response.finish())
+        }
+        Err(
+            e @ (DisputeError::Invalid { .. }
+            | DisputeError::Stale(_)
+            | DisputeError::Conflict(_)
+            | DisputeError::Forbidden(_)),
+        ) => {
+            render_case(
+                &state,
+                &req,
+                &session,
+                caller,
+                id,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some((e.to_string(), false)),
+            )
+            .await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+async fn download(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (_, caller) = match officer(&state, &req).await {
+        Ok(o) => o,
+        Err(redirect) => return Ok(redirect),
+    };
+    let (id, evidence_id) = path.into_inner();
+    let shared = state.clone();
+    let (view, content) = state
+        .blocking(move || {
+            disputes(&shared)
+                .evidence_file(&caller, &id, &evidence_id)
+                .map_err(AppError::from)
+        })
+        .await?;
+    crate::disputes::routes::evidence_response(&view, content)
 }
 
 async fn logout(

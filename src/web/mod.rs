@@ -7,6 +7,7 @@ pub mod cases;
 pub mod console;
 pub mod console_tools;
 pub mod portal;
+pub mod report;
 pub mod session;
 pub mod verify;
 
@@ -36,6 +37,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     console_tools::configure(cfg);
     cases::configure(cfg);
     accounts::configure(cfg);
+    report::configure(cfg);
 }
 
 async fn stylesheet() -> HttpResponse {

@@ -63,6 +63,7 @@ struct CodePage {
     production_date: Option<String>,
     expiry_date: Option<String>,
     qr_path: String,
+    report_link: String,
 }
 
 /// What the code resolved to.
@@ -405,6 +406,10 @@ async fn answer(
             production_date: row.production_date.as_deref().map(|d| date(d, lang.0)),
             expiry_date: row.expiry_date.as_deref().map(|d| date(d, lang.0)),
             qr_path: format!("/qr{}.svg", qr_name(&row.code_key)),
+            report_link: format!(
+                "/report?{}",
+                serde_urlencoded::to_string([("code", written(&row.code_key))]).unwrap_or_default()
+            ),
         },
     )?;
     let separator = if path.contains('?') { '&' } else { '?' };

@@ -295,6 +295,21 @@ async fn a_consumer_sees_the_warning_on_a_recalled_product() {
     browser.click("header nav a").await;
     browser.wait_text(".banner.alert", "RECALLED").await;
     browser.screenshot("public-recalled-en").await;
+
+    // The consumer files a complaint from the page.
+    browser.click("a.button").await;
+    browser.wait_text("h1", "Complain").await;
+    browser.type_into("#shop_id", "shop-1").await;
+    browser.type_into("#listing_id", "listing-kem").await;
+    browser.type_into("#email", "nguoi.mua@example.vn").await;
+    browser.click("form[action='/report'] button").await;
+    browser.wait_text(".banner", "Complaint received").await;
+    browser.screenshot("public-complaint").await;
+    let mails = app.mails_to("nguoi.mua@example.vn").await;
+    assert!(
+        mails.iter().any(|(subject, _)| subject.contains("DSP-")),
+        "{mails:?}"
+    );
     browser.close().await;
 }
 
