@@ -79,7 +79,7 @@ pub enum AccountError {
 }
 
 /// Access and refresh token handed out at login and refresh.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TokenPair {
     pub access_token: String,
     /// Always `Bearer`.

@@ -360,6 +360,11 @@ impl Disputes<'_> {
             .blind_index("dispute-link", dispute_id.as_bytes())
     }
 
+    /// The token of a case's buyer link (the buyer already has it by mail).
+    pub fn buyer_link_token(&self, dispute_id: &str) -> String {
+        self.buyer_token(dispute_id)
+    }
+
     fn buyer_link(&self, dispute_id: &str) -> String {
         format!(
             "{}/disputes/{dispute_id}?token={}",

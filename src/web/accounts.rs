@@ -290,6 +290,7 @@ struct TotpPage {
     switch_link: String,
     csrf: String,
     secret: String,
+    otpauth_uri: String,
     qr_svg: String,
     error: Option<String>,
 }
@@ -301,20 +302,31 @@ async fn enrolling_officer(state: &AppState, req: &HttpRequest) -> Option<sessio
         .filter(|s| s.claims.kind == PrincipalKind::Officer)
 }
 
+/// The set-up page. A new secret is made unless `pending` (secret, otpauth URI) is given
+/// back from the form, so that a mistyped code does not void the QR code already scanned.
 async fn totp_page(
     state: &web::Data<AppState>,
     req: &HttpRequest,
     session: &session::Session,
+    pending: Option<(String, String)>,
     error: Option<String>,
 ) -> Result<HttpResponse, AppError> {
-    let (shared, account) = (state.clone(), session.claims.sub.clone());
-    let enrolment = state
-        .blocking(move || {
-            accounts(&shared)
-                .enrol_totp(&account)
-                .map_err(AppError::from)
-        })
-        .await?;
+    let enrolment = match pending {
+        Some((secret, otpauth_uri)) => crate::accounts::TotpEnrolment {
+            secret,
+            otpauth_uri,
+        },
+        None => {
+            let (shared, account) = (state.clone(), session.claims.sub.clone());
+            state
+                .blocking(move || {
+                    accounts(&shared)
+                        .enrol_totp(&account)
+                        .map_err(AppError::from)
+                })
+                .await?
+        }
+    };
     let qr_svg = qrcode::QrCode::new(enrolment.otpauth_uri.as_bytes())
         .map(|code| {
             code.render::<qrcode::render::svg::Color<'_>>()
@@ -341,12 +353,12 @@ async fn totp_page(
             switch_link: switch_link(req, lang.0),
             csrf: csrf.0.clone(),
             secret: enrolment.secret,
+            otpauth_uri: enrolment.otpauth_uri,
             qr_svg,
             error,
         },
         |r| {
             session::keep_csrf(req, r, &csrf);
-            session.keep(req, r);
         },
     )
 }
@@ -355,7 +367,7 @@ async fn totp_form(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpR
     let Some(session) = enrolling_officer(&state, &req).await else {
         return Ok(session::see_other("/console/login").finish());
     };
-    totp_page(&state, &req, &session, None).await
+    totp_page(&state, &req, &session, None, None).await
 }
 
 async fn confirm_totp(
@@ -384,7 +396,13 @@ async fn confirm_totp(
             Ok(response.finish())
         }
         Err(e @ (AccountError::BadSecondFactor | AccountError::Invalid { .. })) => {
-            totp_page(&state, &req, &session, Some(e.to_string())).await
+            let pending = (
+                field(&form, "secret").to_string(),
+                field(&form, "otpauth_uri").to_string(),
+            );
+            let pending =
+                Some(pending).filter(|(s, u)| !s.is_empty() && u.starts_with("otpauth://"));
+            totp_page(&state, &req, &session, pending, Some(e.to_string())).await
         }
         Err(e) => Err(e.into()),
     }

@@ -11,7 +11,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use futures_util::{StreamExt, TryStreamExt};
 
-use super::session::{self, Session};
+use super::session;
 use super::{language, page_with, switch_link};
 use crate::auth::PrincipalKind;
 use crate::disputes::{ActionInput, Caller, DisputeError, Disputes};
@@ -83,7 +83,6 @@ struct PartyCase {
 /// Who is looking, and how to send them back to the case.
 struct Party {
     caller: Caller,
-    session: Option<Session>,
     /// `/portal/disputes/{id}` or `/disputes/{id}`.
     base: String,
     token: Option<String>,
@@ -202,26 +201,14 @@ async fn render(
     };
     page_with(req, status, lang, &template, |r| {
         session::keep_csrf(req, r, &csrf);
-        if let Some(s) = &party.session {
-            s.keep(req, r);
-        }
     })
 }
 
 fn notice_of(req: &HttpRequest) -> Option<(String, bool)> {
     let query: HashMap<String, String> =
         serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
-    let vi = language(req).0.is_vi();
-    query.get("done").map(|done| {
-        (
-            if vi {
-                format!("Đã thực hiện: {done}")
-            } else {
-                format!("Done: {done}")
-            },
-            true,
-        )
-    })
+    let done = query.get("done")?;
+    super::done_notice(done, language(req).0).map(|text| (text, true))
 }
 
 async fn seller_party(
@@ -232,7 +219,6 @@ async fn seller_party(
     match session::current(req, state).await {
         Some(s) if s.claims.kind == PrincipalKind::Seller => Ok(Party {
             caller: Caller::Seller(s.claims.sub.clone()),
-            session: Some(s),
             base: format!("/portal/disputes/{id}"),
             token: None,
         }),
@@ -243,7 +229,6 @@ async fn seller_party(
 fn buyer_party(id: &str, token: &str) -> Party {
     Party {
         caller: Caller::Buyer(token.to_string()),
-        session: None,
         base: format!("/disputes/{id}"),
         token: Some(token.to_string()),
     }
@@ -323,9 +308,6 @@ async fn act_as(
     match outcome {
         Ok(_) => {
             let mut response = session::see_other(&party.back(&done));
-            if let Some(s) = &party.session {
-                s.keep(&req, &mut response);
-            }
             Ok(response.finish())
         }
         Err(
@@ -390,9 +372,17 @@ async fn buyer_confirm(
                 .map_err(AppError::from)
         })
         .await?;
-    // A filing linked to an open case lands on that case.
+    // A filing linked to an open case lands on that case, with that case's link.
     let case = confirmed.summary.id;
-    let party = buyer_party(&case, &token);
+    let link_token = disputes(&state).buyer_link_token(&case);
+    let party = buyer_party(
+        &case,
+        if link_token.is_empty() {
+            &token
+        } else {
+            &link_token
+        },
+    );
     Ok(session::see_other(&party.back("confirm")).finish())
 }
 
@@ -449,7 +439,12 @@ async fn upload_form(
     };
     let mut fields = HashMap::new();
     let mut file = None;
+    let (mut parts, mut text_bytes) = (0usize, 0usize);
     while let Some(part) = payload.next().await {
+        parts += 1;
+        if parts > 8 {
+            return Err(bad("too many parts".into()));
+        }
         let mut part = part.map_err(|e| bad(e.to_string()))?;
         let disposition = part.content_disposition().cloned();
         let name = disposition
@@ -478,6 +473,10 @@ async fn upload_form(
                 .to_string();
             file = Some((file_name, media_type, content));
         } else {
+            text_bytes += content.len();
+            if text_bytes > 16 * 1024 {
+                return Err(AppError::PayloadTooLarge { limit: 16 * 1024 });
+            }
             fields.insert(name, String::from_utf8_lossy(&content).into_owned());
         }
     }
@@ -503,9 +502,6 @@ async fn attach_as(
     match outcome {
         Ok(_) => {
             let mut response = session::see_other(&party.back("evidence"));
-            if let Some(s) = &party.session {
-                s.keep(&req, &mut response);
-            }
             Ok(response.finish())
         }
         Err(
@@ -538,10 +534,34 @@ async fn seller_evidence(
         Ok(p) => p,
         Err(redirect) => return Ok(redirect),
     };
+    may_attach(&state, &req, &party, &id).await?;
     let limit = state.config.disputes.evidence_max_bytes as usize;
     let (fields, file) = upload_form(payload, limit).await?;
     session::check_csrf(&req, fields.get("csrf").map(String::as_str).unwrap_or(""))?;
     attach_as(state, req, party, id, file).await
+}
+
+/// Turns away, before the upload is read, a browser without a CSRF cookie or a caller who
+/// may not add evidence to the case.
+async fn may_attach(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    party: &Party,
+    id: &str,
+) -> Result<(), AppError> {
+    if req.cookie("tg_csrf").is_none() {
+        return Err(AppError::forbidden(
+            "the form is out of date or came from another site; open the page again and resend it",
+        ));
+    }
+    let (shared, caller, case_id) = (state.clone(), party.caller.clone(), id.to_string());
+    state
+        .blocking(move || {
+            disputes(&shared)
+                .may_attach(&caller, &case_id)
+                .map_err(AppError::from)
+        })
+        .await
 }
 
 async fn buyer_evidence(
@@ -551,9 +571,12 @@ async fn buyer_evidence(
     payload: Multipart,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
+    let query: HashMap<String, String> =
+        serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    let party = buyer_party(&id, query.get("token").map(String::as_str).unwrap_or(""));
+    may_attach(&state, &req, &party, &id).await?;
     let limit = state.config.disputes.evidence_max_bytes as usize;
     let (fields, file) = upload_form(payload, limit).await?;
     session::check_csrf(&req, fields.get("csrf").map(String::as_str).unwrap_or(""))?;
-    let party = buyer_party(&id, fields.get("token").map(String::as_str).unwrap_or(""));
     attach_as(state, req, party, id, file).await
 }

@@ -154,7 +154,7 @@ async fn queue(
     req: HttpRequest,
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, AppError> {
-    let (session, caller) = match officer(&state, &req).await {
+    let (_, caller) = match officer(&state, &req).await {
         Ok(o) => o,
         Err(redirect) => return Ok(redirect),
     };
@@ -221,7 +221,6 @@ async fn queue(
     };
     page_with(&req, StatusCode::OK, lang, &template, |r| {
         session::keep_csrf(&req, r, &csrf);
-        session.keep(&req, r);
     })
 }
 
@@ -257,7 +256,6 @@ struct CasePage {
 async fn render_case(
     state: &web::Data<AppState>,
     req: &HttpRequest,
-    session: &Session,
     caller: Caller,
     id: String,
     status: StatusCode,
@@ -336,7 +334,6 @@ async fn render_case(
     };
     page_with(req, status, lang, &template, |r| {
         session::keep_csrf(req, r, &csrf);
-        session.keep(req, r);
     })
 }
 
@@ -345,27 +342,19 @@ async fn case(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let (session, caller) = match officer(&state, &req).await {
+    let (_, caller) = match officer(&state, &req).await {
         Ok(o) => o,
         Err(redirect) => return Ok(redirect),
     };
     let query: HashMap<String, String> =
         serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
-    let vi = language(&req).0.is_vi();
-    let notice = query.get("done").map(|done| {
-        (
-            if vi {
-                format!("Đã thực hiện: {done}")
-            } else {
-                format!("Done: {done}")
-            },
-            true,
-        )
-    });
+    let notice = query
+        .get("done")
+        .and_then(|done| super::done_notice(done, language(&req).0))
+        .map(|text| (text, true));
     render_case(
         &state,
         &req,
-        &session,
         caller,
         path.into_inner(),
         StatusCode::OK,
@@ -447,7 +436,7 @@ async fn act(
     form: Form,
 ) -> Result<HttpResponse, AppError> {
     session::check_csrf(&req, field(&form, "csrf"))?;
-    let (session, caller) = match officer(&state, &req).await {
+    let (_, caller) = match officer(&state, &req).await {
         Ok(o) => o,
         Err(redirect) => return Ok(redirect),
     };
@@ -462,7 +451,6 @@ async fn act(
     match outcome {
         Ok(_) => {
             let mut response = session::see_other(&format!("/console/disputes/{id}?done={done}"));
-            session.keep(&req, &mut response);
             Ok(response.finish())
         }
         // What the officer can fix is shown on the case page; the rest is a problem.
@@ -476,7 +464,6 @@ async fn act(
             render_case(
                 &state,
                 &req,
-                &session,
                 caller,
                 id,
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -495,7 +482,7 @@ async fn note(
     form: Form,
 ) -> Result<HttpResponse, AppError> {
     session::check_csrf(&req, field(&form, "csrf"))?;
-    let (session, caller) = match officer(&state, &req).await {
+    let (_, caller) = match officer(&state, &req).await {
         Ok(o) => o,
         Err(redirect) => return Ok(redirect),
     };
@@ -510,7 +497,6 @@ async fn note(
         })
         .await?;
     let mut response = session::see_other(&format!("/console/disputes/{id}?done=note"));
-    session.keep(&req, &mut response);
     Ok(response.finish())
 }
 
@@ -521,7 +507,7 @@ async fn assign(
     form: Form,
 ) -> Result<HttpResponse, AppError> {
     session::check_csrf(&req, field(&form, "csrf"))?;
-    let (session, caller) = match officer(&state, &req).await {
+    let (_, caller) = match officer(&state, &req).await {
         Ok(o) => o,
         Err(redirect) => return Ok(redirect),
     };
@@ -538,7 +524,6 @@ async fn assign(
     match outcome {
         Ok(_) => {
             let mut response = session::see_other(&format!("/console/disputes/{id}?done=assign"));
-            session.keep(&req, &mut response);
             Ok(response.finish())
         }
         Err(
@@ -550,7 +535,6 @@ async fn assign(
             render_case(
                 &state,
                 &req,
-                &session,
                 caller,
                 id,
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 
 use super::console::{Form, disputes, field, officer};
-use super::session::{self, Session};
+use super::session;
 use super::{language, page_with, switch_link};
 use crate::auth::OfficerRole;
 use crate::clients::Clients;
@@ -47,14 +47,12 @@ fn parts(caller: &Caller) -> Result<(String, OfficerRole, ProvinceScope), AppErr
 
 fn finish(
     req: &HttpRequest,
-    session: &Session,
     status: StatusCode,
     template: &impl Template,
     csrf: &(String, bool),
 ) -> Result<HttpResponse, AppError> {
     page_with(req, status, language(req), template, |r| {
         session::keep_csrf(req, r, csrf);
-        session.keep(req, r);
     })
 }
 
@@ -88,7 +86,6 @@ struct SellerPage {
 async fn seller_page(
     state: &web::Data<AppState>,
     req: &HttpRequest,
-    session: &Session,
     scope: ProvinceScope,
     id: String,
     revealed: Option<String>,
@@ -101,7 +98,17 @@ async fn seller_page(
         None
     } else {
         state
-            .blocking(move || Ok(sellers_service(&shared).for_officer(&scope, &lookup).ok()))
+            .blocking(move || {
+                match sellers_service(&shared).for_officer(&scope, &lookup) {
+                    Ok(view) => Ok(Some(view)),
+                    // Not found and out of scope read the same.
+                    Err(
+                        crate::identity::IdentityError::NotFound(_)
+                        | crate::identity::IdentityError::Forbidden(_),
+                    ) => Ok(None),
+                    Err(other) => Err(AppError::from(other)),
+                }
+            })
             .await?
     };
     let vi = lang.0.is_vi();
@@ -140,12 +147,12 @@ async fn seller_page(
         error,
         revealed,
     };
-    let status = if template.error.is_some() {
-        StatusCode::NOT_FOUND
-    } else {
-        StatusCode::OK
+    let status = match (template.found, template.error.is_some()) {
+        (false, true) => StatusCode::NOT_FOUND,
+        (true, true) => StatusCode::UNPROCESSABLE_ENTITY,
+        _ => StatusCode::OK,
     };
-    finish(req, session, status, &template, &csrf)
+    finish(req, status, &template, &csrf)
 }
 
 async fn sellers(
@@ -153,7 +160,7 @@ async fn sellers(
     req: HttpRequest,
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, AppError> {
-    let (session, caller) = match officer(&state, &req).await {
+    let (_, caller) = match officer(&state, &req).await {
         Ok(o) => o,
         Err(redirect) => return Ok(redirect),
     };
@@ -162,7 +169,7 @@ async fn sellers(
         .get("id")
         .map(|s| s.trim().to_string())
         .unwrap_or_default();
-    seller_page(&state, &req, &session, scope, id, None, None).await
+    seller_page(&state, &req, scope, id, None, None).await
 }
 
 async fn reveal(
@@ -172,7 +179,7 @@ async fn reveal(
     form: Form,
 ) -> Result<HttpResponse, AppError> {
     session::check_csrf(&req, field(&form, "csrf"))?;
-    let (session, caller) = match officer(&state, &req).await {
+    let (_, caller) = match officer(&state, &req).await {
         Ok(o) => o,
         Err(redirect) => return Ok(redirect),
     };
@@ -191,9 +198,9 @@ async fn reveal(
         })
         .await?;
     match outcome {
-        Ok(number) => seller_page(&state, &req, &session, scope, id, Some(number), None).await,
+        Ok(number) => seller_page(&state, &req, scope, id, Some(number), None).await,
         Err(crate::identity::IdentityError::Invalid { message, .. }) => {
-            seller_page(&state, &req, &session, scope, id, None, Some(message)).await
+            seller_page(&state, &req, scope, id, None, Some(message)).await
         }
         Err(other) => Err(other.into()),
     }
@@ -216,7 +223,6 @@ struct CodesPage {
 async fn codes_page(
     state: &web::Data<AppState>,
     req: &HttpRequest,
-    session: &Session,
     code: String,
     notice: Option<(String, bool)>,
 ) -> Result<HttpResponse, AppError> {
@@ -283,7 +289,7 @@ async fn codes_page(
         public_link,
         clones,
     };
-    finish(req, session, StatusCode::OK, &template, &csrf)
+    finish(req, StatusCode::OK, &template, &csrf)
 }
 
 async fn codes(
@@ -291,7 +297,7 @@ async fn codes(
     req: HttpRequest,
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, AppError> {
-    let (session, _) = match officer(&state, &req).await {
+    let _ = match officer(&state, &req).await {
         Ok(o) => o,
         Err(redirect) => return Ok(redirect),
     };
@@ -299,7 +305,7 @@ async fn codes(
         .get("code")
         .map(|s| s.trim().to_string())
         .unwrap_or_default();
-    codes_page(&state, &req, &session, code, None).await
+    codes_page(&state, &req, code, None).await
 }
 
 async fn code_status(
@@ -308,7 +314,7 @@ async fn code_status(
     form: Form,
 ) -> Result<HttpResponse, AppError> {
     session::check_csrf(&req, field(&form, "csrf"))?;
-    let (session, caller) = match officer(&state, &req).await {
+    let (_, caller) = match officer(&state, &req).await {
         Ok(o) => o,
         Err(redirect) => return Ok(redirect),
     };
@@ -341,9 +347,15 @@ async fn code_status(
             },
             true,
         ),
-        Err(e) => (e.to_string(), false),
+        Err(
+            e @ (crate::codes::registry::RegistryError::Invalid { .. }
+            | crate::codes::registry::RegistryError::NotFound(_)
+            | crate::codes::registry::RegistryError::Forbidden(_)
+            | crate::codes::registry::RegistryError::Conflict(_)),
+        ) => (e.to_string(), false),
+        Err(other) => return Err(other.into()),
     };
-    codes_page(&state, &req, &session, code, Some(notice)).await
+    codes_page(&state, &req, code, Some(notice)).await
 }
 
 #[derive(Template)]
@@ -397,7 +409,7 @@ async fn reports(
     req: HttpRequest,
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, AppError> {
-    let (session, caller) = match officer(&state, &req).await {
+    let (_, caller) = match officer(&state, &req).await {
         Ok(o) => o,
         Err(redirect) => return Ok(redirect),
     };
@@ -478,7 +490,7 @@ async fn reports(
     } else {
         StatusCode::OK
     };
-    finish(&req, &session, status, &template, &csrf)
+    finish(&req, status, &template, &csrf)
 }
 
 async fn reports_csv(
@@ -523,7 +535,7 @@ struct AuditPage {
 
 /// The audit log: supervisors and administrators.
 async fn audit(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AppError> {
-    let (session, caller) = match officer(&state, &req).await {
+    let (_, caller) = match officer(&state, &req).await {
         Ok(o) => o,
         Err(redirect) => return Ok(redirect),
     };
@@ -575,7 +587,7 @@ async fn audit(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRespo
             })
             .collect(),
     };
-    finish(&req, &session, StatusCode::OK, &template, &csrf)
+    finish(&req, StatusCode::OK, &template, &csrf)
 }
 
 #[derive(Template)]
@@ -601,7 +613,6 @@ fn clients_service(state: &AppState) -> Clients<'_> {
 async fn clients_page(
     state: &web::Data<AppState>,
     req: &HttpRequest,
-    session: &Session,
     admin: bool,
     notice: Option<String>,
 ) -> Result<HttpResponse, AppError> {
@@ -638,16 +649,16 @@ async fn clients_page(
     } else {
         StatusCode::FORBIDDEN
     };
-    finish(req, session, status, &template, &csrf)
+    finish(req, status, &template, &csrf)
 }
 
 async fn clients(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AppError> {
-    let (session, caller) = match officer(&state, &req).await {
+    let (_, caller) = match officer(&state, &req).await {
         Ok(o) => o,
         Err(redirect) => return Ok(redirect),
     };
     let (_, role, _) = parts(&caller)?;
-    clients_page(&state, &req, &session, role == OfficerRole::Admin, None).await
+    clients_page(&state, &req, role == OfficerRole::Admin, None).await
 }
 
 async fn disable_client(
@@ -657,7 +668,7 @@ async fn disable_client(
     form: Form,
 ) -> Result<HttpResponse, AppError> {
     session::check_csrf(&req, field(&form, "csrf"))?;
-    let (session, caller) = match officer(&state, &req).await {
+    let (_, caller) = match officer(&state, &req).await {
         Ok(o) => o,
         Err(redirect) => return Ok(redirect),
     };
@@ -677,7 +688,6 @@ async fn disable_client(
     clients_page(
         &state,
         &req,
-        &session,
         true,
         Some(if vi { "Đã tắt." } else { "Disabled." }.into()),
     )

@@ -126,6 +126,20 @@ fn sign_in_error(error: &AccountError, lang: Language) -> String {
     }
 }
 
+/// Whether a failed sign-in is the person's to fix (shown on the page) or ours (an error).
+fn shown_at_sign_in(error: &AccountError) -> bool {
+    matches!(
+        error,
+        AccountError::BadCredentials
+            | AccountError::EmailNotVerified
+            | AccountError::Locked { .. }
+            | AccountError::SecondFactorRequired
+            | AccountError::BadSecondFactor
+            | AccountError::Disabled
+            | AccountError::Invalid { .. }
+    )
+}
+
 /// Signs in with the form's email, password and (officers) code; the kind of account must
 /// fit the area.
 pub(super) async fn sign_in(
@@ -159,6 +173,7 @@ pub(super) async fn sign_in(
         .await?;
     let pair = match attempt {
         Ok(pair) => pair,
+        Err(error) if !shown_at_sign_in(&error) => return Err(error.into()),
         Err(error) => {
             return login_page(
                 req,
@@ -622,7 +637,6 @@ async fn render_dashboard(
     };
     page_with(req, status, lang, &template, |r| {
         session::keep_csrf(req, r, &csrf);
-        session.keep(req, r);
     })
 }
 

@@ -1,9 +1,13 @@
 //! Signing in on pages: the same access and refresh tokens as the API, kept in HttpOnly,
-//! SameSite=Strict cookies (Secure on https), renewed from the refresh token when the
-//! access token has expired. Every form carries a CSRF token that must match its cookie.
+//! SameSite=Lax cookies (Secure when the public URL is https; Lax so that links in mail
+//! open signed in), renewed from the refresh token when the access token has expired.
+//! Every form carries a CSRF token that must match its cookie.
 
+use actix_web::body::MessageBody;
 use actix_web::cookie::{Cookie, SameSite};
-use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, HttpResponseBuilder, web};
 
 use crate::accounts::{Accounts, TokenPair};
 use crate::auth::Claims;
@@ -14,8 +18,11 @@ const ACCESS: &str = "tg_access";
 const REFRESH: &str = "tg_refresh";
 const CSRF: &str = "tg_csrf";
 
+/// Cookies are Secure when people reach the service over https (taken from the
+/// configuration, not from headers a client could send).
 fn secure(req: &HttpRequest) -> bool {
-    req.connection_info().scheme() == "https"
+    req.app_data::<web::Data<AppState>>()
+        .is_some_and(|s| s.config.server.public_url.starts_with("https://"))
 }
 
 fn cookie(
@@ -28,7 +35,7 @@ fn cookie(
         .path("/")
         .http_only(true)
         .secure(secure(req))
-        .same_site(SameSite::Strict)
+        .same_site(SameSite::Lax)
         .max_age(actix_web::cookie::time::Duration::seconds(max_age_secs))
         .finish()
 }
@@ -56,20 +63,44 @@ pub fn sign_out(req: &HttpRequest, response: &mut HttpResponseBuilder) {
     }
 }
 
-/// The signed-in person, and a renewed token pair to set when the access token had to be
-/// renewed.
+/// The signed-in person.
 pub struct Session {
     pub claims: Claims,
-    pub renewed: Option<TokenPair>,
 }
 
-impl Session {
-    /// Adds the renewed cookies, if any, to a response.
-    pub fn keep(&self, req: &HttpRequest, response: &mut HttpResponseBuilder) {
-        if let Some(pair) = &self.renewed {
-            sign_in(req, response, pair);
+/// A token pair renewed while handling a request; [`carry_renewal`] sets its cookies on
+/// whatever response the request gets, errors included (the old refresh token is spent).
+#[derive(Clone)]
+struct Renewed(TokenPair);
+
+/// Middleware: adds the cookies of a session renewed during the request to its response.
+pub async fn carry_renewal(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let mut response = next.call(req).await?;
+    let renewed = response.request().extensions().get::<Renewed>().cloned();
+    if let Some(Renewed(pair)) = renewed {
+        let request = response.request().clone();
+        let cookies = [
+            cookie(
+                &request,
+                ACCESS,
+                pair.access_token.clone(),
+                i64::from(pair.expires_in),
+            ),
+            cookie(
+                &request,
+                REFRESH,
+                pair.refresh_token.clone(),
+                pair.refresh_expires_in,
+            ),
+        ];
+        for c in cookies {
+            let _ = response.response_mut().add_cookie(&c);
         }
     }
+    Ok(response)
 }
 
 fn accounts(state: &AppState) -> Accounts<'_> {
@@ -88,10 +119,7 @@ pub async fn current(req: &HttpRequest, state: &AppState) -> Option<Session> {
     if let Some(access) = req.cookie(ACCESS)
         && let Ok(claims) = state.tokens.verify(access.value(), now)
     {
-        return Some(Session {
-            claims,
-            renewed: None,
-        });
+        return Some(Session { claims });
     }
     let refresh = req.cookie(REFRESH)?.value().to_string();
     let shared = state.clone();
@@ -104,10 +132,8 @@ pub async fn current(req: &HttpRequest, state: &AppState) -> Option<Session> {
         .await
         .ok()?;
     let claims = state.tokens.verify(&pair.access_token, now).ok()?;
-    Some(Session {
-        claims,
-        renewed: Some(pair),
-    })
+    req.extensions_mut().insert(Renewed(pair));
+    Some(Session { claims })
 }
 
 /// Ends the session's refresh token family (best effort: the cookies go anyway).

@@ -236,3 +236,93 @@ async fn console_tools_show_the_audit_chain_and_reveal_only_with_a_reason(backen
     crate::fixtures::assert_no_national_id_logged();
 }
 both_backends!(console_tools_show_the_audit_chain_and_reveal_only_with_a_reason);
+
+/// The cookies a response sets, as `name=value` pairs.
+fn set_cookies(response: &reqwest::Response) -> Vec<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|c| c.split(';').next())
+        .map(str::to_string)
+        .collect()
+}
+
+async fn a_renewed_session_survives_an_error_page_and_long_forms_are_read(backend: TestBackend) {
+    let (_env, app) = TestApp::spawn(&backend).await;
+    let (platform_id, _, _, _) = bound_enterprise_seller(&app, "shop-1").await;
+    let (email, _) = verified_seller(&app).await;
+    let (csrf_cookie, csrf_value) = csrf(&app, "/portal/login").await;
+    let signed_in = app
+        .client
+        .post(app.url("/portal/login"))
+        .header("cookie", &csrf_cookie)
+        .form(&[
+            ("csrf", csrf_value.as_str()),
+            ("email", email.as_str()),
+            ("password", crate::fixtures::PASSWORD),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(signed_in.status(), 303);
+    let mut cookies = set_cookies(&signed_in);
+    cookies.push(csrf_cookie.clone());
+
+    // The access token expires; the next request renews it, even one that ends in an error.
+    app.clock.advance(chrono::TimeDelta::minutes(16));
+    let missing = app
+        .client
+        .get(app.url("/portal/disputes/does-not-exist"))
+        .header("cookie", cookies.join("; "))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(missing.status(), 404);
+    let renewed = set_cookies(&missing);
+    assert!(
+        renewed.iter().any(|c| c.starts_with("tg_refresh=")),
+        "{renewed:?}"
+    );
+    let mut next = renewed.clone();
+    next.push(csrf_cookie.clone());
+    let portal = app
+        .client
+        .get(app.url("/portal"))
+        .header("cookie", next.join("; "))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(portal.status(), 200, "the renewed session goes on");
+
+    // A long Vietnamese description is read, not refused for its size.
+    let (cookie, value) = csrf(&app, "/report").await;
+    let description = "Sản phẩm không đúng mô tả, màu sắc và chất liệu khác hẳn. ".repeat(45);
+    let filed = app
+        .client
+        .post(app.url("/report"))
+        .header("cookie", &cookie)
+        .form(&[
+            ("csrf", value.as_str()),
+            ("platform_id", platform_id.as_str()),
+            ("shop_id", "shop-1"),
+            ("listing_id", "listing-long"),
+            ("kind", "not_as_described"),
+            ("claim", "refund"),
+            ("description", description.as_str()),
+            ("email", "long.text@example.vn"),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(filed.status(), 200);
+    assert!(
+        filed
+            .text()
+            .await
+            .expect("html")
+            .contains("Đã nhận khiếu nại")
+    );
+}
+both_backends!(a_renewed_session_survives_an_error_page_and_long_forms_are_read);
