@@ -272,6 +272,7 @@ fn http_server(state: AppState, listener: TcpListener) -> Result<Server, Startup
         App::new()
             .app_data(data.clone())
             .app_data(metrics.clone())
+            .wrap(from_fn(crate::web::errors::pages_for_people))
             .wrap(from_fn(crate::web::session::carry_renewal))
             .wrap(from_fn(telemetry::observe))
             .configure(|cfg| http::configure_extractors(cfg, server_config.max_body_bytes as usize))

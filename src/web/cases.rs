@@ -157,17 +157,25 @@ async fn render(
         base: party.base.clone(),
         token: party.token.clone(),
         reference: view.summary.reference.clone(),
-        status: view.summary.status.replace('_', " "),
-        kind: view.summary.kind.clone(),
-        claim: view.claim.clone(),
+        status: super::labels::status(&view.summary.status, lang.0),
+        kind: super::labels::kind(&state.policies, &view.summary.kind, lang.0),
+        claim: super::labels::claim(&view.claim, lang.0),
         description: view.description.clone(),
         listing_id: view.summary.listing_id.clone(),
         deadline: deadline(own_deadline),
-        outcome: view.outcome.clone(),
+        outcome: view
+            .outcome
+            .as_deref()
+            .map(|o| super::labels::outcome(o, lang.0)),
         decisions: view
             .decisions
             .iter()
-            .map(|d| (d.stage.clone(), d.statement.clone()))
+            .map(|d| {
+                (
+                    super::labels::outcome(&d.outcome, lang.0),
+                    d.statement.clone(),
+                )
+            })
             .collect(),
         evidence: view
             .evidence
@@ -196,7 +204,13 @@ async fn render(
         version: view.version,
         timeline: events
             .into_iter()
-            .map(|e| (e.at.format("%d/%m/%Y %H:%M").to_string(), e.actor, e.action))
+            .map(|e| {
+                (
+                    e.at.format("%d/%m/%Y %H:%M").to_string(),
+                    e.actor,
+                    super::labels::step(&e.action, lang.0),
+                )
+            })
             .collect(),
     };
     page_with(req, status, lang, &template, |r| {

@@ -201,7 +201,12 @@ async fn queue(
         statuses: crate::disputes::lifecycle::ALL_STATUSES
             .iter()
             .filter(|s| **s != crate::disputes::Status::Filed)
-            .map(|s| (s.as_str().to_string(), s.as_str().replace('_', " ")))
+            .map(|s| {
+                (
+                    s.as_str().to_string(),
+                    super::labels::status(s.as_str(), lang.0),
+                )
+            })
             .collect(),
         status: filter.status.unwrap_or_default(),
         assignee: filter.assignee.unwrap_or_default(),
@@ -211,8 +216,8 @@ async fn queue(
             .map(|c| QueueRow {
                 id: c.id,
                 reference: c.reference,
-                status: c.status.replace('_', " "),
-                kind: c.kind,
+                status: super::labels::status(&c.status, lang.0),
+                kind: super::labels::kind(&state.policies, &c.kind, lang.0),
                 due: shown(c.resolution_due_at),
                 overdue: c.overdue,
             })
@@ -290,16 +295,19 @@ async fn render_case(
         notice_ok,
         id: view.summary.id.clone(),
         reference: view.summary.reference.clone(),
-        status: view.summary.status.replace('_', " "),
-        kind: view.summary.kind.clone(),
-        claim: view.claim.clone(),
+        status: super::labels::status(&view.summary.status, lang.0),
+        kind: super::labels::kind(&state.policies, &view.summary.kind, lang.0),
+        claim: super::labels::claim(&view.claim, lang.0),
         description: view.description.clone(),
         platform_id: view.summary.platform_id.clone(),
         listing_id: view.summary.listing_id.clone(),
         seller_id: view.summary.seller_id.clone(),
         buyer: view.buyer_email.clone().unwrap_or_default(),
         due: shown(view.deadlines.resolution),
-        outcome: view.outcome.clone(),
+        outcome: view
+            .outcome
+            .as_deref()
+            .map(|o| super::labels::outcome(o, lang.0)),
         evidence: view
             .evidence
             .iter()
@@ -326,7 +334,7 @@ async fn render_case(
                 (
                     e.at.format("%d/%m/%Y %H:%M").to_string(),
                     e.actor,
-                    e.action,
+                    super::labels::step(&e.action, lang.0),
                     e.internal,
                 )
             })

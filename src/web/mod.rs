@@ -6,6 +6,8 @@ pub mod accounts;
 pub mod cases;
 pub mod console;
 pub mod console_tools;
+pub mod errors;
+pub mod labels;
 pub mod portal;
 pub mod report;
 pub mod session;
@@ -256,6 +258,6 @@ pub(crate) fn disputes_of(
         .of_seller(seller_id)
         .map_err(AppError::from)?
         .into_iter()
-        .map(|d| (d.id, d.reference, d.status.replace('_', " "), d.listing_id))
+        .map(|d| (d.id, d.reference, d.status, d.listing_id))
         .collect())
 }

@@ -630,7 +630,17 @@ async fn render_dashboard(
                 )
             })
             .collect(),
-        disputes,
+        disputes: disputes
+            .into_iter()
+            .map(|(id, reference, status, listing)| {
+                (
+                    id,
+                    reference,
+                    super::labels::status(&status, lang.0),
+                    listing,
+                )
+            })
+            .collect(),
         full_name: extras.full_name,
         birth_date: extras.birth_date,
         errors: extras.errors,

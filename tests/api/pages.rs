@@ -103,7 +103,7 @@ async fn a_buyer_confirms_and_follows_the_case_from_the_mailed_link(backend: Tes
         .expect("sent");
     assert_eq!(confirmed.status(), 303);
     let html = app.get(&page_path).await.text().await.expect("html");
-    assert!(html.contains("awaiting seller"), "{html}");
+    assert!(html.contains("chờ người bán trả lời"), "{html}");
     assert!(
         html.contains("id=\"withdraw\""),
         "the buyer may withdraw: {html}"
@@ -123,7 +123,7 @@ async fn a_buyer_confirms_and_follows_the_case_from_the_mailed_link(backend: Tes
         .expect("sent");
     assert_eq!(withdrawn.status(), 303);
     let html = app.get(&page_path).await.text().await.expect("html");
-    assert!(html.contains("withdrawn"), "{html}");
+    assert!(html.contains("đã rút"), "{html}");
 
     let stranger = app.get(&format!("/disputes/{id}?token=nope")).await;
     assert_eq!(stranger.status(), 404);
@@ -326,3 +326,49 @@ async fn a_renewed_session_survives_an_error_page_and_long_forms_are_read(backen
     );
 }
 both_backends!(a_renewed_session_survives_an_error_page_and_long_forms_are_read);
+
+async fn people_get_error_pages_and_machines_get_problems(backend: TestBackend) {
+    let (_env, app) = TestApp::spawn(&backend).await;
+    let page = app
+        .client
+        .get(app.url("/disputes/nope?token=x"))
+        .header("accept", "text/html,application/xhtml+xml")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(page.status(), 404);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .expect("type")
+            .starts_with("text/html")
+    );
+    let html = page.text().await.expect("html");
+    assert!(
+        html.contains("Không tìm thấy trang") && html.contains("<h1>"),
+        "{html}"
+    );
+
+    let forged = app
+        .client
+        .post(app.url("/portal/login"))
+        .header("accept", "text/html")
+        .form(&[("email", "a@example.vn")])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(forged.status(), 403);
+    assert!(forged.text().await.expect("html").contains("<h1>"));
+
+    // API paths answer with problems whatever the client accepts.
+    let api = app
+        .client
+        .get(app.url("/v1/disputes/nope"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(api.status(), 401);
+    assert_eq!(api.headers()["content-type"], "application/problem+json");
+}
+both_backends!(people_get_error_pages_and_machines_get_problems);
