@@ -89,3 +89,25 @@ pub fn kind(policies: &Policies, code: &str, lang: Language) -> String {
         None => code.replace('_', " "),
     }
 }
+
+/// An error about a form field, as the reader reads it: in Vietnamese, what is wrong with
+/// which field, with the precise reason after it.
+pub fn field_error(field: &str, message: &str, lang: Language) -> String {
+    if !lang.is_vi() {
+        return message.to_string();
+    }
+    let what = match field {
+        "national_id" => "Số định danh cá nhân chưa đúng",
+        "full_name" => "Họ tên chưa đúng",
+        "birth_date" => "Ngày sinh phải viết theo dạng NĂM-THÁNG-NGÀY, ví dụ 1985-03-14",
+        "code" => "Mã số doanh nghiệp hoặc hộ kinh doanh chưa đúng",
+        "email" => "Địa chỉ email chưa đúng",
+        "password" => "Mật khẩu chưa đạt yêu cầu (ít nhất 10 ký tự, khó đoán)",
+        "shop_id" => "Gian hàng chưa đúng hoặc chưa liên kết với người bán",
+        "listing_id" => "Mã tin đăng chưa đúng",
+        "description" => "Mô tả cần từ 10 đến 5000 ký tự",
+        "kind" | "claim" => "Hãy chọn trong danh sách",
+        _ => "Thông tin chưa đúng",
+    };
+    format!("{what} ({message})")
+}

@@ -336,6 +336,7 @@ async fn register(
             message(&req, StatusCode::OK, heading, text, None, None)
         }
         Err(AccountError::Invalid { field, message }) => {
+            let message = super::labels::field_error(field, &message, lang);
             let errors = if field == "password" {
                 (None, Some(message))
             } else {
@@ -711,7 +712,10 @@ fn step_outcome(
         }
         Err(IdentityError::Invalid { field, message }) => {
             let mut extras = Extras::none();
-            extras.errors.push((field.to_string(), message));
+            extras.errors.push((
+                field.to_string(),
+                super::labels::field_error(field, &message, lang),
+            ));
             Ok((StatusCode::UNPROCESSABLE_ENTITY, extras))
         }
         Err(IdentityError::Conflict(message)) => {

@@ -182,7 +182,10 @@ async fn file(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &values,
                 None,
-                vec![(field, message)],
+                vec![(
+                    field.clone(),
+                    super::labels::field_error(&field, &message, lang),
+                )],
             )
             .await
         }
