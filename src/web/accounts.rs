@@ -10,7 +10,7 @@ use askama::Template;
 use super::console::{Form, field};
 use super::session;
 use super::{language, page_with, switch_link};
-use crate::accounts::{AccountError, Accounts};
+use crate::accounts::AccountError;
 use crate::auth::PrincipalKind;
 use crate::error::AppError;
 use crate::http::Endpoint;
@@ -34,16 +34,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .get(totp_form)
             .post(confirm_totp),
     );
-}
-
-fn accounts(state: &AppState) -> Accounts<'_> {
-    Accounts {
-        pool: &state.pool,
-        config: &state.config,
-        clock: state.clock.as_ref(),
-        tokens: &state.tokens,
-        vault: &state.vault,
-    }
 }
 
 #[derive(Template)]
@@ -142,7 +132,7 @@ async fn accept_invitation(
     );
     let (shared, t) = (state.clone(), token.clone());
     let outcome = state
-        .blocking(move || Ok(accounts(&shared).accept_invitation(&t, &password)))
+        .blocking(move || Ok(super::account_service(&shared).accept_invitation(&t, &password)))
         .await?;
     match outcome {
         // Next: sign in, then set up the authenticator app.
@@ -223,7 +213,7 @@ async fn request_reset(
     let shared = state.clone();
     // The same answer whether or not the address has an account.
     let _ = state
-        .blocking(move || Ok(accounts(&shared).request_password_reset(&email)))
+        .blocking(move || Ok(super::account_service(&shared).request_password_reset(&email)))
         .await?;
     let vi = language(&req).0.is_vi();
     password_page(
@@ -255,7 +245,7 @@ async fn confirm_reset(
     );
     let (shared, t) = (state.clone(), token.clone());
     let outcome = state
-        .blocking(move || Ok(accounts(&shared).confirm_password_reset(&t, &password)))
+        .blocking(move || Ok(super::account_service(&shared).confirm_password_reset(&t, &password)))
         .await?;
     match outcome {
         Ok(()) => Ok(session::see_other("/portal/login").finish()),
@@ -320,7 +310,7 @@ async fn totp_page(
             let (shared, account) = (state.clone(), session.claims.sub.clone());
             state
                 .blocking(move || {
-                    accounts(&shared)
+                    super::account_service(&shared)
                         .enrol_totp(&account)
                         .map_err(AppError::from)
                 })
@@ -385,7 +375,7 @@ async fn confirm_totp(
         field(&form, "code").trim().to_string(),
     );
     let outcome = state
-        .blocking(move || Ok(accounts(&shared).confirm_totp(&account, &code)))
+        .blocking(move || Ok(super::account_service(&shared).confirm_totp(&account, &code)))
         .await?;
     match outcome {
         // The session was opened without the code: sign in again with it.

@@ -14,7 +14,7 @@ use futures_util::{StreamExt, TryStreamExt};
 use super::session;
 use super::{language, page_with, switch_link};
 use crate::auth::PrincipalKind;
-use crate::disputes::{ActionInput, Caller, DisputeError, Disputes};
+use crate::disputes::{ActionInput, Caller, DisputeError};
 use crate::error::AppError;
 use crate::http::Endpoint;
 use crate::i18n::Language;
@@ -36,19 +36,6 @@ type Form = web::Form<HashMap<String, String>>;
 
 fn field<'a>(form: &'a HashMap<String, String>, name: &str) -> &'a str {
     form.get(name).map(String::as_str).unwrap_or("")
-}
-
-fn disputes(state: &AppState) -> Disputes<'_> {
-    Disputes {
-        pool: &state.pool,
-        clock: state.clock.as_ref(),
-        policies: &state.policies,
-        cache: &state.cache,
-        vault: &state.vault,
-        evidence: &state.evidence,
-        config: &state.config.disputes,
-        public_url: &state.config.server.public_url,
-    }
 }
 
 #[derive(Template)]
@@ -102,18 +89,6 @@ impl Party {
     }
 }
 
-fn deadline(at: Option<chrono::DateTime<chrono::FixedOffset>>) -> String {
-    at.map(|a| {
-        let a = if a.time() == chrono::NaiveTime::MIN {
-            a - chrono::TimeDelta::minutes(1)
-        } else {
-            a
-        };
-        a.format("%d/%m/%Y %H:%M").to_string()
-    })
-    .unwrap_or_else(|| "—".into())
-}
-
 async fn render(
     state: &web::Data<AppState>,
     req: &HttpRequest,
@@ -125,7 +100,7 @@ async fn render(
     let (shared, caller) = (state.clone(), party.caller.clone());
     let (view, events) = state
         .blocking(move || {
-            let service = disputes(&shared);
+            let service = super::dispute_service(&shared);
             let view = service.get(&caller, &id).map_err(AppError::from)?;
             let events = service.timeline(&caller, &id).map_err(AppError::from)?;
             Ok((view, events))
@@ -162,7 +137,7 @@ async fn render(
         claim: super::labels::claim(&view.claim, lang.0),
         description: view.description.clone(),
         listing_id: view.summary.listing_id.clone(),
-        deadline: deadline(own_deadline),
+        deadline: super::deadline_shown(own_deadline),
         outcome: view
             .outcome
             .as_deref()
@@ -317,7 +292,9 @@ async fn act_as(
     let done = field(form, "action").to_string();
     let (shared, caller, case_id) = (state.clone(), party.caller.clone(), id.clone());
     let outcome = state
-        .blocking(move || Ok(disputes(&shared).act(&caller, &case_id, &input, version)))
+        .blocking(move || {
+            Ok(super::dispute_service(&shared).act(&caller, &case_id, &input, version))
+        })
         .await?;
     match outcome {
         Ok(_) => {
@@ -381,14 +358,14 @@ async fn buyer_confirm(
     let (shared, confirm_token) = (state.clone(), token.clone());
     let confirmed = state
         .blocking(move || {
-            disputes(&shared)
+            super::dispute_service(&shared)
                 .confirm(&confirm_token)
                 .map_err(AppError::from)
         })
         .await?;
     // A filing linked to an open case lands on that case, with that case's link.
     let case = confirmed.summary.id;
-    let link_token = disputes(&state).buyer_link_token(&case);
+    let link_token = super::dispute_service(&state).buyer_link_token(&case);
     let party = buyer_party(
         &case,
         if link_token.is_empty() {
@@ -409,7 +386,7 @@ async fn download_as(
     let (shared, caller) = (state.clone(), party.caller.clone());
     let (view, content) = state
         .blocking(move || {
-            disputes(&shared)
+            super::dispute_service(&shared)
                 .evidence_file(&caller, &id, &evidence_id)
                 .map_err(AppError::from)
         })
@@ -510,7 +487,13 @@ async fn attach_as(
     let (shared, caller, case_id) = (state.clone(), party.caller.clone(), id.clone());
     let outcome = state
         .blocking(move || {
-            Ok(disputes(&shared).attach(&caller, &case_id, &name, &media_type, &content))
+            Ok(super::dispute_service(&shared).attach(
+                &caller,
+                &case_id,
+                &name,
+                &media_type,
+                &content,
+            ))
         })
         .await?;
     match outcome {
@@ -571,7 +554,7 @@ async fn may_attach(
     let (shared, caller, case_id) = (state.clone(), party.caller.clone(), id.to_string());
     state
         .blocking(move || {
-            disputes(&shared)
+            super::dispute_service(&shared)
                 .may_attach(&caller, &case_id)
                 .map_err(AppError::from)
         })

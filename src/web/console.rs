@@ -13,9 +13,7 @@ use super::session::{self, Session};
 use super::{language, page_with, switch_link};
 use crate::auth::PrincipalKind;
 use crate::auth::tokens::AMR_OTP;
-use crate::disputes::{
-    ActionInput, Caller, DisputeError, Disputes, QueueQuery, SanctionInput, SanctionKind,
-};
+use crate::disputes::{ActionInput, Caller, DisputeError, QueueQuery, SanctionInput, SanctionKind};
 use crate::error::AppError;
 use crate::http::Endpoint;
 use crate::i18n::Language;
@@ -37,29 +35,6 @@ pub(super) type Form = web::Form<HashMap<String, String>>;
 
 pub(super) fn field<'a>(form: &'a HashMap<String, String>, name: &str) -> &'a str {
     form.get(name).map(String::as_str).unwrap_or("")
-}
-
-fn accounts_of(state: &AppState) -> crate::accounts::Accounts<'_> {
-    crate::accounts::Accounts {
-        pool: &state.pool,
-        config: &state.config,
-        clock: state.clock.as_ref(),
-        tokens: &state.tokens,
-        vault: &state.vault,
-    }
-}
-
-pub(super) fn disputes(state: &AppState) -> Disputes<'_> {
-    Disputes {
-        pool: &state.pool,
-        clock: state.clock.as_ref(),
-        policies: &state.policies,
-        cache: &state.cache,
-        vault: &state.vault,
-        evidence: &state.evidence,
-        config: &state.config.disputes,
-        public_url: &state.config.server.public_url,
-    }
 }
 
 async fn login_form(req: HttpRequest) -> Result<HttpResponse, AppError> {
@@ -90,7 +65,11 @@ pub(super) async fn officer(
         // Signed in with a password only: an officer without an authenticator sets one up.
         let (shared, account) = (state.clone(), session.claims.sub.clone());
         let enrolled = state
-            .blocking(move || accounts_of(&shared).view(&account).map_err(AppError::from))
+            .blocking(move || {
+                super::account_service(&shared)
+                    .view(&account)
+                    .map_err(AppError::from)
+            })
             .await
             .map(|view| view.second_factor)
             .unwrap_or(true);
@@ -135,20 +114,6 @@ struct QueuePage {
     next_page: Option<String>,
 }
 
-/// A deadline in Vietnam's time. Deadlines fall at the midnight that ends a day, which
-/// reads better as that day's 23:59.
-fn shown(at: Option<chrono::DateTime<chrono::FixedOffset>>) -> String {
-    at.map(|a| {
-        let a = if a.time() == chrono::NaiveTime::MIN {
-            a - chrono::TimeDelta::minutes(1)
-        } else {
-            a
-        };
-        a.format("%d/%m/%Y %H:%M").to_string()
-    })
-    .unwrap_or_else(|| "—".into())
-}
-
 async fn queue(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -175,7 +140,7 @@ async fn queue(
     let for_query = filter.clone();
     let (cases, cursor) = state
         .blocking(move || {
-            disputes(&shared)
+            super::dispute_service(&shared)
                 .queue(&scope, &id, &for_query)
                 .map_err(AppError::from)
         })
@@ -218,7 +183,7 @@ async fn queue(
                 reference: c.reference,
                 status: super::labels::status(&c.status, lang.0),
                 kind: super::labels::kind(&state.policies, &c.kind, lang.0),
-                due: shown(c.resolution_due_at),
+                due: super::deadline_shown(c.resolution_due_at),
                 overdue: c.overdue,
             })
             .collect(),
@@ -269,7 +234,7 @@ async fn render_case(
     let shared = state.clone();
     let (view, events) = state
         .blocking(move || {
-            let service = disputes(&shared);
+            let service = super::dispute_service(&shared);
             let view = service.get(&caller, &id).map_err(AppError::from)?;
             let events = service.timeline(&caller, &id).map_err(AppError::from)?;
             Ok((view, events))
@@ -303,7 +268,7 @@ async fn render_case(
         listing_id: view.summary.listing_id.clone(),
         seller_id: view.summary.seller_id.clone(),
         buyer: view.buyer_email.clone().unwrap_or_default(),
-        due: shown(view.deadlines.resolution),
+        due: super::deadline_shown(view.deadlines.resolution),
         outcome: view
             .outcome
             .as_deref()
@@ -454,7 +419,9 @@ async fn act(
     let done = field(&form, "action").to_string();
     let (shared, for_act, case_id) = (state.clone(), caller.clone(), id.clone());
     let outcome = state
-        .blocking(move || Ok(disputes(&shared).act(&for_act, &case_id, &input, version)))
+        .blocking(move || {
+            Ok(super::dispute_service(&shared).act(&for_act, &case_id, &input, version))
+        })
         .await?;
     match outcome {
         Ok(_) => {
@@ -499,7 +466,7 @@ async fn note(
     let (shared, case_id) = (state.clone(), id.clone());
     state
         .blocking(move || {
-            disputes(&shared)
+            super::dispute_service(&shared)
                 .note(&caller, &case_id, &text)
                 .map_err(AppError::from)
         })
@@ -526,7 +493,12 @@ async fn assign(
     let outcome = state
         .blocking(move || {
             let assignee = Some(assignee).filter(|a| !a.is_empty());
-            Ok(disputes(&shared).assign(&for_act, &case_id, assignee.as_deref(), version))
+            Ok(super::dispute_service(&shared).assign(
+                &for_act,
+                &case_id,
+                assignee.as_deref(),
+                version,
+            ))
         })
         .await?;
     match outcome {
@@ -567,7 +539,7 @@ async fn download(
     let shared = state.clone();
     let (view, content) = state
         .blocking(move || {
-            disputes(&shared)
+            super::dispute_service(&shared)
                 .evidence_file(&caller, &id, &evidence_id)
                 .map_err(AppError::from)
         })

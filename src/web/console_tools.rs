@@ -10,18 +10,16 @@ use askama::Template;
 use chrono::NaiveDate;
 use diesel::prelude::*;
 
-use super::console::{Form, disputes, field, officer};
+use super::console::{Form, field, officer};
 use super::session;
 use super::{language, page_with, switch_link};
 use crate::auth::OfficerRole;
-use crate::clients::Clients;
 use crate::codes::registry::{CodeStatus, Registry, StatusActor};
 use crate::db::schema::audit_log;
 use crate::disputes::Caller;
 use crate::error::AppError;
 use crate::http::Endpoint;
 use crate::i18n::Language;
-use crate::identity::Sellers;
 use crate::policies::ProvinceScope;
 use crate::state::AppState;
 
@@ -56,17 +54,6 @@ fn finish(
     })
 }
 
-fn sellers_service(state: &AppState) -> Sellers<'_> {
-    Sellers {
-        pool: &state.pool,
-        clock: state.clock.as_ref(),
-        vault: &state.vault,
-        policies: &state.policies,
-        registers: &state.registers,
-        cache: &state.cache,
-    }
-}
-
 #[derive(Template)]
 #[template(path = "pages/console_seller.html")]
 struct SellerPage {
@@ -99,7 +86,7 @@ async fn seller_page(
     } else {
         state
             .blocking(move || {
-                match sellers_service(&shared).for_officer(&scope, &lookup) {
+                match super::seller_service(&shared).for_officer(&scope, &lookup) {
                     Ok(view) => Ok(Some(view)),
                     // Not found and out of scope read the same.
                     Err(
@@ -189,7 +176,7 @@ async fn reveal(
     let (shared, seller_id, seller_scope) = (state.clone(), id.clone(), scope.clone());
     let outcome = state
         .blocking(move || {
-            Ok(sellers_service(&shared).reveal_national_id(
+            Ok(super::seller_service(&shared).reveal_national_id(
                 &officer_id,
                 &seller_scope,
                 &seller_id,
@@ -422,7 +409,7 @@ async fn reports(
             let shared = state.clone();
             let (report, _) = state
                 .blocking(move || {
-                    disputes(&shared)
+                    super::dispute_service(&shared)
                         .report(&scope, start, end)
                         .map_err(AppError::from)
                 })
@@ -507,7 +494,7 @@ async fn reports_csv(
     let shared = state.clone();
     let csv = state
         .blocking(move || {
-            disputes(&shared)
+            super::dispute_service(&shared)
                 .export_csv(&scope, start, end)
                 .map_err(AppError::from)
         })
@@ -601,15 +588,6 @@ struct ClientsPage {
     clients: Vec<(String, String, String, bool)>,
 }
 
-fn clients_service(state: &AppState) -> Clients<'_> {
-    Clients {
-        pool: &state.pool,
-        config: &state.config,
-        clock: state.clock.as_ref(),
-        tokens: &state.tokens,
-    }
-}
-
 async fn clients_page(
     state: &web::Data<AppState>,
     req: &HttpRequest,
@@ -621,7 +599,11 @@ async fn clients_page(
     let shared = state.clone();
     let list = if admin {
         state
-            .blocking(move || clients_service(&shared).list().map_err(AppError::from))
+            .blocking(move || {
+                super::client_service(&shared)
+                    .list()
+                    .map_err(AppError::from)
+            })
             .await?
     } else {
         Vec::new()
@@ -679,7 +661,7 @@ async fn disable_client(
     let (shared, id) = (state.clone(), path.into_inner());
     state
         .blocking(move || {
-            clients_service(&shared)
+            super::client_service(&shared)
                 .disable(&id, &format!("account:{officer_id}"))
                 .map_err(AppError::from)
         })

@@ -21,6 +21,7 @@ use askama::Template;
 use crate::error::AppError;
 use crate::http::Endpoint;
 use crate::i18n::Language;
+use crate::state::AppState;
 
 /// The stylesheet, built into the binary.
 const STYLE: &str = include_str!("../../templates/static/style.css");
@@ -239,12 +240,20 @@ pub(crate) fn done_notice(done: &str, lang: Language) -> Option<String> {
     Some(text.to_string())
 }
 
-/// The cases against a seller, for their pages: (id, reference, status, listing).
-pub(crate) fn disputes_of(
-    state: &crate::state::AppState,
-    seller_id: &str,
-) -> Result<Vec<(String, String, String, String)>, AppError> {
-    let disputes = crate::disputes::Disputes {
+/// The account service, as pages use it.
+pub(crate) fn account_service(state: &AppState) -> crate::accounts::Accounts<'_> {
+    crate::accounts::Accounts {
+        pool: &state.pool,
+        config: &state.config,
+        clock: state.clock.as_ref(),
+        tokens: &state.tokens,
+        vault: &state.vault,
+    }
+}
+
+/// The dispute service, as pages use it.
+pub(crate) fn dispute_service(state: &AppState) -> crate::disputes::Disputes<'_> {
+    crate::disputes::Disputes {
         pool: &state.pool,
         clock: state.clock.as_ref(),
         policies: &state.policies,
@@ -253,7 +262,51 @@ pub(crate) fn disputes_of(
         evidence: &state.evidence,
         config: &state.config.disputes,
         public_url: &state.config.server.public_url,
-    };
+    }
+}
+
+/// The seller service, as pages use it.
+pub(crate) fn seller_service(state: &AppState) -> crate::identity::Sellers<'_> {
+    crate::identity::Sellers {
+        pool: &state.pool,
+        clock: state.clock.as_ref(),
+        vault: &state.vault,
+        policies: &state.policies,
+        registers: &state.registers,
+        cache: &state.cache,
+    }
+}
+
+/// The client service, as pages use it.
+pub(crate) fn client_service(state: &AppState) -> crate::clients::Clients<'_> {
+    crate::clients::Clients {
+        pool: &state.pool,
+        config: &state.config,
+        clock: state.clock.as_ref(),
+        tokens: &state.tokens,
+    }
+}
+
+/// A deadline in Vietnam's time, `dd/mm/yyyy HH:MM`. Deadlines fall at the midnight that
+/// ends a day, which reads better as that day's 23:59.
+pub(crate) fn deadline_shown(at: Option<chrono::DateTime<chrono::FixedOffset>>) -> String {
+    at.map(|a| {
+        let a = if a.time() == chrono::NaiveTime::MIN {
+            a - chrono::TimeDelta::minutes(1)
+        } else {
+            a
+        };
+        a.format("%d/%m/%Y %H:%M").to_string()
+    })
+    .unwrap_or_else(|| "—".into())
+}
+
+/// The cases against a seller, for their pages: (id, reference, status, listing).
+pub(crate) fn disputes_of(
+    state: &AppState,
+    seller_id: &str,
+) -> Result<Vec<(String, String, String, String)>, AppError> {
+    let disputes = dispute_service(state);
     Ok(disputes
         .of_seller(seller_id)
         .map_err(AppError::from)?

@@ -10,14 +10,13 @@ use askama::Template;
 
 use super::session::{self, Session};
 use super::{language, page_with, switch_link};
-use crate::accounts::{AccountError, Accounts, LoginAttempt};
+use crate::accounts::{AccountError, LoginAttempt};
 use crate::auth::PrincipalKind;
 use crate::error::AppError;
 use crate::http::Endpoint;
 use crate::i18n::Language;
 use crate::identity::{
-    Bindings, BusinessClaim, BusinessKind, IdentityClaim, IdentityError, Sellers, Standing,
-    VerificationView,
+    Bindings, BusinessClaim, BusinessKind, IdentityClaim, IdentityError, Standing, VerificationView,
 };
 use crate::state::AppState;
 
@@ -45,16 +44,6 @@ type Form = web::Form<HashMap<String, String>>;
 
 fn field<'a>(form: &'a HashMap<String, String>, name: &str) -> &'a str {
     form.get(name).map(String::as_str).unwrap_or("")
-}
-
-fn accounts(state: &AppState) -> Accounts<'_> {
-    Accounts {
-        pool: &state.pool,
-        config: &state.config,
-        clock: state.clock.as_ref(),
-        tokens: &state.tokens,
-        vault: &state.vault,
-    }
 }
 
 #[derive(Template)]
@@ -163,7 +152,7 @@ pub(super) async fn sign_in(
     let (login_email, login_password) = (email.clone(), password);
     let attempt = state
         .blocking(move || {
-            Ok(accounts(&shared).login(&LoginAttempt {
+            Ok(super::account_service(&shared).login(&LoginAttempt {
                 email: &login_email,
                 password: &login_password,
                 totp_code: totp.as_deref(),
@@ -319,7 +308,7 @@ async fn register(
     let shared = state.clone();
     let (e, p) = (email.clone(), password);
     let outcome = state
-        .blocking(move || Ok(accounts(&shared).register(&e, &p, lang)))
+        .blocking(move || Ok(super::account_service(&shared).register(&e, &p, lang)))
         .await?;
     match outcome {
         Ok(()) => {
@@ -393,7 +382,7 @@ async fn verify_email(
     let token = field(&form, "token").to_string();
     let shared = state.clone();
     let outcome = state
-        .blocking(move || Ok(accounts(&shared).verify_email(&token)))
+        .blocking(move || Ok(super::account_service(&shared).verify_email(&token)))
         .await?;
     match outcome {
         Ok(()) => message(
@@ -562,7 +551,7 @@ async fn render_dashboard(
     let shared = state.clone();
     let (view, bindings, disputes) = state
         .blocking(move || {
-            let sellers = sellers(&shared);
+            let sellers = super::seller_service(&shared);
             let view = sellers.verification(&seller_id).map_err(AppError::from)?;
             let bindings = Bindings {
                 pool: &shared.pool,
@@ -649,17 +638,6 @@ async fn render_dashboard(
     page_with(req, status, lang, &template, |r| {
         session::keep_csrf(req, r, &csrf);
     })
-}
-
-fn sellers(state: &AppState) -> Sellers<'_> {
-    Sellers {
-        pool: &state.pool,
-        clock: state.clock.as_ref(),
-        vault: &state.vault,
-        policies: &state.policies,
-        registers: &state.registers,
-        cache: &state.cache,
-    }
 }
 
 async fn dashboard(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AppError> {
@@ -759,7 +737,7 @@ async fn submit_identity(
     let (n, b) = (name.clone(), born.clone());
     let outcome = state
         .blocking(move || {
-            Ok(sellers(&shared).submit_identity(
+            Ok(super::seller_service(&shared).submit_identity(
                 &seller_id,
                 &IdentityClaim {
                     national_id: &id,
@@ -796,7 +774,7 @@ async fn submit_business(
     let (seller_id, shared) = (session.claims.sub.clone(), state.clone());
     let outcome = state
         .blocking(move || {
-            Ok(sellers(&shared).submit_business(
+            Ok(super::seller_service(&shared).submit_business(
                 &seller_id,
                 &BusinessClaim {
                     kind,

@@ -7,10 +7,10 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use super::console::{Form, disputes, field};
+use super::console::{Form, field};
 use super::session;
 use super::{language, page_with, switch_link};
-use crate::clients::{ClientKind, Clients};
+use crate::clients::ClientKind;
 use crate::disputes::{CaseInput, DisputeError};
 use crate::error::AppError;
 use crate::http::Endpoint;
@@ -62,14 +62,9 @@ async fn page(
     let shared = state.clone();
     let platforms = state
         .blocking(move || {
-            Clients {
-                pool: &shared.pool,
-                config: &shared.config,
-                clock: shared.clock.as_ref(),
-                tokens: &shared.tokens,
-            }
-            .list()
-            .map_err(AppError::from)
+            super::client_service(&shared)
+                .list()
+                .map_err(AppError::from)
         })
         .await?
         .into_iter()
@@ -154,7 +149,9 @@ async fn file(
     );
     let shared = state.clone();
     let outcome = state
-        .blocking(move || Ok(disputes(&shared).file_directly(&platform, &case, &email, lang)))
+        .blocking(move || {
+            Ok(super::dispute_service(&shared).file_directly(&platform, &case, &email, lang))
+        })
         .await?;
     let values = form.into_inner();
     match outcome {

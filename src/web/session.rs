@@ -9,7 +9,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, HttpResponseBuilder, web};
 
-use crate::accounts::{Accounts, TokenPair};
+use crate::accounts::TokenPair;
 use crate::auth::Claims;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -103,16 +103,6 @@ pub async fn carry_renewal(
     Ok(response)
 }
 
-fn accounts(state: &AppState) -> Accounts<'_> {
-    Accounts {
-        pool: &state.pool,
-        config: &state.config,
-        clock: state.clock.as_ref(),
-        tokens: &state.tokens,
-        vault: &state.vault,
-    }
-}
-
 /// The session of the request, if any (renewing an expired access token).
 pub async fn current(req: &HttpRequest, state: &AppState) -> Option<Session> {
     let now = state.clock.now().timestamp();
@@ -125,7 +115,7 @@ pub async fn current(req: &HttpRequest, state: &AppState) -> Option<Session> {
     let shared = state.clone();
     let pair = state
         .blocking(move || {
-            accounts(&shared)
+            super::account_service(&shared)
                 .refresh(&refresh)
                 .map_err(|e| AppError::unauthorized(e.to_string()))
         })
@@ -142,7 +132,7 @@ pub async fn end(req: &HttpRequest, state: &AppState) {
         let shared = state.clone();
         let _ = state
             .blocking(move || {
-                accounts(&shared)
+                super::account_service(&shared)
                     .logout(&refresh)
                     .map_err(|e| AppError::unauthorized(e.to_string()))
             })
