@@ -894,6 +894,21 @@ impl Accounts<'_> {
     }
 
     /// Starts TOTP enrolment: a new secret, shown once, confirmed by a first code.
+    /// The secret of an enrolment started but not confirmed yet, to show again (a page
+    /// reloaded must not void the QR code already scanned).
+    pub fn pending_totp(&self, account_id: &str) -> Result<Option<TotpEnrolment>, AccountError> {
+        let account =
+            store::find(&mut *self.pool.get()?, account_id)?.ok_or(AccountError::NotFound)?;
+        if account.totp_confirmed_at.is_some() || account.totp_secret.is_none() {
+            return Ok(None);
+        }
+        let secret = self.totp_secret(&account)?;
+        Ok(Some(TotpEnrolment {
+            secret: totp::encode_secret(&secret),
+            otpauth_uri: totp::provisioning_uri(&secret, &account.email),
+        }))
+    }
+
     pub fn enrol_totp(&self, account_id: &str) -> Result<TotpEnrolment, AccountError> {
         let now = self.clock.now();
         let mut secret = [0u8; totp::SECRET_LEN];

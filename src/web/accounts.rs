@@ -280,7 +280,6 @@ struct TotpPage {
     switch_link: String,
     csrf: String,
     secret: String,
-    otpauth_uri: String,
     qr_svg: String,
     error: Option<String>,
 }
@@ -292,31 +291,24 @@ async fn enrolling_officer(state: &AppState, req: &HttpRequest) -> Option<sessio
         .filter(|s| s.claims.kind == PrincipalKind::Officer)
 }
 
-/// The set-up page. A new secret is made unless `pending` (secret, otpauth URI) is given
-/// back from the form, so that a mistyped code does not void the QR code already scanned.
+/// The set-up page, with the pending secret if there is one (a reload or a mistyped code
+/// never voids the QR code already scanned), else a new one.
 async fn totp_page(
     state: &web::Data<AppState>,
     req: &HttpRequest,
     session: &session::Session,
-    pending: Option<(String, String)>,
     error: Option<String>,
 ) -> Result<HttpResponse, AppError> {
-    let enrolment = match pending {
-        Some((secret, otpauth_uri)) => crate::accounts::TotpEnrolment {
-            secret,
-            otpauth_uri,
-        },
-        None => {
-            let (shared, account) = (state.clone(), session.claims.sub.clone());
-            state
-                .blocking(move || {
-                    super::account_service(&shared)
-                        .enrol_totp(&account)
-                        .map_err(AppError::from)
-                })
-                .await?
-        }
-    };
+    let (shared, account) = (state.clone(), session.claims.sub.clone());
+    let enrolment = state
+        .blocking(move || {
+            let service = super::account_service(&shared);
+            match service.pending_totp(&account).map_err(AppError::from)? {
+                Some(pending) => Ok(pending),
+                None => service.enrol_totp(&account).map_err(AppError::from),
+            }
+        })
+        .await?;
     let qr_svg = qrcode::QrCode::new(enrolment.otpauth_uri.as_bytes())
         .map(|code| {
             code.render::<qrcode::render::svg::Color<'_>>()
@@ -343,7 +335,6 @@ async fn totp_page(
             switch_link: switch_link(req, lang.0),
             csrf: csrf.0.clone(),
             secret: enrolment.secret,
-            otpauth_uri: enrolment.otpauth_uri,
             qr_svg,
             error,
         },
@@ -357,7 +348,7 @@ async fn totp_form(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpR
     let Some(session) = enrolling_officer(&state, &req).await else {
         return Ok(session::see_other("/console/login").finish());
     };
-    totp_page(&state, &req, &session, None, None).await
+    totp_page(&state, &req, &session, None).await
 }
 
 async fn confirm_totp(
@@ -386,13 +377,7 @@ async fn confirm_totp(
             Ok(response.finish())
         }
         Err(e @ (AccountError::BadSecondFactor | AccountError::Invalid { .. })) => {
-            let pending = (
-                field(&form, "secret").to_string(),
-                field(&form, "otpauth_uri").to_string(),
-            );
-            let pending =
-                Some(pending).filter(|(s, u)| !s.is_empty() && u.starts_with("otpauth://"));
-            totp_page(&state, &req, &session, pending, Some(e.to_string())).await
+            totp_page(&state, &req, &session, Some(e.to_string())).await
         }
         Err(e) => Err(e.into()),
     }

@@ -554,6 +554,13 @@ async fn an_invited_officer_sets_a_password_and_an_authenticator() {
     browser.wait_text("h1", "authenticator").await;
     browser.screenshot("console-authenticator").await;
     let secret = browser.text("#totp-secret").await;
+    // A mistyped code, or a reload, keeps the secret already scanned.
+    browser.type_into("#code", "000000").await;
+    browser.click("form[action='/console/totp'] button").await;
+    browser.wait_text(".banner.alert", "code").await;
+    assert_eq!(browser.text("#totp-secret").await, secret);
+    browser.open(&app.url("/console/totp?lang=en")).await;
+    assert_eq!(browser.text("#totp-secret").await, secret);
     browser.type_into("#code", &totp_code(&app, &secret)).await;
     browser.click("form[action='/console/totp'] button").await;
     browser.wait_text("h1", "Officer sign-in").await;
