@@ -590,14 +590,7 @@ impl Disputes<'_> {
                 "filed",
                 Some((None, Status::Filed)),
                 false,
-                serde_json::json!({ "kind": case.kind, "claim": case.claim, "description": case.description, "listing_check_id": row.listing_check_id }),
-            )?;
-            audit::append(
-                conn,
-                now,
-                &NewAuditEntry::new(actor, "dispute.filed", format!("dispute:{id}")).details(
-                    serde_json::json!({ "reference": row.reference, "kind": row.kind, "seller": row.seller_id, "province": row.province }),
-                ),
+                serde_json::json!({ "kind": case.kind, "claim": case.claim, "description": case.description, "listing_check_id": row.listing_check_id, "seller": row.seller_id, "province": row.province }),
             )?;
             if by_platform {
                 let before = row.version;
@@ -696,11 +689,6 @@ impl Disputes<'_> {
                 false,
                 serde_json::json!({}),
             )?;
-            audit::append(
-                conn,
-                now,
-                &NewAuditEntry::new("buyer", "dispute.confirmed", format!("dispute:{}", row.id)),
-            )?;
             self.tell(conn, &row, "filed", &[Role::Buyer, Role::Seller], None)?;
             self.view(conn, &row, &[Role::Buyer])
         })
@@ -741,16 +729,6 @@ impl Disputes<'_> {
             Some((Some(Status::Filed), Status::Withdrawn)),
             false,
             serde_json::json!({ "reason": "linked to the open case", "case": existing.reference }),
-        )?;
-        audit::append(
-            conn,
-            now,
-            &NewAuditEntry::new(
-                "buyer",
-                "dispute.linked",
-                format!("dispute:{}", existing.id),
-            )
-            .details(serde_json::json!({ "filing": filing.reference })),
         )?;
         self.view(conn, &existing, &[Role::Buyer])
     }
@@ -841,12 +819,6 @@ impl Disputes<'_> {
                 Some((Some(from), to)),
                 false,
                 details.clone(),
-            )?;
-            audit::append(
-                conn,
-                now,
-                &NewAuditEntry::new(caller.actor(), audit_action(mv), format!("dispute:{}", next.id))
-                    .details(serde_json::json!({ "reference": next.reference, "from": from.as_str(), "to": to.as_str(), "details": details })),
             )?;
             let recipients = recipients_of(mv);
             self.tell(conn, &next, step, &recipients, note)?;
@@ -1152,12 +1124,6 @@ impl Disputes<'_> {
                 false,
                 details.clone(),
             )?;
-            audit::append(
-                conn,
-                now,
-                &NewAuditEntry::new("system", audit_action(mv), format!("dispute:{}", next.id))
-                    .details(serde_json::json!({ "reference": next.reference, "from": from.as_str(), "to": to.as_str(), "details": details })),
-            )?;
             // An unconfirmed filing never reached the seller: only the buyer's address knew.
             if from != Status::Filed {
                 self.tell(conn, &next, step, &recipients_of(mv), None)?;
@@ -1168,56 +1134,47 @@ impl Disputes<'_> {
 
     /// Reminds the seller of a coming deadline, once.
     pub(crate) fn remind_seller(&self, row: &DisputeRow) -> Result<bool, DisputeError> {
-        let now = self.now();
-        let mut conn = self.pool.get()?;
-        write_transaction(&mut conn, |conn| {
-            let mut next = row.clone();
-            next.reminded_at = Some(naive(now));
-            next.version += 1;
-            if !store::update(conn, &next, row.version)? {
-                return Ok(false);
-            }
-            self.event(
-                conn,
-                &next,
-                "system",
-                "reminder_sent",
-                None,
-                false,
-                serde_json::json!({ "to": "seller" }),
-            )?;
-            self.tell(conn, &next, "reminder", &[Role::Seller], None)?;
-            Ok(true)
-        })
+        self.system_step(
+            row,
+            |next, at| next.reminded_at = Some(at),
+            "reminder_sent",
+            serde_json::json!({ "to": "seller" }),
+            ("reminder", &[Role::Seller]),
+        )
     }
 
     /// Flags a case past its resolution deadline and tells the province's supervisors.
     pub(crate) fn mark_overdue(&self, row: &DisputeRow) -> Result<bool, DisputeError> {
+        self.system_step(
+            row,
+            |next, at| next.escalated_at = Some(at),
+            "overdue",
+            serde_json::json!({ "resolution_due_at": row.resolution_due_at.map(shown) }),
+            ("overdue", &[Role::Supervisor]),
+        )
+    }
+
+    /// A step of the deadline worker that leaves the status as it is: `stamp` marks the
+    /// case so that the step is taken once; the step is recorded and `tell` mailed.
+    fn system_step(
+        &self,
+        row: &DisputeRow,
+        stamp: impl FnOnce(&mut DisputeRow, NaiveDateTime),
+        action: &'static str,
+        details: serde_json::Value,
+        tell: (&'static str, &[Role]),
+    ) -> Result<bool, DisputeError> {
         let now = self.now();
         let mut conn = self.pool.get()?;
         write_transaction(&mut conn, |conn| {
             let mut next = row.clone();
-            next.escalated_at = Some(naive(now));
+            stamp(&mut next, naive(now));
             next.version += 1;
             if !store::update(conn, &next, row.version)? {
                 return Ok(false);
             }
-            self.event(
-                conn,
-                &next,
-                "system",
-                "overdue",
-                None,
-                false,
-                serde_json::json!({ "resolution_due_at": row.resolution_due_at.map(shown) }),
-            )?;
-            audit::append(
-                conn,
-                now,
-                &NewAuditEntry::new("system", "dispute.overdue", format!("dispute:{}", next.id))
-                    .details(serde_json::json!({ "reference": next.reference })),
-            )?;
-            self.tell(conn, &next, "overdue", &[Role::Supervisor], None)?;
+            self.event(conn, &next, "system", action, None, false, details)?;
+            self.tell(conn, &next, tell.0, tell.1, None)?;
             Ok(true)
         })
     }
@@ -1250,7 +1207,7 @@ impl Disputes<'_> {
         next.info_requested_from = None;
     }
 
-    /// Adds a step to the case's timeline.
+    /// Adds a step to the case's timeline and to the audit log.
     #[allow(clippy::too_many_arguments)]
     fn event(
         &self,
@@ -1277,6 +1234,18 @@ impl Disputes<'_> {
                 internal,
                 details: details.to_string(),
             },
+        )?;
+        // Every step of a case is also in the hash-chained audit log.
+        audit::append(
+            conn,
+            self.now(),
+            &NewAuditEntry::new(actor, audit_action(action), format!("dispute:{}", row.id))
+                .details(serde_json::json!({
+                    "reference": row.reference,
+                    "from": change.and_then(|(from, _)| from).map(Status::as_str),
+                    "to": change.map(|(_, to)| to.as_str()),
+                    "details": details,
+                })),
         )?;
         Ok(())
     }
@@ -1410,7 +1379,6 @@ impl Disputes<'_> {
     /// An officer's internal note (never shown to the parties).
     pub fn note(&self, caller: &Caller, id: &str, note: &str) -> Result<EventView, DisputeError> {
         let note = text("note", note, 1, 5000)?;
-        let now = self.now();
         let mut conn = self.pool.get()?;
         write_transaction(&mut conn, |conn| {
             let (row, roles) = self.load(conn, caller, id)?;
@@ -1427,15 +1395,6 @@ impl Disputes<'_> {
                 None,
                 true,
                 serde_json::json!({ "note": note }),
-            )?;
-            audit::append(
-                conn,
-                now,
-                &NewAuditEntry::new(
-                    caller.actor(),
-                    "dispute.noted",
-                    format!("dispute:{}", row.id),
-                ),
             )?;
             store::events(conn, &row.id)?
                 .pop()
@@ -1515,17 +1474,7 @@ impl Disputes<'_> {
                 "assigned",
                 None,
                 true,
-                serde_json::json!({ "assignee": assignee }),
-            )?;
-            audit::append(
-                conn,
-                now,
-                &NewAuditEntry::new(
-                    caller.actor(),
-                    "dispute.assigned",
-                    format!("dispute:{}", next.id),
-                )
-                .details(serde_json::json!({ "assignee": assignee, "previous": row.assignee_id })),
+                serde_json::json!({ "assignee": assignee, "previous": row.assignee_id }),
             )?;
             self.view(conn, &next, &roles)
         })
@@ -1663,18 +1612,6 @@ impl Disputes<'_> {
                 false,
                 serde_json::json!({ "evidence_id": evidence.id, "file_name": evidence.file_name, "sha256": evidence.sha256, "size_bytes": evidence.size_bytes }),
             )?;
-            audit::append(
-                conn,
-                now,
-                &NewAuditEntry::new(
-                    caller.actor(),
-                    "dispute.evidence_added",
-                    format!("dispute:{}", row.id),
-                )
-                .details(
-                    serde_json::json!({ "evidence_id": evidence.id, "sha256": evidence.sha256 }),
-                ),
-            )?;
             Ok::<_, DisputeError>(views::evidence_view(
                 &evidence,
                 roles.contains(&Role::Officer),
@@ -1739,16 +1676,6 @@ impl Disputes<'_> {
                 None,
                 true,
                 serde_json::json!({ "evidence_id": evidence_id, "reason": reason }),
-            )?;
-            audit::append(
-                conn,
-                now,
-                &NewAuditEntry::new(
-                    caller.actor(),
-                    "dispute.evidence_hidden",
-                    format!("dispute:{}", row.id),
-                )
-                .details(serde_json::json!({ "evidence_id": evidence_id, "reason": reason })),
             )?;
             let record = store::find_evidence(conn, &row.id, evidence_id)?
                 .ok_or_else(|| DisputeError::Internal("evidence vanished".into()))?;
@@ -1834,21 +1761,31 @@ fn names(moves: &[Move]) -> String {
         .join(", ")
 }
 
-fn audit_action(mv: Move) -> &'static str {
-    match mv {
-        Move::Confirm => "dispute.confirmed",
-        Move::Respond => "dispute.responded",
-        Move::Accept => "dispute.accepted",
-        Move::Escalate => "dispute.escalated",
-        Move::RequestInformation => "dispute.information_requested",
-        Move::SupplyInformation => "dispute.information_supplied",
-        Move::ResumeReview => "dispute.review_resumed",
-        Move::Decide => "dispute.decided",
-        Move::RecordSettlement => "dispute.settled",
-        Move::Appeal => "dispute.appealed",
-        Move::DecideAppeal => "dispute.appeal_decided",
-        Move::Close => "dispute.closed",
-        Move::Withdraw => "dispute.withdrawn",
+/// The audit action of a timeline step.
+fn audit_action(step: &str) -> &'static str {
+    match step {
+        "filed" => "dispute.filed",
+        "confirm" => "dispute.confirmed",
+        "filing_linked" => "dispute.linked",
+        "respond" => "dispute.responded",
+        "accept" => "dispute.accepted",
+        "escalate" => "dispute.escalated",
+        "request_information" => "dispute.information_requested",
+        "supply_information" => "dispute.information_supplied",
+        "resume_review" => "dispute.review_resumed",
+        "decide" => "dispute.decided",
+        "record_settlement" => "dispute.settled",
+        "appeal" => "dispute.appealed",
+        "decide_appeal" => "dispute.appeal_decided",
+        "close" => "dispute.closed",
+        "withdraw" => "dispute.withdrawn",
+        "note" => "dispute.noted",
+        "assigned" => "dispute.assigned",
+        "evidence_added" => "dispute.evidence_added",
+        "evidence_hidden" => "dispute.evidence_hidden",
+        "reminder_sent" => "dispute.reminded",
+        "overdue" => "dispute.overdue",
+        _ => "dispute.step",
     }
 }
 

@@ -5,7 +5,6 @@ use actix_multipart::Multipart;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, web};
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
-use futures_util::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::pin::Pin;
@@ -440,58 +439,14 @@ pub async fn upload_evidence(
     // Whoever may not add evidence to this case is turned away before the upload is read.
     let (check_caller, check_id) = (caller.0.clone(), id.clone());
     with_disputes(&state, move |d| d.may_attach(&check_caller, &check_id)).await?;
-    let (file_name, media_type, content) = read_file_part(payload, limit).await?;
+    let (_, file) = crate::http::read_upload(payload, limit).await?;
+    let (file_name, media_type, content) =
+        file.ok_or_else(|| AppError::invalid("file", "send the file in a part named `file`"))?;
     let view = with_disputes(&state, move |d| {
         d.attach(&caller.0, &id, &file_name, &media_type, &content)
     })
     .await?;
     Ok(HttpResponse::Created().json(view))
-}
-
-/// Reads the `file` part, refusing more than `limit` bytes without reading them all.
-async fn read_file_part(
-    mut payload: Multipart,
-    limit: usize,
-) -> Result<(String, String, Vec<u8>), AppError> {
-    let bad = |message: String| AppError::BadRequest {
-        detail: format!("the upload is not valid multipart/form-data: {message}"),
-        errors: vec![FieldError::new("file", message)],
-    };
-    while let Some(field) = payload.next().await {
-        let mut field = field.map_err(|e| bad(e.to_string()))?;
-        let disposition = field.content_disposition().cloned();
-        if disposition.as_ref().and_then(|d| d.get_name()) != Some("file") {
-            // Drain parts we do not use.
-            while field
-                .try_next()
-                .await
-                .map_err(|e| bad(e.to_string()))?
-                .is_some()
-            {}
-            continue;
-        }
-        let file_name = disposition
-            .as_ref()
-            .and_then(|d| d.get_filename())
-            .unwrap_or("evidence")
-            .to_string();
-        let media_type = field
-            .content_type()
-            .map(|m| m.essence_str().to_string())
-            .unwrap_or_else(|| "application/octet-stream".into());
-        let mut content = Vec::new();
-        while let Some(chunk) = field.try_next().await.map_err(|e| bad(e.to_string()))? {
-            if content.len() + chunk.len() > limit {
-                return Err(AppError::PayloadTooLarge { limit });
-            }
-            content.extend_from_slice(&chunk);
-        }
-        return Ok((file_name, media_type, content));
-    }
-    Err(AppError::invalid(
-        "file",
-        "send the file in a part named `file`",
-    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

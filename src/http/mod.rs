@@ -3,9 +3,11 @@
 
 mod endpoint;
 mod json;
+mod upload;
 
 pub use endpoint::Endpoint;
 pub use json::{BodyLimit, JsonBody, parse_json};
+pub use upload::{UploadedFile, read_upload};
 
 use actix_web::error::{PathError, QueryPayloadError};
 use actix_web::web;

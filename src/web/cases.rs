@@ -9,7 +9,6 @@ use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use futures_util::{StreamExt, TryStreamExt};
 
 use super::session;
 use super::{language, page_with, switch_link};
@@ -419,61 +418,6 @@ async fn buyer_download(
     download_as(state, party, id, evidence_id).await
 }
 
-/// The fields and the file of an upload form (small text fields, one file part).
-async fn upload_form(
-    mut payload: Multipart,
-    limit: usize,
-) -> Result<(HashMap<String, String>, Option<(String, String, Vec<u8>)>), AppError> {
-    let bad = |message: String| AppError::BadRequest {
-        detail: format!("the upload is not valid multipart/form-data: {message}"),
-        errors: vec![crate::error::FieldError::new("file", message)],
-    };
-    let mut fields = HashMap::new();
-    let mut file = None;
-    let (mut parts, mut text_bytes) = (0usize, 0usize);
-    while let Some(part) = payload.next().await {
-        parts += 1;
-        if parts > 8 {
-            return Err(bad("too many parts".into()));
-        }
-        let mut part = part.map_err(|e| bad(e.to_string()))?;
-        let disposition = part.content_disposition().cloned();
-        let name = disposition
-            .as_ref()
-            .and_then(|d| d.get_name())
-            .unwrap_or("")
-            .to_string();
-        let is_file = name == "file";
-        let media_type = part
-            .content_type()
-            .map(|m| m.essence_str().to_string())
-            .unwrap_or_else(|| "application/octet-stream".into());
-        let cap = if is_file { limit } else { 4096 };
-        let mut content = Vec::new();
-        while let Some(chunk) = part.try_next().await.map_err(|e| bad(e.to_string()))? {
-            if content.len() + chunk.len() > cap {
-                return Err(AppError::PayloadTooLarge { limit: cap });
-            }
-            content.extend_from_slice(&chunk);
-        }
-        if is_file {
-            let file_name = disposition
-                .as_ref()
-                .and_then(|d| d.get_filename())
-                .unwrap_or("evidence")
-                .to_string();
-            file = Some((file_name, media_type, content));
-        } else {
-            text_bytes += content.len();
-            if text_bytes > 16 * 1024 {
-                return Err(AppError::PayloadTooLarge { limit: 16 * 1024 });
-            }
-            fields.insert(name, String::from_utf8_lossy(&content).into_owned());
-        }
-    }
-    Ok((fields, file))
-}
-
 async fn attach_as(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -533,7 +477,7 @@ async fn seller_evidence(
     };
     may_attach(&state, &req, &party, &id).await?;
     let limit = state.config.disputes.evidence_max_bytes as usize;
-    let (fields, file) = upload_form(payload, limit).await?;
+    let (fields, file) = crate::http::read_upload(payload, limit).await?;
     session::check_csrf(&req, fields.get("csrf").map(String::as_str).unwrap_or(""))?;
     attach_as(state, req, party, id, file).await
 }
@@ -573,7 +517,7 @@ async fn buyer_evidence(
     let party = buyer_party(&id, query.get("token").map(String::as_str).unwrap_or(""));
     may_attach(&state, &req, &party, &id).await?;
     let limit = state.config.disputes.evidence_max_bytes as usize;
-    let (fields, file) = upload_form(payload, limit).await?;
+    let (fields, file) = crate::http::read_upload(payload, limit).await?;
     session::check_csrf(&req, fields.get("csrf").map(String::as_str).unwrap_or(""))?;
     attach_as(state, req, party, id, file).await
 }

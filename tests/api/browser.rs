@@ -237,12 +237,18 @@ impl Browser {
         std::fs::write(dir.join(format!("{name}.png")), png).expect("screenshot written");
     }
 
-    async fn close(mut self) {
+    async fn close(self) {
         let _ = self
             .http
             .delete(format!("{}/session/{}", self.base, self.session))
             .send()
             .await;
+    }
+}
+
+impl Drop for Browser {
+    /// The driver goes with the browser, also when a test fails half-way.
+    fn drop(&mut self) {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
