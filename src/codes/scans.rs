@@ -31,6 +31,16 @@ pub fn record(
     now: NaiveDateTime,
     policy: &ScanPolicy,
 ) -> QueryResult<ScanCount> {
+    let since = now - TimeDelta::days(i64::from(policy.window_days));
+    // A network's scans from before the window no longer count.
+    diesel::update(
+        code_scans::table
+            .filter(code_scans::code_key.eq(code_key))
+            .filter(code_scans::place.eq(place))
+            .filter(code_scans::last_at.lt(since)),
+    )
+    .set((code_scans::scans.eq(0i64), code_scans::first_at.eq(now)))
+    .execute(conn)?;
     crate::on_backend!(conn, c => diesel::insert_into(code_scans::table)
         .values((
             code_scans::code_key.eq(code_key),
@@ -46,7 +56,6 @@ pub fn record(
             code_scans::scans.eq(code_scans::scans + 1),
         ))
         .execute(c))?;
-    let since = now - TimeDelta::days(i64::from(policy.window_days));
     // One row per network: few for a genuine item, and the sum is done here so that both
     // backends agree on its type.
     let recent: Vec<i64> = code_scans::table
@@ -56,28 +65,30 @@ pub fn record(
         .load(conn)?;
     let places = recent.len() as i64;
     let scans: i64 = recent.iter().sum();
-    let already = code_scan_flags::table
-        .find(code_key)
-        .select(code_scan_flags::code_key)
-        .first::<String>(conn)
-        .optional()?
-        .is_some();
     let over = places > i64::from(policy.max_places) || scans > i64::from(policy.max_scans);
-    let newly_flagged = over && !already;
-    if newly_flagged {
-        diesel::insert_into(code_scan_flags::table)
+    // Two scans at once may both find the serial past the limits: one flag is kept.
+    let newly_flagged = over
+        && crate::on_backend!(conn, c => diesel::insert_into(code_scan_flags::table)
             .values((
                 code_scan_flags::code_key.eq(code_key),
                 code_scan_flags::flagged_at.eq(now),
                 code_scan_flags::places.eq(places),
                 code_scan_flags::scans.eq(scans),
             ))
-            .execute(conn)?;
-    }
+            .on_conflict_do_nothing()
+            .execute(c))?
+            == 1;
+    let flagged = over
+        || code_scan_flags::table
+            .find(code_key)
+            .select(code_scan_flags::code_key)
+            .first::<String>(conn)
+            .optional()?
+            .is_some();
     Ok(ScanCount {
         places,
         scans,
-        flagged: over || already,
+        flagged,
         newly_flagged,
     })
 }

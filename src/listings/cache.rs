@@ -72,11 +72,14 @@ impl HotCache {
         fresh(guard.clone())
     }
 
-    pub fn put_blocked_listings(&self, listings: HashSet<String>) {
+    /// Caches the blocked listings just read; returns them.
+    pub fn put_blocked_listings(&self, listings: HashSet<String>) -> Arc<HashSet<String>> {
+        let value = Arc::new(listings);
         *self.blocked.write().unwrap_or_else(|p| p.into_inner()) = Some(Entry {
-            value: Arc::new(listings),
+            value: value.clone(),
             at: Instant::now(),
         });
+        value
     }
 
     /// A listing was blocked or unblocked.

@@ -15,6 +15,7 @@ pub use cache::HotCache;
 pub use decision::{CodeFacts, Decision, Reason, SellerFacts, decide};
 pub use writer::{DecisionWriter, Stored};
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, Utc};
@@ -196,6 +197,11 @@ fn parse_codes(request: &ListingRequest, year: i32) -> (ParsedCodes, Vec<String>
     (parsed, keys)
 }
 
+/// Whether a dispute sanction blocks this listing.
+fn is_blocked(blocked: &HashSet<String>, platform: &str, listing: &str) -> bool {
+    !blocked.is_empty() && blocked.contains(&HotCache::listing_key(platform, listing))
+}
+
 fn verified_business(row: &SellerRow) -> Option<String> {
     (row.business_status == "verified")
         .then(|| row.business_code.clone())
@@ -235,11 +241,29 @@ impl Gate {
             .map_err(|e| ListingError::Internal(format!("blocking task failed: {e}")))?
     }
 
+    /// Listings blocked by dispute sanctions: few and rarely changed, so read whole and
+    /// only when the cached set has expired (never per listing).
+    async fn blocked_listings(&self) -> Result<Arc<HashSet<String>>, ListingError> {
+        if let Some(blocked) = self.cache.blocked_listings() {
+            return Ok(blocked);
+        }
+        let (pool, cache) = (self.pool.clone(), self.cache.clone());
+        self.blocking(move || {
+            let read = store::blocked_listings(&mut *pool.get()?)?;
+            Ok(cache.put_blocked_listings(read.into_iter().collect()))
+        })
+        .await
+    }
+
     /// The facts from the caches alone, if everything needed is cached.
-    fn cached_facts(&self, platform: &str, request: &ListingRequest, year: i32) -> Option<Facts> {
-        let blocked = self.cache.blocked_listings()?;
-        let blocked = !blocked.is_empty()
-            && blocked.contains(&HotCache::listing_key(platform, &request.listing_id));
+    fn cached_facts(
+        &self,
+        platform: &str,
+        request: &ListingRequest,
+        year: i32,
+        blocked: &HashSet<String>,
+    ) -> Option<Facts> {
+        let blocked = is_blocked(blocked, platform, &request.listing_id);
         let seller = self.cache.shop(platform, &request.shop_id)?;
         let business = seller.as_deref().and_then(verified_business);
         let (parsed, keys) = parse_codes(request, year);
@@ -282,21 +306,12 @@ impl Gate {
         platform: &str,
         requests: &[ListingRequest],
         now: DateTime<Utc>,
+        blocked: &HashSet<String>,
     ) -> Result<Vec<Facts>, ListingError> {
         let mut shops: Vec<&str> = requests.iter().map(|r| r.shop_id.as_str()).collect();
         shops.sort_unstable();
         shops.dedup();
         let sellers = crate::identity::bound_sellers(conn, platform, &shops)?;
-        // Blocks are few and change rarely: read them only when the cached set has expired.
-        let blocked = match cache.blocked_listings() {
-            Some(blocked) => blocked,
-            None => {
-                let read: std::collections::HashSet<String> =
-                    store::blocked_listings(conn)?.into_iter().collect();
-                cache.put_blocked_listings(read);
-                cache.blocked_listings().unwrap_or_default()
-            }
-        };
         for shop in &shops {
             cache.put_shop(platform, shop, sellers.get(*shop).cloned());
         }
@@ -350,8 +365,7 @@ impl Gate {
                 seller,
                 codes,
                 keys,
-                blocked: !blocked.is_empty()
-                    && blocked.contains(&HotCache::listing_key(platform, &request.listing_id)),
+                blocked: is_blocked(blocked, platform, &request.listing_id),
             });
         }
         Ok(facts)
@@ -499,26 +513,31 @@ impl Gate {
         requests: Vec<ListingRequest>,
     ) -> Result<Vec<ListingDecision>, ListingError> {
         let now = self.clock.now();
+        let blocked = self.blocked_listings().await?;
         let mut facts: Vec<Option<Facts>> = requests
             .iter()
-            .map(|r| self.cached_facts(platform, r, now.year()))
+            .map(|r| self.cached_facts(platform, r, now.year(), &blocked))
             .collect();
         let missing: Vec<usize> = (0..requests.len())
             .filter(|&i| facts[i].is_none())
             .collect();
-        self.metrics
-            .observe_listing_facts("cache", (requests.len() - missing.len()) as u64);
-        self.metrics
-            .observe_listing_facts("database", missing.len() as u64);
+        self.metrics.observe_listing_facts(
+            (requests.len() - missing.len()) as u64,
+            missing.len() as u64,
+        );
         if !missing.is_empty() {
-            let (pool, cache, owner) =
-                (self.pool.clone(), self.cache.clone(), platform.to_string());
+            let (pool, cache, owner, blocked) = (
+                self.pool.clone(),
+                self.cache.clone(),
+                platform.to_string(),
+                blocked.clone(),
+            );
             let wanted: Vec<ListingRequest> =
                 missing.iter().map(|&i| requests[i].clone()).collect();
             let loaded = self
                 .blocking(move || {
                     let mut conn = pool.get()?;
-                    Gate::load_facts(&cache, &mut conn, &owner, &wanted, now)
+                    Gate::load_facts(&cache, &mut conn, &owner, &wanted, now, &blocked)
                 })
                 .await?;
             for (i, f) in missing.into_iter().zip(loaded) {
@@ -633,14 +652,17 @@ pub fn latest_decision(
     platform: &str,
     listing: &str,
 ) -> diesel::QueryResult<Option<(String, Vec<String>)>> {
-    Ok(
-        store::latest_for_listing(conn, platform, listing)?.map(|row| {
-            let codes = serde_json::from_str::<ListingDecision>(&row.reasons)
-                .map(|d| d.codes.into_iter().map(|c| c.input).collect())
-                .unwrap_or_default();
-            (row.id, codes)
-        }),
-    )
+    store::latest_for_listing(conn, platform, listing)?
+        .map(|row| {
+            // A stored decision that cannot be read is an error, not a decision without codes.
+            let decision: ListingDecision = serde_json::from_str(&row.reasons)
+                .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
+            Ok((
+                row.id,
+                decision.codes.into_iter().map(|c| c.input).collect(),
+            ))
+        })
+        .transpose()
 }
 
 /// Withdraws the decisions in force on a seller's listings (suspension, reinstatement),

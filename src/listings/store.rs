@@ -6,8 +6,11 @@ use diesel::prelude::*;
 use crate::db::DbConnection;
 use crate::db::schema::{dispute_sanctions, listing_check_codes, listing_checks};
 
+// `None` is written as NULL (no column here has a default), so that SQLite inserts many
+// rows per statement instead of one at a time.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = listing_checks)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct CheckRow {
     pub id: String,
     pub platform_id: String,

@@ -128,36 +128,27 @@ const CHUNK: usize = 32;
 /// is skipped (the partial unique index; PostgreSQL: ON CONFLICT DO NOTHING, SQLite:
 /// INSERT OR IGNORE). Returns rows written.
 fn insert_checks(conn: &mut DbConnection, rows: &[&CheckRow]) -> QueryResult<usize> {
-    // PostgreSQL: one statement for the group; a round trip costs more than planning it.
-    if let DbConnection::Postgresql(c) = conn {
-        return diesel::insert_into(listing_checks::table)
-            .values(rows.to_vec())
-            .on_conflict_do_nothing()
-            .execute(c);
-    }
+    let c = match conn {
+        // PostgreSQL: one statement for the group; a round trip costs more than planning it.
+        DbConnection::Postgresql(c) => {
+            return diesel::insert_into(listing_checks::table)
+                .values(rows.to_vec())
+                .on_conflict_do_nothing()
+                .execute(c);
+        }
+        DbConnection::Sqlite(c) => c,
+    };
     let mut written = 0;
     let mut chunks = rows.chunks_exact(CHUNK);
     for chunk in &mut chunks {
-        written += match conn {
-            DbConnection::Postgresql(c) => diesel::insert_into(listing_checks::table)
-                .values(chunk.to_vec())
-                .on_conflict_do_nothing()
-                .execute(c)?,
-            DbConnection::Sqlite(c) => diesel::insert_or_ignore_into(listing_checks::table)
-                .values(chunk.to_vec())
-                .execute(c)?,
-        };
+        written += diesel::insert_or_ignore_into(listing_checks::table)
+            .values(chunk.to_vec())
+            .execute(c)?;
     }
     for row in chunks.remainder() {
-        written += match conn {
-            DbConnection::Postgresql(c) => diesel::insert_into(listing_checks::table)
-                .values(*row)
-                .on_conflict_do_nothing()
-                .execute(c)?,
-            DbConnection::Sqlite(c) => diesel::insert_or_ignore_into(listing_checks::table)
-                .values(*row)
-                .execute(c)?,
-        };
+        written += diesel::insert_or_ignore_into(listing_checks::table)
+            .values(*row)
+            .execute(c)?;
     }
     Ok(written)
 }
@@ -175,24 +166,29 @@ fn link<'a>(
 }
 
 fn insert_links(conn: &mut DbConnection, links: &[(&str, &str)]) -> QueryResult<()> {
-    if let DbConnection::Postgresql(c) = conn {
-        for chunk in links.chunks(5000) {
-            let values: Vec<_> = chunk.iter().map(|pair| link(*pair)).collect();
-            diesel::insert_into(listing_check_codes::table)
-                .values(&values)
-                .execute(c)?;
+    let c = match conn {
+        DbConnection::Postgresql(c) => {
+            for chunk in links.chunks(5000) {
+                let values: Vec<_> = chunk.iter().map(|pair| link(*pair)).collect();
+                diesel::insert_into(listing_check_codes::table)
+                    .values(&values)
+                    .execute(c)?;
+            }
+            return Ok(());
         }
-        return Ok(());
-    }
+        DbConnection::Sqlite(c) => c,
+    };
     let mut chunks = links.chunks_exact(CHUNK);
     for chunk in &mut chunks {
         let values: Vec<_> = chunk.iter().map(|pair| link(*pair)).collect();
-        crate::on_backend!(conn, c => diesel::insert_into(listing_check_codes::table).values(&values).execute(c))?;
+        diesel::insert_into(listing_check_codes::table)
+            .values(&values)
+            .execute(c)?;
     }
     for pair in chunks.remainder() {
         diesel::insert_into(listing_check_codes::table)
             .values(link(*pair))
-            .execute(conn)?;
+            .execute(c)?;
     }
     Ok(())
 }
