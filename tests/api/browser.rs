@@ -39,7 +39,7 @@ impl Browser {
     /// A headless Chromium with a window of this size (the console is used on desktops).
     async fn start_sized(width: u32, height: u32) -> Option<Browser> {
         if !std::path::Path::new(CHROMEDRIVER).exists() {
-            eprintln!("skipped: install chromium and chromium-driver to run the browser tests");
+            crate::helpers::skip("install chromium and chromium-driver to run the browser tests");
             return None;
         }
         let port = std::net::TcpListener::bind("127.0.0.1:0")

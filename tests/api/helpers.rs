@@ -51,11 +51,22 @@ impl TestBackend {
         match std::env::var(POSTGRES_ENV) {
             Ok(url) if !url.is_empty() => Some(TestBackend::Postgres(url)),
             _ => {
-                eprintln!("skipped: set {POSTGRES_ENV} to run this test on PostgreSQL");
+                skip(&format!(
+                    "set {POSTGRES_ENV} to run this test on PostgreSQL"
+                ));
                 None
             }
         }
     }
+}
+
+/// Says that a test could not run here and why. Under CI (`CI` set, as `.ci/run` does)
+/// a test that cannot run is a failure, never a silent pass.
+pub fn skip(why: &str) {
+    if std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false") {
+        panic!("cannot run under CI: {why}");
+    }
+    eprintln!("skipped: {why}");
 }
 
 /// A data directory and an empty database, removed when dropped.
