@@ -316,8 +316,8 @@ async fn import_codes(
             pool: &pool,
             clock: &SystemClock,
             policies: &policies,
-            // A separate process: the service's caches expire on their own (30 s).
-            cache: &tracegate::listings::HotCache::new(16, 16),
+            // A separate process: running services follow the change it records.
+            facts: &tracegate::listings::fact_bus(),
         }
         .import_batch(
             &issuer,

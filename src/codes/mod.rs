@@ -8,6 +8,7 @@ pub mod ai;
 mod digital_link;
 mod element;
 mod epc;
+pub mod facts;
 mod gs1;
 pub mod registry;
 pub mod routes;

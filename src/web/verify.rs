@@ -64,6 +64,8 @@ struct CodePage {
     expiry_date: Option<String>,
     qr_path: String,
     report_link: String,
+    /// The product is known through this many registered lots and items.
+    known_by_lots: Option<i64>,
 }
 
 /// What the code resolved to.
@@ -80,6 +82,8 @@ struct Facts {
     issuer_name: String,
     owner: Option<(Option<String>, Option<String>)>,
     scans: Option<ScanCount>,
+    /// The product is not registered itself but this many of its lots and items are.
+    lots: Option<i64>,
 }
 
 fn wants_linkset(req: &HttpRequest) -> bool {
@@ -123,15 +127,36 @@ fn find(
     place: &str,
 ) -> Result<Found, AppError> {
     let found = code_store::find_codes(conn, &parsed.lookup_keys)?;
-    let Some(row) = found
-        .iter()
-        .find(|r| r.code_key == parsed.lookup_keys[0])
-        .cloned()
-    else {
-        return Ok(parsed.lookup_keys[1..]
-            .iter()
-            .find(|k| found.iter().any(|r| &r.code_key == *k))
-            .map_or(Found::Unknown, |k| Found::Broader(k.clone())));
+    let mut lots = None;
+    let row = match found.iter().find(|r| r.code_key == parsed.lookup_keys[0]) {
+        Some(row) => row.clone(),
+        None => {
+            if let Some(key) = parsed.lookup_keys[1..]
+                .iter()
+                .find(|k| found.iter().any(|r| &r.code_key == *k))
+            {
+                return Ok(Found::Broader(key.clone()));
+            }
+            // A product (what every EAN barcode gives) is known when any of its lots or
+            // items is registered: the page names it and its owner.
+            let (count, newest) = match (&parsed.gtin, parsed.level) {
+                (Some(gtin), Level::Gtin) => code_store::registered_under_product(conn, gtin)?,
+                _ => (0, None),
+            };
+            let Some(newest) = newest else {
+                return Ok(Found::Unknown);
+            };
+            lots = Some(count);
+            CodeRow {
+                code_key: parsed.lookup_keys[0].clone(),
+                level: Level::Gtin.as_str().into(),
+                status: "active".into(),
+                status_reason: None,
+                production_date: None,
+                expiry_date: None,
+                ..newest
+            }
+        }
     };
     let issuer_name = code_store::find_issuer(conn, &row.issuer_id)?
         .map(|i| i.name)
@@ -163,6 +188,7 @@ fn find(
         issuer_name,
         owner,
         scans,
+        lots,
     })))
 }
 
@@ -410,6 +436,7 @@ async fn answer(
                 "/report?{}",
                 serde_urlencoded::to_string([("code", written(&row.code_key))]).unwrap_or_default()
             ),
+            known_by_lots: facts.lots,
         },
     )?;
     let separator = if path.contains('?') { '&' } else { '?' };
