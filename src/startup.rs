@@ -314,6 +314,8 @@ fn http_server(state: AppState, listener: TcpListener) -> Result<Server, Startup
             .wrap(from_fn(crate::web::session::carry_renewal))
             .wrap(from_fn(telemetry::observe))
             .configure(|cfg| http::configure_extractors(cfg, server_config.max_body_bytes as usize))
+            // Routes are matched in order: the listing gate, the most called, first.
+            .configure(listings::routes::configure)
             .configure(ops::configure)
             .configure(accounts::routes::configure)
             .configure(clients::routes::configure)
@@ -323,7 +325,6 @@ fn http_server(state: AppState, listener: TcpListener) -> Result<Server, Startup
             .configure(|cfg| {
                 codes::routes::configure_registry(cfg, server_config.max_batch_bytes as usize)
             })
-            .configure(listings::routes::configure)
             .configure(disputes::routes::configure)
             .configure(crate::web::configure)
             .service(web::redirect("/docs", "/docs/"))

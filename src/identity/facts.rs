@@ -191,6 +191,22 @@ pub fn all_bindings(conn: &mut DbConnection) -> QueryResult<Vec<ShopBinding>> {
         .collect()
 }
 
+/// The shops bound to a seller.
+pub fn shops_of(conn: &mut DbConnection, seller_id: &str) -> QueryResult<Vec<ShopBinding>> {
+    Ok(seller_bindings::table
+        .filter(seller_bindings::seller_id.eq(seller_id))
+        .filter(seller_bindings::revoked_at.is_null())
+        .select((seller_bindings::platform_id, seller_bindings::shop_id))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .map(|(platform_id, shop_id)| ShopBinding {
+            platform_id,
+            shop_id,
+            seller_id: seller_id.to_string(),
+        })
+        .collect())
+}
+
 /// The seller bound to a platform's shop, if any.
 pub fn bound_seller(
     conn: &mut DbConnection,

@@ -401,7 +401,9 @@ impl Gate {
                         stored += 1;
                         answers[i] = Some(answer.answer);
                     }
-                    Stored::AlreadyDecided => replays.push((i, answer.replay_key)),
+                    Stored::AlreadyDecided => {
+                        replays.push((i, answer.answer.listing_id, answer.replay_key))
+                    }
                     Stored::Stale(seq) => {
                         redecided += 1;
                         stale_up_to = stale_up_to.max(Some(seq));
@@ -444,15 +446,15 @@ impl Gate {
     async fn replays(
         &self,
         platform: &str,
-        keys: Vec<(usize, Vec<u8>)>,
+        keys: Vec<(usize, String, Vec<u8>)>,
         now: DateTime<Utc>,
     ) -> Result<Vec<(usize, Option<ListingDecision>)>, ListingError> {
         let (pool, platform) = (self.pool.clone(), platform.to_string());
         self.blocking(move || {
             let mut conn = pool.get()?;
             let mut found = Vec::with_capacity(keys.len());
-            for (i, key) in keys {
-                let row = store::find_replay(&mut conn, &key)?;
+            for (i, listing, key) in keys {
+                let row = store::find_replay(&mut conn, &platform, &listing, &key)?;
                 let decision = match row {
                     Some(row) if row.expires_at > now.naive_utc() => {
                         Some(decoded(&mut conn, &platform, row, false)?)
@@ -722,18 +724,23 @@ impl Gate {
         watch: &mut Watch,
     ) -> (Option<RegisteredCode>, model::RightView) {
         let mut found: Option<model::CodeView> = None;
-        let mut worst: Option<(CodeState, String)> = None;
+        let mut worst: Option<(CodeState, &String)> = None;
         for key in &code.lookup_keys {
-            let (view, version) = self.model.code(key);
+            // The most specific registered level in full; of the broader ones, the status.
+            let (state, version) = if found.is_none() {
+                let (view, version) = self.model.code(key);
+                let state = view.as_ref().map(|v| v.state);
+                found = view;
+                (state, version)
+            } else {
+                self.model.code_state(key)
+            };
             versions.codes.push((key.clone(), version));
             watch.code_keys.push(key.clone());
-            match view {
-                Some(view) => {
-                    if worst.as_ref().is_none_or(|(s, _)| view.state > *s) {
-                        worst = Some((view.state, key.clone()));
-                    }
-                    if found.is_none() {
-                        found = Some(view);
+            match state {
+                Some(state) => {
+                    if worst.is_none_or(|(s, _)| state > s) {
+                        worst = Some((state, key));
                     }
                 }
                 None => watch.unregistered = true,
@@ -742,7 +749,8 @@ impl Gate {
         let Some(view) = found else {
             return (None, model::RightView::default());
         };
-        let (state, reason_key) = worst.unwrap_or((view.state, view.key.clone()));
+        let (state, reason_key) =
+            worst.map_or((view.state, view.key.clone()), |(s, k)| (s, k.clone()));
         let mut right = model::RightView::default();
         if let Some(business) = seller.as_ref().and_then(|s| s.business_code)
             && business != &*view.owner_code

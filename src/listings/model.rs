@@ -424,6 +424,22 @@ impl GateModel {
         self.loaded.load(Ordering::Acquire)
     }
 
+    /// A code key's status (if registered) and version, without the rest.
+    pub fn code_state(&self, key: &str) -> (Option<CodeState>, i64) {
+        let hash = self.hasher.hash_one(key);
+        let shard = read(self.shard_of(hash));
+        match shard
+            .table
+            .find(hash, |&i| shard.text(shard.entries[i as usize].key) == key)
+        {
+            Some(&i) => {
+                let entry = shard.entries[i as usize];
+                (Some(entry.state), entry.version)
+            }
+            None => (None, self.absent()),
+        }
+    }
+
     /// A code key's registration (if any) and version.
     pub fn code(&self, key: &str) -> (Option<CodeView>, i64) {
         let hash = self.hasher.hash_one(key);

@@ -35,9 +35,16 @@ pub struct CheckRow {
     pub withdrawn_reason: Option<String>,
 }
 
-/// The decision in force with this replay key.
-pub fn find_replay(conn: &mut DbConnection, replay_key: &[u8]) -> QueryResult<Option<CheckRow>> {
+/// The decision in force on a platform's listing with this replay key.
+pub fn find_replay(
+    conn: &mut DbConnection,
+    platform: &str,
+    listing: &str,
+    replay_key: &[u8],
+) -> QueryResult<Option<CheckRow>> {
     listing_checks::table
+        .filter(listing_checks::platform_id.eq(platform))
+        .filter(listing_checks::listing_id.eq(listing))
         .filter(listing_checks::replay_key.eq(replay_key))
         .filter(listing_checks::withdrawn_at.is_null())
         .select(CheckRow::as_select())
@@ -139,12 +146,19 @@ pub fn in_force_for_code(conn: &mut DbConnection, key: &str) -> QueryResult<Vec<
         .load(conn)
 }
 
-/// Allowed or in-review decisions in force on a seller's listings.
-pub fn in_force_for_seller(conn: &mut DbConnection, seller_id: &str) -> QueryResult<Vec<InForce>> {
+/// Allowed or in-review decisions in force of a seller on a platform's shop.
+pub fn in_force_for_seller_on_shop(
+    conn: &mut DbConnection,
+    seller_id: &str,
+    platform: &str,
+    shop: &str,
+) -> QueryResult<Vec<InForce>> {
     listing_checks::table
-        .filter(listing_checks::seller_id.eq(seller_id))
+        .filter(listing_checks::platform_id.eq(platform))
+        .filter(listing_checks::shop_id.eq(shop))
         .filter(listing_checks::withdrawn_at.is_null())
         .filter(listing_checks::decision.ne("deny"))
+        .filter(listing_checks::seller_id.eq(seller_id))
         .select(IN_FORCE)
         .load(conn)
 }
@@ -239,14 +253,15 @@ struct InsertedId {
 /// one statement of whatever size the group has, prepared anew each time.
 const CHUNK: usize = 32;
 
-/// Inserts decision rows; a row whose replay key has a decision in force is skipped (the
-/// partial unique index). Returns the ids written, or `None` when every row was.
+/// Inserts decision rows; a row whose listing has a decision in force with the same replay
+/// key is skipped. Returns the ids written, or `None` when every row was.
 pub fn insert_checks(
     conn: &mut DbConnection,
     rows: &[&CheckRow],
 ) -> QueryResult<Option<std::collections::HashSet<String>>> {
     let c = match conn {
-        // One statement over arrays: parsed once whatever the group's size, one round trip.
+        // One statement over arrays: parsed once whatever the group's size, one round trip;
+        // concurrent writers meet at the unique index of decisions in force.
         DbConnection::Postgresql(c) => {
             let written: Vec<InsertedId> = diesel::sql_query(
                 "INSERT INTO listing_checks (id, platform_id, listing_id, content_hash, shop_id, \
@@ -312,33 +327,41 @@ pub fn insert_checks(
         }
         DbConnection::Sqlite(c) => c,
     };
-    let mut written = 0;
-    let mut chunks = rows.chunks_exact(CHUNK);
+    // SQLite has one writer at a time: it looks, then inserts what is new, without a
+    // unique index to keep up on every insert.
+    let mut fresh: Vec<&CheckRow> = Vec::with_capacity(rows.len());
+    let mut seen = std::collections::HashSet::new();
+    for row in rows {
+        if !seen.insert((&row.platform_id, &row.listing_id, &row.replay_key)) {
+            continue;
+        }
+        if let Some(replay) = row.replay_key.as_deref() {
+            let in_force = listing_checks::table
+                .filter(listing_checks::platform_id.eq(&row.platform_id))
+                .filter(listing_checks::listing_id.eq(&row.listing_id))
+                .filter(listing_checks::replay_key.eq(replay))
+                .filter(listing_checks::withdrawn_at.is_null())
+                .select(listing_checks::id)
+                .first::<String>(&mut *c)
+                .optional()?;
+            if in_force.is_some() {
+                continue;
+            }
+        }
+        fresh.push(row);
+    }
+    let mut chunks = fresh.chunks_exact(CHUNK);
     for chunk in &mut chunks {
-        written += diesel::insert_or_ignore_into(listing_checks::table)
+        diesel::insert_into(listing_checks::table)
             .values(chunk.to_vec())
             .execute(c)?;
     }
     for row in chunks.remainder() {
-        written += diesel::insert_or_ignore_into(listing_checks::table)
+        diesel::insert_into(listing_checks::table)
             .values(*row)
             .execute(c)?;
     }
-    if written == rows.len() {
-        return Ok(None);
-    }
-    // Only when some were skipped: ask which were written.
-    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-    let mut found = std::collections::HashSet::new();
-    for chunk in ids.chunks(crate::codes::store::CHUNK) {
-        found.extend(
-            listing_checks::table
-                .filter(listing_checks::id.eq_any(chunk))
-                .select(listing_checks::id)
-                .load::<String>(c)?,
-        );
-    }
-    Ok(Some(found))
+    Ok((fresh.len() != rows.len()).then(|| fresh.iter().map(|r| r.id.clone()).collect()))
 }
 
 fn link<'a>(

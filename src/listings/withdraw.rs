@@ -30,10 +30,20 @@ impl Subscriber for Withdrawals {
                     store::in_force_for_code(conn, key)?,
                     serde_json::json!({ "code": key }),
                 ),
-                Fact::Seller(id) => (
-                    store::in_force_for_seller(conn, id)?,
-                    serde_json::json!({ "seller_id": id }),
-                ),
+                Fact::Seller(id) => {
+                    // A seller's decisions in force are on the shops bound to them: an
+                    // unbinding withdrew those of any shop bound before.
+                    let mut affected = Vec::new();
+                    for shop in crate::identity::facts::shops_of(conn, id)? {
+                        affected.extend(store::in_force_for_seller_on_shop(
+                            conn,
+                            id,
+                            &shop.platform_id,
+                            &shop.shop_id,
+                        )?);
+                    }
+                    (affected, serde_json::json!({ "seller_id": id }))
+                }
                 Fact::Binding { platform, shop } => (
                     store::in_force_for_shop(conn, platform, shop)?,
                     serde_json::json!({ "shop_id": shop }),

@@ -11,12 +11,12 @@
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, mpsc};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
 use super::store::{self, CheckRow};
-use crate::db::{ConnectionManager, DbConnection, write_transaction};
+use crate::db::{self, Backend, ConnectionManager, DbConnection, write_transaction};
 use crate::facts::{Fact, RecordedChange, changes_since, lock_shared};
 use crate::metrics::Metrics;
 
@@ -117,12 +117,27 @@ impl DecisionWriter {
     ) -> Result<Self, std::io::Error> {
         let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
+        // The checkpointer runs while any writer does (each holds a sender).
+        let (alive, writers_gone) = mpsc::channel::<()>();
+        if connections.backend() == Backend::Sqlite {
+            let connections = connections.clone();
+            std::thread::Builder::new()
+                .name("wal-checkpointer".into())
+                .spawn(move || checkpoint_while(&connections, &writers_gone))?;
+        }
         for n in 0..writers.max(1) {
-            let (connections, queue, metrics) =
-                (connections.clone(), queue.clone(), metrics.clone());
+            let (connections, queue, metrics, alive) = (
+                connections.clone(),
+                queue.clone(),
+                metrics.clone(),
+                alive.clone(),
+            );
             std::thread::Builder::new()
                 .name(format!("decision-writer-{n}"))
-                .spawn(move || run(&connections, &queue, &metrics))?;
+                .spawn(move || {
+                    run(&connections, &queue, &metrics);
+                    drop(alive);
+                })?;
         }
         Ok(Self { jobs })
     }
@@ -174,13 +189,35 @@ fn connection_lost(error: &diesel::result::Error) -> bool {
     )
 }
 
+/// How often the write-ahead log is checkpointed (SQLite).
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
+fn checkpoint_while(connections: &ConnectionManager, writers_gone: &mpsc::Receiver<()>) {
+    let mut conn: Option<DbConnection> = None;
+    while let Err(mpsc::RecvTimeoutError::Timeout) = writers_gone.recv_timeout(CHECKPOINT_EVERY) {
+        if conn.is_none() {
+            conn = r2d2::ManageConnection::connect(connections).ok();
+        }
+        if let Some(c) = conn.as_mut()
+            && let Err(error) = db::checkpoint(c)
+        {
+            tracing::warn!(error = %error, "checkpointing the write-ahead log failed");
+            conn = None;
+        }
+    }
+}
+
 fn run(connections: &ConnectionManager, queue: &Mutex<mpsc::Receiver<Job>>, metrics: &Metrics) {
     let mut conn: Option<DbConnection> = None;
     while let Some(group) = next_group(queue) {
         let started = Instant::now();
         let count: usize = group.iter().map(|j| j.decisions.len()).sum();
         if conn.is_none() {
-            match r2d2::ManageConnection::connect(connections) {
+            let connected = r2d2::ManageConnection::connect(connections).and_then(|mut c| {
+                db::prepare_group_writer(&mut c)?;
+                Ok(c)
+            });
+            match connected {
                 Ok(c) => conn = Some(c),
                 Err(error) => {
                     tracing::warn!(error = %error, "decision writer cannot connect");

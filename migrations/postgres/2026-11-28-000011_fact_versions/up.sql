@@ -24,18 +24,20 @@ UPDATE listing_checks SET expires_at = created_at + INTERVAL '30 days';
 UPDATE listing_checks SET withdrawn_reason = 'withdrawn' WHERE withdrawn_at IS NOT NULL;
 ALTER TABLE listing_checks ALTER COLUMN expires_at SET NOT NULL;
 ALTER TABLE listing_checks ALTER COLUMN facts_seq DROP DEFAULT;
+-- One decision in force per listing and replay key (concurrent writers and nodes meet here).
 DROP INDEX listing_checks_idempotency;
-CREATE UNIQUE INDEX listing_checks_replay ON listing_checks (replay_key) WHERE withdrawn_at IS NULL;
-DROP INDEX listing_checks_seller;
+CREATE UNIQUE INDEX listing_checks_replay ON listing_checks (platform_id, listing_id, replay_key) WHERE withdrawn_at IS NULL;
 -- Withdrawal finds the decisions in force that let a listing go on (allow or review) by
--- seller, by shop, and (through listing_check_codes) by code.
-CREATE INDEX listing_checks_seller ON listing_checks (seller_id) WHERE withdrawn_at IS NULL AND decision <> 'deny';
+-- shop (a seller's through the shops bound to them), by listing, and (through
+-- listing_check_codes) by code. Every index costs each decision a write: no other.
+DROP INDEX listing_checks_seller;
 CREATE INDEX listing_checks_shop ON listing_checks (platform_id, shop_id) WHERE withdrawn_at IS NULL AND decision <> 'deny';
 
--- One row per code of a decision in force that let a listing go on, by the code's most
--- specific key; a change to a broader level finds it by key prefix. Written with the
--- decision, so no foreign key is checked per row.
+-- One row per code of a decision that let a listing go on, by the code's most specific
+-- key; a change to a broader level finds it by key prefix. Written with the decision and
+-- read only by code: no key, no foreign key.
 ALTER TABLE listing_check_codes DROP CONSTRAINT IF EXISTS listing_check_codes_check_id_fkey;
+ALTER TABLE listing_check_codes DROP CONSTRAINT IF EXISTS listing_check_codes_pkey;
 
 -- Batch decisions share one attestation over the digests of their decisions.
 CREATE TABLE listing_check_batches (

@@ -1,7 +1,7 @@
 DROP TABLE listing_check_batches;
 DROP INDEX listing_checks_shop;
-DROP INDEX listing_checks_seller;
-DROP INDEX listing_checks_replay;
+DROP INDEX listing_checks_listing;
+CREATE INDEX listing_checks_listing ON listing_checks (platform_id, listing_id);
 DELETE FROM listing_check_codes WHERE check_id IN (SELECT id FROM listing_checks WHERE attestation IS NULL);
 DELETE FROM listing_checks WHERE attestation IS NULL;
 ALTER TABLE listing_checks DROP COLUMN withdrawn_reason;

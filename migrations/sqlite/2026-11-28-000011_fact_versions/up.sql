@@ -43,13 +43,12 @@ SELECT id, platform_id, listing_id, content_hash, shop_id, seller_id, category, 
     CASE WHEN withdrawn_at IS NULL THEN NULL ELSE 'withdrawn' END
 FROM listing_checks;
 
--- One row per code of a decision in force that let a listing go on, by the code's most
--- specific key; a change to a broader level finds it by key prefix. Written with the
--- decision, so no foreign key is checked per row.
+-- One row per code of a decision that let a listing go on, by the code's most specific
+-- key; a change to a broader level finds it by key prefix. Written with the decision and
+-- read only by code: no key, no foreign key.
 CREATE TABLE listing_check_codes_next (
     check_id TEXT NOT NULL,
-    code_key TEXT NOT NULL,
-    PRIMARY KEY (check_id, code_key)
+    code_key TEXT NOT NULL
 );
 INSERT INTO listing_check_codes_next SELECT check_id, code_key FROM listing_check_codes;
 DROP TABLE listing_check_codes;
@@ -57,11 +56,12 @@ DROP TABLE listing_checks;
 ALTER TABLE listing_checks_next RENAME TO listing_checks;
 ALTER TABLE listing_check_codes_next RENAME TO listing_check_codes;
 CREATE INDEX listing_check_codes_code ON listing_check_codes (code_key);
-CREATE INDEX listing_checks_listing ON listing_checks (platform_id, listing_id);
-CREATE UNIQUE INDEX listing_checks_replay ON listing_checks (replay_key) WHERE withdrawn_at IS NULL;
+-- A listing's decisions, and the one in force with a replay key. The single writer of
+-- SQLite looks before it inserts; PostgreSQL's concurrent writers meet at a unique index.
+CREATE INDEX listing_checks_listing ON listing_checks (platform_id, listing_id, replay_key);
 -- Withdrawal finds the decisions in force that let a listing go on (allow or review) by
--- seller, by shop, and (through listing_check_codes) by code.
-CREATE INDEX listing_checks_seller ON listing_checks (seller_id) WHERE withdrawn_at IS NULL AND decision <> 'deny';
+-- shop (a seller's through the shops bound to them), by listing, and (through
+-- listing_check_codes) by code. Every index costs each decision a write: no other.
 CREATE INDEX listing_checks_shop ON listing_checks (platform_id, shop_id) WHERE withdrawn_at IS NULL AND decision <> 'deny';
 
 -- Batch decisions share one attestation over the digests of their decisions.
