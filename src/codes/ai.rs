@@ -715,7 +715,7 @@ mod tests {
             "{missing}"
         );
         let excluded = check_associations([ai("01"), ai("02"), ai("37")].into_iter()).unwrap_err();
-        assert!(excluded.to_string().contains("(01) GTIN may not appear together with (02)"));
+        assert!(excluded.to_string().contains("(01) GTIN may not appear together with (37) COUNT"));
         // Net weight with two decimal positions is one measure given twice.
         assert!(check_associations([ai("01"), ai("3102"), ai("3103")].into_iter()).is_err());
         assert!(check_associations([ai("01"), ai("3102"), ai("3102")].into_iter()).is_ok());

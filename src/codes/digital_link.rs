@@ -175,6 +175,13 @@ pub(crate) fn parse(input: &str, reading: &mut Reading) -> Result<usize, CodeErr
     if path_at == 0 {
         return Err(invalid("URI", "the URI has no host"));
     }
+    // A host name, an IP literal and a port: what resolvers answer at (RFC 1123 names).
+    if let Some(c) = location[..path_at]
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | ':' | '[' | ']')))
+    {
+        return Err(invalid("URI", format!("{c:?} is not allowed in the host of a GS1 Digital Link URI")));
+    }
     let path = &location[path_at..];
     let segments = path.get(1..).unwrap_or("");
     let segment_list: Vec<&str> = if segments.is_empty() {
