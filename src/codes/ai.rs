@@ -171,7 +171,10 @@ struct Definition {
     key: Option<&'static [Patterns]>,
 }
 
-#[expect(clippy::too_many_arguments, reason = "one table row, named by position")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one table row, named by position"
+)]
 const fn def(
     from: &'static str,
     to: &'static str,
@@ -439,6 +442,11 @@ pub struct Ai {
     pub dl_key: Option<&'static [Patterns]>,
     requires: &'static [&'static [Patterns]],
     excludes: Patterns,
+    /// `requires` and `excludes` as ranges of ids, compared as numbers on the hot path.
+    requires_ids: Box<[Box<[Box<[IdRange]>]>]>,
+    excludes_ids: Box<[IdRange]>,
+    /// Length and value of the code in one number (`01` → 20001, `3103` → 43103).
+    pub(crate) id: u32,
     /// Position in the table (a compact handle for parsed elements).
     pub(crate) index: u16,
     min_length: u16,
@@ -473,6 +481,39 @@ impl Ai {
                 .zip(self.code.bytes())
                 .all(|(p, c)| p == c || p == b'n')
     }
+}
+
+/// Ids an AI pattern covers (`31nn` → 43100..=43199).
+type IdRange = (u32, u32);
+
+fn id_range(pattern: &str) -> IdRange {
+    let len = pattern.len() as u32;
+    let (mut low, mut high) = (0u32, 0u32);
+    for b in pattern.bytes() {
+        let (l, h) = if b == b'n' {
+            (0, 9)
+        } else {
+            (
+                u32::from(b.wrapping_sub(b'0')),
+                u32::from(b.wrapping_sub(b'0')),
+            )
+        };
+        low = low * 10 + l;
+        high = high * 10 + h;
+    }
+    (len * 10_000 + low, len * 10_000 + high)
+}
+
+/// The id of a code of 2 to 4 digits.
+pub(crate) const fn code_id(code: &str) -> u32 {
+    let bytes = code.as_bytes();
+    let mut value = 0u32;
+    let mut at = 0;
+    while at < bytes.len() {
+        value = value * 10 + (bytes[at].wrapping_sub(b'0')) as u32;
+        at += 1;
+    }
+    bytes.len() as u32 * 10_000 + value
 }
 
 /// The expanded table and a dense index over every code of 2, 3 and 4 digits.
@@ -527,6 +568,18 @@ fn table() -> &'static Table {
                     dl_key: d.key,
                     requires: d.requires,
                     excludes: d.excludes,
+                    requires_ids: d
+                        .requires
+                        .iter()
+                        .map(|alternatives| {
+                            alternatives
+                                .iter()
+                                .map(|group| group.iter().map(|p| id_range(p)).collect())
+                                .collect()
+                        })
+                        .collect(),
+                    excludes_ids: d.excludes.iter().map(|p| id_range(p)).collect(),
+                    id: width as u32 * 10_000 + value,
                     index: u16::try_from(ais.len()).unwrap_or(u16::MAX),
                     min_length: min,
                     max_length: max,
@@ -581,10 +634,7 @@ pub enum Association {
         alternatives: &'static [Patterns],
     },
     /// `ai` may not appear with `other`.
-    Excluded {
-        ai: &'static Ai,
-        other: &'static Ai,
-    },
+    Excluded { ai: &'static Ai, other: &'static Ai },
 }
 
 impl std::fmt::Display for Association {
@@ -594,7 +644,11 @@ impl std::fmt::Display for Association {
                 write!(f, "({}) {} needs ", ai.code, ai.title)?;
                 for (at, group) in alternatives.iter().enumerate() {
                     if at > 0 {
-                        f.write_str(if at + 1 == alternatives.len() { " or " } else { ", " })?;
+                        f.write_str(if at + 1 == alternatives.len() {
+                            " or "
+                        } else {
+                            ", "
+                        })?;
                     }
                     for (k, pattern) in group.iter().enumerate() {
                         if k > 0 {
@@ -620,30 +674,38 @@ pub fn check_associations<I>(present: I) -> Result<(), Association>
 where
     I: Iterator<Item = &'static Ai> + Clone,
 {
-    for (at, ai) in present.clone().enumerate() {
-        for pattern in ai.excludes {
+    let mut ids = [0u32; 64];
+    let mut count = 0;
+    for (slot, ai) in ids.iter_mut().zip(present.clone()) {
+        *slot = ai.id;
+        count += 1;
+    }
+    let ids = &ids[..count];
+    let has = |(low, high): IdRange| ids.iter().any(|id| (low..=high).contains(id));
+    for (at, ai) in present.clone().take(count).enumerate() {
+        for (k, &(low, high)) in ai.excludes_ids.iter().enumerate() {
             // An AI is not exclusive of itself, even when it matches a pattern.
-            if let Some(other) = present
-                .clone()
-                .find(|o| !std::ptr::eq(*o, ai) && o.matches(pattern))
+            if ids
+                .iter()
+                .any(|id| *id != ai.id && (low..=high).contains(id))
             {
-                return Err(Association::Excluded { ai, other });
+                let other = present
+                    .clone()
+                    .find(|o| o.id != ai.id && ai.excludes.get(k).is_some_and(|p| o.matches(p)));
+                if let Some(other) = other {
+                    return Err(Association::Excluded { ai, other });
+                }
             }
         }
-        if present.clone().take(at).any(|seen| std::ptr::eq(seen, ai)) {
+        if ids[..at].contains(&ai.id) {
             continue;
         }
-        for requirement in ai.requires {
-            let met = requirement.iter().any(|group| {
-                group
-                    .iter()
-                    .all(|pattern| present.clone().any(|o| o.matches(pattern)))
-            });
-            if !met {
-                return Err(Association::Missing {
-                    ai,
-                    alternatives: requirement,
-                });
+        for (requirement, alternatives) in ai.requires_ids.iter().zip(ai.requires) {
+            if !requirement
+                .iter()
+                .any(|group| group.iter().all(|range| has(*range)))
+            {
+                return Err(Association::Missing { ai, alternatives });
             }
         }
     }
@@ -715,7 +777,11 @@ mod tests {
             "{missing}"
         );
         let excluded = check_associations([ai("01"), ai("02"), ai("37")].into_iter()).unwrap_err();
-        assert!(excluded.to_string().contains("(01) GTIN may not appear together with (37) COUNT"));
+        assert!(
+            excluded
+                .to_string()
+                .contains("(01) GTIN may not appear together with (37) COUNT")
+        );
         // Net weight with two decimal positions is one measure given twice.
         assert!(check_associations([ai("01"), ai("3102"), ai("3103")].into_iter()).is_err());
         assert!(check_associations([ai("01"), ai("3102"), ai("3102")].into_iter()).is_ok());

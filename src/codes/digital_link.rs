@@ -86,8 +86,8 @@ fn decode_into(out: &mut String, text: &str, query: bool) -> Result<(), String> 
             }
         }
     }
-    let decoded =
-        String::from_utf8(decoded).map_err(|_| format!("percent-encoding in {text:?} is not UTF-8"))?;
+    let decoded = String::from_utf8(decoded)
+        .map_err(|_| format!("percent-encoding in {text:?} is not UTF-8"))?;
     out.push_str(&decoded);
     Ok(())
 }
@@ -128,35 +128,78 @@ pub(crate) fn push_encoded_byte(out: &mut String, b: u8) {
     }
 }
 
-/// Characters a URI may hold (RFC 3986 unreserved, reserved and `%`).
-fn is_uri_char(b: u8) -> bool {
-    is_unreserved(b) || b"%:/?#[]@!$&'()*+,;=".contains(&b)
-}
+/// Characters a URI may hold (RFC 3986 unreserved, reserved and `%`), one look-up each.
+static URI_CHARS: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'%'
+                    | b':'
+                    | b'/'
+                    | b'?'
+                    | b'#'
+                    | b'['
+                    | b']'
+                    | b'@'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+            );
+        b += 1;
+    }
+    table
+};
+
+/// Path segments read back from the end: a primary key with its longest qualifier sequence
+/// (three) is eight; anything before them is the host's own prefix.
+const TAIL_SEGMENTS: usize = 10;
 
 /// Whether `sequence` (AI codes after the primary key, in order) fits one of the key's
 /// qualifier sequences: a subsequence of one alternative, in its order.
-pub(crate) fn qualifiers_in_order<'a>(key: &Ai, sequence: impl Iterator<Item = &'a str> + Clone) -> bool {
+pub(crate) fn qualifiers_in_order<'a>(
+    key: &Ai,
+    sequence: impl Iterator<Item = &'a str> + Clone,
+) -> bool {
     let Some(alternatives) = key.dl_key else {
         return false;
     };
     alternatives.iter().any(|alternative| {
         let mut position = 0;
-        sequence
-            .clone()
-            .all(|q| match alternative[position..].iter().position(|s| *s == q) {
+        sequence.clone().all(
+            |q| match alternative[position..].iter().position(|s| *s == q) {
                 Some(offset) => {
                     position += offset + 1;
                     true
                 }
                 None => false,
-            })
+            },
+        )
     })
 }
 
 /// Reads a Digital Link URI into `reading`: primary key first, then qualifiers, then data
 /// attributes from the query string. Returns how many elements form the path.
 pub(crate) fn parse(input: &str, reading: &mut Reading) -> Result<usize, CodeError> {
-    if let Some(c) = input.chars().find(|c| !c.is_ascii() || !is_uri_char(*c as u8)) {
+    if let Some(c) = input
+        .bytes()
+        .position(|b| !URI_CHARS[usize::from(b)])
+        .and_then(|at| input.get(at..)?.chars().next())
+    {
         return Err(invalid(
             "URI",
             format!("{c:?} is not allowed in a URI; percent-encode it"),
@@ -180,15 +223,23 @@ pub(crate) fn parse(input: &str, reading: &mut Reading) -> Result<usize, CodeErr
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | ':' | '[' | ']')))
     {
-        return Err(invalid("URI", format!("{c:?} is not allowed in the host of a GS1 Digital Link URI")));
+        return Err(invalid(
+            "URI",
+            format!("{c:?} is not allowed in the host of a GS1 Digital Link URI"),
+        ));
     }
     let path = &location[path_at..];
     let segments = path.get(1..).unwrap_or("");
-    let segment_list: Vec<&str> = if segments.is_empty() {
-        Vec::new()
-    } else {
-        segments.split('/').collect()
-    };
+    // The last segments, in order: the path info is at the end, whatever precedes it.
+    let mut tail = [""; TAIL_SEGMENTS];
+    let mut count = 0;
+    if !segments.is_empty() {
+        for segment in segments.rsplit('/').take(TAIL_SEGMENTS) {
+            tail[TAIL_SEGMENTS - 1 - count] = segment;
+            count += 1;
+        }
+    }
+    let segment_list = &tail[TAIL_SEGMENTS - count..];
 
     // Walk back from the end in AI/value pairs while each names an AI; the path info starts
     // at the first primary key met this way. Whatever precedes it is the host's own prefix.
@@ -219,7 +270,8 @@ pub(crate) fn parse(input: &str, reading: &mut Reading) -> Result<usize, CodeErr
         let [code, value] = pair else {
             return Err(invalid("path", "an AI in the path has no value"));
         };
-        let ai = ai::lookup(code).ok_or_else(|| invalid("path", format!("{code:?} is not an AI")))?;
+        let ai =
+            ai::lookup(code).ok_or_else(|| invalid("path", format!("{code:?} is not an AI")))?;
         if value.is_empty() {
             return Err(invalid(
                 format!("/{}/", ai.code()),
@@ -229,7 +281,10 @@ pub(crate) fn parse(input: &str, reading: &mut Reading) -> Result<usize, CodeErr
         let begin = reading.text.len();
         // A GTIN-8, -12 or -13 in the path is read as its 14-digit form: older links and
         // printed codes carry them so (GS1 Digital Link asks encoders for 14 digits).
-        if ai.code() == "01" && matches!(value.len(), 8 | 12 | 13) && value.bytes().all(|b| b.is_ascii_digit()) {
+        if ai.code() == "01"
+            && matches!(value.len(), 8 | 12 | 13)
+            && value.bytes().all(|b| b.is_ascii_digit())
+        {
             for _ in value.len()..14 {
                 reading.text.push('0');
             }
@@ -239,7 +294,9 @@ pub(crate) fn parse(input: &str, reading: &mut Reading) -> Result<usize, CodeErr
         reading.push(ai, begin)?;
     }
     let path_len = reading.items.len();
-    let key = reading.ai_at(0).ok_or_else(|| invalid("path", "no primary key"))?;
+    let key = reading
+        .ai_at(0)
+        .ok_or_else(|| invalid("path", "no primary key"))?;
     if !qualifiers_in_order(key, reading.elements().skip(1).map(|(ai, _)| ai.code())) {
         return Err(invalid(
             "path",
@@ -288,7 +345,10 @@ pub(crate) fn parse(input: &str, reading: &mut Reading) -> Result<usize, CodeErr
             ));
         }
         if value.is_empty() {
-            return Err(invalid(part.as_str(), format!("({}) {} has no value", ai.code(), ai.title)));
+            return Err(invalid(
+                part.as_str(),
+                format!("({}) {} has no value", ai.code(), ai.title),
+            ));
         }
         let begin = reading.text.len();
         decode_into(&mut reading.text, value, true).map_err(|m| invalid(part.as_str(), m))?;
@@ -299,13 +359,27 @@ pub(crate) fn parse(input: &str, reading: &mut Reading) -> Result<usize, CodeErr
 
 /// Whether the attribute would fit as a qualifier somewhere after the key in the path.
 fn belongs_in_path(key: &Ai, reading: &Reading, path_len: usize, attribute: &Ai) -> bool {
-    if key.dl_key.is_none_or(|alternatives| alternatives.iter().all(|a| !a.contains(&attribute.code()))) {
+    if key
+        .dl_key
+        .is_none_or(|alternatives| alternatives.iter().all(|a| !a.contains(&attribute.code())))
+    {
         return false;
     }
     (1..=path_len).any(|position| {
-        let before = reading.elements().take(position).skip(1).map(|(ai, _)| ai.code());
-        let after = reading.elements().take(path_len).skip(position).map(|(ai, _)| ai.code());
-        qualifiers_in_order(key, before.chain(std::iter::once(attribute.code())).chain(after))
+        let before = reading
+            .elements()
+            .take(position)
+            .skip(1)
+            .map(|(ai, _)| ai.code());
+        let after = reading
+            .elements()
+            .take(path_len)
+            .skip(position)
+            .map(|(ai, _)| ai.code());
+        qualifiers_in_order(
+            key,
+            before.chain(std::iter::once(attribute.code())).chain(after),
+        )
     })
 }
 
@@ -317,7 +391,11 @@ fn permitted_orders(key: &Ai) -> String {
             if alternative.is_empty() {
                 "no qualifiers".to_string()
             } else {
-                alternative.iter().map(|q| format!("/{q}/")).collect::<Vec<_>>().join(", ")
+                alternative
+                    .iter()
+                    .map(|q| format!("/{q}/"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             }
         })
         .collect::<Vec<_>>()

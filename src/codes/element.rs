@@ -48,21 +48,37 @@ pub(crate) fn parse_bracketed(input: &str, reading: &mut Reading) -> Result<(), 
             .iter()
             .position(|b| *b == b')')
             .map(|p| at + 1 + p)
-            .ok_or_else(|| invalid("element string", "an AI in brackets is not closed with \")\""))?;
+            .ok_or_else(|| {
+                invalid(
+                    "element string",
+                    "an AI in brackets is not closed with \")\"",
+                )
+            })?;
         let code = &input[at + 1..close];
         let ai = ai::lookup(code).ok_or_else(|| unknown(code))?;
         let start = reading.text.len();
         let mut i = close + 1;
-        while i < bytes.len() && bytes[i] != b'(' {
-            if bytes[i] == b'\\' && bytes.get(i + 1) == Some(&b'(') {
-                i += 1;
+        loop {
+            let end = bytes[i..]
+                .iter()
+                .position(|b| *b == b'(')
+                .map_or(bytes.len(), |p| i + p);
+            // `\(` is a `(` inside the value; copy up to it and go on past the bracket.
+            if end > i && bytes[end - 1] == b'\\' && end < bytes.len() {
+                reading.text.push_str(&input[i..end - 1]);
+                reading.text.push('(');
+                i = end + 1;
+                continue;
             }
-            let ch_end = next_char_end(input, i);
-            reading.text.push_str(&input[i..ch_end]);
-            i = ch_end;
+            reading.text.push_str(&input[i..end]);
+            i = end;
+            break;
         }
         if reading.text.len() == start {
-            return Err(invalid(ai_part(ai), format!("({}) {} has no value", ai.code(), ai.title)));
+            return Err(invalid(
+                ai_part(ai),
+                format!("({}) {} has no value", ai.code(), ai.title),
+            ));
         }
         reading.push(ai, start)?;
         at = i;
@@ -70,16 +86,13 @@ pub(crate) fn parse_bracketed(input: &str, reading: &mut Reading) -> Result<(), 
     Ok(())
 }
 
-fn next_char_end(input: &str, at: usize) -> usize {
-    input[at..].chars().next().map_or(input.len(), |c| at + c.len_utf8())
-}
-
 fn shown(text: &str) -> String {
     text.chars().take(12).collect()
 }
 
 fn unknown(code: &str) -> CodeError {
-    let message = if !code.is_empty() && code.len() <= 4 && code.bytes().all(|b| b.is_ascii_digit()) {
+    let message = if !code.is_empty() && code.len() <= 4 && code.bytes().all(|b| b.is_ascii_digit())
+    {
         format!("({code}) is not an Application Identifier in GS1's syntax dictionary")
     } else {
         format!("({code}) is not an Application Identifier (2 to 4 digits)")
@@ -135,18 +148,25 @@ pub(crate) fn parse_raw(input: &str, reading: &mut Reading) -> Result<(), CodeEr
                 return Err(invalid(
                     ai_part(ai),
                     format!(
-                        "({}) {} is at most {} characters, but its value runs on for {len} to the {}: a value of no pre-defined length ends only at a GS separator or at the end of the data",
+                        "({}) {} is at most {} characters, but its value runs on for {len} characters to the {}: a value of no pre-defined length ends only at a GS separator or at the end of the data",
                         ai.code(),
                         ai.title,
                         ai.max_length(),
-                        if len == data.len() { "end" } else { "next separator" }
+                        if len == data.len() {
+                            "end"
+                        } else {
+                            "next separator"
+                        }
                     ),
                 ));
             }
             len
         };
         if len == 0 {
-            return Err(invalid(ai_part(ai), format!("({}) {} has no value", ai.code(), ai.title)));
+            return Err(invalid(
+                ai_part(ai),
+                format!("({}) {} has no value", ai.code(), ai.title),
+            ));
         }
         let start = reading.text.len();
         reading.text.push_str(&input[data_at..data_at + len]);

@@ -96,7 +96,10 @@ pub(crate) fn parse(input: &str, reading: &mut Reading) -> Result<(), CodeError>
                 ))),
             }
         }
-        _ if ["id", "tag", "class", "idpat", "raw"].iter().any(|k| k.eq_ignore_ascii_case(kind)) => {
+        _ if ["id", "tag", "class", "idpat", "raw"]
+            .iter()
+            .any(|k| k.eq_ignore_ascii_case(kind)) =>
+        {
             Err(invalid(format!(
                 "{kind:?} is written in lower case ({:?}); only \"urn:epc:\" may be in any case",
                 kind.to_ascii_lowercase()
@@ -111,8 +114,14 @@ pub(crate) fn parse(input: &str, reading: &mut Reading) -> Result<(), CodeError>
 /// The body of a tag URI after its filter value (one digit 0–7).
 fn filtered(body: &str) -> Result<&str, CodeError> {
     match body.split_once('.') {
-        Some((filter, rest)) if filter.len() == 1 && matches!(filter.as_bytes()[0], b'0'..=b'7') => Ok(rest),
-        _ => Err(invalid("a tag URI starts with its filter value, one digit 0 to 7")),
+        Some((filter, rest))
+            if filter.len() == 1 && matches!(filter.as_bytes()[0], b'0'..=b'7') =>
+        {
+            Ok(rest)
+        }
+        _ => Err(invalid(
+            "a tag URI starts with its filter value, one digit 0 to 7",
+        )),
     }
 }
 
@@ -129,7 +138,10 @@ fn push_gtin(company: &str, item: &str, reading: &mut Reading) -> Result<(), Cod
     if !(6..=12).contains(&company.len()) || !company.bytes().all(|b| b.is_ascii_digit()) {
         return Err(invalid("the company prefix is 6 to 12 digits"));
     }
-    if item.is_empty() || !item.bytes().all(|b| b.is_ascii_digit()) || company.len() + item.len() != 13 {
+    if item.is_empty()
+        || !item.bytes().all(|b| b.is_ascii_digit())
+        || company.len() + item.len() != 13
+    {
         return Err(invalid(
             "company prefix and item reference (with its indicator digit) are 13 digits together",
         ));
@@ -146,7 +158,8 @@ fn push_gtin(company: &str, item: &str, reading: &mut Reading) -> Result<(), Cod
 
 fn sgtin(body: &str, reading: &mut Reading, serial: Serial) -> Result<(), CodeError> {
     let mut parts = body.splitn(3, '.');
-    let (Some(company), Some(item), Some(value)) = (parts.next(), parts.next(), parts.next()) else {
+    let (Some(company), Some(item), Some(value)) = (parts.next(), parts.next(), parts.next())
+    else {
         return Err(invalid(
             "expected urn:epc:id:sgtin:{company prefix}.{indicator and item reference}.{serial}",
         ));
@@ -154,7 +167,11 @@ fn sgtin(body: &str, reading: &mut Reading, serial: Serial) -> Result<(), CodeEr
     push_gtin(company, item, reading)?;
     if serial == Serial::Integer {
         let fits = value.parse::<u64>().is_ok_and(|n| n < 1 << 38);
-        if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) || (value.len() > 1 && value.starts_with('0')) || !fits {
+        if value.is_empty()
+            || !value.bytes().all(|b| b.is_ascii_digit())
+            || (value.len() > 1 && value.starts_with('0'))
+            || !fits
+        {
             return Err(invalid(
                 "the serial of an SGTIN-96 is a number below 274877906944 without leading zeros",
             ));
@@ -175,7 +192,9 @@ fn lgtin(body: &str, reading: &mut Reading) -> Result<(), CodeError> {
 }
 
 fn hex(b: u8) -> Option<u8> {
-    char::from(b).to_digit(16).and_then(|d| u8::try_from(d).ok())
+    char::from(b)
+        .to_digit(16)
+        .and_then(|d| u8::try_from(d).ok())
 }
 
 /// Decodes a GS3A3 component (serial or lot) and appends it as the value of `code`.
@@ -186,15 +205,36 @@ fn component(text: &str, what: &str, reading: &mut Reading, code: &str) -> Resul
     while i < bytes.len() {
         let b = bytes[i];
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'!' | b'\'' | b'(' | b')' | b'*' | b'+'
-            | b',' | b'-' | b'.' | b':' | b';' | b'=' | b'_' => {
+            b'A'..=b'Z'
+            | b'a'..=b'z'
+            | b'0'..=b'9'
+            | b'!'
+            | b'\''
+            | b'('
+            | b')'
+            | b'*'
+            | b'+'
+            | b','
+            | b'-'
+            | b'.'
+            | b':'
+            | b';'
+            | b'='
+            | b'_' => {
                 reading.text.push(char::from(b));
                 i += 1;
             }
             b'%' => {
-                let decoded = match (bytes.get(i + 1).and_then(|h| hex(*h)), bytes.get(i + 2).and_then(|l| hex(*l))) {
+                let decoded = match (
+                    bytes.get(i + 1).and_then(|h| hex(*h)),
+                    bytes.get(i + 2).and_then(|l| hex(*l)),
+                ) {
                     (Some(h), Some(l)) => h * 16 + l,
-                    _ => return Err(invalid(format!("the {what} has a % that does not start an escape such as %2F"))),
+                    _ => {
+                        return Err(invalid(format!(
+                            "the {what} has a % that does not start an escape such as %2F"
+                        )));
+                    }
                 };
                 if !super::gs1::is_cset82(decoded) {
                     return Err(invalid(format!(

@@ -22,7 +22,11 @@ fn well_formed(code: &ParsedCode) -> Result<(), String> {
         return Err(format!("malformed canonical key {canonical:?}"));
     }
     let keys = code.lookup_keys();
-    if keys.is_empty() || keys.iter().any(|k| k.is_empty() || k.ends_with('/') || k.contains("//")) {
+    if keys.is_empty()
+        || keys
+            .iter()
+            .any(|k| k.is_empty() || k.ends_with('/') || k.contains("//"))
+    {
         return Err(format!("malformed look-up keys {keys:?}"));
     }
     if code.form == Form::Issuer {
@@ -33,13 +37,21 @@ fn well_formed(code: &ParsedCode) -> Result<(), String> {
         };
     }
     let base = keys.iter().last().unwrap_or_default();
-    if !canonical.starts_with('/') || !canonical.starts_with(base) || !keys.iter().all(|k| k.starts_with(base)) {
+    if !canonical.starts_with('/')
+        || !canonical.starts_with(base)
+        || !keys.iter().all(|k| k.starts_with(base))
+    {
         return Err(format!("GS1 key {canonical:?} with keys {keys:?}"));
     }
     match parse(&format!("https://example.com{canonical}"), YEAR) {
         Ok(again) if again.canonical() == canonical => Ok(()),
-        Ok(again) => Err(format!("{canonical:?} reads back as {:?}", again.canonical())),
-        Err(e) => Err(format!("{canonical:?} does not read back as a Digital Link: {e}")),
+        Ok(again) => Err(format!(
+            "{canonical:?} reads back as {:?}",
+            again.canonical()
+        )),
+        Err(e) => Err(format!(
+            "{canonical:?} does not read back as a Digital Link: {e}"
+        )),
     }
 }
 
@@ -72,12 +84,27 @@ fn element() -> impl Strategy<Value = (&'static str, String, bool)> {
         cset82(90).prop_map(|v| ("99", v, false)),
         cset82(30).prop_map(|v| ("90", v, false)),
         "[0-9]{1,6}".prop_map(|v| ("242", v, false)),
-        (0u32..100, 1u32..13, 0u32..29).prop_map(|(y, m, d)| ("17", format!("{y:02}{m:02}{d:02}"), true)),
-        (0u32..100, 1u32..13, 1u32..29).prop_map(|(y, m, d)| ("11", format!("{y:02}{m:02}{d:02}"), true)),
-        (0u32..6, "[0-9]{6}").prop_map(|(p, v)| (["3100", "3101", "3102", "3103", "3104", "3105"][p as usize], v, true)),
+        (0u32..100, 1u32..13, 0u32..29).prop_map(|(y, m, d)| (
+            "17",
+            format!("{y:02}{m:02}{d:02}"),
+            true
+        )),
+        (0u32..100, 1u32..13, 1u32..29).prop_map(|(y, m, d)| (
+            "11",
+            format!("{y:02}{m:02}{d:02}"),
+            true
+        )),
+        (0u32..6, "[0-9]{6}").prop_map(|(p, v)| (
+            ["3100", "3101", "3102", "3103", "3104", "3105"][p as usize],
+            v,
+            true
+        )),
         Just(("422", "704".to_string(), false)),
-        (0u32..100, 1u32..13, 1u32..29, 0u32..24, 0u32..60)
-            .prop_map(|(y, m, d, h, i)| ("7003", format!("{y:02}{m:02}{d:02}{h:02}{i:02}"), false)),
+        (0u32..100, 1u32..13, 1u32..29, 0u32..24, 0u32..60).prop_map(|(y, m, d, h, i)| (
+            "7003",
+            format!("{y:02}{m:02}{d:02}{h:02}{i:02}"),
+            false
+        )),
     ]
 }
 
@@ -95,7 +122,10 @@ fn valid_code() -> impl Strategy<Value = Vec<(&'static str, String, bool)>> {
             }
             for e in rest {
                 // One AI once; one measure of a kind (31nn excludes 31n with another nn).
-                if elements.iter().all(|(ai, _, _)| ai.get(..3) != e.0.get(..3)) {
+                if elements
+                    .iter()
+                    .all(|(ai, _, _)| ai.get(..3) != e.0.get(..3))
+                {
                     elements.push(e);
                 }
             }
@@ -215,7 +245,11 @@ fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
             }
             5 if !data.is_empty() => {
                 let from = rng.below(data.len());
-                let chunk: Vec<u8> = data[from..].iter().take(1 + rng.below(16)).copied().collect();
+                let chunk: Vec<u8> = data[from..]
+                    .iter()
+                    .take(1 + rng.below(16))
+                    .copied()
+                    .collect();
                 data.splice(at..at, chunk);
             }
             _ => data.truncate(at),

@@ -160,25 +160,57 @@ pub fn is_cset82(b: u8) -> bool {
 /// ISO 3166-1 numeric codes, one bit each (source: ISO 3166-1 as published in the
 /// iso-codes data set).
 const ISO3166_NUMERIC: [u64; 16] = [
-    0x111d111191111510, 0x1111111114501551, 0x9114c44451111110, 0x4544c78444511811,
-    0x1111111100185454, 0x1111111111115111, 0x4544544645114111, 0x111d101144444444,
-    0x4444441010e91111, 0x44451111114087b4, 0xc045444444d8504c, 0x1511111013101047,
-    0x8404009159111111, 0x4084100054440107, 0x0000000000000000, 0x0000000000000000,
+    0x111d111191111510,
+    0x1111111114501551,
+    0x9114c44451111110,
+    0x4544c78444511811,
+    0x1111111100185454,
+    0x1111111111115111,
+    0x4544544645114111,
+    0x111d101144444444,
+    0x4444441010e91111,
+    0x44451111114087b4,
+    0xc045444444d8504c,
+    0x1511111013101047,
+    0x8404009159111111,
+    0x4084100054440107,
+    0x0000000000000000,
+    0x0000000000000000,
 ];
 
 /// ISO 4217 numeric currency codes, one bit each (same source).
 const ISO4217_NUMERIC: [u64; 16] = [
-    0x101d101100001100, 0x1010110104100111, 0x9000440011010110, 0x0004414040410801,
-    0x0000001000004040, 0x0101111111101111, 0x4004444645114110, 0x0105001100004440,
-    0x0040441000301011, 0x0400000111404404, 0x4044040000004048, 0x1111100001000045,
-    0x0404008100111100, 0x0044000014000104, 0xfbfdb57fe0000020, 0x000000a4473fbfbf,
+    0x101d101100001100,
+    0x1010110104100111,
+    0x9000440011010110,
+    0x0004414040410801,
+    0x0000001000004040,
+    0x0101111111101111,
+    0x4004444645114110,
+    0x0105001100004440,
+    0x0040441000301011,
+    0x0400000111404404,
+    0x4044040000004048,
+    0x1111100001000045,
+    0x0404008100111100,
+    0x0044000014000104,
+    0xfbfdb57fe0000020,
+    0x000000a4473fbfbf,
 ];
 
 /// ISO 3166-1 alpha-2 codes, one bit per letter pair AA..ZZ (same source).
 const ISO3166_ALPHA2: [u64; 11] = [
-    0xdeddbdefeedf5978, 0x0e00d48015843f27, 0x0015fb9fb0095c00, 0x0340400f7818068d,
-    0xfd4f8141f42b1d00, 0x0100084b25d7fffc, 0x40000001538f3c40, 0x9fbb3ae7fdf15100,
-    0x004085570410419a, 0x0010000000004002, 0x0000000100400408,
+    0xdeddbdefeedf5978,
+    0x0e00d48015843f27,
+    0x0015fb9fb0095c00,
+    0x0340400f7818068d,
+    0xfd4f8141f42b1d00,
+    0x0100084b25d7fffc,
+    0x40000001538f3c40,
+    0x9fbb3ae7fdf15100,
+    0x004085570410419a,
+    0x0010000000004002,
+    0x0000000100400408,
 ];
 
 fn bit(set: &[u64], at: usize) -> bool {
@@ -210,45 +242,45 @@ fn is_alpha2(part: &[u8]) -> bool {
 const PACKAGE_TYPES: &[&str] = &[
     "1A", "1B", "1D", "1F", "1G", "1W", "200", "201", "202", "203", "204", "205", "206", "210",
     "211", "212", "2C", "3A", "3H", "43", "44", "4A", "4B", "4C", "4D", "4F", "4G", "4H", "5H",
-    "5L", "5M", "6H", "6P", "7A", "7B", "8", "8A", "8B", "8C", "9", "AA", "AB", "AC", "AD",
-    "AF", "AG", "AH", "AI", "AJ", "AL", "AM", "AP", "APE", "AT", "AV", "B4", "BB", "BC", "BD",
-    "BE", "BF", "BG", "BGE", "BH", "BI", "BJ", "BK", "BL", "BM", "BME", "BN", "BO", "BP", "BQ",
-    "BR", "BRI", "BS", "BT", "BU", "BV", "BW", "BX", "BY", "BZ", "CA", "CB", "CBL", "CC", "CCE",
-    "CD", "CE", "CF", "CG", "CH", "CI", "CJ", "CK", "CL", "CM", "CN", "CO", "CP", "CQ", "CR",
-    "CS", "CT", "CU", "CV", "CW", "CX", "CY", "CZ", "DA", "DB", "DC", "DG", "DH", "DI", "DJ",
-    "DK", "DL", "DM", "DN", "DP", "DPE", "DR", "DS", "DT", "DU", "DV", "DW", "DX", "DY", "E1",
-    "E2", "E3", "EC", "ED", "EE", "EF", "EG", "EH", "EI", "EN", "FB", "FC", "FD", "FE", "FI",
-    "FL", "FO", "FOB", "FP", "FPE", "FR", "FT", "FW", "FX", "GB", "GI", "GL", "GR", "GU", "GY",
-    "GZ", "HA", "HB", "HC", "HG", "HN", "HR", "IA", "IB", "IC", "ID", "IE", "IF", "IG", "IH",
-    "IK", "IL", "IN", "IZ", "JB", "JC", "JG", "JR", "JT", "JY", "KG", "KI", "LAB", "LE", "LG",
-    "LT", "LU", "LV", "LZ", "MA", "MB", "MC", "ME", "MPE", "MR", "MS", "MT", "MW", "MX", "NA",
-    "NE", "NF", "NG", "NS", "NT", "NU", "NV", "OA", "OB", "OC", "OD", "OE", "OF", "OK", "OPE",
-    "OT", "OU", "P2", "PA", "PAE", "PB", "PC", "PD", "PE", "PF", "PG", "PH", "PI", "PJ", "PK",
-    "PL", "PLP", "PN", "PO", "POP", "PP", "PPE", "PR", "PT", "PU", "PUE", "PV", "PX", "PY", "PZ",
-    "QA", "QB", "QC", "QD", "QF", "QG", "QH", "QJ", "QK", "QL", "QM", "QN", "QP", "QQ", "QR",
-    "QS", "RB1", "RB2", "RB3", "RCB", "RD", "RG", "RJ", "RK", "RL", "RO", "RT", "RZ", "S1", "SA",
-    "SB", "SC", "SD", "SE", "SEC", "SH", "SI", "SK", "SL", "SM", "SO", "SP", "SS", "ST", "STL",
-    "SU", "SV", "SW", "SX", "SY", "SZ", "T1", "TB", "TC", "TD", "TE", "TEV", "TG", "THE", "TI",
-    "TK", "TL", "TN", "TO", "TR", "TRE", "TS", "TT", "TTE", "TU", "TV", "TW", "TWE", "TY", "TZ",
-    "UC", "UN", "UUE", "VA", "VG", "VI", "VK", "VL", "VN", "VO", "VP", "VQ", "VR", "VS", "VY",
-    "WA", "WB", "WC", "WD", "WF", "WG", "WH", "WJ", "WK", "WL", "WM", "WN", "WP", "WQ", "WR",
-    "WRP", "WS", "WT", "WU", "WV", "WW", "WX", "WY", "WZ", "X11", "X12", "X15", "X16", "X17",
-    "X18", "X19", "X20", "X3", "XA", "XB", "XC", "XD", "XF", "XG", "XH", "XJ", "XK", "YA", "YB",
-    "YC", "YD", "YF", "YG", "YH", "YJ", "YK", "YL", "YM", "YN", "YP", "YQ", "YR", "YS", "YT",
-    "YV", "YW", "YX", "YY", "YZ", "ZA", "ZB", "ZC", "ZD", "ZF", "ZG", "ZH", "ZJ", "ZK", "ZL",
-    "ZM", "ZN", "ZP", "ZQ", "ZR", "ZS", "ZT", "ZU", "ZV", "ZW", "ZX", "ZY", "ZZ",
+    "5L", "5M", "6H", "6P", "7A", "7B", "8", "8A", "8B", "8C", "9", "AA", "AB", "AC", "AD", "AF",
+    "AG", "AH", "AI", "AJ", "AL", "AM", "AP", "APE", "AT", "AV", "B4", "BB", "BC", "BD", "BE",
+    "BF", "BG", "BGE", "BH", "BI", "BJ", "BK", "BL", "BM", "BME", "BN", "BO", "BP", "BQ", "BR",
+    "BRI", "BS", "BT", "BU", "BV", "BW", "BX", "BY", "BZ", "CA", "CB", "CBL", "CC", "CCE", "CD",
+    "CE", "CF", "CG", "CH", "CI", "CJ", "CK", "CL", "CM", "CN", "CO", "CP", "CQ", "CR", "CS", "CT",
+    "CU", "CV", "CW", "CX", "CY", "CZ", "DA", "DB", "DC", "DG", "DH", "DI", "DJ", "DK", "DL", "DM",
+    "DN", "DP", "DPE", "DR", "DS", "DT", "DU", "DV", "DW", "DX", "DY", "E1", "E2", "E3", "EC",
+    "ED", "EE", "EF", "EG", "EH", "EI", "EN", "FB", "FC", "FD", "FE", "FI", "FL", "FO", "FOB",
+    "FP", "FPE", "FR", "FT", "FW", "FX", "GB", "GI", "GL", "GR", "GU", "GY", "GZ", "HA", "HB",
+    "HC", "HG", "HN", "HR", "IA", "IB", "IC", "ID", "IE", "IF", "IG", "IH", "IK", "IL", "IN", "IZ",
+    "JB", "JC", "JG", "JR", "JT", "JY", "KG", "KI", "LAB", "LE", "LG", "LT", "LU", "LV", "LZ",
+    "MA", "MB", "MC", "ME", "MPE", "MR", "MS", "MT", "MW", "MX", "NA", "NE", "NF", "NG", "NS",
+    "NT", "NU", "NV", "OA", "OB", "OC", "OD", "OE", "OF", "OK", "OPE", "OT", "OU", "P2", "PA",
+    "PAE", "PB", "PC", "PD", "PE", "PF", "PG", "PH", "PI", "PJ", "PK", "PL", "PLP", "PN", "PO",
+    "POP", "PP", "PPE", "PR", "PT", "PU", "PUE", "PV", "PX", "PY", "PZ", "QA", "QB", "QC", "QD",
+    "QF", "QG", "QH", "QJ", "QK", "QL", "QM", "QN", "QP", "QQ", "QR", "QS", "RB1", "RB2", "RB3",
+    "RCB", "RD", "RG", "RJ", "RK", "RL", "RO", "RT", "RZ", "S1", "SA", "SB", "SC", "SD", "SE",
+    "SEC", "SH", "SI", "SK", "SL", "SM", "SO", "SP", "SS", "ST", "STL", "SU", "SV", "SW", "SX",
+    "SY", "SZ", "T1", "TB", "TC", "TD", "TE", "TEV", "TG", "THE", "TI", "TK", "TL", "TN", "TO",
+    "TR", "TRE", "TS", "TT", "TTE", "TU", "TV", "TW", "TWE", "TY", "TZ", "UC", "UN", "UUE", "VA",
+    "VG", "VI", "VK", "VL", "VN", "VO", "VP", "VQ", "VR", "VS", "VY", "WA", "WB", "WC", "WD", "WF",
+    "WG", "WH", "WJ", "WK", "WL", "WM", "WN", "WP", "WQ", "WR", "WRP", "WS", "WT", "WU", "WV",
+    "WW", "WX", "WY", "WZ", "X11", "X12", "X15", "X16", "X17", "X18", "X19", "X20", "X3", "XA",
+    "XB", "XC", "XD", "XF", "XG", "XH", "XJ", "XK", "YA", "YB", "YC", "YD", "YF", "YG", "YH", "YJ",
+    "YK", "YL", "YM", "YN", "YP", "YQ", "YR", "YS", "YT", "YV", "YW", "YX", "YY", "YZ", "ZA", "ZB",
+    "ZC", "ZD", "ZF", "ZG", "ZH", "ZJ", "ZK", "ZL", "ZM", "ZN", "ZP", "ZQ", "ZR", "ZS", "ZT", "ZU",
+    "ZV", "ZW", "ZX", "ZY", "ZZ",
 ];
 
 /// Check character pair of GS1's alphanumeric keys (GMN, MUDI): character values weighted
 /// by the primes from the right, sum mod 1021, split into two characters of CSET 32.
 fn check_pair_valid(part: &[u8]) -> bool {
     const PRIMES: [u32; 97] = [
-        2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83,
-        89, 97, 101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151, 157, 163, 167, 173, 179,
-        181, 191, 193, 197, 199, 211, 223, 227, 229, 233, 239, 241, 251, 257, 263, 269, 271, 277,
-        281, 283, 293, 307, 311, 313, 317, 331, 337, 347, 349, 353, 359, 367, 373, 379, 383, 389,
-        397, 401, 409, 419, 421, 431, 433, 439, 443, 449, 457, 461, 463, 467, 479, 487, 491, 499,
-        503, 509,
+        2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89,
+        97, 101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151, 157, 163, 167, 173, 179, 181,
+        191, 193, 197, 199, 211, 223, 227, 229, 233, 239, 241, 251, 257, 263, 269, 271, 277, 281,
+        283, 293, 307, 311, 313, 317, 331, 337, 347, 349, 353, 359, 367, 373, 379, 383, 389, 397,
+        401, 409, 419, 421, 431, 433, 439, 443, 449, 457, 461, 463, 467, 479, 487, 491, 499, 503,
+        509,
     ];
     const CSET82_ORDER: &[u8] =
         b"!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
@@ -267,14 +299,17 @@ fn check_pair_valid(part: &[u8]) -> bool {
         sum += value as u32 * PRIMES[data_len - 1 - at];
     }
     sum %= 1021;
-    part[data_len] == CSET32[(sum >> 5) as usize] && part[data_len + 1] == CSET32[(sum & 31) as usize]
+    part[data_len] == CSET32[(sum >> 5) as usize]
+        && part[data_len + 1] == CSET32[(sum & 31) as usize]
 }
 
 fn iban_valid(part: &[u8]) -> bool {
     if !(5..=34).contains(&part.len())
         || !is_alpha2(&part[..2])
         || !part[2..4].iter().all(u8::is_ascii_digit)
-        || !part[4..].iter().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+        || !part[4..]
+            .iter()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
     {
         return false;
     }
@@ -311,7 +346,12 @@ impl<'a> Coupon<'a> {
     }
 
     /// A length digit in `lengths`, then that many digits (plus `extra`).
-    fn counted(&mut self, lengths: std::ops::RangeInclusive<u8>, extra: usize, what: &'static str) -> Result<(), &'static str> {
+    fn counted(
+        &mut self,
+        lengths: std::ops::RangeInclusive<u8>,
+        extra: usize,
+        what: &'static str,
+    ) -> Result<(), &'static str> {
         let vli = self.digit(what)?;
         if !lengths.contains(&vli) {
             return Err(what);
@@ -475,10 +515,7 @@ fn lint(lint: Lint, part: &[u8], year: i32) -> Result<(), &'static str> {
             };
             part.len() == 10
                 && all_digits(part)
-                && part
-                    .iter()
-                    .fold(0u64, |v, d| v * 10 + u64::from(d - b'0'))
-                    <= limit
+                && part.iter().fold(0u64, |v, d| v * 10 + u64::from(d - b'0')) <= limit
         }
         Lint::NonZero => all_digits(part) && part.iter().any(|b| *b != b'0'),
         Lint::Winding => matches!(part, b"0" | b"1" | b"9"),
@@ -498,7 +535,10 @@ fn lint(lint: Lint, part: &[u8], year: i32) -> Result<(), &'static str> {
             let mut ok = true;
             while at < part.len() {
                 if part[at] == b'%' {
-                    if !part.get(at + 1..at + 3).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) {
+                    if !part
+                        .get(at + 1..at + 3)
+                        .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+                    {
                         ok = false;
                         break;
                     }
@@ -513,7 +553,8 @@ fn lint(lint: Lint, part: &[u8], year: i32) -> Result<(), &'static str> {
             if !all_digits(part) {
                 return Err("digits only");
             }
-            return coupon_code(part, year).map_err(|_| "a coupon code (GS1 North American coupon format)");
+            return coupon_code(part, year)
+                .map_err(|_| "a coupon code (GS1 North American coupon format)");
         }
         Lint::CouponPositiveOffer => {
             if !all_digits(part) {
@@ -521,8 +562,9 @@ fn lint(lint: Lint, part: &[u8], year: i32) -> Result<(), &'static str> {
             }
             return coupon_positive_offer(part).map_err(|_| "a positive offer file coupon code");
         }
-        Lint::PackageType => std::str::from_utf8(part)
-            .is_ok_and(|p| PACKAGE_TYPES.binary_search(&p).is_ok()),
+        Lint::PackageType => {
+            std::str::from_utf8(part).is_ok_and(|p| PACKAGE_TYPES.binary_search(&p).is_ok())
+        }
         Lint::MediaType => {
             part.len() == 2 && all_digits(part) && matches!(two_digits(part), 1..=10 | 80..=99)
         }
@@ -546,7 +588,11 @@ fn lint(lint: Lint, part: &[u8], year: i32) -> Result<(), &'static str> {
         Lint::NoZeroPrefix => all_digits(part) && part.first() != Some(&b'0'),
         Lint::Iban => iban_valid(part),
     };
-    if ok { Ok(()) } else { Err(lint_expectation(lint)) }
+    if ok {
+        Ok(())
+    } else {
+        Err(lint_expectation(lint))
+    }
 }
 
 fn lint_expectation(lint: Lint) -> &'static str {
@@ -609,7 +655,9 @@ fn charset_ok(component: &Component, part: &[u8]) -> bool {
 fn charset_words(charset: Charset) -> &'static str {
     match charset {
         Charset::N => "only digits",
-        Charset::X => "letters, digits and GS1's punctuation ! \" % & ' ( ) * + , - . / : ; < = > ? _ only",
+        Charset::X => {
+            "letters, digits and GS1's punctuation ! \" % & ' ( ) * + , - . / : ; < = > ? _ only"
+        }
         Charset::Y => "digits, capital letters, # - / only",
         Charset::Z => "base64url characters (letters, digits, - _) with at most two = at the end",
     }
@@ -619,7 +667,11 @@ fn charset_words(charset: Charset) -> &'static str {
 pub fn validate(ai: &Ai, value: &str, reference_year: i32) -> Result<(), String> {
     let bytes = value.as_bytes();
     // Every GS1 character set is a subset of ASCII, so lengths below are byte counts.
-    if let Some(c) = value.chars().find(|c| !c.is_ascii() || c.is_ascii_control()) {
+    if let Some(c) = bytes
+        .iter()
+        .position(|b| !(0x20..0x7f).contains(b))
+        .and_then(|at| value.get(at..)?.chars().next())
+    {
         return Err(format!(
             "({}) {}: {c:?} is not a character GS1 allows",
             ai.code(),
@@ -644,7 +696,12 @@ pub fn validate(ai: &Ai, value: &str, reference_year: i32) -> Result<(), String>
         if rest.len() < min {
             return Err(if index == 0 && ai.components.len() == 1 {
                 if min == max {
-                    format!("({}) {} has {min} characters, not {}", ai.code(), ai.title, rest.len())
+                    format!(
+                        "({}) {} has {min} characters, not {}",
+                        ai.code(),
+                        ai.title,
+                        rest.len()
+                    )
                 } else {
                     format!("({}) {} has no value", ai.code(), ai.title)
                 }

@@ -107,6 +107,8 @@ pub const MAX_INPUT: usize = 8_192;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Item {
     ai: u16,
+    /// The AI's [`ai::code_id`], to compare AIs as numbers.
+    id: u32,
     start: u32,
     end: u32,
 }
@@ -137,6 +139,7 @@ impl Reading {
         }
         self.items.push(Item {
             ai: ai.index,
+            id: ai.id,
             start: offset(start)?,
             end: offset(self.text.len())?,
         });
@@ -157,9 +160,10 @@ impl Reading {
     }
 
     fn value_of(&self, code: &str) -> Option<Range<u32>> {
+        let id = ai::code_id(code);
         self.items
             .iter()
-            .find(|item| ai::by_index(item.ai).is_some_and(|a| a.code() == code))
+            .find(|item| item.id == id)
             .map(|item| item.start..item.end)
     }
 }
@@ -277,7 +281,10 @@ impl ParsedCode {
     /// Keys to look up, most specific first (serial, then lot, then product).
     pub fn lookup_keys(&self) -> LookupKeys<'_> {
         let mut keys = [""; 3];
-        for (slot, range) in keys.iter_mut().zip(&self.keys[..usize::from(self.key_count)]) {
+        for (slot, range) in keys
+            .iter_mut()
+            .zip(&self.keys[..usize::from(self.key_count)])
+        {
             *slot = self.slice(range);
         }
         LookupKeys {
@@ -426,15 +433,32 @@ fn issuer_value_problem(value: &str) -> Option<&'static str> {
         return Some("the value after the prefix is letters, digits or . _ ~ / - only");
     }
     if value.starts_with('/') || value.ends_with('/') || value.contains("//") {
-        return Some("slashes in the value separate non-empty parts: none at the start or end, never two together");
+        return Some(
+            "slashes in the value separate non-empty parts: none at the start or end, never two together",
+        );
     }
     None
 }
 
 /// URI schemes that name a kind of URI and are never issuer prefixes.
 const URI_SCHEMES: &[&str] = &[
-    "http", "https", "urn", "ftp", "ftps", "sftp", "file", "mailto", "tel", "sms", "data",
-    "javascript", "ws", "wss", "ldap", "ssh", "news",
+    "http",
+    "https",
+    "urn",
+    "ftp",
+    "ftps",
+    "sftp",
+    "file",
+    "mailto",
+    "tel",
+    "sms",
+    "data",
+    "javascript",
+    "ws",
+    "wss",
+    "ldap",
+    "ssh",
+    "news",
 ];
 
 /// Symbology identifiers (ISO/IEC 15424) of carriers of GS1 element strings: GS1-128,
@@ -496,7 +520,9 @@ pub fn parse(input: &str, reference_year: i32) -> Result<ParsedCode, CodeError> 
     } else {
         Err(invalid(
             "symbology identifier",
-            format!("]{id} is not the identifier of a symbol that carries GS1 data (]C1, ]e0, ]d2, ]Q3, ]J1), a GTIN (]E0, ]E4) or a URI (]Q1, ]d1)"),
+            format!(
+                "]{id} is not the identifier of a symbol that carries GS1 data (]C1, ]e0, ]d2, ]Q3, ]J1), a GTIN (]E0, ]E4) or a URI (]Q1, ]d1)"
+            ),
         ))
     }
 }
@@ -551,12 +577,17 @@ fn read(input: &str, year: i32) -> Result<ParsedCode, CodeError> {
                 return gtin;
             }
             // A GTIN with a wrong check digit may still be a raw element string.
-            return read_raw_element_string(input, year).map_err(|_| gtin.err().unwrap_or(CodeError::Empty));
+            return read_raw_element_string(input, year)
+                .map_err(|_| gtin.err().unwrap_or(CodeError::Empty));
         }
         // Digits alone, too short for a GTIN: the GTIN's error says more than the AI's.
         if ai::at_start(bytes).is_some() {
             let element = read_raw_element_string(input, year);
-            return if element.is_err() && bytes.len() < 14 { read_gtin(input) } else { element };
+            return if element.is_err() && bytes.len() < 14 {
+                read_gtin(input)
+            } else {
+                element
+            };
         }
         return read_gtin(input);
     }
@@ -608,6 +639,7 @@ fn read_gtin(input: &str) -> Result<ParsedCode, CodeError> {
         origin_country: None,
         items: vec![Item {
             ai: gtin_ai.index,
+            id: gtin_ai.id,
             start: 4,
             end: 18,
         }],
@@ -682,7 +714,12 @@ fn joined(text: &mut String, first: &Range<u32>, second: &Range<u32>) -> Range<u
 /// The keys of a code from its validated elements: primary key and qualifiers in the
 /// permitted order (from the Digital Link path, or the longest sequence the elements
 /// fill), the canonical key and the look-up keys.
-fn build(form: Form, mut reading: Reading, path_len: Option<usize>, year: i32) -> Result<ParsedCode, CodeError> {
+fn build(
+    form: Form,
+    mut reading: Reading,
+    path_len: Option<usize>,
+    year: i32,
+) -> Result<ParsedCode, CodeError> {
     element::validate_reading(&reading, year)?;
     let (key_at, key) = match path_len {
         Some(_) => (0, reading.ai_at(0).ok_or_else(|| invalid("path", "no primary key"))?),
@@ -708,7 +745,9 @@ fn build(form: Form, mut reading: Reading, path_len: Option<usize>, year: i32) -
     match path_len {
         Some(len) => {
             for item in reading.items.iter().take(len).skip(1) {
-                if let (Some(ai), Some(slot)) = (ai::by_index(item.ai), qualifiers.get_mut(qualifier_count)) {
+                if let (Some(ai), Some(slot)) =
+                    (ai::by_index(item.ai), qualifiers.get_mut(qualifier_count))
+                {
                     *slot = (ai.code(), item.start..item.end);
                     qualifier_count += 1;
                 }
@@ -717,8 +756,13 @@ fn build(form: Form, mut reading: Reading, path_len: Option<usize>, year: i32) -
         None => {
             let mut best: (usize, usize) = (0, 0);
             for (at, alternative) in key.dl_key.unwrap_or_default().iter().enumerate() {
-                let present = alternative.iter().filter(|q| reading.value_of(q).is_some()).count();
-                let serial = alternative.iter().any(|q| matches!(*q, "21" | "235") && reading.value_of(q).is_some());
+                let present = alternative
+                    .iter()
+                    .filter(|q| reading.value_of(q).is_some())
+                    .count();
+                let serial = alternative
+                    .iter()
+                    .any(|q| matches!(*q, "21" | "235") && reading.value_of(q).is_some());
                 let score = present * 2 + usize::from(serial);
                 if score > best.0 {
                     best = (score, at);
@@ -727,7 +771,9 @@ fn build(form: Form, mut reading: Reading, path_len: Option<usize>, year: i32) -
             if best.0 > 0 {
                 let alternative = key.dl_key.unwrap_or_default()[best.1];
                 for q in alternative.iter() {
-                    if let (Some(value), Some(slot)) = (reading.value_of(q), qualifiers.get_mut(qualifier_count)) {
+                    if let (Some(value), Some(slot)) =
+                        (reading.value_of(q), qualifiers.get_mut(qualifier_count))
+                    {
                         *slot = (q, value);
                         qualifier_count += 1;
                     }
@@ -834,7 +880,11 @@ mod tests {
             "]Q1https://id.gs1.org/01/09501101020917/10/AB-123/21/XYZ".into(),
         ];
         for form in &forms {
-            assert_eq!(canonical(form), "/01/09501101020917/10/AB-123/21/XYZ", "{form:?}");
+            assert_eq!(
+                canonical(form),
+                "/01/09501101020917/10/AB-123/21/XYZ",
+                "{form:?}"
+            );
         }
     }
 
@@ -857,13 +907,19 @@ mod tests {
         // The variant (CPV) is part of the canonical key, not of the keys looked up.
         let code = parse("(01)09501101020917(22)V1(10)L", YEAR).expect("valid");
         assert_eq!(code.canonical(), "/01/09501101020917/22/V1/10/L");
-        assert_eq!(code.lookup_keys().as_slice(), ["/01/09501101020917/10/L", "/01/09501101020917"]);
+        assert_eq!(
+            code.lookup_keys().as_slice(),
+            ["/01/09501101020917/10/L", "/01/09501101020917"]
+        );
     }
 
     #[test]
     fn plain_gtins_and_epc_urns() {
         let code = parse(" 9501101020917 ", YEAR).expect("GTIN-13");
-        assert_eq!((code.form, code.canonical()), (Form::Gtin, "/01/09501101020917"));
+        assert_eq!(
+            (code.form, code.canonical()),
+            (Form::Gtin, "/01/09501101020917")
+        );
         // A GTIN-8 that also reads as company-internal AI 96 is a GTIN.
         assert_eq!(canonical("96385074"), "/01/00000096385074");
         assert_eq!(canonical("]E09501101020917"), "/01/09501101020917");
@@ -872,8 +928,14 @@ mod tests {
         let code = parse("urn:epc:id:sgtin:0614141.812345.6789", YEAR).expect("SGTIN");
         assert_eq!(code.canonical(), "/01/80614141123458/21/6789");
         assert_eq!((code.form, code.level), (Form::EpcUrn, Level::Serial));
-        assert_eq!(canonical("urn:epc:tag:sgtin-96:3.0614141.812345.6789"), "/01/80614141123458/21/6789");
-        assert_eq!(canonical("urn:epc:tag:sgtin-198:3.0614141.812345.A%2FB"), "/01/80614141123458/21/A%2FB");
+        assert_eq!(
+            canonical("urn:epc:tag:sgtin-96:3.0614141.812345.6789"),
+            "/01/80614141123458/21/6789"
+        );
+        assert_eq!(
+            canonical("urn:epc:tag:sgtin-198:3.0614141.812345.A%2FB"),
+            "/01/80614141123458/21/A%2FB"
+        );
         let lot = parse("urn:epc:class:lgtin:4012345.012345.998877", YEAR).expect("LGTIN");
         assert_eq!(lot.canonical(), "/01/04012345123456/10/998877");
         assert_eq!(lot.level, Level::Lot);
@@ -881,21 +943,47 @@ mod tests {
 
     #[test]
     fn epc_serials_follow_the_tag_data_standard() {
-        assert_eq!(canonical("urn:epc:id:sgtin:0614141.812345.A%2FB%25%22"), "/01/80614141123458/21/A%2FB%25%22");
-        assert_eq!(parse("urn:epc:id:sgtin:0614141.812345.A%2fB", YEAR).expect("lower-case hex").serial(), Some("A/B"));
-        assert_eq!(canonical("urn:epc:id:sgtin:0614141.812345.!'()*+,-.:;=_"), "/01/80614141123458/21/%21%27%28%29%2A%2B%2C-.%3A%3B%3D_");
-        for (serial, named) in [("A/B", "'/'"), ("A&B", "'&'"), ("A?B", "'?'"), ("A<B", "'<'"), ("A>B", "'>'"), ("A\"B", "'\"'")] {
+        assert_eq!(
+            canonical("urn:epc:id:sgtin:0614141.812345.A%2FB%25%22"),
+            "/01/80614141123458/21/A%2FB%25%22"
+        );
+        assert_eq!(
+            parse("urn:epc:id:sgtin:0614141.812345.A%2fB", YEAR)
+                .expect("lower-case hex")
+                .serial(),
+            Some("A/B")
+        );
+        assert_eq!(
+            canonical("urn:epc:id:sgtin:0614141.812345.!'()*+,-.:;=_"),
+            "/01/80614141123458/21/%21%27%28%29%2A%2B%2C-.%3A%3B%3D_"
+        );
+        for (serial, named) in [
+            ("A/B", "'/'"),
+            ("A&B", "'&'"),
+            ("A?B", "'?'"),
+            ("A<B", "'<'"),
+            ("A>B", "'>'"),
+            ("A\"B", "'\"'"),
+        ] {
             let e = error(&format!("urn:epc:id:sgtin:0614141.812345.{serial}"));
             assert!(e.contains(named) && e.contains("percent-encoded"), "{e}");
         }
         assert!(error("urn:epc:id:sgtin:0614141.812345.A B").contains("' ' is not allowed"));
-        assert!(error("urn:epc:id:sgtin:0614141.812345.A%20B").contains("not a character GS1 allows"));
+        assert!(
+            error("urn:epc:id:sgtin:0614141.812345.A%20B").contains("not a character GS1 allows")
+        );
         assert!(error("urn:epc:id:sgtin:0614141.812345.A%2").contains("escape"));
         assert!(error("urn:epc:id:sgtin:0614141.812345.A%").contains("escape"));
         assert!(error("urn:epc:id:sgtin:0614141.812345.123456789012345678901").contains("1 to 20"));
         // `urn` and `epc` in any case (RFC 8141); the rest exactly as TDS writes it.
-        assert_eq!(canonical("URN:EPC:id:sgtin:0614141.812345.6789"), "/01/80614141123458/21/6789");
-        assert_eq!(canonical("Urn:Epc:id:sgtin:0614141.812345.6789"), "/01/80614141123458/21/6789");
+        assert_eq!(
+            canonical("URN:EPC:id:sgtin:0614141.812345.6789"),
+            "/01/80614141123458/21/6789"
+        );
+        assert_eq!(
+            canonical("Urn:Epc:id:sgtin:0614141.812345.6789"),
+            "/01/80614141123458/21/6789"
+        );
         assert!(error("urn:epc:ID:sgtin:0614141.812345.6789").contains("lower case"));
         assert!(error("urn:epc:id:SGTIN:0614141.812345.6789").contains("lower case"));
         assert!(error("urn:epc:id:sscc:0614141.1234567890").contains("type sscc"));
@@ -912,13 +1000,19 @@ mod tests {
         let code = parse("vnqr-hn:HN-2026/000123", YEAR).expect("issuer code");
         assert_eq!(code.canonical(), "issuer:vnqr-hn:HN-2026/000123");
         assert_eq!(code.issuer_prefix(), Some("vnqr-hn"));
-        assert_eq!(code.lookup_keys().as_slice(), ["issuer:vnqr-hn:HN-2026/000123"]);
+        assert_eq!(
+            code.lookup_keys().as_slice(),
+            ["issuer:vnqr-hn:HN-2026/000123"]
+        );
         assert!(error("VNQR:1").contains("issuer prefix"));
         assert!(error("vnqr:has space").contains("letters, digits"));
         assert!(error("vnqr:abc/").contains("slashes"));
         assert!(error("vnqr:/abc").contains("slashes"));
         assert!(error("vnqr:a//b").contains("slashes"));
-        assert_eq!(error("ftp://example.com/01/09501101020917"), "not a code form tracegate reads: a URI with scheme ftp (a GS1 Digital Link URI is http or https)");
+        assert_eq!(
+            error("ftp://example.com/01/09501101020917"),
+            "not a code form tracegate reads: a URI with scheme ftp (a GS1 Digital Link URI is http or https)"
+        );
         assert!(error("mailto:someone").contains("a URI with scheme mailto"));
         assert!(error("urn:isbn:9780306406157").contains("a URN of namespace \"isbn\""));
         assert!(error("URN:ISBN:9780306406157").contains("a URN of namespace \"ISBN\""));
@@ -927,23 +1021,45 @@ mod tests {
     #[test]
     fn raw_element_strings_read_as_the_general_specifications_say() {
         // Any CSET 82 character in a lot or serial, with or without separators.
-        assert_eq!(canonical("010950110102091721AB:12"), "/01/09501101020917/21/AB%3A12");
-        assert_eq!(canonical("0109501101020917 10!\"%&'()*+,-./:;<=>?_".replace(' ', "").as_str()), "/01/09501101020917/10/%21%22%25%26%27%28%29%2A%2B%2C-.%2F%3A%3B%3C%3D%3E%3F_");
+        assert_eq!(
+            canonical("010950110102091721AB:12"),
+            "/01/09501101020917/21/AB%3A12"
+        );
+        assert_eq!(
+            canonical(
+                "0109501101020917 10!\"%&'()*+,-./:;<=>?_"
+                    .replace(' ', "")
+                    .as_str()
+            ),
+            "/01/09501101020917/10/%21%22%25%26%27%28%29%2A%2B%2C-.%2F%3A%3B%3C%3D%3E%3F_"
+        );
         // The last variable-length value needs no separator.
-        assert_eq!(canonical("01095011010209171726053110LOT1"), "/01/09501101020917/10/LOT1");
+        assert_eq!(
+            canonical("01095011010209171726053110LOT1"),
+            "/01/09501101020917/10/LOT1"
+        );
         // A lot followed by what looks like another AI, without GS: the lot takes the rest.
         let code = parse("010950110102091710ABC21XYZ", YEAR).expect("valid");
         assert_eq!((code.lot(), code.serial()), (Some("ABC21XYZ"), None));
         let e = error("010950110102091710ABCDEFGHIJKLMNOPQRS21XYZ");
-        assert!(e.contains("(10) BATCH/LOT is at most 20 characters") && e.contains("GS separator"), "{e}");
+        assert!(
+            e.contains("(10) BATCH/LOT is at most 20 characters") && e.contains("GS separator"),
+            "{e}"
+        );
         // A separator after a pre-defined length value is tolerated; leading ones too.
-        assert_eq!(canonical(&format!("{GS}0109501101020917{GS}10L")), "/01/09501101020917/10/L");
+        assert_eq!(
+            canonical(&format!("{GS}0109501101020917{GS}10L")),
+            "/01/09501101020917/10/L"
+        );
         // All digits, longer than a GTIN: element string.
         assert_eq!(canonical("0109501101020917"), "/01/09501101020917");
         // GS1 General Specifications example: (01)…(3103)001250 with a lot.
         let code = parse("0109501101020917310300125010LOT7", YEAR).expect("valid");
         let elements: Vec<(&str, &str)> = code.elements().map(|e| (e.ai, e.value)).collect();
-        assert_eq!(elements, [("01", "09501101020917"), ("3103", "001250"), ("10", "LOT7")]);
+        assert_eq!(
+            elements,
+            [("01", "09501101020917"), ("3103", "001250"), ("10", "LOT7")]
+        );
         assert!(error("010950110102091").contains("has 14 characters, not 13"));
         assert!(error("0109501101020917XX").contains("no GS1 Application Identifier"));
     }
@@ -954,8 +1070,14 @@ mod tests {
         assert_eq!(code.canonical(), "/01/09501101020917");
         let elements: Vec<&str> = code.elements().map(|e| e.ai).collect();
         assert_eq!(elements, ["01", "91", "99"]);
-        assert_eq!(canonical(&format!("0109501101020917{}", "91X-1")), "/01/09501101020917");
-        assert_eq!(canonical("(01)09501101020917(7240)PROTO(8008)26053112"), "/01/09501101020917");
+        assert_eq!(
+            canonical(&format!("0109501101020917{}", "91X-1")),
+            "/01/09501101020917"
+        );
+        assert_eq!(
+            canonical("(01)09501101020917(7240)PROTO(8008)26053112"),
+            "/01/09501101020917"
+        );
         // Format checked where the dictionary says how.
         assert!(error(&format!("(01)09501101020917(91){}", "A".repeat(91))).contains("at most 90"));
         assert!(error("(01)09501101020917(91)A B").contains("not a character GS1 allows"));
@@ -963,8 +1085,13 @@ mod tests {
         assert!(error("(00)106141412345678908(4330)0123X5").contains("(4330)"));
         assert!(error("(01)09501101020917(422)999").contains("ISO 3166"));
         // An AI needs the AIs it goes with, and none it excludes.
-        assert!(error("(01)09501101020917(250)S2").contains("(250) SECONDARY SERIAL needs (01) with (21)"));
-        assert!(error("(01)09501101020917(02)09501101020917(37)1").contains("may not appear together"));
+        assert!(
+            error("(01)09501101020917(250)S2")
+                .contains("(250) SECONDARY SERIAL needs (01) with (21)")
+        );
+        assert!(
+            error("(01)09501101020917(02)09501101020917(37)1").contains("may not appear together")
+        );
         // A key alone is not enough without one of GS1's primary keys.
         assert!(error("(91)X-1").contains("no GS1 primary key"));
         assert!(error("(10)ABC").contains("(10) BATCH/LOT needs"));
@@ -972,15 +1099,32 @@ mod tests {
 
     #[test]
     fn a_repeated_ai_must_repeat_its_value() {
-        assert_eq!(canonical("(01)09501101020917(10)L1(10)L1"), "/01/09501101020917/10/L1");
-        assert_eq!(canonical(&format!("0109501101020917172605310109501101020917")), "/01/09501101020917");
+        assert_eq!(
+            canonical("(01)09501101020917(10)L1(10)L1"),
+            "/01/09501101020917/10/L1"
+        );
+        assert_eq!(
+            canonical(&format!("0109501101020917172605310109501101020917")),
+            "/01/09501101020917"
+        );
         let e = error("(01)09501101020917(10)L1(10)L2");
-        assert!(e.contains("(10) BATCH/LOT appears twice with different values: \"L1\" and \"L2\""), "{e}");
+        assert!(
+            e.contains("(10) BATCH/LOT appears twice with different values: \"L1\" and \"L2\""),
+            "{e}"
+        );
     }
 
     #[test]
     fn only_separators_never_read_as_a_key() {
-        for input in ["\u{1d}", "\u{1d}\u{1d}", "]d2", "]d2\u{1d}", "]C1", " \t\r\n ", ""] {
+        for input in [
+            "\u{1d}",
+            "\u{1d}\u{1d}",
+            "]d2",
+            "]d2\u{1d}",
+            "]C1",
+            " \t\r\n ",
+            "",
+        ] {
             assert!(parse(input, YEAR).is_err(), "{input:?}");
         }
         assert_eq!(parse("  ", YEAR), Err(CodeError::Empty));
@@ -994,27 +1138,63 @@ mod tests {
 
     #[test]
     fn digital_link_follows_its_uri_syntax() {
-        let code = parse("https://id.gs1.org/01/09501101020917/10/AB-123/21/12345?17=260531", YEAR).expect("valid");
+        let code = parse(
+            "https://id.gs1.org/01/09501101020917/10/AB-123/21/12345?17=260531",
+            YEAR,
+        )
+        .expect("valid");
         assert_eq!(code.expiry, NaiveDate::from_ymd_opt(2026, 5, 31));
         assert_eq!(code.form, Form::DigitalLink);
-        assert_eq!(canonical("HTTPS://brand.example.vn/products/scan/01/9501101020917?linkType=gs1:pip"), "/01/09501101020917");
-        assert_eq!(canonical("https://example.com/00/106141412345678908"), "/00/106141412345678908");
-        assert_eq!(canonical("https://example.com/414/9501101530003/254/A1"), "/414/9501101530003/254/A1");
-        assert_eq!(canonical("https://example.com/01/09501101020917/21/A%2FB%2B1"), "/01/09501101020917/21/A%2FB%2B1");
-        assert_eq!(canonical("https://example.com/01/09501101020917/235/T1"), "/01/09501101020917/235/T1");
-        assert!(error("https://example.com/01/09501101020917/21/X/10/Y").contains("permitted order"));
-        assert!(error("https://example.com/01/09501101020917/235/T/10/Y").contains("permitted order"));
+        assert_eq!(
+            canonical("HTTPS://brand.example.vn/products/scan/01/9501101020917?linkType=gs1:pip"),
+            "/01/09501101020917"
+        );
+        assert_eq!(
+            canonical("https://example.com/00/106141412345678908"),
+            "/00/106141412345678908"
+        );
+        assert_eq!(
+            canonical("https://example.com/414/9501101530003/254/A1"),
+            "/414/9501101530003/254/A1"
+        );
+        assert_eq!(
+            canonical("https://example.com/01/09501101020917/21/A%2FB%2B1"),
+            "/01/09501101020917/21/A%2FB%2B1"
+        );
+        assert_eq!(
+            canonical("https://example.com/01/09501101020917/235/T1"),
+            "/01/09501101020917/235/T1"
+        );
+        assert!(
+            error("https://example.com/01/09501101020917/21/X/10/Y").contains("permitted order")
+        );
+        assert!(
+            error("https://example.com/01/09501101020917/235/T/10/Y").contains("permitted order")
+        );
         assert!(error("https://example.com/01/09501101020918").contains("check digit"));
         assert!(error("https://example.com/01/09501101020917?17=261332").starts_with("(17)"));
         assert!(error("https://example.com/01/09501101020917/10/%ZZ").contains("percent-encoding"));
-        assert!(error("https://example.com/01/09501101020917?21=S").contains("not permitted as a data attribute"));
-        assert!(error("https://example.com/01/09501101020917?10=L").contains("belongs in the path"));
+        assert!(
+            error("https://example.com/01/09501101020917?21=S")
+                .contains("not permitted as a data attribute")
+        );
+        assert!(
+            error("https://example.com/01/09501101020917?10=L").contains("belongs in the path")
+        );
         assert!(error("https://example.com/01/09501101020917?99999=1").contains("(99999)"));
         assert!(error("https://example.com/01/09501101020917?3103=").contains("no value"));
         assert!(error("https://exa(mple.com/01/09501101020917").contains("host"));
-        assert!(error("https://example.com/01/09501101020917/10/A B").contains("' ' is not allowed in a URI"));
-        assert_eq!(canonical("https://example.com/01/09501101020917?17=260531&17=260531"), "/01/09501101020917");
-        assert!(error("https://example.com/01/09501101020917?17=260531&17=260530").contains("twice"));
+        assert!(
+            error("https://example.com/01/09501101020917/10/A B")
+                .contains("' ' is not allowed in a URI")
+        );
+        assert_eq!(
+            canonical("https://example.com/01/09501101020917?17=260531&17=260531"),
+            "/01/09501101020917"
+        );
+        assert!(
+            error("https://example.com/01/09501101020917?17=260531&17=260530").contains("twice")
+        );
     }
 
     #[test]
@@ -1041,7 +1221,10 @@ mod tests {
 
     #[test]
     fn unreadable_input_says_what_it_is() {
-        assert!(matches!(parse("hello world", YEAR), Err(CodeError::Unrecognised(_))));
+        assert!(matches!(
+            parse("hello world", YEAR),
+            Err(CodeError::Unrecognised(_))
+        ));
         assert!(error("12345").contains("GTIN"));
         assert!(error("09501101020918").contains("check digit"));
     }
