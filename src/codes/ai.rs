@@ -443,7 +443,7 @@ pub struct Ai {
     requires: &'static [&'static [Patterns]],
     excludes: Patterns,
     /// `requires` and `excludes` as ranges of ids, compared as numbers on the hot path.
-    requires_ids: Box<[Box<[Box<[IdRange]>]>]>,
+    requires_ids: Box<[Requirement]>,
     excludes_ids: Box<[IdRange]>,
     /// Length and value of the code in one number (`01` → 20001, `3103` → 43103).
     pub(crate) id: u32,
@@ -485,6 +485,9 @@ impl Ai {
 
 /// Ids an AI pattern covers (`31nn` → 43100..=43199).
 type IdRange = (u32, u32);
+
+/// One `req=` attribute: alternatives, each a group of AIs that must all be present.
+type Requirement = Box<[Box<[IdRange]>]>;
 
 fn id_range(pattern: &str) -> IdRange {
     let len = pattern.len() as u32;

@@ -524,7 +524,7 @@ fn lint(lint: Lint, part: &[u8], year: i32) -> Result<(), &'static str> {
             let half = part.len() / 2;
             let (piece, total) = part.split_at(half);
             all_digits(part)
-                && part.len() % 2 == 0
+                && part.len().is_multiple_of(2)
                 && half > 0
                 && piece.iter().any(|b| *b != b'0')
                 && total.iter().any(|b| *b != b'0')
@@ -641,7 +641,7 @@ fn charset_ok(component: &Component, part: &[u8]) -> bool {
         Charset::Z => {
             // Base64url with at most two `=` of padding, only at the end.
             let pads = part.iter().rev().take_while(|b| **b == b'=').count();
-            if pads > 2 || (pads > 0 && part.len() % 3 != 0) {
+            if pads > 2 || (pads > 0 && !part.len().is_multiple_of(3)) {
                 return false;
             }
             return part[..part.len() - pads]
