@@ -234,7 +234,7 @@ mod tests {
                 }
                 (s, d)
             })
-            .find(|(_, d)| check_digit(d).is_none())
+            .find(|(_, d)| check_digit(d).is_none() && d[2..].iter().any(|x| *x != 0))
             .expect("such digits exist");
         assert_eq!(
             EnterpriseCode::parse(&format!("{}0", nine.0)),
