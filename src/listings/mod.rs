@@ -190,7 +190,7 @@ fn parse_codes(request: &ListingRequest, year: i32) -> (ParsedCodes, Vec<String>
     let mut keys: Vec<String> = parsed
         .iter()
         .filter_map(|p| p.as_ref().ok())
-        .flat_map(|p| p.lookup_keys.iter().cloned())
+        .flat_map(|p| p.lookup_keys().iter().map(str::to_owned))
         .collect();
     keys.sort();
     keys.dedup();
@@ -271,7 +271,7 @@ impl Gate {
         for p in parsed {
             let mut registered = None;
             if let Ok(code) = &p {
-                for key in &code.lookup_keys {
+                for key in code.lookup_keys() {
                     if let Some(row) = self.cache.code(key)? {
                         registered = Some((*row).clone());
                         break;
@@ -342,13 +342,13 @@ impl Gate {
                 let registered = p
                     .as_ref()
                     .ok()
-                    .and_then(|code| code.lookup_keys.iter().find_map(|k| found.get(k)))
+                    .and_then(|code| code.lookup_keys().iter().find_map(|k| found.get(k)))
                     .cloned();
                 let authorised = match (&registered, business.as_deref(), &p) {
                     (Some(row), Some(distributor), Ok(code)) if row.owner_code != distributor => {
                         code_store::is_authorised(
                             conn,
-                            &code.lookup_keys,
+                            &code.lookup_keys().to_vec(),
                             distributor,
                             now.naive_utc(),
                         )?
@@ -410,7 +410,7 @@ impl Gate {
             .zip(&facts.codes)
             .map(|(input, f)| CheckedCode {
                 input: input.clone(),
-                canonical: f.parsed.as_ref().ok().map(|c| c.canonical.clone()),
+                canonical: f.parsed.as_ref().ok().map(|c| c.canonical().to_owned()),
                 status: f
                     .registered
                     .as_ref()

@@ -122,16 +122,18 @@ fn find(
     parsed: &ParsedCode,
     place: &str,
 ) -> Result<Found, AppError> {
-    let found = code_store::find_codes(conn, &parsed.lookup_keys)?;
+    let found = code_store::find_codes(conn, &parsed.lookup_keys().to_vec())?;
     let Some(row) = found
         .iter()
-        .find(|r| r.code_key == parsed.lookup_keys[0])
+        .find(|r| r.code_key == parsed.lookup_keys().first())
         .cloned()
     else {
-        return Ok(parsed.lookup_keys[1..]
+        return Ok(parsed
+            .lookup_keys()
             .iter()
-            .find(|k| found.iter().any(|r| &r.code_key == *k))
-            .map_or(Found::Unknown, |k| Found::Broader(k.clone())));
+            .skip(1)
+            .find(|k| found.iter().any(|r| r.code_key == *k))
+            .map_or(Found::Unknown, |k| Found::Broader(k.to_owned())));
     };
     let issuer_name = code_store::find_issuer(conn, &row.issuer_id)?
         .map(|i| i.name)
@@ -466,9 +468,9 @@ pub async fn verify(
         );
     }
     if let Ok(parsed) = crate::codes::parse(&code, today(&state).year())
-        && parsed.canonical.starts_with("/01/")
+        && parsed.canonical().starts_with("/01/")
     {
-        let mut location = parsed.canonical.clone();
+        let mut location = parsed.canonical().to_owned();
         let own: Vec<(String, String)> =
             serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
                 .unwrap_or_default()
@@ -527,7 +529,7 @@ pub async fn qr(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResp
     };
     let parsed = crate::codes::parse(&candidate, today(&state).year())
         .map_err(|e| AppError::invalid("code", e.to_string()))?;
-    let target = format!("{base}{}", public_path(&parsed.canonical));
+    let target = format!("{base}{}", public_path(parsed.canonical()));
     let code = qrcode::QrCode::new(target.as_bytes())
         .map_err(|e| AppError::invalid("code", format!("too long for a QR code: {e}")))?;
     let svg = code
