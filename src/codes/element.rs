@@ -1,210 +1,207 @@
 //! GS1 element strings: human-readable `(01)09501101020917(17)260531(10)AB12` and raw data
-//! as a scanner reports it (`0109501101020917172605311 0AB12` with GS, 0x1D, after each
-//! variable-length value), optionally behind a symbology identifier (`]C1`, `]d2`, `]Q3`,
-//! `]e0`).
+//! as a scanner reports it (`010950110102091717260531` `10AB12` with GS, 0x1D, after each
+//! value whose length is not pre-defined), optionally behind a symbology identifier.
+//!
+//! Raw data follows the GS1 General Specifications (§7.8): an AI with a pre-defined length
+//! (the dictionary's `*` flag) takes exactly that many characters; any other value runs to
+//! the next GS or to the end of the data, so the last one needs no separator and a value
+//! is never cut short because what follows looks like another AI.
 
-use super::CodeError;
 use super::ai::{self, Ai};
 use super::gs1::validate;
+use super::{CodeError, Reading};
 
 /// Group separator (FNC1 in transmitted data).
-pub const GS: char = '\u{1d}';
+pub const GS: u8 = 0x1d;
 
-/// Symbology identifiers of GS1 carriers: GS1-128, GS1 DataMatrix, GS1 QR, GS1 DataBar.
-const SYMBOLOGY_IDS: &[&str] = &["]C1", "]d2", "]Q3", "]e0", "]J1"];
-
-/// AI and value pairs in the order given.
-pub type Elements = Vec<(&'static Ai, String)>;
-
-/// Whether the text looks like an element string (rather than a URI or a plain key).
-pub fn looks_like(input: &str) -> bool {
-    input.starts_with('(')
-        || input.contains(GS)
-        || SYMBOLOGY_IDS.iter().any(|s| input.starts_with(s))
+fn invalid(part: impl Into<String>, message: impl Into<String>) -> CodeError {
+    CodeError::Invalid {
+        part: part.into(),
+        message: message.into(),
+    }
 }
 
-/// Parses either form, validating every value.
-pub fn parse(input: &str, reference_year: i32) -> Result<Elements, CodeError> {
-    let input = SYMBOLOGY_IDS
-        .iter()
-        .find_map(|s| input.strip_prefix(s))
-        .unwrap_or(input);
-    let elements = if input.starts_with('(') {
-        parse_bracketed(input)?
-    } else {
-        parse_raw(input)?
-    };
-    for (ai, value) in &elements {
-        validate(ai, value, reference_year).map_err(|message| CodeError::Invalid {
-            part: format!("({})", ai.code),
-            message,
-        })?;
-    }
-    for (at, (ai, _)) in elements.iter().enumerate() {
-        // Table entries are unique statics: identity is equality.
-        if elements[..at]
-            .iter()
-            .any(|(seen, _)| std::ptr::eq(*seen, *ai))
-        {
-            return Err(CodeError::Invalid {
-                part: format!("({})", ai.code),
-                message: format!("({}) appears twice", ai.code),
-            });
+fn ai_part(ai: &Ai) -> String {
+    format!("({})", ai.code())
+}
+
+/// The first character a GS1 element string cannot hold (anything but printable ASCII and
+/// GS), for an error that names it.
+pub(crate) fn first_foreign_char(input: &str) -> Option<char> {
+    input
+        .chars()
+        .find(|c| !(c.is_ascii_graphic() || *c == '\u{1d}'))
+}
+
+/// Parses `(AI)value(AI)value…`. A `(` inside a value is written `\(`.
+pub(crate) fn parse_bracketed(input: &str, reading: &mut Reading) -> Result<(), CodeError> {
+    let bytes = input.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        if bytes[at] != b'(' {
+            return Err(invalid(
+                "element string",
+                format!("expected \"(\" to start an AI at {:?}", shown(&input[at..])),
+            ));
         }
+        let close = bytes[at + 1..]
+            .iter()
+            .position(|b| *b == b')')
+            .map(|p| at + 1 + p)
+            .ok_or_else(|| {
+                invalid(
+                    "element string",
+                    "an AI in brackets is not closed with \")\"",
+                )
+            })?;
+        let code = &input[at + 1..close];
+        let ai = ai::lookup(code).ok_or_else(|| unknown(code))?;
+        let start = reading.text.len();
+        let mut i = close + 1;
+        loop {
+            let end = bytes[i..]
+                .iter()
+                .position(|b| *b == b'(')
+                .map_or(bytes.len(), |p| i + p);
+            // `\(` is a `(` inside the value; copy up to it and go on past the bracket.
+            if end > i && bytes[end - 1] == b'\\' && end < bytes.len() {
+                reading.text.push_str(&input[i..end - 1]);
+                reading.text.push('(');
+                i = end + 1;
+                continue;
+            }
+            reading.text.push_str(&input[i..end]);
+            i = end;
+            break;
+        }
+        if reading.text.len() == start {
+            return Err(invalid(
+                ai_part(ai),
+                format!("({}) {} has no value", ai.code(), ai.title),
+            ));
+        }
+        reading.push(ai, start)?;
+        at = i;
     }
-    Ok(elements)
+    Ok(())
+}
+
+fn shown(text: &str) -> String {
+    text.chars().take(12).collect()
 }
 
 fn unknown(code: &str) -> CodeError {
-    CodeError::Invalid {
-        part: format!("({code})"),
-        message: format!("({code}) is not an Application Identifier tracegate reads"),
-    }
+    let message = if !code.is_empty() && code.len() <= 4 && code.bytes().all(|b| b.is_ascii_digit())
+    {
+        format!("({code}) is not an Application Identifier in GS1's syntax dictionary")
+    } else {
+        format!("({code}) is not an Application Identifier (2 to 4 digits)")
+    };
+    invalid(format!("({code})"), message)
 }
 
-fn parse_bracketed(input: &str) -> Result<Elements, CodeError> {
-    let mut elements = Vec::with_capacity(4);
-    let mut rest = input;
-    while !rest.is_empty() {
-        let body = rest.strip_prefix('(').ok_or_else(|| CodeError::Invalid {
-            part: "element string".into(),
-            message: format!("expected \"(\" to start an AI at {rest:?}"),
-        })?;
-        let close = body.find(')').ok_or_else(|| CodeError::Invalid {
-            part: "element string".into(),
-            message: "an AI in brackets is not closed with \")\"".into(),
-        })?;
-        let code = &body[..close];
-        let ai = ai::lookup(code).ok_or_else(|| unknown(code))?;
-        let after = &body[close + 1..];
-        let end = after.find('(').unwrap_or(after.len());
-        let value = &after[..end];
-        if value.is_empty() {
-            return Err(CodeError::Invalid {
-                part: format!("({code})"),
-                message: format!("({code}) has no value"),
-            });
+/// Parses raw data: AIs and values run together, GS after values of no pre-defined length.
+pub(crate) fn parse_raw(input: &str, reading: &mut Reading) -> Result<(), CodeError> {
+    let bytes = input.as_bytes();
+    let mut at = 0;
+    loop {
+        while bytes.get(at) == Some(&GS) {
+            at += 1;
         }
-        elements.push((ai, value.to_string()));
-        rest = &after[end..];
-    }
-    Ok(elements)
-}
-
-fn parse_raw(input: &str) -> Result<Elements, CodeError> {
-    let mut elements = Vec::with_capacity(4);
-    let mut rest = input.trim_start_matches(GS);
-    while !rest.is_empty() {
+        if at >= bytes.len() {
+            break;
+        }
+        let rest = &bytes[at..];
         let ai = ai::at_start(rest).ok_or_else(|| {
-            let head: String = rest.chars().take(4).collect();
-            CodeError::Invalid {
-                part: "element string".into(),
-                message: format!("no known Application Identifier at {head:?}"),
+            let head = shown(&input[at..]);
+            if reading.items.is_empty() {
+                invalid(
+                    "element string",
+                    format!("{head:?} does not start with a GS1 Application Identifier"),
+                )
+            } else {
+                invalid(
+                    "element string",
+                    format!("no GS1 Application Identifier at {head:?} (after the value of the previous one)"),
+                )
             }
         })?;
-        let data = &rest[ai.code.len()..];
-        let (value, next) = match ai.fixed_length().filter(|_| ai.fixed) {
-            Some(len) => {
-                if data.len() < len || !data.is_char_boundary(len) {
-                    return Err(CodeError::Invalid {
-                        part: format!("({})", ai.code),
-                        message: format!(
-                            "({}) {} needs {len} digits, found {}",
-                            ai.code,
-                            ai.title,
-                            data.len()
-                        ),
-                    });
-                }
-                data.split_at(len)
+        let data_at = at + ai.code().len();
+        let data = &bytes[data_at..];
+        let len = if ai.predefined {
+            let len = ai.max_length();
+            let available = data.iter().take(len).take_while(|b| **b != GS).count();
+            if available < len {
+                return Err(invalid(
+                    ai_part(ai),
+                    format!(
+                        "({}) {} has {len} characters, not {available}",
+                        ai.code(),
+                        ai.title
+                    ),
+                ));
             }
-            None => match data.find(GS) {
-                Some(at) => (&data[..at], &data[at..]),
-                None => (data, ""),
-            },
+            len
+        } else {
+            let len = data.iter().position(|b| *b == GS).unwrap_or(data.len());
+            if len > ai.max_length() {
+                return Err(invalid(
+                    ai_part(ai),
+                    format!(
+                        "({}) {} is at most {} characters, but its value runs on for {len} characters to the {}: a value of no pre-defined length ends only at a GS separator or at the end of the data",
+                        ai.code(),
+                        ai.title,
+                        ai.max_length(),
+                        if len == data.len() {
+                            "end"
+                        } else {
+                            "next separator"
+                        }
+                    ),
+                ));
+            }
+            len
         };
-        elements.push((ai, value.to_string()));
-        rest = next.trim_start_matches(GS);
+        if len == 0 {
+            return Err(invalid(
+                ai_part(ai),
+                format!("({}) {} has no value", ai.code(), ai.title),
+            ));
+        }
+        let start = reading.text.len();
+        reading.text.push_str(&input[data_at..data_at + len]);
+        reading.push(ai, start)?;
+        at = data_at + len;
     }
-    Ok(elements)
+    Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn codes(elements: &Elements) -> Vec<(&str, &str)> {
-        elements
-            .iter()
-            .map(|(ai, v)| (ai.code, v.as_str()))
-            .collect()
+/// Checks every value against its AI, repeated AIs (the same value again is allowed, a
+/// different one is not), and the dictionary's mandatory and forbidden pairings.
+pub(crate) fn validate_reading(reading: &Reading, reference_year: i32) -> Result<(), CodeError> {
+    for (at, (ai, value)) in reading.elements().enumerate() {
+        validate(ai, value, reference_year).map_err(|message| invalid(ai_part(ai), message))?;
+        if let Some((_, first)) = reading
+            .elements()
+            .take(at)
+            .find(|(seen, seen_value)| std::ptr::eq(*seen, ai) && *seen_value != value)
+        {
+            return Err(invalid(
+                ai_part(ai),
+                format!(
+                    "({}) {} appears twice with different values: {first:?} and {value:?}",
+                    ai.code(),
+                    ai.title
+                ),
+            ));
+        }
     }
-
-    #[test]
-    fn bracketed_form_from_the_gs1_examples() {
-        let e = parse("(01)09501101020917(17)260531(10)AB-123", 2026).expect("valid");
-        assert_eq!(
-            codes(&e),
-            vec![("01", "09501101020917"), ("17", "260531"), ("10", "AB-123")]
-        );
-    }
-
-    #[test]
-    fn raw_form_with_separators_and_symbology_identifier() {
-        let raw = format!("]d201095011010209171726053110AB-123{GS}21XYZ987");
-        let e = parse(&raw, 2026).expect("valid");
-        assert_eq!(
-            codes(&e),
-            vec![
-                ("01", "09501101020917"),
-                ("17", "260531"),
-                ("10", "AB-123"),
-                ("21", "XYZ987")
-            ]
-        );
-    }
-
-    #[test]
-    fn measures_are_fixed_length() {
-        let e = parse("0109501101020917310300125010LOT7", 2026).expect("valid");
-        assert_eq!(
-            codes(&e),
-            vec![("01", "09501101020917"), ("3103", "001250"), ("10", "LOT7")]
-        );
-    }
-
-    #[test]
-    fn errors_name_the_ai_at_fault() {
-        let err = parse("(01)09501101020918", 2026).unwrap_err();
-        assert!(
-            matches!(&err, CodeError::Invalid { part, .. } if part == "(01)"),
-            "{err}"
-        );
-        assert!(err.to_string().contains("check digit"), "{err}");
-        assert!(
-            parse("(99)1234", 2026)
-                .unwrap_err()
-                .to_string()
-                .contains("(99)")
-        );
-        assert!(
-            parse("(01)09501101020917(01)09501101020917", 2026)
-                .unwrap_err()
-                .to_string()
-                .contains("twice")
-        );
-        assert!(parse("(01", 2026).is_err());
-        assert!(
-            parse("(10)", 2026)
-                .unwrap_err()
-                .to_string()
-                .contains("no value")
-        );
-        assert!(
-            parse("01095011010209", 2026)
-                .unwrap_err()
-                .to_string()
-                .contains("needs 14")
-        );
-    }
+    ai::check_associations(reading.elements().map(|(ai, _)| ai)).map_err(|association| {
+        let part = match &association {
+            ai::Association::Missing { ai, .. } | ai::Association::Excluded { ai, .. } => {
+                ai_part(ai)
+            }
+        };
+        invalid(part, association.to_string())
+    })
 }

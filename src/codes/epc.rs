@@ -1,11 +1,19 @@
-//! EPC pure-identity URNs for serialised trade items (SGTIN, GS1 EPC Tag Data Standard):
-//! `urn:epc:id:sgtin:{company prefix}.{indicator}{item reference}.{serial}` ⇄ GTIN + serial.
+//! EPC URNs (GS1 EPC Tag Data Standard 2.x) that name a trade item:
+//! pure identities `urn:epc:id:sgtin:{company prefix}.{indicator}{item reference}.{serial}`,
+//! tag URIs `urn:epc:tag:sgtin-96:{filter}.…` and `…sgtin-198:…`, and lot classes
+//! `urn:epc:class:lgtin:{company prefix}.{indicator}{item reference}.{lot}`.
+//!
+//! Case: `urn` and the namespace `epc` are case-insensitive (RFC 8141 §3.1); everything
+//! after them is written exactly as TDS's grammar gives it (lower-case `id`, `sgtin`, …).
+//! Serials and lots are TDS "GS3A3" components: letters, digits and `! ' ( ) * + , - . : ;
+//! = _` as they are, `" % & / < > ?` only percent-encoded (`%22 %25 %26 %2F %3C %3E %3F`),
+//! never a space or any other character.
 
-use super::CodeError;
-use super::gs1::{Gtin, check_digit};
+use super::ai;
+use super::gs1::check_digit;
+use super::{CodeError, Reading};
 
-const PREFIX: &str = "urn:epc:id:sgtin:";
-
+/// Whether the input is a URN of the `epc` namespace, in any case.
 pub fn looks_like(input: &str) -> bool {
     input
         .get(..8)
@@ -19,22 +27,114 @@ fn invalid(message: impl Into<String>) -> CodeError {
     }
 }
 
-/// The GTIN and serial an SGTIN URN names.
-pub fn parse(input: &str) -> Result<(Gtin, String), CodeError> {
-    let body = input
-        .get(..PREFIX.len())
-        .filter(|p| p.eq_ignore_ascii_case(PREFIX))
-        .map(|_| &input[PREFIX.len()..])
-        .ok_or_else(|| {
-            invalid("only SGTIN pure-identity URNs (urn:epc:id:sgtin:…) name a trade item")
-        })?;
-    let mut parts = body.splitn(3, '.');
-    let (Some(company), Some(item), Some(serial)) = (parts.next(), parts.next(), parts.next())
-    else {
-        return Err(invalid(
-            "expected urn:epc:id:sgtin:{company prefix}.{indicator and item reference}.{serial}",
-        ));
-    };
+/// EPC schemes TDS defines that tracegate does not list, with what each names.
+const OTHER_SCHEMES: &[(&str, &str)] = &[
+    ("sscc", "a logistic unit (SSCC)"),
+    ("sgln", "a location (GLN)"),
+    ("pgln", "a party (GLN)"),
+    ("grai", "a returnable asset (GRAI)"),
+    ("giai", "an individual asset (GIAI)"),
+    ("gsrn", "a service relation (GSRN)"),
+    ("gsrnp", "a service provider (GSRN)"),
+    ("gdti", "a document (GDTI)"),
+    ("cpi", "a component or part (CPI)"),
+    ("sgcn", "a coupon (GCN)"),
+    ("ginc", "a consignment (GINC)"),
+    ("gsin", "a shipment (GSIN)"),
+    ("itip", "a piece of a trade item (ITIP)"),
+    ("upui", "a unit pack (UPUI)"),
+    ("gid", "a general identifier (GID)"),
+    ("usdod", "a US Department of Defense item"),
+    ("adi", "an aerospace and defence item (ADI)"),
+    ("bic", "a container (BIC)"),
+    ("imovn", "a vessel (IMO number)"),
+];
+
+/// Reads an EPC URN into `reading` (GTIN with serial or lot).
+pub(crate) fn parse(input: &str, reading: &mut Reading) -> Result<(), CodeError> {
+    let rest = &input[8..];
+    let (kind, rest) = rest
+        .split_once(':')
+        .ok_or_else(|| invalid("an EPC URN has the form urn:epc:id:{scheme}:{parts}"))?;
+    let (scheme, body) = rest.split_once(':').unwrap_or((rest, ""));
+    match (kind, scheme) {
+        ("id", "sgtin") => sgtin(body, reading, Serial::Text),
+        ("tag", "sgtin-96") => {
+            let body = filtered(body)?;
+            sgtin(body, reading, Serial::Integer)
+        }
+        ("tag", "sgtin-198") => {
+            let body = filtered(body)?;
+            sgtin(body, reading, Serial::Text)
+        }
+        ("class", "lgtin") => lgtin(body, reading),
+        ("idpat", _) => Err(invalid(
+            "an EPC identity pattern (urn:epc:idpat:…) names many items, not one code",
+        )),
+        ("raw", _) => Err(invalid(
+            "a raw EPC (urn:epc:raw:…) is tag memory, not an identity: decode it to urn:epc:id:… first",
+        )),
+        ("id" | "tag" | "class", _) => {
+            let base = scheme.split('-').next().unwrap_or(scheme);
+            match OTHER_SCHEMES.iter().find(|(s, _)| *s == base) {
+                Some((_, what)) => Err(invalid(format!(
+                    "an EPC URN of type {scheme}, which names {what}, not a trade item tracegate lists (urn:epc:id:sgtin:… or urn:epc:class:lgtin:…)"
+                ))),
+                None if OTHER_SCHEMES
+                    .iter()
+                    .any(|(s, _)| s.eq_ignore_ascii_case(base))
+                    || base.eq_ignore_ascii_case("sgtin")
+                    || base.eq_ignore_ascii_case("lgtin") =>
+                {
+                    Err(invalid(format!(
+                        "the EPC scheme is written in lower case ({:?}); only \"urn:epc:\" may be in any case",
+                        scheme.to_ascii_lowercase()
+                    )))
+                }
+                None => Err(invalid(format!(
+                    "an EPC URN of unknown type {scheme:?}: the Tag Data Standard defines no such scheme"
+                ))),
+            }
+        }
+        _ if ["id", "tag", "class", "idpat", "raw"]
+            .iter()
+            .any(|k| k.eq_ignore_ascii_case(kind)) =>
+        {
+            Err(invalid(format!(
+                "{kind:?} is written in lower case ({:?}); only \"urn:epc:\" may be in any case",
+                kind.to_ascii_lowercase()
+            )))
+        }
+        _ => Err(invalid(format!(
+            "an EPC URN of unknown type urn:epc:{kind}: the Tag Data Standard defines id, tag, class, idpat and raw"
+        ))),
+    }
+}
+
+/// The body of a tag URI after its filter value (one digit 0–7).
+fn filtered(body: &str) -> Result<&str, CodeError> {
+    match body.split_once('.') {
+        Some((filter, rest))
+            if filter.len() == 1 && matches!(filter.as_bytes()[0], b'0'..=b'7') =>
+        {
+            Ok(rest)
+        }
+        _ => Err(invalid(
+            "a tag URI starts with its filter value, one digit 0 to 7",
+        )),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Serial {
+    /// Any GS3A3 component of 1 to 20 characters.
+    Text,
+    /// A number below 2³⁸ without leading zeros (the serial of an SGTIN-96).
+    Integer,
+}
+
+/// Appends the GTIN that company prefix and item reference name, as 14 digits.
+fn push_gtin(company: &str, item: &str, reading: &mut Reading) -> Result<(), CodeError> {
     if !(6..=12).contains(&company.len()) || !company.bytes().all(|b| b.is_ascii_digit()) {
         return Err(invalid("the company prefix is 6 to 12 digits"));
     }
@@ -46,19 +146,137 @@ pub fn parse(input: &str) -> Result<(Gtin, String), CodeError> {
             "company prefix and item reference (with its indicator digit) are 13 digits together",
         ));
     }
-    let body13 = format!("{}{company}{}", &item[..1], &item[1..]);
-    let digit = check_digit(body13.as_bytes());
-    let gtin =
-        Gtin::parse(&format!("{body13}{digit}")).map_err(|e| invalid(format!("GTIN {e}")))?;
-    let serial = super::digital_link::percent_decode(serial).map_err(invalid)?;
-    if serial.is_empty() || serial.chars().count() > 20 {
-        return Err(invalid("the serial number is 1 to 20 characters"));
+    let start = reading.text.len();
+    reading.text.push_str(&item[..1]);
+    reading.text.push_str(company);
+    reading.text.push_str(&item[1..]);
+    let digit = check_digit(&reading.text.as_bytes()[start..]);
+    reading.text.push(char::from(b'0' + digit));
+    let gtin = ai::lookup("01").ok_or_else(|| invalid("GTIN"))?;
+    reading.push(gtin, start)
+}
+
+fn sgtin(body: &str, reading: &mut Reading, serial: Serial) -> Result<(), CodeError> {
+    let mut parts = body.splitn(3, '.');
+    let (Some(company), Some(item), Some(value)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(invalid(
+            "expected urn:epc:id:sgtin:{company prefix}.{indicator and item reference}.{serial}",
+        ));
+    };
+    push_gtin(company, item, reading)?;
+    if serial == Serial::Integer {
+        let fits = value.parse::<u64>().is_ok_and(|n| n < 1 << 38);
+        if value.is_empty()
+            || !value.bytes().all(|b| b.is_ascii_digit())
+            || (value.len() > 1 && value.starts_with('0'))
+            || !fits
+        {
+            return Err(invalid(
+                "the serial of an SGTIN-96 is a number below 274877906944 without leading zeros",
+            ));
+        }
     }
-    Ok((gtin, serial))
+    component(value, "serial", reading, "21")
+}
+
+fn lgtin(body: &str, reading: &mut Reading) -> Result<(), CodeError> {
+    let mut parts = body.splitn(3, '.');
+    let (Some(company), Some(item), Some(lot)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(invalid(
+            "expected urn:epc:class:lgtin:{company prefix}.{indicator and item reference}.{lot}",
+        ));
+    };
+    push_gtin(company, item, reading)?;
+    component(lot, "lot", reading, "10")
+}
+
+fn hex(b: u8) -> Option<u8> {
+    char::from(b)
+        .to_digit(16)
+        .and_then(|d| u8::try_from(d).ok())
+}
+
+/// Decodes a GS3A3 component (serial or lot) and appends it as the value of `code`.
+fn component(text: &str, what: &str, reading: &mut Reading, code: &str) -> Result<(), CodeError> {
+    let start = reading.text.len();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b'A'..=b'Z'
+            | b'a'..=b'z'
+            | b'0'..=b'9'
+            | b'!'
+            | b'\''
+            | b'('
+            | b')'
+            | b'*'
+            | b'+'
+            | b','
+            | b'-'
+            | b'.'
+            | b':'
+            | b';'
+            | b'='
+            | b'_' => {
+                reading.text.push(char::from(b));
+                i += 1;
+            }
+            b'%' => {
+                let decoded = match (
+                    bytes.get(i + 1).and_then(|h| hex(*h)),
+                    bytes.get(i + 2).and_then(|l| hex(*l)),
+                ) {
+                    (Some(h), Some(l)) => h * 16 + l,
+                    _ => {
+                        return Err(invalid(format!(
+                            "the {what} has a % that does not start an escape such as %2F"
+                        )));
+                    }
+                };
+                if !super::gs1::is_cset82(decoded) {
+                    return Err(invalid(format!(
+                        "the {what} escapes {:?}, which is not a character GS1 allows in a {what}",
+                        char::from(decoded)
+                    )));
+                }
+                reading.text.push(char::from(decoded));
+                i += 3;
+            }
+            b'"' | b'&' | b'/' | b'<' | b'>' | b'?' => {
+                return Err(invalid(format!(
+                    "{:?} in the {what} must be percent-encoded ({}) in an EPC URN",
+                    char::from(b),
+                    match b {
+                        b'"' => "%22",
+                        b'&' => "%26",
+                        b'/' => "%2F",
+                        b'<' => "%3C",
+                        b'>' => "%3E",
+                        _ => "%3F",
+                    }
+                )));
+            }
+            _ => {
+                let c = text[i..].chars().next().unwrap_or('?');
+                return Err(invalid(format!(
+                    "{c:?} is not allowed in the {what} of an EPC URN"
+                )));
+            }
+        }
+    }
+    let len = reading.text.len() - start;
+    if !(1..=20).contains(&len) {
+        return Err(invalid(format!("the {what} is 1 to 20 characters")));
+    }
+    let ai = ai::lookup(code).ok_or_else(|| invalid(what.to_string()))?;
+    reading.push(ai, start)
 }
 
 /// The SGTIN URN of a GTIN and serial, given the length of the GS1 company prefix.
-pub fn to_urn(gtin: &Gtin, serial: &str, company_prefix_len: usize) -> Option<String> {
+pub fn to_urn(gtin: &super::Gtin, serial: &str, company_prefix_len: usize) -> Option<String> {
     if !(6..=12).contains(&company_prefix_len) {
         return None;
     }
@@ -66,63 +284,12 @@ pub fn to_urn(gtin: &Gtin, serial: &str, company_prefix_len: usize) -> Option<St
     let indicator = &digits[..1];
     let company = &digits[1..1 + company_prefix_len];
     let item = &digits[1 + company_prefix_len..13];
-    let serial: String = serial
-        .bytes()
-        .map(|b| match b {
-            b'"' | b'%' | b'&' | b'/' | b'<' | b'>' | b'?' => format!("%{b:02X}"),
-            _ => (b as char).to_string(),
-        })
-        .collect();
-    Some(format!("{PREFIX}{company}.{indicator}{item}.{serial}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tag_data_standard_example() {
-        // EPC Tag Data Standard: urn:epc:id:sgtin:0614141.812345.6789 is GTIN
-        // 80614141123458 with serial 6789.
-        let (gtin, serial) = parse("urn:epc:id:sgtin:0614141.812345.6789").expect("valid");
-        assert_eq!(gtin.as_str(), "80614141123458");
-        assert_eq!(serial, "6789");
-        assert_eq!(
-            to_urn(&gtin, "6789", 7).as_deref(),
-            Some("urn:epc:id:sgtin:0614141.812345.6789")
-        );
+    let mut urn = format!("urn:epc:id:sgtin:{company}.{indicator}{item}.");
+    for b in serial.bytes() {
+        match b {
+            b'"' | b'%' | b'&' | b'/' | b'<' | b'>' | b'?' => urn.push_str(&format!("%{b:02X}")),
+            _ => urn.push(char::from(b)),
+        }
     }
-
-    #[test]
-    fn escaped_serials_round_trip() {
-        let (gtin, serial) = parse("urn:epc:id:sgtin:0614141.812345.A%2FB").expect("valid");
-        assert_eq!(serial, "A/B");
-        assert_eq!(
-            to_urn(&gtin, &serial, 7).as_deref(),
-            Some("urn:epc:id:sgtin:0614141.812345.A%2FB")
-        );
-    }
-
-    #[test]
-    fn malformed_urns_say_why() {
-        assert!(
-            parse("urn:epc:id:sscc:0614141.1234567890")
-                .unwrap_err()
-                .to_string()
-                .contains("SGTIN")
-        );
-        assert!(
-            parse("urn:epc:id:sgtin:0614141.12345.400")
-                .unwrap_err()
-                .to_string()
-                .contains("13 digits")
-        );
-        assert!(parse("urn:epc:id:sgtin:0614141.112345").is_err());
-        assert!(
-            parse("urn:epc:id:sgtin:0614141.112345.")
-                .unwrap_err()
-                .to_string()
-                .contains("serial")
-        );
-    }
+    Some(urn)
 }

@@ -550,7 +550,7 @@ impl Registry<'_> {
             };
             if let Some(code) = &code {
                 match code.form {
-                    Form::Issuer if code.issuer_prefix != issuer.code_prefix => {
+                    Form::Issuer if code.issuer_prefix() != issuer.code_prefix.as_deref() => {
                         row_errors.push(FieldError::new(
                             field("code"),
                             format!(
@@ -560,13 +560,13 @@ impl Registry<'_> {
                         ))
                     }
                     Form::Issuer => {}
-                    _ if code.gtin.is_none() => row_errors.push(FieldError::new(
+                    _ if code.gtin().is_none() => row_errors.push(FieldError::new(
                         field("code"),
                         "GS1 codes are registered by GTIN (AI 01)",
                     )),
                     _ => {}
                 }
-                if !seen.insert(code.lookup_keys[0].clone()) {
+                if !seen.insert(code.lookup_keys().first().to_owned()) {
                     row_errors.push(FieldError::new(field("code"), "appears twice in the batch"));
                 }
             }
@@ -633,9 +633,9 @@ impl Registry<'_> {
             sources.push(i);
             // Registered under the key of its own level, which look-ups walk up to.
             out.push(CodeRow {
-                code_key: code.lookup_keys[0].clone(),
+                code_key: code.lookup_keys().first().to_owned(),
                 level: code.level.as_str().to_string(),
-                gtin: code.gtin.clone(),
+                gtin: code.gtin().map(str::to_owned),
                 issuer_id: issuer.client_id.clone(),
                 owner_code: owner,
                 product_name: row.product_name.trim().to_string(),
@@ -779,12 +779,12 @@ impl Registry<'_> {
         let mut conn = self.pool.get()?;
         let withdrawn = write_transaction(&mut conn, |conn| {
             // Exactly the level named: recalling one lot must not recall the whole product.
-            let row = store::find_codes(conn, &parsed.lookup_keys[..1])?
+            let row = store::find_codes(conn, &[parsed.lookup_keys().first().to_owned()])?
                 .pop()
                 .ok_or_else(|| {
                     RegistryError::NotFound(format!(
                         "no code is registered as {}",
-                        parsed.lookup_keys[0]
+                        parsed.lookup_keys().first()
                     ))
                 })?;
             apply_status(conn, self.facts, now, actor, &row, status, reason)
@@ -835,7 +835,7 @@ impl Registry<'_> {
                 )
             })?;
             let row = self
-                .resolve(conn, &parsed.lookup_keys)?
+                .resolve(conn, &parsed.lookup_keys().to_vec())?
                 .ok_or_else(|| RegistryError::NotFound("no registered code matches".into()))?;
             if row.owner_code != owner {
                 return Err(RegistryError::Forbidden(
@@ -845,7 +845,7 @@ impl Registry<'_> {
             store::insert_authorisation(
                 conn,
                 &id,
-                &parsed.lookup_keys[0],
+                parsed.lookup_keys().first(),
                 &owner,
                 &distributor,
                 until,
@@ -857,7 +857,7 @@ impl Registry<'_> {
                 &NewAuditEntry::new(
                     format!("account:{seller_id}"),
                     "distributor.authorised",
-                    format!("code:{}", parsed.lookup_keys[0]),
+                    format!("code:{}", parsed.lookup_keys().first()),
                 )
                 .details(
                     serde_json::json!({ "distributor": distributor, "until": until.to_string() }),
@@ -867,7 +867,7 @@ impl Registry<'_> {
                 conn,
                 now,
                 &[Change::of(Fact::Authorisation(
-                    parsed.lookup_keys[0].clone(),
+                    parsed.lookup_keys().first().to_owned(),
                 ))],
             )?;
             Ok(())

@@ -5,7 +5,7 @@ use chrono::Datelike;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{CodeError, ParsedCode, parse};
+use super::{CodeError, ParsedCodeJson, parse};
 use crate::auth::Authenticated;
 use crate::error::{AppError, Problem};
 use crate::http::{Endpoint, JsonBody};
@@ -32,7 +32,7 @@ pub struct CodeInput {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ParsedCodeView {
     #[serde(flatten)]
-    pub code: ParsedCode,
+    pub code: ParsedCodeJson,
     /// The code as a GS1 Digital Link URI on this service (GS1 codes only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub digital_link: Option<String>,
@@ -51,14 +51,17 @@ pub async fn parse_code(
     body: JsonBody<CodeInput>,
 ) -> Result<web::Json<ParsedCodeView>, AppError> {
     let code = parse(&body.0.code, state.clock.now().year())?;
-    let digital_link = code.canonical.starts_with('/').then(|| {
+    let digital_link = code.canonical().starts_with('/').then(|| {
         format!(
             "{}{}",
             state.config.server.public_url.trim_end_matches('/'),
-            code.canonical
+            code.canonical()
         )
     });
-    Ok(web::Json(ParsedCodeView { code, digital_link }))
+    Ok(web::Json(ParsedCodeView {
+        code: code.to_json(),
+        digital_link,
+    }))
 }
 
 // ---- issuers and the registry ----

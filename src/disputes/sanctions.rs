@@ -336,12 +336,12 @@ fn code_rows(
             }
             continue;
         };
-        let found = crate::codes::store::find_codes(conn, &parsed.lookup_keys)?;
+        let found = crate::codes::store::find_codes(conn, &parsed.lookup_keys().to_vec())?;
         // The most specific registered level, as the listing check used.
         let registered = parsed
-            .lookup_keys
+            .lookup_keys()
             .iter()
-            .find_map(|k| found.iter().find(|r| &r.code_key == k))
+            .find_map(|k| found.iter().find(|r| r.code_key == k))
             .filter(|code| shown.contains(&code.code_key));
         match registered {
             Some(code) => rows.push(code.clone()),

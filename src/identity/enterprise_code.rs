@@ -45,6 +45,8 @@ pub enum EnterpriseCodeError {
     NoCheckDigit,
     #[error("has branch suffix 000, which no branch has")]
     ZeroBranch,
+    #[error("cannot be valid: its 3rd to 9th digits are all zero, a sequence never assigned")]
+    ZeroSequence,
 }
 
 /// The check digit for nine digits, or `None` when no digit fits.
@@ -79,6 +81,10 @@ impl EnterpriseCode {
         }
         if branch == Some("000") {
             return Err(EnterpriseCodeError::ZeroBranch);
+        }
+        // The 3rd to 9th digits are the enterprise's sequence number, assigned from 0000001.
+        if base.as_bytes()[2..9].iter().all(|b| *b == b'0') {
+            return Err(EnterpriseCodeError::ZeroSequence);
         }
         let digits: Vec<u32> = base.bytes().map(|b| u32::from(b - b'0')).collect();
         let mut first_nine = [0u32; 9];
@@ -189,6 +195,33 @@ mod tests {
     }
 
     #[test]
+    fn an_all_zero_sequence_is_never_a_tax_code() {
+        // 01 (province) + 0000000: the check digit fits (10 − 29 mod 11 = 3), but no
+        // enterprise is ever given sequence 0000000.
+        assert_eq!(check_digit(&[0, 1, 0, 0, 0, 0, 0, 0, 0]), Some(3));
+        assert_eq!(
+            EnterpriseCode::parse("0100000003"),
+            Err(EnterpriseCodeError::ZeroSequence)
+        );
+        assert_eq!(
+            EnterpriseCode::parse("0100000003-001"),
+            Err(EnterpriseCodeError::ZeroSequence)
+        );
+        assert_eq!(
+            EnterpriseCode::parse("0100000003001"),
+            Err(EnterpriseCodeError::ZeroSequence)
+        );
+        assert!(
+            EnterpriseCode::parse("0100000003")
+                .unwrap_err()
+                .to_string()
+                .contains("3rd to 9th digits are all zero")
+        );
+        // Any other sequence with its check digit is fine.
+        assert!(EnterpriseCode::parse("0100109106").is_ok());
+    }
+
+    #[test]
     fn nine_digits_without_a_check_digit_are_refused() {
         // 31+29+23+19+17+13+7+5+3 = 147 = 4 mod 11 … search for a sum ≡ 0 (mod 11).
         let nine = (0..1_000_000_000u32)
@@ -201,7 +234,7 @@ mod tests {
                 }
                 (s, d)
             })
-            .find(|(_, d)| check_digit(d).is_none())
+            .find(|(_, d)| check_digit(d).is_none() && d[2..].iter().any(|x| *x != 0))
             .expect("such digits exist");
         assert_eq!(
             EnterpriseCode::parse(&format!("{}0", nine.0)),
@@ -215,7 +248,7 @@ mod tests {
             let s = format!("{n:09}");
             let mut d = [0u32; 9];
             for (i, b) in s.bytes().enumerate() { d[i] = u32::from(b - b'0'); }
-            if let Some(c) = check_digit(&d) {
+            if let Some(c) = check_digit(&d).filter(|_| d[2..9].iter().any(|x| *x != 0)) {
                 let code = format!("{s}{c}");
                 prop_assert_eq!(EnterpriseCode::parse(&code).map(|e| e.normalized()), Ok(code.clone()));
                 let wrong = format!("{s}{}", (c + 1) % 10);

@@ -234,7 +234,7 @@ pub fn decide(
                 "code_unregistered",
                 effect,
                 field,
-                format!("no recognised issuer registered {}", code.canonical),
+                format!("no recognised issuer registered {}", code.canonical()),
             ));
             continue;
         };

@@ -633,7 +633,7 @@ impl Gate {
             .zip(&codes)
             .map(|(input, f)| CheckedCode {
                 input: input.clone(),
-                canonical: f.parsed.as_ref().ok().map(|c| c.canonical.clone()),
+                canonical: f.parsed.as_ref().ok().map(|c| c.canonical().to_owned()),
                 status: f
                     .registered
                     .as_ref()
@@ -648,7 +648,7 @@ impl Gate {
         } else {
             codes
                 .iter()
-                .filter_map(|c| c.parsed.as_ref().ok().map(|p| p.canonical.clone()))
+                .filter_map(|c| c.parsed.as_ref().ok().map(|p| p.canonical().to_owned()))
                 .collect()
         };
         links.sort_unstable();
@@ -724,8 +724,8 @@ impl Gate {
         watch: &mut Watch,
     ) -> (Option<RegisteredCode>, model::RightView) {
         let mut found: Option<model::CodeView> = None;
-        let mut worst: Option<(CodeState, &String)> = None;
-        for key in &code.lookup_keys {
+        let mut worst: Option<(CodeState, &str)> = None;
+        for key in code.lookup_keys().iter() {
             // The most specific registered level in full; of the broader ones, the status.
             let (state, version) = if found.is_none() {
                 let (view, version) = self.model.code(key);
@@ -735,8 +735,8 @@ impl Gate {
             } else {
                 self.model.code_state(key)
             };
-            versions.codes.push((key.clone(), version));
-            watch.code_keys.push(key.clone());
+            versions.codes.push((key.to_owned(), version));
+            watch.code_keys.push(key.to_owned());
             match state {
                 Some(state) => {
                     if worst.is_none_or(|(s, _)| state > s) {
@@ -750,17 +750,17 @@ impl Gate {
             return (None, model::RightView::default());
         };
         let (state, reason_key) =
-            worst.map_or((view.state, view.key.clone()), |(s, k)| (s, k.clone()));
+            worst.map_or((view.state, view.key.clone()), |(s, k)| (s, k.to_owned()));
         let mut right = model::RightView::default();
         if let Some(business) = seller.as_ref().and_then(|s| s.business_code)
             && business != &*view.owner_code
         {
             // Rights are granted on a product or a lot key.
             let keys: Vec<String> = code
-                .lookup_keys
+                .lookup_keys()
                 .iter()
-                .filter(|k| code.level != Level::Serial || *k != &code.lookup_keys[0])
-                .cloned()
+                .skip(usize::from(code.level == Level::Serial))
+                .map(str::to_owned)
                 .collect();
             right = self.model.right(&keys, business, at);
             versions.rights.extend(&right.versions);
@@ -937,7 +937,7 @@ pub fn codes_of_listing(
             .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
         for code in record.codes {
             if let Ok(parsed) = crate::codes::parse(&code.input, year) {
-                keys.extend(parsed.lookup_keys);
+                keys.extend(parsed.lookup_keys().to_vec());
             }
         }
     }

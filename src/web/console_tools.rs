@@ -237,7 +237,7 @@ async fn codes_page(
                 facts: &shared.facts,
             };
             let row = registry
-                .resolve(conn, &parsed.lookup_keys)
+                .resolve(conn, &parsed.lookup_keys().to_vec())
                 .map_err(|e| AppError::internal(anyhow::anyhow!(e.to_string())))?;
             Ok((row, clones, None))
         })

@@ -126,20 +126,22 @@ fn find(
     parsed: &ParsedCode,
     place: &str,
 ) -> Result<Found, AppError> {
-    let found = code_store::find_codes(conn, &parsed.lookup_keys)?;
+    let keys = parsed.lookup_keys();
+    let found = code_store::find_codes(conn, &keys.to_vec())?;
     let mut lots = None;
-    let row = match found.iter().find(|r| r.code_key == parsed.lookup_keys[0]) {
+    let row = match found.iter().find(|r| r.code_key == keys.first()) {
         Some(row) => row.clone(),
         None => {
-            if let Some(key) = parsed.lookup_keys[1..]
+            if let Some(key) = keys
                 .iter()
-                .find(|k| found.iter().any(|r| &r.code_key == *k))
+                .skip(1)
+                .find(|k| found.iter().any(|r| r.code_key == *k))
             {
-                return Ok(Found::Broader(key.clone()));
+                return Ok(Found::Broader(key.to_owned()));
             }
             // A product (what every EAN barcode gives) is known when any of its lots or
             // items is registered: the page names it and its owner.
-            let (count, newest) = match (&parsed.gtin, parsed.level) {
+            let (count, newest) = match (parsed.gtin(), parsed.level) {
                 (Some(gtin), Level::Gtin) => code_store::registered_under_product(conn, gtin)?,
                 _ => (0, None),
             };
@@ -148,7 +150,7 @@ fn find(
             };
             lots = Some(count);
             CodeRow {
-                code_key: parsed.lookup_keys[0].clone(),
+                code_key: keys.first().to_owned(),
                 level: Level::Gtin.as_str().into(),
                 status: "active".into(),
                 status_reason: None,
@@ -493,9 +495,9 @@ pub async fn verify(
         );
     }
     if let Ok(parsed) = crate::codes::parse(&code, today(&state).year())
-        && parsed.canonical.starts_with("/01/")
+        && parsed.canonical().starts_with("/01/")
     {
-        let mut location = parsed.canonical.clone();
+        let mut location = parsed.canonical().to_owned();
         let own: Vec<(String, String)> =
             serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
                 .unwrap_or_default()
@@ -554,7 +556,7 @@ pub async fn qr(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResp
     };
     let parsed = crate::codes::parse(&candidate, today(&state).year())
         .map_err(|e| AppError::invalid("code", e.to_string()))?;
-    let target = format!("{base}{}", public_path(&parsed.canonical));
+    let target = format!("{base}{}", public_path(parsed.canonical()));
     let code = qrcode::QrCode::new(target.as_bytes())
         .map_err(|e| AppError::invalid("code", format!("too long for a QR code: {e}")))?;
     let svg = code
