@@ -172,16 +172,11 @@ enum ConfigCommand {
     Check,
 }
 
-/// The service allocates many small, short-lived objects from several threads (each
-/// request's parse, decision and answer): mimalloc's per-thread free lists serve them with
-/// less time and memory than glibc's malloc (docs/PERFORMANCE.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// glibc gives each thread that allocates its own arena; with HTTP workers, blocking pools
 /// and large request bodies that fragments memory (measured: 346 MB resident under load
-/// with the default, 188 MB with two arenas, same throughput). The C libraries (SQLite,
-/// libpq) still allocate through it.
+/// with the default, 188 MB with two arenas, same throughput). mimalloc was tried in its
+/// place: no throughput gained within the noise of this machine, 80 MB more resident
+/// (docs/PERFORMANCE.md).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn limit_malloc_arenas() {
     // SAFETY: called first in main, before any other thread exists; mallopt only sets a

@@ -294,7 +294,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    listing_check_codes (check_id, code_key) {
+    listing_check_codes (code_key, check_id) {
         check_id -> Text,
         code_key -> Text,
     }

@@ -278,7 +278,9 @@ impl Gate {
         request: ListingRequest,
     ) -> Result<ListingDecision, ListingError> {
         self.check_request(&request, "")?;
-        let mut decided = self.decide_all(platform, &[request], true).await?;
+        let mut decided = self
+            .decide_all(platform, &[request], Vouching::Each)
+            .await?;
         Ok(decided.remove(0))
     }
 
@@ -297,9 +299,13 @@ impl Gate {
         for (i, request) in requests.iter().enumerate() {
             self.check_request(request, &format!("listings[{i}]."))?;
         }
-        let mut decisions = self.decide_all(platform, &requests, false).await?;
+        let batch_id = uuid::Uuid::now_v7().to_string();
+        let mut decisions = self
+            .decide_all(platform, &requests, Vouching::Batch(&batch_id))
+            .await?;
+        // Decided now (the rest were replayed, with their own attestations).
         let fresh: Vec<usize> = (0..decisions.len())
-            .filter(|&i| decisions[i].attestation.is_none() && decisions[i].batch_id.is_none())
+            .filter(|&i| decisions[i].batch_id.as_deref() == Some(batch_id.as_str()))
             .collect();
         if fresh.is_empty() {
             return Ok(BatchDecisions {
@@ -308,13 +314,11 @@ impl Gate {
                 batch_id: None,
             });
         }
-        let batch_id = uuid::Uuid::now_v7().to_string();
         let now = self.clock.now();
         let mut digests = Vec::with_capacity(fresh.len());
         for &i in &fresh {
             let digest = record::digest(platform, &decisions[i]);
             decisions[i].digest = Some(digest.clone());
-            decisions[i].batch_id = Some(batch_id.clone());
             digests.push(digest);
         }
         let exp = fresh
@@ -370,7 +374,7 @@ impl Gate {
         &self,
         platform: &str,
         requests: &[ListingRequest],
-        sign_each: bool,
+        vouching: Vouching<'_>,
     ) -> Result<Vec<ListingDecision>, ListingError> {
         if !self.model.is_loaded() {
             return Err(ListingError::NotReady);
@@ -383,7 +387,7 @@ impl Gate {
             let mut pending = Vec::with_capacity(todo.len());
             let mut made = Vec::with_capacity(todo.len());
             for &i in &todo {
-                let (answer, decision) = self.prepare(platform, &requests[i], now, sign_each)?;
+                let (answer, decision) = self.prepare(platform, &requests[i], now, vouching)?;
                 made.push((i, answer));
                 pending.push(decision);
             }
@@ -527,7 +531,7 @@ impl Gate {
         platform: &str,
         request: &ListingRequest,
         now: DateTime<Utc>,
-        sign: bool,
+        vouching: Vouching<'_>,
     ) -> Result<(Prepared, Pending), ListingError> {
         let today = now.date_naive();
         let at = now.naive_utc();
@@ -674,12 +678,15 @@ impl Gate {
             batch_id: None,
             digest: None,
         };
-        if sign {
-            answer.attestation = Some(
-                self.attester
-                    .sign(&Claims::of(&self.issuer, platform, &answer))
-                    .map_err(ListingError::Signing)?,
-            );
+        match vouching {
+            Vouching::Each => {
+                answer.attestation = Some(
+                    self.attester
+                        .sign(&Claims::of(&self.issuer, platform, &answer))
+                        .map_err(ListingError::Signing)?,
+                );
+            }
+            Vouching::Batch(batch) => answer.batch_id = Some(batch.to_string()),
         }
         let record = serde_json::to_string(&Record {
             reasons: answer.reasons.clone(),
@@ -702,7 +709,7 @@ impl Gate {
             withdrawn_at: None,
             replay_key: Some(replay_key.clone()),
             facts_seq: versions.seq,
-            batch_id: None,
+            batch_id: answer.batch_id.clone(),
             expires_at: expires_at.naive_utc(),
             withdrawn_reason: None,
         };
@@ -824,6 +831,14 @@ impl Gate {
         })
         .await
     }
+}
+
+/// How decisions are vouched for: each with its own attestation, or together by the
+/// attestation of a batch.
+#[derive(Debug, Clone, Copy)]
+enum Vouching<'a> {
+    Each,
+    Batch(&'a str),
 }
 
 /// A decision just made: the answer, and the replay key to find its twin by.

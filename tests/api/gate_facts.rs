@@ -603,3 +603,115 @@ async fn one_bad_request_never_fails_another(backend: TestBackend) {
     );
 }
 both_backends!(one_bad_request_never_fails_another);
+
+/// The digest of a decision of a batch, computed as the README says, from the decision
+/// as answered: base64url SHA-256 of its fields, one per line.
+fn documented_digest(platform_id: &str, d: &Value) -> String {
+    use data_encoding::BASE64URL_NOPAD;
+    use sha2::{Digest, Sha256};
+    let list = |key: &str, field: &str, separator: &str| -> String {
+        d[key]
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|i| i[field].as_str())
+                    .collect::<Vec<_>>()
+                    .join(separator)
+            })
+            .unwrap_or_default()
+    };
+    let seconds = |key: &str| -> String {
+        chrono::DateTime::parse_from_rfc3339(d[key].as_str().expect("time"))
+            .expect("RFC 3339")
+            .timestamp()
+            .to_string()
+    };
+    let text = [
+        "tracegate-decision-v1".to_string(),
+        d["id"].as_str().unwrap_or("").to_string(),
+        platform_id.to_string(),
+        d["listing_id"].as_str().unwrap_or("").to_string(),
+        d["shop_id"].as_str().unwrap_or("").to_string(),
+        d["seller_id"].as_str().unwrap_or("").to_string(),
+        d["decision"].as_str().unwrap_or("").to_string(),
+        list("reasons", "code", ","),
+        list("codes", "canonical", " "),
+        d["policy_version"].as_str().unwrap_or("").to_string(),
+        d["content_sha256"].as_str().unwrap_or("").to_string(),
+        seconds("created_at"),
+        seconds("expires_at"),
+    ]
+    .join("\n");
+    BASE64URL_NOPAD.encode(&Sha256::digest(text.as_bytes()))
+}
+
+async fn each_decision_of_a_batch_verifies_on_its_own(backend: TestBackend) {
+    let (_env, app) = TestApp::spawn(&backend).await;
+    let (platform_id, _, platform, _) = bound_enterprise_seller(&app, SHOP).await;
+    let issuer = issuer(&app, "national", None).await;
+    let code = format!("(01){}(10)BAT", gtin("893850000037"));
+    register(&app, &issuer, &code).await;
+    let listings: Vec<Value> = (0..5)
+        .map(|i| listing(&format!("bat-{i}"), "cosmetics", &[&code], None))
+        .collect();
+    let response = app
+        .post_as(
+            "/v1/listing-checks/batch",
+            &platform,
+            json!({ "listings": listings }),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.expect("batch");
+    let token = body["attestation"].as_str().expect("one attestation");
+    let claims = jwt_claims(&app, token).await;
+    assert_eq!(claims["jti"], body["batch_id"]);
+    let listed: Vec<&str> = claims["decisions"]
+        .as_array()
+        .expect("digests")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let decisions = body["decisions"].as_array().expect("decisions");
+    assert_eq!(listed.len(), 5);
+    for (n, d) in decisions.iter().enumerate() {
+        let digest = documented_digest(&platform_id, d);
+        assert_eq!(d["digest"], digest, "the digest is the documented hash");
+        assert_eq!(
+            listed[n], digest,
+            "listed by the batch attestation, in order"
+        );
+        assert!(d.get("attestation").is_none());
+    }
+
+    // Read alone, a decision of a batch carries the batch's attestation and its digest.
+    let id = decisions[2]["id"].as_str().expect("id");
+    let alone: Value = app
+        .get_as(&format!("/v1/listing-checks/{id}"), &platform)
+        .await
+        .json()
+        .await
+        .expect("decision");
+    assert_eq!(alone["attestation"], body["attestation"]);
+    assert_eq!(alone["digest"], decisions[2]["digest"]);
+    assert_eq!(documented_digest(&platform_id, &alone), listed[2]);
+
+    // Asked again unchanged, the batch is replayed decision by decision.
+    let again: Value = app
+        .post_as(
+            "/v1/listing-checks/batch",
+            &platform,
+            json!({ "listings": listings }),
+        )
+        .await
+        .json()
+        .await
+        .expect("batch");
+    assert_eq!(again["decisions"][4]["id"], decisions[4]["id"]);
+    assert!(
+        again.get("attestation").is_none(),
+        "nothing new was decided"
+    );
+}
+both_backends!(each_decision_of_a_batch_verifies_on_its_own);

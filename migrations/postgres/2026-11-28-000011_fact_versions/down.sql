@@ -1,7 +1,9 @@
 DROP TABLE listing_check_batches;
 DROP INDEX listing_checks_shop;
 CREATE INDEX listing_checks_seller ON listing_checks (seller_id, decision);
+ALTER TABLE listing_check_codes DROP CONSTRAINT listing_check_codes_pkey;
 ALTER TABLE listing_check_codes ADD PRIMARY KEY (check_id, code_key);
+CREATE INDEX listing_check_codes_code ON listing_check_codes (code_key);
 DROP INDEX listing_checks_replay;
 DELETE FROM listing_check_codes WHERE check_id IN (SELECT id FROM listing_checks WHERE attestation IS NULL);
 DELETE FROM listing_checks WHERE attestation IS NULL;

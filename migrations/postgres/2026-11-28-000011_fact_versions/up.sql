@@ -35,9 +35,11 @@ CREATE INDEX listing_checks_shop ON listing_checks (platform_id, shop_id) WHERE 
 
 -- One row per code of a decision that let a listing go on, by the code's most specific
 -- key; a change to a broader level finds it by key prefix. Written with the decision and
--- read only by code: no key, no foreign key.
+-- read only by code: keyed by code, no foreign key.
 ALTER TABLE listing_check_codes DROP CONSTRAINT IF EXISTS listing_check_codes_check_id_fkey;
 ALTER TABLE listing_check_codes DROP CONSTRAINT IF EXISTS listing_check_codes_pkey;
+ALTER TABLE listing_check_codes ADD PRIMARY KEY (code_key, check_id);
+DROP INDEX listing_check_codes_code;
 
 -- Batch decisions share one attestation over the digests of their decisions.
 CREATE TABLE listing_check_batches (

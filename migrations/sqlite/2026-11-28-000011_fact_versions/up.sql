@@ -45,17 +45,17 @@ FROM listing_checks;
 
 -- One row per code of a decision that let a listing go on, by the code's most specific
 -- key; a change to a broader level finds it by key prefix. Written with the decision and
--- read only by code: no key, no foreign key.
+-- read only by code: the rows are their own index (no row id), no foreign key.
 CREATE TABLE listing_check_codes_next (
     check_id TEXT NOT NULL,
-    code_key TEXT NOT NULL
-);
+    code_key TEXT NOT NULL,
+    PRIMARY KEY (code_key, check_id)
+) WITHOUT ROWID;
 INSERT INTO listing_check_codes_next SELECT check_id, code_key FROM listing_check_codes;
 DROP TABLE listing_check_codes;
 DROP TABLE listing_checks;
 ALTER TABLE listing_checks_next RENAME TO listing_checks;
 ALTER TABLE listing_check_codes_next RENAME TO listing_check_codes;
-CREATE INDEX listing_check_codes_code ON listing_check_codes (code_key);
 -- A listing's decisions, and the one in force with a replay key. The single writer of
 -- SQLite looks before it inserts; PostgreSQL's concurrent writers meet at a unique index.
 CREATE INDEX listing_checks_listing ON listing_checks (platform_id, listing_id, replay_key);
