@@ -285,6 +285,7 @@ fn http_server(state: AppState, listener: TcpListener) -> Result<Server, Startup
             .configure(|cfg| {
                 codes::routes::configure_registry(cfg, server_config.max_batch_bytes as usize)
             })
+            .configure(crate::links::routes::configure)
             .configure(listings::routes::configure)
             .configure(disputes::routes::configure)
             .configure(crate::web::configure)

@@ -6,6 +6,7 @@
 
 pub mod ai;
 mod digital_link;
+pub mod dl_compression;
 mod element;
 mod epc;
 mod gs1;
