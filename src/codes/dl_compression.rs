@@ -243,7 +243,9 @@ mod tests {
         for c in "A/B-1".bytes() {
             push(u64::from(c), 7);
         }
-        push(0, 7 * 15);
+        for _ in 0..15 {
+            push(0, 7);
+        }
         while bits.len() % 4 != 0 {
             bits.push(false);
         }
@@ -267,7 +269,10 @@ mod tests {
             decompress("eh3016zz"),
             Err(DecompressError::Invalid(_))
         ));
-        assert!(matches!(decompress("eh30"), Err(DecompressError::Invalid(_))));
+        assert!(matches!(
+            decompress("eh30"),
+            Err(DecompressError::Invalid(_))
+        ));
         assert_eq!(
             decompress("eh31ac16465751ccd0c2000000"),
             Err(DecompressError::UnsupportedScheme(0x31)),

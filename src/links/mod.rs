@@ -220,6 +220,7 @@ impl LinkView {
 }
 
 /// A checked link, ready to store.
+#[derive(Debug)]
 struct CheckedLink {
     link_type: LinkType,
     href: String,
@@ -255,21 +256,20 @@ fn check_href(href: &str) -> Result<String, LinksError> {
         && host
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
-        && host.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric());
+        && host
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric());
     if !host_ok {
         return Err(invalid(
             "href",
             "the host must be a domain name in ASCII (letters, digits, dots, dashes; IDNs in punycode)",
         ));
     }
-    if port.is_some_and(|p| p.is_empty() || p.len() > 5 || !p.bytes().all(|b| b.is_ascii_digit()))
-    {
+    if port.is_some_and(|p| p.is_empty() || p.len() > 5 || !p.bytes().all(|b| b.is_ascii_digit())) {
         return Err(invalid("href", "the port must be a number"));
     }
-    let uri_char = |b: u8| {
-        b.is_ascii_alphanumeric()
-            || b"-._~:/?#[]@!$&'()*+,;=%".contains(&b)
-    };
+    let uri_char = |b: u8| b.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=%".contains(&b);
     if !rest.bytes().all(uri_char) {
         return Err(invalid(
             "href",
@@ -281,7 +281,8 @@ fn check_href(href: &str) -> Result<String, LinksError> {
 
 /// `ll` or `ll-CC` (the forms GS1's linkset schema admits), normalised to `vi`, `en-GB`.
 fn check_language(language: &str) -> Result<String, LinksError> {
-    let message = "a language tag such as vi, en or en-GB (two letters, optionally a two-letter region)";
+    let message =
+        "a language tag such as vi, en or en-GB (two letters, optionally a two-letter region)";
     let (lang, region) = match language.trim().split_once('-') {
         Some((l, r)) => (l, Some(r)),
         None => (language.trim(), None),
@@ -291,11 +292,7 @@ fn check_language(language: &str) -> Result<String, LinksError> {
         return Err(invalid("language", message));
     }
     Ok(match region {
-        Some(r) => format!(
-            "{}-{}",
-            lang.to_ascii_lowercase(),
-            r.to_ascii_uppercase()
-        ),
+        Some(r) => format!("{}-{}", lang.to_ascii_lowercase(), r.to_ascii_uppercase()),
         None => lang.to_ascii_lowercase(),
     })
 }
@@ -491,10 +488,12 @@ impl Links<'_> {
     pub fn list(&self, manager: &Manager, code: &str) -> Result<Vec<LinkView>, LinksError> {
         let mut conn = self.pool.get()?;
         let code = self.managed_code(&mut conn, manager, code)?;
-        Ok(store::of_codes(&mut conn, std::slice::from_ref(&code.code_key))?
-            .iter()
-            .map(LinkView::of)
-            .collect())
+        Ok(
+            store::of_codes(&mut conn, std::slice::from_ref(&code.code_key))?
+                .iter()
+                .map(LinkView::of)
+                .collect(),
+        )
     }
 
     /// Removes a link from a code the manager issued or owns.
@@ -581,7 +580,10 @@ mod tests {
         let mut en_gb = input();
         en_gb.language = Some("en-gb".into());
         assert_eq!(
-            check(&en_gb, Utc::now()).expect("valid").language.as_deref(),
+            check(&en_gb, Utc::now())
+                .expect("valid")
+                .language
+                .as_deref(),
             Some("en-GB")
         );
     }
@@ -594,8 +596,7 @@ mod tests {
         };
         for (change, expected) in [
             (
-                (|i: &mut NewLink| i.href = "http://brand.example.vn/".into())
-                    as fn(&mut NewLink),
+                (|i: &mut NewLink| i.href = "http://brand.example.vn/".into()) as fn(&mut NewLink),
                 "href",
             ),
             (|i| i.href = "https://localhost/x".into(), "href"),

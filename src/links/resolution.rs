@@ -67,10 +67,8 @@ impl Wanted {
         match link_type.map(str::trim) {
             None | Some("") => Wanted::Default,
             Some("linkset" | "all") => Wanted::Linkset,
-            Some(text) => LinkType::parse(text).map_or_else(
-                || Wanted::Unknown(text.to_string()),
-                Wanted::Type,
-            ),
+            Some(text) => LinkType::parse(text)
+                .map_or_else(|| Wanted::Unknown(text.to_string()), Wanted::Type),
         }
     }
 }
@@ -313,8 +311,18 @@ mod tests {
                 item_description: "Tea".into(),
                 links: vec![
                     link(DEFAULT_LINK, "https://t.example/verify?code=G", &[], None),
-                    link(pip(), "https://brand.example/vi", &["vi"], Some("text/html")),
-                    link(pip(), "https://brand.example/en", &["en"], Some("text/html")),
+                    link(
+                        pip(),
+                        "https://brand.example/vi",
+                        &["vi"],
+                        Some("text/html"),
+                    ),
+                    link(
+                        pip(),
+                        "https://brand.example/en",
+                        &["en"],
+                        Some("text/html"),
+                    ),
                     link(
                         pip(),
                         "https://brand.example/en.pdf",
@@ -368,11 +376,19 @@ mod tests {
     fn a_type_no_level_has_is_not_found() {
         let levels = levels();
         assert_eq!(
-            choose(&levels, &Wanted::parse(Some("gs1:epcis")), &Preferences::default()),
+            choose(
+                &levels,
+                &Wanted::parse(Some("gs1:epcis")),
+                &Preferences::default()
+            ),
             Answer::NoSuchLinkType("gs1:epcis".into())
         );
         assert_eq!(
-            choose(&levels, &Wanted::parse(Some("gs1:nosuchlt")), &Preferences::default()),
+            choose(
+                &levels,
+                &Wanted::parse(Some("gs1:nosuchlt")),
+                &Preferences::default()
+            ),
             Answer::NoSuchLinkType("gs1:nosuchlt".into())
         );
         assert_eq!(Wanted::parse(Some("all")), Wanted::Linkset);

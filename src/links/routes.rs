@@ -1,7 +1,7 @@
 //! HTTP for links: a code's issuer or owner adds, lists and removes the links the public
 //! resolver answers for the code.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{FromRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -36,14 +36,29 @@ impl From<LinksError> for AppError {
     }
 }
 
-/// Issuers and sellers manage links; the service then checks that the code is theirs.
-fn manager(caller: Authenticated) -> Result<Manager, AppError> {
-    match caller.0.kind {
-        PrincipalKind::Issuer => Ok(Manager::Issuer(caller.0.sub)),
-        PrincipalKind::Seller => Ok(Manager::Seller(caller.0.sub)),
-        _ => Err(AppError::forbidden(
-            "links are managed by the code's issuer or the business that owns it",
-        )),
+/// An issuer or a seller: those who may manage links (the service then checks that the
+/// code is theirs). Extracted before the body, so that anyone else gets 403 whatever sent.
+pub struct LinkManager(Manager);
+
+impl FromRequest for LinkManager {
+    type Error = AppError;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(
+        req: &actix_web::HttpRequest,
+        payload: &mut actix_web::dev::Payload,
+    ) -> Self::Future {
+        let caller = Authenticated::from_request(req, payload);
+        Box::pin(async move {
+            let caller = caller.await?;
+            match caller.0.kind {
+                PrincipalKind::Issuer => Ok(LinkManager(Manager::Issuer(caller.0.sub))),
+                PrincipalKind::Seller => Ok(LinkManager(Manager::Seller(caller.0.sub))),
+                _ => Err(AppError::forbidden(
+                    "links are managed by the code's issuer or the business that owns it",
+                )),
+            }
+        })
     }
 }
 
@@ -78,10 +93,9 @@ where
     ))]
 pub async fn add_link(
     state: web::Data<AppState>,
-    caller: Authenticated,
+    LinkManager(manager): LinkManager,
     body: JsonBody<NewLink>,
 ) -> Result<HttpResponse, AppError> {
-    let manager = manager(caller)?;
     let input = body.0;
     let view = with_links(&state, move |l| l.add(&manager, &input)).await?;
     Ok(HttpResponse::Created()
@@ -112,10 +126,9 @@ pub struct LinkList {
     ))]
 pub async fn list_links(
     state: web::Data<AppState>,
-    caller: Authenticated,
+    LinkManager(manager): LinkManager,
     query: web::Query<CodeQuery>,
 ) -> Result<web::Json<LinkList>, AppError> {
-    let manager = manager(caller)?;
     let code = query.into_inner().code;
     let links = with_links(&state, move |l| l.list(&manager, &code)).await?;
     Ok(web::Json(LinkList { links }))
@@ -135,10 +148,9 @@ pub struct LinkPath {
     ))]
 pub async fn remove_link(
     state: web::Data<AppState>,
-    caller: Authenticated,
+    LinkManager(manager): LinkManager,
     path: web::Path<LinkPath>,
 ) -> Result<HttpResponse, AppError> {
-    let manager = manager(caller)?;
     let id = path.into_inner().id;
     with_links(&state, move |l| l.remove(&manager, &id)).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -68,11 +68,20 @@ const GS1_TERMS: &[Term] = &[
     open("allergenInfo", "Allergen information"),
     open("appDownload", "App download"),
     open("backgroundInfo", "Background information"),
-    open("brandHomepageClinical", "Information for professionals about this brand"),
-    open("brandHomepagePatient", "Information for patients about this brand"),
+    open(
+        "brandHomepageClinical",
+        "Information for professionals about this brand",
+    ),
+    open(
+        "brandHomepagePatient",
+        "Information for patients about this brand",
+    ),
     open("careersInfo", "Careers information"),
     open("certificationInfo", "Certification information"),
-    open("consumerHandlingStorageInfo", "Consumer handling and storage information"),
+    open(
+        "consumerHandlingStorageInfo",
+        "Consumer handling and storage information",
+    ),
     Term {
         name: "defaultLink",
         title: "Default link",
@@ -360,7 +369,12 @@ mod tests {
 
     #[test]
     fn resolver_types_are_not_open_to_owners() {
-        for curie in ["gs1:defaultLink", "gs1:recallStatus", "gs1:jws", "gs1:handledBy"] {
+        for curie in [
+            "gs1:defaultLink",
+            "gs1:recallStatus",
+            "gs1:jws",
+            "gs1:handledBy",
+        ] {
             let t = LinkType::parse(curie).expect("known");
             assert_eq!(t.usage(), Use::Resolver, "{curie}");
         }

@@ -73,7 +73,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// A public resolver resource: GET and HEAD to `handler`, OPTIONS and CORS by [`cors`],
 /// any other method a 405 naming these.
-fn resolver_resource<F, Args>(path: &str, handler: F) -> actix_web::Resource<
+fn resolver_resource<F, Args>(
+    path: &str,
+    handler: F,
+) -> actix_web::Resource<
     impl actix_web::dev::ServiceFactory<
         ServiceRequest,
         Config = (),
@@ -108,7 +111,7 @@ pub async fn cors(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     if req.method() == Method::OPTIONS {
-        let response = HttpResponse::NoContent()
+        let mut response = HttpResponse::NoContent()
             .insert_header((header::ALLOW, ALLOWED_METHODS))
             .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
             .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, ALLOWED_METHODS))
@@ -118,7 +121,20 @@ pub async fn cors(
             ))
             .insert_header((header::ACCESS_CONTROL_MAX_AGE, "86400"))
             .finish();
-        return Ok(req.into_response(response).map_into_boxed_body().map_into_left_body());
+        // A Digital Link path names its linkset even here, where no redirect happens.
+        let path = req.uri().path().trim_end_matches('/');
+        if path.starts_with("/01/")
+            && let Some(state) = req.app_data::<web::Data<AppState>>()
+        {
+            append_link(
+                &mut response,
+                &linkset_link(&format!("{}{path}", base(state))),
+            );
+        }
+        return Ok(req
+            .into_response(response)
+            .map_into_boxed_body()
+            .map_into_left_body());
     }
     let mut response = next.call(req).await?;
     let headers = response.headers_mut();
@@ -338,7 +354,10 @@ fn owner_shown(owner_code: &str) -> String {
 type OwnerFacts = Option<(Option<String>, Option<String>)>;
 
 /// tracegate's links for one registered level, then the links its issuer or owner added.
-#[expect(clippy::too_many_arguments, reason = "one level's facts, named at the call")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one level's facts, named at the call"
+)]
 fn level_links(
     base: &str,
     path: &str,
@@ -360,7 +379,10 @@ fn level_links(
             format!("ĐÃ BỊ THU HỒI: {}", reason.unwrap_or("xem trang xác minh"))
         }
         ((CodeState::Recalled, reason), false) => {
-            format!("RECALLED: {}", reason.unwrap_or("see the verification page"))
+            format!(
+                "RECALLED: {}",
+                reason.unwrap_or("see the verification page")
+            )
         }
         (_, true) => "Không bị thu hồi".to_string(),
         (_, false) => "Not recalled".to_string(),
@@ -387,7 +409,12 @@ fn level_links(
         context: None,
     };
     let mut links = vec![
-        ours(vocabulary::DEFAULT_LINK, page.clone(), page_title.clone(), None),
+        ours(
+            vocabulary::DEFAULT_LINK,
+            page.clone(),
+            page_title.clone(),
+            None,
+        ),
         Link {
             hreflang: PAGE_LANGUAGES.iter().map(|l| l.to_string()).collect(),
             ..ours(
@@ -562,11 +589,7 @@ fn wants_html(req: &HttpRequest) -> bool {
 }
 
 /// A refusal as a page for people and a problem for machines.
-fn refusal(
-    req: &HttpRequest,
-    refusal: Refusal,
-    shown: &str,
-) -> Result<HttpResponse, AppError> {
+fn refusal(req: &HttpRequest, refusal: Refusal, shown: &str) -> Result<HttpResponse, AppError> {
     let lang = reader_language(req);
     let vi = lang.0.is_vi();
     let (status, problem, detail, error) = match refusal {
@@ -760,7 +783,6 @@ pub async fn description(state: web::Data<AppState>) -> HttpResponse {
             ],
             "linkTypeDefaultCanBeLinkset": false,
             "jsonLdContextLocation": vocabulary::LINKSET_CONTEXT,
-            "extensionProfile": format!("{base}/voc"),
             "contact": { "fn": "tracegate" },
         }))
 }
