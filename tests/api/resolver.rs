@@ -894,3 +894,52 @@ async fn every_linkset_of_the_demo_validates_against_gs1s_schema(backend: TestBa
     assert!(checked >= 12);
 }
 both_backends!(every_linkset_of_the_demo_validates_against_gs1s_schema);
+
+/// With `server.tls_cert_file` and `server.tls_key_file`, the resolver speaks HTTPS itself.
+async fn the_resolver_speaks_https_natively(backend: TestBackend) {
+    let mut env = crate::helpers::TestEnv::new(&backend);
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+            .expect("certificate");
+    let cert_file = env.dir.path().join("cert.pem");
+    let key_file = env.dir.path().join("key.pem");
+    std::fs::write(&cert_file, certified.cert.pem()).expect("write cert");
+    std::fs::write(&key_file, certified.signing_key.serialize_pem()).expect("write key");
+    env.config.server.tls_cert_file = Some(cert_file.display().to_string());
+    env.config.server.tls_key_file = Some(key_file.display().to_string());
+    env.config.server.public_url = "https://resolver.example.vn".into();
+    let app = TestApp::start(env.config.clone()).await;
+    let https = app.address.replacen("http://", "https://", 1);
+    let root = ureq::tls::Certificate::from_der(certified.cert.der().as_ref()).to_owned();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .tls_config(
+            ureq::tls::TlsConfig::builder()
+                .root_certs(ureq::tls::RootCerts::new_with_certs(&[root]))
+                .build(),
+        )
+        .build()
+        .into();
+    let url = format!("{https}/.well-known/gs1resolver");
+    let (status, body) = tokio::task::spawn_blocking(move || {
+        let mut response = agent.get(&url).call().expect("https answers");
+        let body = response.body_mut().read_to_string().expect("body");
+        (response.status().as_u16(), body)
+    })
+    .await
+    .expect("task");
+    assert_eq!(status, 200);
+    let description: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(description["resolverRoot"], "https://resolver.example.vn");
+    let plain = app
+        .client
+        .get(app.url("/.well-known/gs1resolver"))
+        .send()
+        .await;
+    assert!(
+        plain.is_err() || plain.is_ok_and(|r| !r.status().is_success()),
+        "plain HTTP is not answered on a TLS listener"
+    );
+}
+both_backends!(the_resolver_speaks_https_natively);
