@@ -246,7 +246,7 @@ mod tests {
         for _ in 0..15 {
             push(0, 7);
         }
-        while bits.len() % 4 != 0 {
+        while !bits.len().is_multiple_of(4) {
             bits.push(false);
         }
         let hex: String = bits

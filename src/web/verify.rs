@@ -354,10 +354,6 @@ fn owner_shown(owner_code: &str) -> String {
 type OwnerFacts = Option<(Option<String>, Option<String>)>;
 
 /// tracegate's links for one registered level, then the links its issuer or owner added.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one level's facts, named at the call"
-)]
 fn level_links(
     base: &str,
     path: &str,
