@@ -19,6 +19,7 @@ mod mail;
 mod operations;
 mod pages;
 mod registry_http;
+mod resolver;
 mod schema;
 mod stubs;
 mod verify;
