@@ -277,6 +277,11 @@ pub struct ServerConfig {
     pub shutdown_timeout_secs: u32,
     /// Threads per HTTP worker for blocking work (database, password hashing).
     pub blocking_threads: u32,
+    /// PEM certificate chain: with `tls_key_file`, the service speaks HTTPS itself
+    /// (rustls); without both, plain HTTP (behind a TLS proxy).
+    pub tls_cert_file: Option<String>,
+    /// PEM private key of `tls_cert_file`.
+    pub tls_key_file: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -350,6 +355,8 @@ impl Default for ServerConfig {
             max_batch_bytes: 64 * 1024 * 1024,
             shutdown_timeout_secs: 30,
             blocking_threads: 16,
+            tls_cert_file: None,
+            tls_key_file: None,
         }
     }
 }
@@ -583,6 +590,21 @@ impl LoadedConfig {
                     c.server.public_url
                 ),
             ));
+        }
+        match (&c.server.tls_cert_file, &c.server.tls_key_file) {
+            (Some(_), None) | (None, Some(_)) => {
+                return Err(self.invalid(
+                    "server.tls_cert_file",
+                    "give both tls_cert_file and tls_key_file for HTTPS, or neither for plain HTTP",
+                ));
+            }
+            (Some(_), Some(_)) if !c.server.public_url.starts_with("https://") => {
+                return Err(self.invalid(
+                    "server.public_url",
+                    "with TLS on, the public URL starts with https:// (links, QR codes and linksets name it)",
+                ));
+            }
+            _ => {}
         }
         if c.server.max_body_bytes < 1024 {
             return Err(self.invalid("server.max_body_bytes", "expected at least 1024 bytes"));
@@ -893,6 +915,37 @@ mod tests {
     #[test]
     fn test_harness_variables_are_not_configuration() {
         load(None, &[("TRACEGATE_TEST_POSTGRES_URL", "postgres://x")]).expect("ignored");
+    }
+
+    #[test]
+    fn tls_needs_both_files_and_an_https_public_url() {
+        let err = load(None, &[("TRACEGATE_SERVER_TLS_CERT_FILE", "/x/cert.pem")]).unwrap_err();
+        assert!(err.to_string().contains("tls_key_file"), "{err}");
+        let err = load(
+            None,
+            &[
+                ("TRACEGATE_SERVER_TLS_CERT_FILE", "/x/cert.pem"),
+                ("TRACEGATE_SERVER_TLS_KEY_FILE", "/x/key.pem"),
+            ],
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("https://"), "{err}");
+        let loaded = load(
+            None,
+            &[
+                ("TRACEGATE_SERVER_TLS_CERT_FILE", "/x/cert.pem"),
+                ("TRACEGATE_SERVER_TLS_KEY_FILE", "/x/key.pem"),
+                (
+                    "TRACEGATE_SERVER_PUBLIC_URL",
+                    "https://tracegate.example.vn",
+                ),
+            ],
+        )
+        .expect("loads");
+        assert_eq!(
+            loaded.config.server.tls_key_file.as_deref(),
+            Some("/x/key.pem")
+        );
     }
 
     #[test]

@@ -270,14 +270,25 @@ impl Demo<'_> {
             )
             .map_err(|e| Self::fail("issuer key", e))?;
 
-        // Codes: one active lot, one lot to recall, one issuer code.
+        // Codes: one active lot with one serialised item, one lot to recall, one issuer
+        // code. Every lot has its product registered too, so that every Digital Link of
+        // the demo (any lot or serial of these products) has a default link at or above
+        // its level.
         let year = self.clock.now().year();
-        let allowed_code = format!("(01){}(10)LOT{year}A", gtin("893850000101"));
-        let recalled_code = format!("(01){}(10)LOT{year}R", gtin("893850000102"));
+        let cleanser = gtin("893850000101");
+        let sunscreen = gtin("893850000102");
+        let allowed_code = format!("(01){cleanser}(10)LOT{year}A");
+        let recalled_code = format!("(01){sunscreen}(10)LOT{year}R");
+        let serial_code = format!("(01){cleanser}(10)LOT{year}A(21)SV0001");
         let issuer_code = "vnqr:MC-TEA-0001".to_string();
+        let cleanser_name = "Sữa rửa mặt trà xanh Sen Việt 100 ml";
+        let sunscreen_name = "Kem chống nắng Sen Việt SPF50";
         let batch = serde_json::json!({ "codes": [
-            { "code": allowed_code, "owner": "0799000033", "product_name": "Sữa rửa mặt trà xanh Sen Việt 100 ml", "category": "cosmetics", "origin": "79", "production_date": format!("{year}-01-15"), "expiry_date": format!("{}-01-15", year + 2) },
-            { "code": recalled_code, "owner": "0799000033", "product_name": "Kem chống nắng Sen Việt SPF50", "category": "cosmetics", "origin": "79", "production_date": format!("{year}-02-01"), "expiry_date": format!("{}-02-01", year + 2) },
+            { "code": format!("(01){cleanser}"), "owner": "0799000033", "product_name": cleanser_name, "category": "cosmetics", "origin": "79" },
+            { "code": allowed_code, "owner": "0799000033", "product_name": cleanser_name, "category": "cosmetics", "origin": "79", "production_date": format!("{year}-01-15"), "expiry_date": format!("{}-01-15", year + 2) },
+            { "code": serial_code, "owner": "0799000033", "product_name": cleanser_name, "category": "cosmetics", "origin": "79", "production_date": format!("{year}-01-15"), "expiry_date": format!("{}-01-15", year + 2) },
+            { "code": format!("(01){sunscreen}"), "owner": "0799000033", "product_name": sunscreen_name, "category": "cosmetics", "origin": "79" },
+            { "code": recalled_code, "owner": "0799000033", "product_name": sunscreen_name, "category": "cosmetics", "origin": "79", "production_date": format!("{year}-02-01"), "expiry_date": format!("{}-02-01", year + 2) },
             { "code": issuer_code, "owner": "0109000015", "product_name": "Trà xanh Mộc Châu 200 g", "category": "food.fresh", "origin": "14" }
         ]})
         .to_string();
@@ -298,6 +309,60 @@ impl Demo<'_> {
                 "Lô sản phẩm có thành phần không đúng công bố (dữ liệu mô phỏng)",
             )
             .map_err(|e| Self::fail("recall", e))?;
+        // The brand's own pages, which the resolver answers beside tracegate's: product
+        // information in two languages and a promotion for the lot (SYNTHETIC addresses).
+        let links = crate::links::Links {
+            pool: self.pool,
+            clock: self.clock,
+        };
+        let brand = crate::links::Manager::Issuer(issuer.client.id.clone());
+        for (code, link_type, href, title, language) in [
+            (
+                format!("(01){cleanser}"),
+                "gs1:pip",
+                "https://senviet.example/vi/sua-rua-mat-tra-xanh",
+                "Sữa rửa mặt trà xanh: thông tin sản phẩm",
+                "vi",
+            ),
+            (
+                format!("(01){cleanser}"),
+                "gs1:pip",
+                "https://senviet.example/en/green-tea-cleanser",
+                "Green tea cleanser: product information",
+                "en",
+            ),
+            (
+                format!("(01){cleanser}"),
+                "gs1:instructions",
+                "https://senviet.example/vi/huong-dan-su-dung",
+                "Hướng dẫn sử dụng",
+                "vi",
+            ),
+            (
+                allowed_code.clone(),
+                "gs1:promotion",
+                "https://senviet.example/vi/khuyen-mai",
+                "Khuyến mãi cho lô này",
+                "vi",
+            ),
+        ] {
+            links
+                .add(
+                    &brand,
+                    &crate::links::NewLink {
+                        code,
+                        link_type: link_type.into(),
+                        href: href.into(),
+                        title: title.into(),
+                        language: Some(language.into()),
+                        media_type: Some("text/html".into()),
+                        context: None,
+                        active_from: None,
+                        active_until: None,
+                    },
+                )
+                .map_err(|e| Self::fail("link", e))?;
+        }
 
         // An's shop on the demo platform; Bích's business is later found suspended.
         let shop_id = "shop-senviet".to_string();
@@ -418,6 +483,11 @@ Try:
   # 3. the same shop listing a recalled lot: deny, reason code_recalled
   curl -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' {base}/v1/listing-checks \
     -d '{{"shop_id":"{shop}","listing_id":"demo-2","category":"cosmetics","title":"Kem chống nắng","codes":["{recalled}"]}}'
+
+  # 4. what a scan of the lot's QR code answers (GS1-Conformant resolver): a redirect to
+  #    the verification page, and the linkset of the lot and its product
+  curl -si {base}{allowed_link}
+  curl -s -H 'Accept: application/linkset+json' {base}{allowed_link}
 "#,
         pid = c.platform_client_id,
         psecret = c.platform_client_secret,
@@ -433,5 +503,8 @@ Try:
         password = c.password,
         allowed = c.allowed_code,
         recalled = c.recalled_code,
+        allowed_link = crate::codes::parse(&c.allowed_code, chrono::Utc::now().year())
+            .map(|p| p.canonical().to_owned())
+            .unwrap_or_default(),
     )
 }

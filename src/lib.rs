@@ -20,6 +20,7 @@ pub mod http;
 pub mod i18n;
 pub mod identity;
 pub mod keys;
+pub mod links;
 pub mod listings;
 pub mod metrics;
 pub mod notify;

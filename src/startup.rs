@@ -325,6 +325,7 @@ fn http_server(state: AppState, listener: TcpListener) -> Result<Server, Startup
             .configure(|cfg| {
                 codes::routes::configure_registry(cfg, server_config.max_batch_bytes as usize)
             })
+            .configure(crate::links::routes::configure)
             .configure(disputes::routes::configure)
             .configure(crate::web::configure)
             .service(web::redirect("/docs", "/docs/"))
@@ -338,10 +339,49 @@ fn http_server(state: AppState, listener: TcpListener) -> Result<Server, Startup
     if server_config.workers > 0 {
         server = server.workers(server_config.workers as usize);
     }
-    Ok(server
-        .listen(listener)
-        .map_err(|source| StartupError::Bind { address, source })?
-        .run())
+    let server = match (&server_config.tls_cert_file, &server_config.tls_key_file) {
+        (Some(cert), Some(key)) => server
+            .listen_rustls_0_23(listener, tls_config(cert, key)?)
+            .map_err(|source| StartupError::Bind { address, source })?,
+        _ => server
+            .listen(listener)
+            .map_err(|source| StartupError::Bind { address, source })?,
+    };
+    Ok(server.run())
+}
+
+/// The rustls configuration of native TLS: the certificate chain and key from PEM files,
+/// the ring provider, TLS 1.2 and 1.3.
+fn tls_config(cert_file: &str, key_file: &str) -> Result<rustls::ServerConfig, StartupError> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_file_iter(cert_file)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| {
+            StartupError::Config(format!(
+                "server.tls_cert_file: cannot read certificates from {cert_file}: {e}"
+            ))
+        })?;
+    if certs.is_empty() {
+        return Err(StartupError::Config(format!(
+            "server.tls_cert_file: no certificate in {cert_file}"
+        )));
+    }
+    let key = PrivateKeyDer::from_pem_file(key_file).map_err(|e| {
+        StartupError::Config(format!(
+            "server.tls_key_file: cannot read a private key from {key_file}: {e}"
+        ))
+    })?;
+    rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| StartupError::Config(format!("TLS: {e}")))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| {
+            StartupError::Config(format!(
+                "server.tls_cert_file / server.tls_key_file: the key does not fit the certificate: {e}"
+            ))
+        })
 }
 
 async fn unknown_route() -> Result<actix_web::HttpResponse, AppError> {

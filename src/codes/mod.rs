@@ -18,6 +18,7 @@
 
 pub mod ai;
 mod digital_link;
+pub mod dl_compression;
 mod element;
 mod epc;
 pub mod facts;

@@ -421,3 +421,20 @@ diesel::table! {
         scans -> BigInt,
     }
 }
+
+diesel::table! {
+    code_links (id) {
+        id -> Text,
+        code_key -> Text,
+        link_type -> Text,
+        href -> Text,
+        title -> Text,
+        language -> Nullable<Text>,
+        media_type -> Nullable<Text>,
+        context -> Nullable<Text>,
+        active_from -> Nullable<Timestamp>,
+        active_until -> Nullable<Timestamp>,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}

@@ -54,6 +54,8 @@ const SELLERS: &[Caller] = &[Seller];
 const OFFICERS: &[Caller] = &[Officer, Supervisor, Admin];
 const PLATFORMS: &[Caller] = &[Platform];
 const ISSUERS: &[Caller] = &[Issuer];
+/// Those who may manage a code's links; the service then decides whose code it is.
+const CODE_MANAGERS: &[Caller] = &[Seller, Issuer];
 /// Parties to a case and officers; the service then decides which case is whose.
 const PARTIES: &[Caller] = &[Seller, Officer, Supervisor, Admin, Platform];
 
@@ -132,6 +134,10 @@ const RULES: &[Rule] = &[
     only("POST", "/v1/codes/status", OFFICERS),
     only("GET", "/v1/codes/possible-clones", OFFICERS),
     only("POST", "/v1/me/distributors", SELLERS),
+    only("POST", "/v1/codes/links", CODE_MANAGERS),
+    only("GET", "/v1/codes/links", CODE_MANAGERS),
+    only("DELETE", "/v1/codes/links/{id}", CODE_MANAGERS),
+    public("GET", "/.well-known/gs1resolver"),
     only("POST", "/v1/listing-checks", PLATFORMS),
     only("POST", "/v1/listing-checks/batch", PLATFORMS),
     only("GET", "/v1/listing-checks/{id}", PLATFORMS),

@@ -64,7 +64,9 @@ impl Browser {
             "browserName": "chrome",
             "goog:chromeOptions": {
                 "binary": CHROMIUM,
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", format!("--window-size={width},{height}"), "--lang=vi"]
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", format!("--window-size={width},{height}"), "--lang=vi"],
+                // Pages follow the browser's languages (Accept-Language): a Vietnamese one.
+                "prefs": { "intl.accept_languages": "vi-VN,vi" }
             }
         }}});
         let created: Value = http
@@ -276,7 +278,7 @@ async fn a_consumer_sees_the_warning_on_a_recalled_product() {
     browser.wait_text(".banner", "Mã hợp lệ").await;
     let url = browser.url().await;
     assert!(
-        url.ends_with(&format!("/01/{g}/10/KEM26?lang=vi")),
+        url.contains("/verify?code=") && url.ends_with("&lang=vi"),
         "the form leads to the code's page: {url}"
     );
 
@@ -291,7 +293,10 @@ async fn a_consumer_sees_the_warning_on_a_recalled_product() {
         .await;
     assert_eq!(recalled.status(), 200);
 
-    browser.open(&app.url(&format!("/01/{g}/10/KEM26"))).await;
+    // A scan of /01/{g}/10/KEM26 redirects to this page (at the configured public URL).
+    browser
+        .open(&app.url(&format!("/verify?code=/01/{g}/10/KEM26")))
+        .await;
     let warning = browser.text(".banner.alert").await;
     assert!(
         warning.contains("ĐÃ BỊ THU HỒI") && warning.contains("Chỉ số SPF"),

@@ -520,13 +520,20 @@ async fn a_product_is_known_when_any_of_its_lots_is(backend: TestBackend) {
     let issuer = issuer(&app, "national", None).await;
     let product = gtin("893850000036");
     register(&app, &issuer, &format!("(01){product}(10)LOT7")).await;
-    let page = app
+    let scan = app
         .client
         .get(app.url(&format!("/01/{product}")))
         .header("accept", "text/html")
         .send()
         .await
         .expect("sent");
+    assert_eq!(scan.status(), 307, "the product is known: to its page");
+    let location = scan.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string();
+    let page_path = &location[location.find("/verify").expect("the verification page")..];
+    let page = app.get(page_path).await;
     assert_eq!(page.status(), 200);
     let text = page.text().await.expect("page");
     assert!(text.contains("0799000033"), "the owner is shown");

@@ -20,6 +20,7 @@ mod mail;
 mod operations;
 mod pages;
 mod registry_http;
+mod resolver;
 mod schema;
 mod stubs;
 mod verify;

@@ -1,6 +1,7 @@
-//! The public page of a code and the GS1 resolver behaviour: pages for browsers, linksets
-//! for machines, walk-up (303), unknown (404), withdrawn (410), QR codes, and scans of
-//! serialised items counted to spot copies.
+//! The public page of a code, where a scan lands: a Digital Link redirects a browser to it,
+//! `/verify` reads any form of a code; unknown (404), withdrawn (410), QR codes, and scans
+//! of serialised items counted to spot copies. The resolver's own rules are in
+//! `resolver.rs`.
 
 use serde_json::{Value, json};
 use tracegate::auth::OfficerRole;
@@ -49,7 +50,10 @@ async fn pages_for_browsers_and_linksets_for_machines(backend: TestBackend) {
     register(&app, &[(&lot, "Sữa rửa mặt Sen 100 ml")]).await;
     let path = format!("/01/{g}/10/SEN26");
 
-    let page = get(&app, &path, Some("text/html")).await;
+    let scan = get(&app, &path, Some("text/html")).await;
+    assert_eq!(scan.status(), 307, "a scan goes to the verification page");
+    let page_path = location_path(&app, &scan);
+    let page = get(&app, &page_path, Some("text/html")).await;
     assert_eq!(page.status(), 200);
     let csp = page.headers()["content-security-policy"]
         .to_str()
@@ -73,7 +77,7 @@ async fn pages_for_browsers_and_linksets_for_machines(backend: TestBackend) {
     );
     assert!(!html.contains("<script"), "no scripts");
 
-    let english = get(&app, &format!("{path}?lang=en"), None).await;
+    let english = get(&app, &format!("{page_path}&lang=en"), None).await;
     assert!(
         english.headers()["set-cookie"]
             .to_str()
@@ -102,17 +106,23 @@ async fn pages_for_browsers_and_linksets_for_machines(backend: TestBackend) {
             "{linkset}"
         );
         assert_eq!(
-            links["https://gs1.org/voc/pip"][0]["type"], "text/html",
+            links["https://gs1.org/voc/traceability"][0]["type"], "text/html",
             "{linkset}"
         );
         assert!(links["https://gs1.org/voc/defaultLink"][0]["href"].is_string());
     }
 
-    // Any accepted form goes to the canonical path; the QR code points at it.
+    // Any accepted form shows the page; the QR code points at the Digital Link.
     let response = get(&app, &format!("/verify?code={}", urlencode(&lot)), None).await;
-    assert_eq!(response.status(), 303);
-    assert_eq!(response.headers()["location"], path.as_str());
-    let qr = get(&app, &format!("/qr{path}.svg"), None).await;
+    assert_eq!(response.status(), 200);
+    assert!(
+        response
+            .text()
+            .await
+            .expect("html")
+            .contains("Sữa rửa mặt Sen 100 ml")
+    );
+    let qr = get(&app, &format!("/qr.svg?code={}", urlencode(&path)), None).await;
     assert_eq!(qr.status(), 200);
     assert_eq!(qr.headers()["content-type"], "image/svg+xml");
     assert!(qr.text().await.expect("svg").contains("<svg"));
@@ -128,6 +138,14 @@ async fn pages_for_browsers_and_linksets_for_machines(backend: TestBackend) {
     assert_eq!(css.status(), 200);
 }
 both_backends!(pages_for_browsers_and_linksets_for_machines);
+
+/// The path of a redirect's absolute `Location` on this service.
+fn location_path(app: &TestApp, response: &reqwest::Response) -> String {
+    let location = response.headers()["location"].to_str().expect("location");
+    let base = app.state.config.server.public_url.trim_end_matches('/');
+    assert!(location.starts_with(base), "absolute Location: {location}");
+    location[base.len()..].to_string()
+}
 
 fn urlencode(text: &str) -> String {
     serde_urlencoded::to_string([("x", text)])
@@ -152,22 +170,25 @@ async fn walk_up_unknown_and_withdrawn_codes(backend: TestBackend) {
     )
     .await;
 
-    // A serial of a registered lot: walk up (303) to the lot, keeping linkType.
+    // A serial of a registered lot: the lot answers for it, without a redirect.
     let serial = get(
         &app,
         &format!("/01/{g}/10/L7/21/S0001?linkType=linkset"),
         None,
     )
     .await;
-    assert_eq!(serial.status(), 303);
-    assert_eq!(
-        serial.headers()["location"],
-        format!("/01/{g}/10/L7?linkType=linkset").as_str()
+    assert_eq!(serial.status(), 200);
+    let linkset: Value = serial.json().await.expect("linkset");
+    assert!(
+        linkset["linkset"][0]["anchor"]
+            .as_str()
+            .is_some_and(|a| a.ends_with(&format!("/01/{g}/10/L7"))),
+        "{linkset}"
     );
 
     // Unknown: 404, a page for browsers and a problem for machines.
     let unknown = format!("/01/{}", gtin("893850000299"));
-    let page = get(&app, &unknown, None).await;
+    let page = get(&app, &unknown, Some("text/html")).await;
     assert_eq!(page.status(), 404);
     let html = page.text().await.expect("html");
     assert!(html.contains("chưa được"), "{html}");
@@ -200,12 +221,14 @@ async fn walk_up_unknown_and_withdrawn_codes(backend: TestBackend) {
     problem(gone).await;
 
     // Recalled: still answered, with a loud warning and the reason.
-    let page = get(
+    let scan = get(
         &app,
         &format!("/01/{}/10/R1?lang=en", gtin("893850000204")),
         None,
     )
     .await;
+    assert_eq!(scan.status(), 307);
+    let page = get(&app, &location_path(&app, &scan), None).await;
     assert_eq!(page.status(), 200);
     let html = page.text().await.expect("html");
     assert!(
@@ -235,7 +258,7 @@ async fn issuer_codes_are_verified_too(backend: TestBackend) {
     let page = get(&app, "/verify?code=vnqr:MC-TEA-0001", None).await;
     assert_eq!(page.status(), 200);
     assert!(page.text().await.expect("html").contains("Trà Mộc Châu"));
-    let qr = get(&app, "/qr/vnqr:MC-TEA-0001.svg", None).await;
+    let qr = get(&app, "/qr.svg?code=vnqr:MC-TEA-0001", None).await;
     assert_eq!(qr.status(), 200);
     let unknown = get(&app, "/verify?code=vnqr:NOPE", None).await;
     assert_eq!(unknown.status(), 404);
@@ -247,7 +270,9 @@ async fn a_serial_scanned_too_often_is_flagged_as_a_possible_copy(backend: TestB
     let g = gtin("893850000205");
     let serial = format!("(01){g}(21)SN-0001");
     register(&app, &[(&serial, "Nước hoa Sen")]).await;
-    let path = format!("/01/{g}/21/SN-0001?lang=en");
+    let scan = get(&app, &format!("/01/{g}/21/SN-0001?lang=en"), None).await;
+    assert_eq!(scan.status(), 307);
+    let path = location_path(&app, &scan);
     let first = get(&app, &path, None).await.text().await.expect("html");
     assert!(!first.contains("may have been copied"), "{first}");
     // The policy allows 50 scans in 30 days.
