@@ -366,7 +366,7 @@ impl Default for DatabaseConfig {
         Self {
             url: "sqlite://./data/tracegate.db".into(),
             max_connections: 10,
-            connect_timeout_secs: 5,
+            connect_timeout_secs: 1,
             migrate_on_start: true,
         }
     }

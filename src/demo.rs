@@ -116,8 +116,8 @@ impl Demo<'_> {
     pub fn seed(&self) -> anyhow::Result<DemoCredentials> {
         let tokens = TokenService::new(self.keys, &self.config.server.public_url);
         let vault = Vault::new(self.keys);
-        // Seeding runs before the service starts: nothing cached yet to invalidate.
-        let cache = crate::listings::HotCache::new(16, 16);
+        // Seeding runs before the service starts: the service loads what it publishes.
+        let facts = crate::listings::fact_bus();
         let accounts = Accounts {
             pool: self.pool,
             config: self.config,
@@ -131,7 +131,7 @@ impl Demo<'_> {
             vault: &vault,
             policies: self.policies,
             registers: self.registers,
-            cache: &cache,
+            facts: &facts,
         };
         let clients = Clients {
             pool: self.pool,
@@ -143,13 +143,13 @@ impl Demo<'_> {
             pool: self.pool,
             clock: self.clock,
             policies: self.policies,
-            cache: &cache,
+            facts: &facts,
         };
         let bindings = Bindings {
             pool: self.pool,
             clock: self.clock,
             policies: self.policies,
-            cache: &cache,
+            facts: &facts,
         };
 
         // People (synthetic citizens of src/identity/synthetic/).
@@ -383,7 +383,7 @@ impl Demo<'_> {
             pool: self.pool,
             clock: self.clock,
             policies: self.policies,
-            cache: &cache,
+            facts: &facts,
             vault: &vault,
             evidence: &evidence,
             config: &self.config.disputes,

@@ -353,6 +353,8 @@ impl ResponseError for AppError {
             AppError::TooManyRequests {
                 retry_after_secs, ..
             } => Some((header::RETRY_AFTER, retry_after_secs.to_string())),
+            // What is unavailable now (the database, a register) usually is again soon.
+            AppError::ServiceUnavailable { .. } => Some((header::RETRY_AFTER, "1".to_string())),
             _ => None,
         };
         if let Some((name, value)) = extra
@@ -429,6 +431,15 @@ impl From<diesel::result::Error> for AppError {
             Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
                 AppError::Conflict {
                     detail: "a concurrent change touched the same data; retry the request".into(),
+                }
+            }
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _,
+            ) => {
+                tracing::warn!(error = %error, "database connection lost");
+                AppError::ServiceUnavailable {
+                    detail: "the database connection was lost; retry shortly".into(),
                 }
             }
             other => AppError::Internal(anyhow::Error::new(other).context("database query failed")),

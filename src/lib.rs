@@ -15,6 +15,7 @@ pub mod db;
 pub mod demo;
 pub mod disputes;
 pub mod error;
+pub mod facts;
 pub mod http;
 pub mod i18n;
 pub mod identity;

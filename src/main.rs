@@ -174,7 +174,9 @@ enum ConfigCommand {
 
 /// glibc gives each thread that allocates its own arena; with HTTP workers, blocking pools
 /// and large request bodies that fragments memory (measured: 346 MB resident under load
-/// with the default, 188 MB with two arenas, same throughput).
+/// with the default, 188 MB with two arenas, same throughput). mimalloc was tried in its
+/// place: no throughput gained within the noise of this machine, 80 MB more resident
+/// (docs/PERFORMANCE.md).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn limit_malloc_arenas() {
     // SAFETY: called first in main, before any other thread exists; mallopt only sets a
@@ -316,8 +318,8 @@ async fn import_codes(
             pool: &pool,
             clock: &SystemClock,
             policies: &policies,
-            // A separate process: the service's caches expire on their own (30 s).
-            cache: &tracegate::listings::HotCache::new(16, 16),
+            // A separate process: running services follow the change it records.
+            facts: &tracegate::listings::fact_bus(),
         }
         .import_batch(
             &issuer,

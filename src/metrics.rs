@@ -41,8 +41,8 @@ struct KindLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct SourceLabels {
-    source: &'static str,
+struct OutcomeLabels {
+    outcome: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -64,10 +64,12 @@ pub struct Metrics {
     pool_max: Gauge,
     deliveries: Family<DeliveryLabels, Counter>,
     outbox_pending: Family<KindLabels, Gauge>,
-    /// Listings decided from the caches, and with a database read (handles into one
-    /// family, made once: the check path does no label look-up).
-    facts_cached: Counter,
-    facts_read: Counter,
+    /// Listing decisions stored, replayed (the same content on unchanged facts), and
+    /// decided again because a fact changed meanwhile (handles into one family, made once:
+    /// the check path does no label look-up).
+    decisions_stored: Counter,
+    decisions_replayed: Counter,
+    decisions_redecided: Counter,
     decision_commit: Histogram,
     decision_group: Histogram,
 }
@@ -133,11 +135,11 @@ impl Metrics {
             "Outbox messages not yet delivered nor given up, by kind",
             outbox_pending.clone(),
         );
-        let listing_facts = Family::<SourceLabels, Counter>::default();
+        let listing_decisions = Family::<OutcomeLabels, Counter>::default();
         registry.register(
-            "listing_facts",
-            "Listings decided from the caches alone, or with a database read",
-            listing_facts.clone(),
+            "listing_decisions",
+            "Listing decisions by outcome: stored, replayed (same content, unchanged facts), decided_again (a fact changed while deciding)",
+            listing_decisions.clone(),
         );
         let decision_commit = latency_histogram();
         registry.register(
@@ -152,15 +154,23 @@ impl Metrics {
             decision_group.clone(),
         );
         // One statement each: the family's read guard must be gone before the next look-up.
-        let facts_cached = listing_facts
-            .get_or_create(&SourceLabels { source: "cache" })
+        let decisions_stored = listing_decisions
+            .get_or_create(&OutcomeLabels { outcome: "stored" })
             .clone();
-        let facts_read = listing_facts
-            .get_or_create(&SourceLabels { source: "database" })
+        let decisions_replayed = listing_decisions
+            .get_or_create(&OutcomeLabels {
+                outcome: "replayed",
+            })
+            .clone();
+        let decisions_redecided = listing_decisions
+            .get_or_create(&OutcomeLabels {
+                outcome: "decided_again",
+            })
             .clone();
         Self {
-            facts_cached,
-            facts_read,
+            decisions_stored,
+            decisions_replayed,
+            decisions_redecided,
             decision_commit,
             decision_group,
             registry,
@@ -190,10 +200,11 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
-    /// Counts listings decided from the caches alone and with a database read.
-    pub fn observe_listing_facts(&self, cached: u64, read: u64) {
-        self.facts_cached.inc_by(cached);
-        self.facts_read.inc_by(read);
+    /// Counts listing decisions by what became of them.
+    pub fn observe_listing_decisions(&self, stored: u64, replayed: u64, redecided: u64) {
+        self.decisions_stored.inc_by(stored);
+        self.decisions_replayed.inc_by(replayed);
+        self.decisions_redecided.inc_by(redecided);
     }
 
     /// Records one group commit of listing decisions.

@@ -68,6 +68,7 @@ use utoipa::{Modify, OpenApi};
         crate::listings::routes::check,
         crate::listings::routes::check_batch,
         crate::listings::routes::get_check,
+        crate::listings::routes::attestation_status,
         crate::listings::routes::jwks,
         crate::codes::routes::possible_clones,
         crate::disputes::routes::file_dispute,

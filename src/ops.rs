@@ -15,6 +15,9 @@ use crate::state::AppState;
 /// Longest a readiness probe waits for a database connection.
 const READINESS_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// Longest the listing gate may go without following fact changes and still be ready.
+const FOLLOW_LAG_LIMIT: Duration = Duration::from_secs(5);
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(Endpoint::new("/healthz").get(healthz))
         .service(Endpoint::new("/readyz").get(readyz))
@@ -47,7 +50,8 @@ pub async fn healthz() -> web::Json<Health> {
     })
 }
 
-/// Readiness: the database answers and carries every migration this binary expects.
+/// Readiness: the database answers and carries every migration this binary expects, and
+/// the listing gate has loaded its facts and follows their changes.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses(
         (status = 200, description = "Ready to serve traffic", body = Readiness),
@@ -56,6 +60,8 @@ pub async fn healthz() -> web::Json<Health> {
     ))]
 pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Readiness>, AppError> {
     let pool = state.pool.clone();
+    let model = state.gate.model.clone();
+    let now = state.clock.now().naive_utc();
     let timeout = READINESS_TIMEOUT.min(Duration::from_secs(u64::from(
         state.config.database.connect_timeout_secs,
     )));
@@ -70,6 +76,21 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Readiness>, 
         if pending {
             return Err(AppError::ServiceUnavailable {
                 detail: "database migrations are pending; run `tracegate migrate`".into(),
+            });
+        }
+        // The listing gate answers only from loaded facts that follow every change.
+        if !model.is_loaded() {
+            model.load(&mut conn, now).map_err(|e| {
+                tracing::warn!(error = %e, "readiness: cannot load the listing gate's facts");
+                AppError::ServiceUnavailable {
+                    detail: "the listing gate is loading its facts".into(),
+                }
+            })?;
+        }
+        if model.behind() > FOLLOW_LAG_LIMIT {
+            return Err(AppError::ServiceUnavailable {
+                detail: "the listing gate cannot follow fact changes; its answers could be stale"
+                    .into(),
             });
         }
         Ok(conn.backend())

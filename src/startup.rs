@@ -22,7 +22,7 @@ use crate::error::AppError;
 use crate::identity::Registers;
 use crate::identity::monitor::IdentityMonitor;
 use crate::keys::KeyRing;
-use crate::listings::{Attester, DecisionWriter, Gate, HotCache};
+use crate::listings::{Attester, DecisionWriter, Gate, GateModel};
 use crate::metrics::Metrics;
 use crate::notify::MailTransport;
 use crate::notify::worker::OutboxWorker;
@@ -43,6 +43,8 @@ pub enum StartupError {
     Database(#[from] r2d2::Error),
     #[error("database migration failed: {0}")]
     Migration(String),
+    #[error("cannot load the listing gate's facts")]
+    Facts(#[source] diesel::result::Error),
     #[error(transparent)]
     Policy(#[from] crate::policies::PolicyError),
     #[error("mail: {0}")]
@@ -91,7 +93,7 @@ impl Application {
             );
         }
         let pool = db::build_pool(
-            url,
+            url.clone(),
             config.database.max_connections,
             Duration::from_secs(u64::from(config.database.connect_timeout_secs)),
         );
@@ -119,20 +121,29 @@ impl Application {
             .map_err(|e| StartupError::Mail(format!("mail.from: {e}")))?;
         let policies = Arc::new(policies);
         let attester = Arc::new(Attester::new(&keys));
-        let cache = Arc::new(HotCache::default());
+        let facts = listings::fact_bus();
         let metrics = Arc::new(Metrics::new());
+        let model = Arc::new(GateModel::new(Box::new(|conn, only| {
+            disputes::blocked_listings(conn, only)
+        })));
+        // A service whose database is not ready still starts (and is not ready); the
+        // follower loads the facts once it can.
+        if let Err(error) = load_model(&pool, &model, clock.as_ref()).await {
+            tracing::warn!(error = %format!("{:#}", anyhow::Error::new(error)), "the listing gate's facts are not loaded yet");
+        }
         let gate = Arc::new(Gate {
             pool: pool.clone(),
             clock: clock.clone(),
             policies: policies.clone(),
             attester: attester.clone(),
             issuer: config.server.public_url.clone(),
-            cache: cache.clone(),
+            model,
+            facts: facts.clone(),
             metrics: metrics.clone(),
             writer: DecisionWriter::start(
-                pool.clone(),
+                db::ConnectionManager::new(url.clone()),
                 metrics.clone(),
-                decision_writers(backend, config.database.max_connections),
+                decision_writers(backend),
             )
             .map_err(|source| StartupError::Bind {
                 address: "decision writer thread".into(),
@@ -146,7 +157,7 @@ impl Application {
             policies,
             registers,
             attester,
-            cache,
+            facts,
             gate,
             evidence: Arc::new(EvidenceStore::new(&config.disputes.evidence_dir)),
             keys: Arc::new(keys),
@@ -167,7 +178,7 @@ impl Application {
         };
         let identity_monitor = IdentityMonitor {
             pool: state.pool.clone(),
-            cache: state.cache.clone(),
+            facts: state.facts.clone(),
             clock: state.clock.clone(),
             registers: state.registers.clone(),
             policies: state.policies.clone(),
@@ -178,7 +189,7 @@ impl Application {
             pool: state.pool.clone(),
             clock: state.clock.clone(),
             policies: state.policies.clone(),
-            cache: state.cache.clone(),
+            facts: state.facts.clone(),
             vault: state.vault.clone(),
             evidence: state.evidence.clone(),
             config: state.config.disputes.clone(),
@@ -216,12 +227,14 @@ impl Application {
     /// [`Application::handle`]); then lets in-flight requests and deliveries finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let (stop, stopped) = watch::channel(false);
+        let follower = tokio::spawn(self.state.gate.clone().follow(FOLLOW_POLL, stopped.clone()));
         let outbox = tokio::spawn(self.outbox_worker.run(stopped.clone()));
         let monitor = tokio::spawn(self.identity_monitor.run(stopped.clone()));
         let disputes = tokio::spawn(self.dispute_worker.run(stopped));
         let result = self.server.await;
         let _ = stop.send(true);
         for (name, worker) in [
+            ("fact follower", follower),
             ("outbox worker", outbox),
             ("identity monitor", monitor),
             ("dispute worker", disputes),
@@ -234,13 +247,38 @@ impl Application {
     }
 }
 
-/// Writer threads for listing decisions: one on SQLite (one writer at a time anyway); on
-/// PostgreSQL up to four, leaving most of the pool to requests.
-fn decision_writers(backend: db::Backend, pool_size: u32) -> usize {
+/// How often the gate looks for fact changes made by other processes (other nodes, the
+/// command line); changes made in this process are applied at once.
+const FOLLOW_POLL: Duration = Duration::from_millis(250);
+
+/// Writer threads for listing decisions, each with its own connection: one on SQLite (one
+/// writer at a time anyway); two on PostgreSQL, so that one group is written while the
+/// other commits.
+fn decision_writers(backend: db::Backend) -> usize {
     match backend {
         db::Backend::Sqlite => 1,
-        db::Backend::Postgres => (pool_size as usize / 3).clamp(1, 4),
+        db::Backend::Postgres => 2,
     }
+}
+
+/// Loads the gate's facts before serving (a node answers only from a loaded model).
+async fn load_model(
+    pool: &DbPool,
+    model: &Arc<GateModel>,
+    clock: &dyn Clock,
+) -> Result<(), StartupError> {
+    let (pool, model, now) = (pool.clone(), model.clone(), clock.now());
+    let started = std::time::Instant::now();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get()?;
+        model
+            .load(&mut conn, now.naive_utc())
+            .map_err(StartupError::Facts)?;
+        tracing::info!(size = ?model.size(), seconds = started.elapsed().as_secs_f64(), "listing gate ready");
+        Ok(())
+    })
+    .await
+    .map_err(|e| StartupError::Migration(format!("loading the gate's facts failed: {e}")))?
 }
 
 /// Applies pending migrations (blocking work, off the async threads).
@@ -276,6 +314,8 @@ fn http_server(state: AppState, listener: TcpListener) -> Result<Server, Startup
             .wrap(from_fn(crate::web::session::carry_renewal))
             .wrap(from_fn(telemetry::observe))
             .configure(|cfg| http::configure_extractors(cfg, server_config.max_body_bytes as usize))
+            // Routes are matched in order: the listing gate, the most called, first.
+            .configure(listings::routes::configure)
             .configure(ops::configure)
             .configure(accounts::routes::configure)
             .configure(clients::routes::configure)
@@ -286,7 +326,6 @@ fn http_server(state: AppState, listener: TcpListener) -> Result<Server, Startup
                 codes::routes::configure_registry(cfg, server_config.max_batch_bytes as usize)
             })
             .configure(crate::links::routes::configure)
-            .configure(listings::routes::configure)
             .configure(disputes::routes::configure)
             .configure(crate::web::configure)
             .service(web::redirect("/docs", "/docs/"))

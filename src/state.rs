@@ -8,9 +8,10 @@ use crate::config::Config;
 use crate::db::{DbConnection, DbPool};
 use crate::disputes::evidence::EvidenceStore;
 use crate::error::AppError;
+use crate::facts::FactBus;
 use crate::identity::Registers;
 use crate::keys::KeyRing;
-use crate::listings::{Attester, Gate, HotCache};
+use crate::listings::{Attester, Gate};
 use crate::metrics::Metrics;
 use crate::policies::Policies;
 use crate::telemetry;
@@ -28,7 +29,8 @@ pub struct AppState {
     pub policies: Arc<Policies>,
     pub registers: Registers,
     pub attester: Arc<Attester>,
-    pub cache: Arc<HotCache>,
+    /// Where features publish changes to the facts listing decisions rest on.
+    pub facts: Arc<FactBus>,
     pub gate: Arc<Gate>,
     pub evidence: Arc<EvidenceStore>,
 }

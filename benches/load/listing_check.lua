@@ -1,11 +1,34 @@
--- wrk script: POST /v1/listing-checks with a random bound shop and one of its codes.
--- SELLERS, CODES and TOKEN come from the environment (see run.sh).
+-- wrk script: POST /v1/listing-checks, every request a new listing of a random bound shop
+-- with a code drawn uniformly from the registered ones.
+-- SELLERS, CODES, TOKEN, PHASE and ACKED (a folder) come from the environment (run.sh).
+-- Each thread is numbered in setup() and seeded in init(): wrk gives every thread's Lua
+-- state the same random sequence otherwise. Every listing id carries the phase, thread
+-- and a counter, so no two requests ask about the same listing; each 200 answer's listing
+-- id is written to ACKED/<phase>-<thread>.txt for run.sh to find in the database.
 local sellers = tonumber(os.getenv("SELLERS"))
 local codes = tonumber(os.getenv("CODES"))
 local token = os.getenv("TOKEN")
--- HOT=N draws codes from the first N only (a working set the caches can hold).
+local phase = os.getenv("PHASE") or "single"
+local acked_dir = os.getenv("ACKED")
+-- HOT=N draws codes from the first N only (a working set).
 local hot = tonumber(os.getenv("HOT") or os.getenv("CODES"))
+
+local threads = 0
+function setup(thread)
+  thread:set("tid", threads)
+  threads = threads + 1
+end
+
 local counter = 0
+local acked = nil
+function init(args)
+  math.randomseed(tid * 1000003 + os.time())
+  if acked_dir then
+    acked = io.open(string.format("%s/%s-%d.txt", acked_dir, phase, tid), "w")
+    -- wrk does not close its Lua states at exit: nothing may wait in a buffer.
+    acked:setvbuf("line")
+  end
+end
 
 local function check_digit(body)
   local total = 0
@@ -22,23 +45,27 @@ request = function()
   local n = math.random(0, hot - 1)
   local body12 = string.format("893%09d", n)
   local gtin = "0" .. body12 .. check_digit(body12)
-  local shop = n % sellers
   local payload = string.format(
-    '{"shop_id":"shop-%d","listing_id":"l-%d-%d","category":"cosmetics","title":"Load listing","codes":["(01)%s(10)L%d"]}',
-    shop, math.random(1, 1000000000), counter, gtin, n)
+    '{"shop_id":"shop-%d","listing_id":"l-%s-%d-%d","category":"cosmetics","title":"Load listing","codes":["(01)%s(10)L%d"]}',
+    n % sellers, phase, tid, counter, gtin, n)
   return wrk.format("POST", "/v1/listing-checks", {
     ["Content-Type"] = "application/json",
     ["Authorization"] = "Bearer " .. token,
   }, payload)
 end
 
--- With RATE set (requests/s in all) and CONNS (wrk -c), each connection waits between
--- requests so that the whole run paces itself near RATE.
-local rate = tonumber(os.getenv("RATE") or "0")
-local conns = tonumber(os.getenv("CONNS") or "1")
-delay = function()
-  if rate > 0 then
-    return 1000 * conns / rate
+response = function(status, headers, body)
+  if status == 200 and acked then
+    local id = body:match('"listing_id":"([^"]*)"')
+    if id then
+      acked:write(id, "\n")
+    end
   end
-  return 0
+end
+
+-- With DELAY_MS set, each connection waits that long after each answer before asking
+-- again (run.sh calibrates it so that the whole run keeps a given rate).
+local pause = tonumber(os.getenv("DELAY_MS") or "0")
+delay = function()
+  return pause
 end

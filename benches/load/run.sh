@@ -5,15 +5,20 @@
 #
 # Seeds SELLERS verified sellers with bound shops and CODES registered codes (default
 # 100000 and 1000000; SYNTHETIC rows loaded in bulk), starts the release binary, then
-# drives /healthz and POST /v1/listing-checks with wrk and prints requests/s, latency and
-# the service's resident memory. Needs wrk, curl, python3, sqlite3 and (for postgres) psql.
+# measures in one run: start-up until ready; /healthz; single listing checks at full load
+# (64 connections) and their ratio to /healthz; p99 paced at half that rate, three times;
+# the batch endpoint (1000 listings per request); resident memory after all phases. Every
+# request asks about a new listing (thread-numbered ids), and every listing answered 200
+# must be found stored in the database afterwards, or the script fails.
+# Needs wrk, curl, python3, sqlite3 and (for postgres) psql. PERF=single or PERF=batch
+# records a CPU profile of the service during that phase into $PERF_OUT (perf.data).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 backend=${1:?sqlite or postgres}
 sellers=${2:-100000}
 codes=${3:-1000000}
 seconds=${4:-20}
-bin=target/release/tracegate
+bin=${BIN:-target/release/tracegate}
 port=18090
 dir=$(mktemp -d)
 pg_db="tracegate_load_$$"
@@ -74,22 +79,62 @@ fi
 end=$(date +%s.%N)
 echo "bulk load of all tables: $(echo "$end - $start" | bc) s"
 
+started=$(date +%s.%N)
 "$bin" serve &
 pid=$!
-for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
+for _ in $(seq 1 600); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.05; done
+ready=$(date +%s.%N)
+echo "start-up with $codes codes, until ready: $(echo "$ready - $started" | bc) s"
 token=$(curl -fs -u "$platform:$secret" -d grant_type=client_credentials "http://127.0.0.1:$port/v1/oauth/token" | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
-export TOKEN="$token" SELLERS="$sellers" CODES="$codes"
+export TOKEN="$token" SELLERS="$sellers" CODES="$codes" ACKED="$dir/acked"
+mkdir -p "$ACKED"
+url="http://127.0.0.1:$port"
+rps() { awk '/Requests\/sec/ {print int($2)}'; }
+profile() {
+  if [ "${PERF:-}" = "$1" ]; then
+    perf record -F 499 -g -o "${PERF_OUT:-perf.data}" -p "$pid" -- sleep "$seconds" >/dev/null 2>&1 &
+  fi
+}
 
-echo "== /healthz"
-wrk -t2 -c64 -d"${seconds}s" --latency "http://127.0.0.1:$port/healthz" | grep -E "Requests/sec|50%|99%"
-echo "== POST /v1/listing-checks, 64 connections"
-wrk -t2 -c64 -d"${seconds}s" --latency -s benches/load/listing_check.lua "http://127.0.0.1:$port" | grep -E "Requests/sec|50%|99%|Non-2xx"
-full=$(wrk -t2 -c64 -d"${seconds}s" -s benches/load/listing_check.lua "http://127.0.0.1:$port" | awk '/Requests\/sec/ {print int($2)}')
-curl -fs "http://127.0.0.1:$port/metrics" | awk '/^tracegate_decision_commit_seconds_(sum|count)/ {v[$1]=$2} /^tracegate_decision_group_size_(sum|count)/ {v[$1]=$2} END {c=v["tracegate_decision_commit_seconds_count"]; if (c>0) printf "decision groups: %d, mean %.1f decisions, mean commit %.2f ms\n", c, v["tracegate_decision_group_size_sum"]/c, 1000*v["tracegate_decision_commit_seconds_sum"]/c}'
-echo "listings decided from the caches / with a database read so far: $(curl -fs "http://127.0.0.1:$port/metrics" | awk '/^tracegate_listing_facts_total\{source="cache"\}/ {c=$2} /^tracegate_listing_facts_total\{source="database"\}/ {d=$2} END {print c+0 " / " d+0}')"
+echo "== /healthz, 64 connections"
+health=$(wrk -t2 -c64 -d"${seconds}s" "$url/healthz" | rps)
+echo "requests/s: $health"
+echo "== POST /v1/listing-checks, 64 connections, every request a new listing"
+profile single
+out=$(PHASE=full wrk -t2 -c64 -d"${seconds}s" --latency -s benches/load/listing_check.lua "$url")
+echo "$out" | grep -E "Requests/sec|50%|99%|Non-2xx"
+full=$(echo "$out" | rps)
+echo "ratio to /healthz: $(echo "scale=3; $full / $health" | bc)"
+curl -fs "$url/metrics" | awk '/^tracegate_decision_commit_seconds_(sum|count)/ {v[$1]=$2} /^tracegate_decision_group_size_(sum|count)/ {v[$1]=$2} END {c=v["tracegate_decision_commit_seconds_count"]; if (c>0) printf "decision groups: %d, mean %.1f decisions, mean commit %.2f ms\n", c, v["tracegate_decision_group_size_sum"]/c, 1000*v["tracegate_decision_commit_seconds_sum"]/c}'
 half=$((full / 2))
-echo "== POST /v1/listing-checks paced at half of $full/s ($half/s), 32 connections"
-RATE=$half CONNS=32 wrk -t2 -c32 -d"${seconds}s" --latency -s benches/load/listing_check.lua "http://127.0.0.1:$port" | grep -E "Requests/sec|50%|90%|99%|Non-2xx"
+# wrk waits after each answer, so each connection's pause is the period at the target rate
+# less the time an answer takes at that rate (measured once, 5 s).
+period=$(echo "scale=3; 32000 / $half" | bc)
+got=$(PHASE=calibrate DELAY_MS=$period wrk -t2 -c32 -d5s -s benches/load/listing_check.lua "$url" | rps)
+pause=$(echo "scale=3; p = $period - (32000 / $got - $period); if (p < 0) p = 0; p" | bc)
+for run in 1 2 3; do
+  echo "== POST /v1/listing-checks paced at half of $full/s ($half/s), 32 connections, run $run"
+  PHASE="paced$run" DELAY_MS=$pause wrk -t2 -c32 -d"${seconds}s" --latency -s benches/load/listing_check.lua "$url" | grep -E "Requests/sec|50%|99%|Non-2xx"
+done
 echo "== POST /v1/listing-checks/batch, 1000 listings per request, 4 connections"
-BATCH=1000 wrk -t2 -c4 -d"${seconds}s" --timeout 30s -s benches/load/listing_batch.lua "http://127.0.0.1:$port" | grep -E "Requests/sec|Non-2xx"
-echo "resident memory: $(grep VmRSS /proc/$pid/status | awk '{print $2}') kB"
+profile batch
+out=$(PHASE=batch BATCH=1000 wrk -t2 -c4 -d"${seconds}s" --timeout 30s -s benches/load/listing_batch.lua "$url")
+echo "$out" | grep -E "Requests/sec|Non-2xx"
+echo "listings/s: $(( $(echo "$out" | rps) * 1000 ))"
+echo "resident memory after all phases: $(grep VmRSS /proc/$pid/status | awk '{print $2}') kB"
+
+# Every listing answered 200 is stored; more may be stored (answered after wrk stopped
+# counting), never fewer.
+sort -u "$ACKED"/*.txt > "$dir/acked.txt"
+query="SELECT DISTINCT listing_id FROM listing_checks WHERE listing_id LIKE 'l-%' OR listing_id LIKE 'b-%'"
+if [ "$backend" = sqlite ]; then
+  sqlite3 "$dir/tracegate.db" "$query" | sort -u > "$dir/stored.txt"
+else
+  psql -qAt -U postgres -h 127.0.0.1 -d "$pg_db" -c "$query" | sort -u > "$dir/stored.txt"
+fi
+missing=$(comm -23 "$dir/acked.txt" "$dir/stored.txt" | wc -l)
+echo "decisions answered 200: $(wc -l < "$dir/acked.txt"), stored: $(wc -l < "$dir/stored.txt"), answered but not stored: $missing"
+if [ "$missing" -ne 0 ]; then
+  echo "FAIL: $missing answered decisions are not in the database" >&2
+  exit 1
+fi

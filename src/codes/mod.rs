@@ -21,6 +21,7 @@ mod digital_link;
 pub mod dl_compression;
 mod element;
 mod epc;
+pub mod facts;
 mod gs1;
 pub mod registry;
 pub mod routes;

@@ -21,8 +21,8 @@ use crate::clock::Clock;
 use crate::db::schema::sellers;
 use crate::db::{DbConnection, DbPool, write_transaction};
 use crate::error::FieldError;
+use crate::facts::{Change, Fact, FactBus};
 use crate::identity::EnterpriseCode;
-use crate::listings::HotCache;
 use crate::policies::Policies;
 
 /// Largest batch accepted.
@@ -256,8 +256,8 @@ pub struct Registry<'a> {
     pub pool: &'a DbPool,
     pub clock: &'a dyn Clock,
     pub policies: &'a Policies,
-    /// Invalidated when codes change.
-    pub cache: &'a HotCache,
+    /// Where changes to codes are published.
+    pub facts: &'a FactBus,
 }
 
 impl Registry<'_> {
@@ -511,9 +511,11 @@ impl Registry<'_> {
                 )
                 .details(serde_json::json!({ "codes": count, "key_id": key_id, "sha256": digest })),
             )?;
+            self.facts
+                .publish(conn, now, &[Change::of(Fact::CodeBatch(batch_id.clone()))])?;
             Ok(())
         })?;
-        self.cache.codes_changed(rows.iter().map(|r| &r.code_key));
+        self.facts.committed();
         Ok(BatchReceipt {
             batch_id,
             codes: count,
@@ -775,7 +777,7 @@ impl Registry<'_> {
         let now = self.clock.now();
         let parsed = parse(code, now.year()).map_err(|e| invalid("code", e.to_string()))?;
         let mut conn = self.pool.get()?;
-        let (withdrawn, key) = write_transaction(&mut conn, |conn| {
+        let withdrawn = write_transaction(&mut conn, |conn| {
             // Exactly the level named: recalling one lot must not recall the whole product.
             let row = store::find_codes(conn, &[parsed.lookup_keys().first().to_owned()])?
                 .pop()
@@ -785,10 +787,9 @@ impl Registry<'_> {
                         parsed.lookup_keys().first()
                     ))
                 })?;
-            let withdrawn = apply_status(conn, now, actor, &row, status, reason)?;
-            Ok::<_, RegistryError>((withdrawn, row.code_key))
+            apply_status(conn, self.facts, now, actor, &row, status, reason)
         })?;
-        self.cache.codes_changed([&key]);
+        self.facts.committed();
         Ok(withdrawn)
     }
 
@@ -862,17 +863,26 @@ impl Registry<'_> {
                     serde_json::json!({ "distributor": distributor, "until": until.to_string() }),
                 ),
             )?;
+            self.facts.publish(
+                conn,
+                now,
+                &[Change::of(Fact::Authorisation(
+                    parsed.lookup_keys().first().to_owned(),
+                ))],
+            )?;
             Ok(())
         })?;
+        self.facts.committed();
         Ok(id)
     }
 }
 
-/// Recalls or revokes a registered code inside the caller's transaction: withdraws the
-/// listings that rested on it (their platforms are told) and audits the change. The caller
-/// invalidates the code cache after commit.
+/// Recalls or revokes a registered code inside the caller's transaction: publishes the
+/// change (the listings allowed on it, or on a narrower level of it, are withdrawn and
+/// their platforms told) and audits it. The caller tells the bus after commit.
 pub fn apply_status(
     conn: &mut DbConnection,
+    facts: &FactBus,
     now: chrono::DateTime<chrono::Utc>,
     actor: StatusActor<'_>,
     row: &CodeRow,
@@ -904,7 +914,14 @@ pub fn apply_status(
         CodeStatus::Recalled => "code_recalled",
         CodeStatus::Revoked => "code_revoked",
     };
-    let withdrawn = crate::listings::withdraw_for_code(conn, now, &row.code_key, event_reason)?;
+    let withdrawn = facts.publish(
+        conn,
+        now,
+        &[Change::withdrawing(
+            Fact::Code(row.code_key.clone()),
+            event_reason,
+        )],
+    )?;
     audit::append(
         conn,
         now,

@@ -133,7 +133,7 @@ where
                 pool: &shared.pool,
                 clock: shared.clock.as_ref(),
                 policies: &shared.policies,
-                cache: &shared.cache,
+                facts: &shared.facts,
             };
             f(&registry).map_err(AppError::from)
         })

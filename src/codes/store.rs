@@ -198,6 +198,25 @@ pub fn insert_batch(
     Ok(())
 }
 
+/// A product's registered lots and serials, when the product itself is not registered:
+/// how many, and the newest (which names the product and its owner).
+pub fn registered_under_product(
+    conn: &mut DbConnection,
+    gtin: &str,
+) -> QueryResult<(i64, Option<CodeRow>)> {
+    let count: i64 = codes::table
+        .filter(codes::gtin.eq(gtin))
+        .count()
+        .get_result(conn)?;
+    let newest = codes::table
+        .filter(codes::gtin.eq(gtin))
+        .order(codes::created_at.desc())
+        .select(CodeRow::as_select())
+        .first(conn)
+        .optional()?;
+    Ok((count, newest))
+}
+
 /// The registered codes among `keys` (any level).
 pub fn find_codes(conn: &mut DbConnection, keys: &[String]) -> QueryResult<Vec<CodeRow>> {
     let mut found = Vec::new();

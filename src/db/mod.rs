@@ -48,6 +48,29 @@ macro_rules! on_backend {
     };
 }
 
+/// Prepares a connection that commits in groups for its work. On SQLite it takes the
+/// write-ahead log's checkpoints out of its commits (see [`checkpoint`]): a checkpoint
+/// copies pages into the database file and syncs it, which would stall every decision
+/// waiting on that commit.
+pub fn prepare_group_writer(conn: &mut DbConnection) -> diesel::QueryResult<()> {
+    use diesel::connection::SimpleConnection;
+    if let DbConnection::Sqlite(c) = conn {
+        c.batch_execute("PRAGMA wal_autocheckpoint = 0;")?;
+    }
+    Ok(())
+}
+
+/// Copies what the write-ahead log holds into the SQLite database file without waiting
+/// for the writer (a passive checkpoint); run from a thread of its own. Nothing on
+/// PostgreSQL.
+pub fn checkpoint(conn: &mut DbConnection) -> diesel::QueryResult<()> {
+    use diesel::connection::SimpleConnection;
+    if let DbConnection::Sqlite(c) = conn {
+        c.batch_execute("PRAGMA wal_checkpoint(PASSIVE);")?;
+    }
+    Ok(())
+}
+
 /// Runs `f` in a transaction that holds the write lock from its first statement.
 ///
 /// On SQLite a deferred transaction that reads and then writes fails with `SQLITE_BUSY`

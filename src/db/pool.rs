@@ -49,6 +49,11 @@ impl ConnectionManager {
         Self { url }
     }
 
+    /// The backend this manager connects to.
+    pub fn backend(&self) -> super::Backend {
+        self.url.backend()
+    }
+
     fn open(&self) -> Result<DbConnection, ConnectError> {
         match &self.url {
             DatabaseUrl::Sqlite(path) => {

@@ -261,16 +261,40 @@ diesel::table! {
         seller_id -> Nullable<Text>,
         category -> Text,
         decision -> Text,
-        reasons -> Text,
+        record -> Text,
         policy_version -> Text,
-        attestation -> Text,
+        attestation -> Nullable<Text>,
         created_at -> Timestamp,
         withdrawn_at -> Nullable<Timestamp>,
+        replay_key -> Nullable<Binary>,
+        facts_seq -> BigInt,
+        batch_id -> Nullable<Text>,
+        expires_at -> Timestamp,
+        withdrawn_reason -> Nullable<Text>,
     }
 }
 
 diesel::table! {
-    listing_check_codes (check_id, code_key) {
+    listing_check_batches (id) {
+        id -> Text,
+        platform_id -> Text,
+        attestation -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    fact_changes (seq) {
+        seq -> BigInt,
+        kind -> Text,
+        scope -> Text,
+        fact_key -> Text,
+        changed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    listing_check_codes (code_key, check_id) {
         check_id -> Text,
         code_key -> Text,
     }

@@ -15,6 +15,8 @@ mod store;
 mod views;
 pub mod worker;
 
+pub use sanctions::blocked_listings;
+
 pub use lifecycle::{Move, Role, Status};
 pub use report::{CountBy, Report};
 pub use sanctions::{SanctionInput, SanctionKind};
@@ -32,8 +34,8 @@ use crate::clock::Clock;
 use crate::config::DisputesConfig;
 use crate::db::schema::accounts;
 use crate::db::{DbConnection, DbPool, write_transaction};
+use crate::facts::FactBus;
 use crate::i18n::Language;
-use crate::listings::HotCache;
 use crate::notify::{self, DisputeConfirm, DisputeUpdate, NotifyError, webhooks};
 use crate::policies::{Policies, ProvinceScope};
 use crate::vault::Vault;
@@ -271,24 +273,41 @@ fn sha256_hex(text: &str) -> String {
         .collect()
 }
 
-/// What has to be refreshed in this process's caches after a commit.
-#[derive(Debug, Default)]
-pub(crate) struct Effects {
-    pub sellers: bool,
-    pub blocks: bool,
-    pub codes: Vec<String>,
+/// The facts a move changed: published in its transaction, and this process's followers
+/// told after commit.
+pub(crate) struct Effects<'a> {
+    facts: &'a FactBus,
+    published: bool,
 }
 
-impl Effects {
-    fn apply(self, cache: &HotCache) {
-        if self.sellers {
-            cache.sellers_changed();
+impl<'a> Effects<'a> {
+    fn new(facts: &'a FactBus) -> Self {
+        Self {
+            facts,
+            published: false,
         }
-        if self.blocks {
-            cache.blocks_changed();
-        }
-        if !self.codes.is_empty() {
-            cache.codes_changed(&self.codes);
+    }
+
+    /// Publishes changes in the move's transaction; returns the decisions withdrawn.
+    pub fn publish(
+        &mut self,
+        conn: &mut crate::db::DbConnection,
+        now: DateTime<Utc>,
+        changes: &[crate::facts::Change],
+    ) -> diesel::QueryResult<usize> {
+        self.published = true;
+        self.facts.publish(conn, now, changes)
+    }
+
+    /// The bus, for steps of other features that publish themselves.
+    pub fn bus(&mut self) -> &'a FactBus {
+        self.published = true;
+        self.facts
+    }
+
+    fn finish(self) {
+        if self.published {
+            self.facts.committed();
         }
     }
 }
@@ -298,7 +317,7 @@ pub struct Disputes<'a> {
     pub pool: &'a DbPool,
     pub clock: &'a dyn Clock,
     pub policies: &'a Policies,
-    pub cache: &'a HotCache,
+    pub facts: &'a FactBus,
     pub vault: &'a Vault,
     pub evidence: &'a EvidenceStore,
     pub config: &'a DisputesConfig,
@@ -509,11 +528,25 @@ impl Disputes<'_> {
         let by_platform = buyer_key.starts_with("platform:");
         let mut conn = self.pool.get()?;
         write_transaction(&mut conn, |conn| {
-            let sellers = crate::identity::bound_sellers(conn, platform_id, &[&case.shop_id])?;
-            let seller = sellers.get(&case.shop_id).ok_or_else(|| {
+            // The seller bound to the shop now, or the one a decision on this listing named:
+            // unbinding a shop does not take a seller out of reach of complaints.
+            let decided = crate::listings::latest_decision(conn, platform_id, &case.listing_id)?;
+            let seller_id =
+                match crate::identity::facts::bound_seller(conn, platform_id, &case.shop_id)? {
+                    Some(seller) => Some(seller),
+                    None => decided
+                        .as_ref()
+                        .filter(|d| d.shop_id == case.shop_id)
+                        .and_then(|d| d.seller_id.clone()),
+                };
+            let seller = match seller_id {
+                Some(id) => crate::identity::find_seller(conn, &id)?,
+                None => None,
+            };
+            let seller = seller.as_ref().ok_or_else(|| {
                 invalid(
                     "shop_id",
-                    "no seller is bound to this shop on this platform; report the shop to the platform",
+                    "no seller is bound to this shop on this platform, and no listing check of this listing named one; report the shop to the platform",
                 )
             })?;
             // A direct filing is linked only once its address is confirmed (`confirm`):
@@ -544,9 +577,7 @@ impl Disputes<'_> {
             }
             let number = store::next_number(conn, calendar::local(now).year())?;
             let id = uuid::Uuid::now_v7().to_string();
-            let listing_check_id =
-                crate::listings::latest_decision(conn, platform_id, &case.listing_id)?
-                    .map(|(check, _)| check);
+            let listing_check_id = decided.map(|d| d.id);
             let mut row = DisputeRow {
                 id: id.clone(),
                 reference: format!("DSP-{}-{number:06}", calendar::local(now).year()),
@@ -749,7 +780,7 @@ impl Disputes<'_> {
         if_match: Option<i64>,
     ) -> Result<DisputeView, DisputeError> {
         let now = self.now();
-        let mut effects = Effects::default();
+        let mut effects = Effects::new(self.facts);
         let mut conn = self.pool.get()?;
         let view = write_transaction(&mut conn, |conn| {
             let (row, roles) = self.load(conn, caller, id)?;
@@ -824,7 +855,7 @@ impl Disputes<'_> {
             self.tell(conn, &next, step, &recipients, note)?;
             self.view(conn, &next, &roles)
         })?;
-        effects.apply(self.cache);
+        effects.finish();
         Ok(view)
     }
 
@@ -840,7 +871,7 @@ impl Disputes<'_> {
         next: &mut DisputeRow,
         input: &ActionInput,
         now: DateTime<Utc>,
-        effects: &mut Effects,
+        effects: &mut Effects<'_>,
     ) -> Result<(&'static str, serde_json::Value, Option<String>), DisputeError> {
         let policy = &self.policies.disputes;
         Ok(match input {
@@ -1185,12 +1216,12 @@ impl Disputes<'_> {
         sanction: &store::SanctionRow,
     ) -> Result<bool, DisputeError> {
         let now = self.now();
-        let mut effects = Effects::default();
+        let mut effects = Effects::new(self.facts);
         let mut conn = self.pool.get()?;
         let reinstated = write_transaction(&mut conn, |conn| {
             sanctions::end_suspension(conn, sanction, now, &mut effects)
         })?;
-        effects.apply(self.cache);
+        effects.finish();
         Ok(reinstated)
     }
 

@@ -77,7 +77,7 @@ where
                 pool: &shared.pool,
                 clock: shared.clock.as_ref(),
                 policies: &shared.policies,
-                cache: &shared.cache,
+                facts: &shared.facts,
                 vault: &shared.vault,
                 evidence: &shared.evidence,
                 config: &shared.config.disputes,

@@ -10,7 +10,7 @@ use super::store::{self, DisputeRow, SanctionRow};
 use super::{DisputeError, Effects, invalid};
 use crate::codes::registry::{CodeStatus, StatusActor, apply_status};
 use crate::db::DbConnection;
-use crate::listings::HotCache;
+use crate::facts::{Change, Fact};
 use crate::policies::Policies;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -60,7 +60,7 @@ pub(super) fn apply(
     row: &DisputeRow,
     sanctions: &[SanctionInput],
     now: DateTime<Utc>,
-    effects: &mut Effects,
+    effects: &mut Effects<'_>,
 ) -> Result<Vec<String>, DisputeError> {
     let policy = &policies.disputes;
     let allowed = policy
@@ -111,16 +111,22 @@ pub(super) fn apply(
         match sanction.kind {
             SanctionKind::Warning => applied.push("warning".to_string()),
             SanctionKind::BlockListing => {
-                record.target = Some(HotCache::listing_key(&row.platform_id, &row.listing_id));
-                crate::listings::withdraw_listing(
+                record.target = Some(block_target(&row.platform_id, &row.listing_id));
+                // Stored first: the published change reads the blocks anew.
+                store::insert_sanction(conn, &record)?;
+                effects.publish(
                     conn,
                     now,
-                    &row.platform_id,
-                    &row.listing_id,
-                    "dispute_sanction",
+                    &[Change::withdrawing(
+                        Fact::Block {
+                            platform: row.platform_id.clone(),
+                            listing: row.listing_id.clone(),
+                        },
+                        "listing_blocked",
+                    )],
                 )?;
-                effects.blocks = true;
                 applied.push(format!("listing {} blocked", row.listing_id));
+                continue;
             }
             SanctionKind::FlagCodes | SanctionKind::RevokeCodes => {
                 let status = if sanction.kind == SanctionKind::FlagCodes {
@@ -136,13 +142,13 @@ pub(super) fn apply(
                     }
                     apply_status(
                         conn,
+                        effects.bus(),
                         now,
                         StatusActor::Officer(officer_id),
                         code,
                         status,
                         &reason,
                     )?;
-                    effects.codes.push(code.code_key.clone());
                 }
                 record.target = Some(
                     keys.iter()
@@ -195,6 +201,30 @@ pub(super) fn apply(
     Ok(applied)
 }
 
+/// How a blocked listing is named in its sanction: `{platform}/{listing}`.
+pub(crate) fn block_target(platform: &str, listing: &str) -> String {
+    format!("{platform}/{listing}")
+}
+
+/// Listings a dispute sanction in force blocks: (platform, listing).
+pub fn blocked_listings(
+    conn: &mut DbConnection,
+    only: Option<(&str, &str)>,
+) -> diesel::QueryResult<Vec<(String, String)>> {
+    let targets = store::blocked_targets(
+        conn,
+        only.map(|(platform, listing)| block_target(platform, listing))
+            .as_deref(),
+    )?;
+    Ok(targets
+        .into_iter()
+        .filter_map(|t| {
+            t.split_once('/')
+                .map(|(p, l)| (p.to_string(), l.to_string()))
+        })
+        .collect())
+}
+
 /// Suspends the seller for `days` and records the suspension with its end, which the
 /// worker keeps. A seller suspended already stays so; the suspension that ends last
 /// decides when they are reinstated.
@@ -204,17 +234,23 @@ fn suspend(
     reason: &str,
     days: u32,
     now: DateTime<Utc>,
-    effects: &mut Effects,
+    effects: &mut Effects<'_>,
 ) -> Result<(), DisputeError> {
     let seller = crate::identity::find_seller(conn, &row.seller_id)?
         .ok_or_else(|| DisputeError::Internal(format!("seller {} is gone", row.seller_id)))?;
-    if seller.status != "suspended" {
-        if !crate::identity::monitor::suspend_in(conn, now, &seller, reason, "system")? {
-            return Err(DisputeError::Stale(
-                "the seller changed meanwhile; decide again".into(),
-            ));
-        }
-        effects.sellers = true;
+    if seller.status != "suspended"
+        && !crate::identity::monitor::suspend_in(
+            conn,
+            effects.bus(),
+            now,
+            &seller,
+            reason,
+            "system",
+        )?
+    {
+        return Err(DisputeError::Stale(
+            "the seller changed meanwhile; decide again".into(),
+        ));
     }
     store::insert_sanction(
         conn,
@@ -240,7 +276,7 @@ pub(super) fn end_suspension(
     conn: &mut DbConnection,
     sanction: &SanctionRow,
     now: DateTime<Utc>,
-    effects: &mut Effects,
+    effects: &mut Effects<'_>,
 ) -> Result<bool, DisputeError> {
     store::lift_sanction(conn, &sanction.id, now.naive_utc())?;
     let reason = sanction.target.clone().unwrap_or_default();
@@ -261,15 +297,13 @@ pub(super) fn end_suspension(
         }
         None => crate::identity::monitor::reinstate_in(
             conn,
+            effects.bus(),
             now,
             &sanction.seller_id,
             &reason,
             "system",
         )?,
     };
-    if reinstated {
-        effects.sellers = true;
-    }
     Ok(reinstated)
 }
 
@@ -285,11 +319,12 @@ fn code_rows(
     let codes: Vec<String> = match named {
         Some(codes) => codes.to_vec(),
         None => crate::listings::latest_decision(conn, &row.platform_id, &row.listing_id)?
-            .map(|(_, codes)| codes)
+            .map(|d| d.codes)
             .unwrap_or_default(),
     };
     // An officer acts on the codes this listing showed, not on any code in the registry.
-    let shown = crate::listings::codes_of_listing(conn, &row.platform_id, &row.listing_id)?;
+    let shown =
+        crate::listings::codes_of_listing(conn, &row.platform_id, &row.listing_id, now.year())?;
     let mut rows = Vec::new();
     for (j, code) in codes.iter().enumerate() {
         let Ok(parsed) = crate::codes::parse(code, now.year()) else {
@@ -334,7 +369,7 @@ pub(super) fn lift_all(
     conn: &mut DbConnection,
     row: &DisputeRow,
     now: DateTime<Utc>,
-    effects: &mut Effects,
+    effects: &mut Effects<'_>,
 ) -> Result<(), DisputeError> {
     for sanction in store::sanctions_of(conn, &row.id)?
         .into_iter()
@@ -347,15 +382,18 @@ pub(super) fn lift_all(
                 continue;
             }
             "block_listing" => {
-                // The denials made while blocked are not replayed for the same content.
-                crate::listings::withdraw_listing(
+                // Lifted first: the published change reads the blocks anew, and the
+                // denials made while blocked are decided anew when asked again.
+                store::lift_sanction(conn, &sanction.id, now.naive_utc())?;
+                effects.publish(
                     conn,
                     now,
-                    &row.platform_id,
-                    &row.listing_id,
-                    "listing_unblocked",
+                    &[Change::of(Fact::Block {
+                        platform: row.platform_id.clone(),
+                        listing: row.listing_id.clone(),
+                    })],
                 )?;
-                effects.blocks = true;
+                continue;
             }
             _ => {}
         }

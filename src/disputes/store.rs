@@ -469,3 +469,20 @@ pub fn for_report(
     }
     query.order(disputes::id.asc()).load(conn)
 }
+
+/// Targets of `block_listing` sanctions in force (`{platform}/{listing}`), all or one.
+pub fn blocked_targets(conn: &mut DbConnection, only: Option<&str>) -> QueryResult<Vec<String>> {
+    let mut query = dispute_sanctions::table
+        .filter(dispute_sanctions::kind.eq("block_listing"))
+        .filter(dispute_sanctions::lifted_at.is_null())
+        .select(dispute_sanctions::target)
+        .into_boxed();
+    if let Some(target) = only {
+        query = query.filter(dispute_sanctions::target.eq(target));
+    }
+    Ok(query
+        .load::<Option<String>>(conn)?
+        .into_iter()
+        .flatten()
+        .collect())
+}

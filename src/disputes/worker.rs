@@ -15,7 +15,7 @@ use super::{DisputeError, Disputes, Move};
 use crate::clock::Clock;
 use crate::config::DisputesConfig;
 use crate::db::DbPool;
-use crate::listings::HotCache;
+use crate::facts::FactBus;
 use crate::policies::Policies;
 use crate::vault::Vault;
 
@@ -26,7 +26,7 @@ pub struct DisputeWorker {
     pub pool: DbPool,
     pub clock: Arc<dyn Clock>,
     pub policies: Arc<Policies>,
-    pub cache: Arc<HotCache>,
+    pub facts: Arc<FactBus>,
     pub vault: Arc<Vault>,
     pub evidence: Arc<super::evidence::EvidenceStore>,
     pub config: DisputesConfig,
@@ -51,7 +51,7 @@ impl DisputeWorker {
             pool: &self.pool,
             clock: self.clock.as_ref(),
             policies: &self.policies,
-            cache: &self.cache,
+            facts: &self.facts,
             vault: &self.vault,
             evidence: &self.evidence,
             config: &self.config,

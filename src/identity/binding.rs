@@ -13,6 +13,7 @@ use crate::auth::{store as throttle_store, throttle, token_digest};
 use crate::clock::Clock;
 use crate::db::schema::{accounts, clients};
 use crate::db::{DbConnection, DbPool, write_transaction};
+use crate::facts::{Change, Fact, FactBus};
 use crate::notify::webhooks;
 use crate::policies::Policies;
 
@@ -108,8 +109,8 @@ pub struct Bindings<'a> {
     pub pool: &'a DbPool,
     pub clock: &'a dyn Clock,
     pub policies: &'a Policies,
-    /// Invalidated when a binding changes.
-    pub cache: &'a crate::listings::HotCache,
+    /// Where changes to bindings are published.
+    pub facts: &'a FactBus,
 }
 
 fn shop_seller(
@@ -262,6 +263,14 @@ impl Bindings<'_> {
                 revoked_at: None,
             };
             store::insert_binding(conn, &binding)?;
+            self.facts.publish(
+                conn,
+                now,
+                &[Change::of(Fact::Binding {
+                    platform: platform_id.to_string(),
+                    shop: shop_id.to_string(),
+                })],
+            )?;
             audit::append(
                 conn,
                 now,
@@ -282,7 +291,7 @@ impl Bindings<'_> {
         })?;
         match outcome {
             Some(seller) => {
-                self.cache.sellers_changed();
+                self.facts.committed();
                 Ok(seller)
             }
             None => {
@@ -347,6 +356,18 @@ impl Bindings<'_> {
                 "binding.revoked",
                 serde_json::json!({ "binding_id": binding.id, "shop_id": binding.shop_id, "seller_id": seller_id }),
             )?;
+            // The shop's allowed listings are withdrawn with the binding.
+            let withdrawn = self.facts.publish(
+                conn,
+                now,
+                &[Change::withdrawing(
+                    Fact::Binding {
+                        platform: binding.platform_id.clone(),
+                        shop: binding.shop_id.clone(),
+                    },
+                    "binding_revoked",
+                )],
+            )?;
             audit::append(
                 conn,
                 now,
@@ -355,11 +376,11 @@ impl Bindings<'_> {
                     "binding.revoked",
                     format!("account:{seller_id}"),
                 )
-                .details(serde_json::json!({ "binding": binding.id, "shop_id": binding.shop_id })),
+                .details(serde_json::json!({ "binding": binding.id, "shop_id": binding.shop_id, "listings_withdrawn": withdrawn })),
             )?;
-            Ok(())
+            Ok::<_, IdentityError>(())
         });
-        self.cache.sellers_changed();
+        self.facts.committed();
         revoked
     }
 }

@@ -6,6 +6,7 @@
 
 mod binding;
 mod enterprise_code;
+pub mod facts;
 mod http_registry;
 mod local_registry;
 pub mod monitor;
@@ -28,26 +29,6 @@ pub use registry::{
 };
 pub use store::{SellerRow, find as find_seller, lock as lock_seller, verified_business};
 
-/// The sellers bound to a platform's shops, by shop id (two queries for any number of
-/// shops; shops without a seller are absent).
-pub fn bound_sellers(
-    conn: &mut crate::db::DbConnection,
-    platform_id: &str,
-    shop_ids: &[&str],
-) -> diesel::QueryResult<std::collections::HashMap<String, SellerRow>> {
-    let bindings = store::bindings_by_shops(conn, platform_id, shop_ids)?;
-    let seller_ids: Vec<&str> = bindings.iter().map(|(_, seller)| seller.as_str()).collect();
-    let sellers: std::collections::HashMap<String, SellerRow> =
-        store::find_many(conn, &seller_ids)?
-            .into_iter()
-            .map(|row| (row.account_id.clone(), row))
-            .collect();
-    Ok(bindings
-        .into_iter()
-        .filter_map(|(shop, seller)| sellers.get(&seller).map(|row| (shop, row.clone())))
-        .collect())
-}
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -59,6 +40,7 @@ use crate::audit::{self, NewAuditEntry};
 use crate::clock::Clock;
 use crate::config::{IdentityConfig, RegisterKind};
 use crate::db::{DbPool, write_transaction};
+use crate::facts::FactBus;
 use crate::notify::NotifyError;
 use crate::policies::{Policies, ProvinceScope};
 use crate::vault::{Sealed, Vault};
@@ -202,8 +184,23 @@ const SUSPENDED: &str = "suspended";
 
 /// Overall standing of a seller row at `now`, and what is still missing.
 pub fn standing(row: &SellerRow, now: NaiveDateTime) -> (Standing, Vec<String>) {
-    let identity = Step::parse(&row.identity_status);
-    let business = Step::parse(&row.business_status);
+    standing_of(
+        row.status == SUSPENDED,
+        Step::parse(&row.identity_status),
+        Step::parse(&row.business_status),
+        row.verification_expires_at,
+        now,
+    )
+}
+
+/// Standing from the few facts it rests on, and what is still missing.
+fn standing_of(
+    suspended: bool,
+    identity: Step,
+    business: Step,
+    verification_expires_at: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> (Standing, Vec<String>) {
     let mut missing = Vec::new();
     if identity != Step::Verified {
         missing.push("identity".to_string());
@@ -211,7 +208,7 @@ pub fn standing(row: &SellerRow, now: NaiveDateTime) -> (Standing, Vec<String>) 
     if business == Step::PendingReview {
         missing.push("authorisation_review".to_string());
     }
-    let standing = if row.status == SUSPENDED {
+    let standing = if suspended {
         Standing::Suspended
     } else if identity == Step::Rejected || business == Step::Rejected {
         Standing::Rejected
@@ -219,7 +216,7 @@ pub fn standing(row: &SellerRow, now: NaiveDateTime) -> (Standing, Vec<String>) 
         Standing::Unverified
     } else if business == Step::PendingReview {
         Standing::PendingReview
-    } else if row.verification_expires_at.is_some_and(|at| at <= now) {
+    } else if verification_expires_at.is_some_and(|at| at <= now) {
         missing.push("reverification".to_string());
         Standing::Expired
     } else {
@@ -416,8 +413,8 @@ pub struct Sellers<'a> {
     pub vault: &'a Vault,
     pub policies: &'a Policies,
     pub registers: &'a Registers,
-    /// Invalidated when a seller changes.
-    pub cache: &'a crate::listings::HotCache,
+    /// Where changes to sellers are published.
+    pub facts: &'a FactBus,
 }
 
 impl Sellers<'_> {
@@ -449,7 +446,7 @@ impl Sellers<'_> {
         let now = self.clock.now();
         row.updated_at = now.naive_utc();
         let mut conn = self.pool.get()?;
-        let saved = write_transaction(&mut conn, |conn| {
+        write_transaction(&mut conn, |conn| {
             match before {
                 Some(before) => {
                     row.version = before.version + 1;
@@ -462,10 +459,13 @@ impl Sellers<'_> {
                 None => store::insert(conn, row)?,
             }
             audit::append(conn, now, &entry)?;
-            Ok(())
-        });
-        self.cache.sellers_changed();
-        saved
+            if let Some(change) = facts::seller_change(before, row, now.naive_utc()) {
+                self.facts.publish(conn, now, &[change])?;
+            }
+            Ok::<_, IdentityError>(())
+        })?;
+        self.facts.committed();
+        Ok(())
     }
 
     /// Checks a citizen ID, name and birth date against the population register.

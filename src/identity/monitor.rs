@@ -16,6 +16,7 @@ use crate::audit::{self, NewAuditEntry};
 use crate::clock::Clock;
 use crate::db::schema::{accounts, seller_bindings};
 use crate::db::{DbConnection, DbPool, write_transaction};
+use crate::facts::FactBus;
 use crate::i18n::Language;
 use crate::notify::{self, SellerSuspended, VerificationExpiring, webhooks};
 use crate::policies::Policies;
@@ -25,8 +26,8 @@ const BATCH: i64 = 100;
 
 pub struct IdentityMonitor {
     pub pool: DbPool,
-    /// Invalidated when a seller changes.
-    pub cache: Arc<crate::listings::HotCache>,
+    /// Where changes to sellers are published.
+    pub facts: Arc<FactBus>,
     pub clock: Arc<dyn Clock>,
     pub registers: Registers,
     pub policies: Arc<Policies>,
@@ -126,7 +127,7 @@ impl IdentityMonitor {
             }
         }
         if round.suspended > 0 {
-            self.cache.sellers_changed();
+            self.facts.committed();
         }
         Ok(round)
     }
@@ -144,7 +145,7 @@ impl IdentityMonitor {
         let mut checked = seller.clone();
         checked.business_checked_at = Some(now);
         write_transaction(&mut conn, |conn| {
-            if !suspend_in(conn, at, &checked, reason, "system")? {
+            if !suspend_in(conn, &self.facts, at, &checked, reason, "system")? {
                 return Ok(false);
             }
             let (email, language) = contact(conn, &seller.account_id)?;
@@ -205,11 +206,12 @@ impl IdentityMonitor {
 }
 
 /// Suspends a seller inside the caller's transaction: every bound platform is told
-/// (`seller.suspended`), the seller's allowed listings are withdrawn, and the step is
-/// audited. Returns false if the seller changed since `seller` was read. The caller tells
-/// the seller and invalidates the seller cache after commit.
+/// (`seller.suspended`), the change is published (the seller's allowed listings are
+/// withdrawn), and the step is audited. Returns false if the seller changed since `seller`
+/// was read. The caller tells the seller, and the bus, after commit.
 pub fn suspend_in(
     conn: &mut DbConnection,
+    facts: &FactBus,
     at: chrono::DateTime<chrono::Utc>,
     seller: &SellerRow,
     reason: &str,
@@ -234,8 +236,10 @@ pub fn suspend_in(
             serde_json::json!({ "seller_id": seller.account_id, "shop_id": shop, "reason": reason }),
         )?;
     }
-    let withdrawn =
-        crate::listings::withdraw_for_seller(conn, at, &seller.account_id, "seller_suspended")?;
+    let withdrawn = match super::facts::seller_change(Some(seller), &row, now) {
+        Some(change) => facts.publish(conn, at, &[change])?,
+        None => 0,
+    };
     audit::append(
         conn,
         at,
@@ -246,9 +250,11 @@ pub fn suspend_in(
 }
 
 /// Ends a suspension inside the caller's transaction, if the seller is still suspended
-/// for `reason`; bound platforms are told (`seller.reinstated`). Returns whether it did.
+/// for `reason`; bound platforms are told (`seller.reinstated`) and the change is
+/// published. Returns whether it did.
 pub fn reinstate_in(
     conn: &mut DbConnection,
+    facts: &FactBus,
     at: chrono::DateTime<chrono::Utc>,
     seller_id: &str,
     reason: &str,
@@ -269,8 +275,10 @@ pub fn reinstate_in(
     if !store::update(conn, &row, seller.version)? {
         return Ok(false);
     }
-    // Decisions made while suspended are not replayed for the same content.
-    crate::listings::withdraw_for_seller(conn, at, seller_id, "seller_reinstated")?;
+    // Decisions made while suspended are decided anew: the seller's facts changed.
+    if let Some(change) = super::facts::seller_change(Some(&seller), &row, at.naive_utc()) {
+        facts.publish(conn, at, &[change])?;
+    }
     for (platform, shop) in bound_shops(conn, seller_id)? {
         webhooks::queue_webhook(
             conn,

@@ -67,7 +67,7 @@ where
                 vault: &shared.vault,
                 policies: &shared.policies,
                 registers: &shared.registers,
-                cache: &shared.cache,
+                facts: &shared.facts,
             };
             f(&sellers).map_err(AppError::from)
         })
@@ -86,7 +86,7 @@ where
                 pool: &shared.pool,
                 clock: shared.clock.as_ref(),
                 policies: &shared.policies,
-                cache: &shared.cache,
+                facts: &shared.facts,
             };
             f(&bindings).map_err(AppError::from)
         })

@@ -95,40 +95,6 @@ pub fn lock(conn: &mut DbConnection, account_id: &str) -> QueryResult<()> {
     Ok(())
 }
 
-/// Sellers by id (in chunks the backends accept).
-pub fn find_many(conn: &mut DbConnection, ids: &[&str]) -> QueryResult<Vec<SellerRow>> {
-    let mut found = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(1000) {
-        found.extend(
-            sellers::table
-                .filter(sellers::account_id.eq_any(chunk))
-                .select(SellerRow::as_select())
-                .load(conn)?,
-        );
-    }
-    Ok(found)
-}
-
-/// Active bindings of a platform's shops: (shop id, seller id).
-pub fn bindings_by_shops(
-    conn: &mut DbConnection,
-    platform_id: &str,
-    shop_ids: &[&str],
-) -> QueryResult<Vec<(String, String)>> {
-    let mut found = Vec::with_capacity(shop_ids.len());
-    for chunk in shop_ids.chunks(1000) {
-        found.extend(
-            seller_bindings::table
-                .filter(seller_bindings::platform_id.eq(platform_id))
-                .filter(seller_bindings::shop_id.eq_any(chunk))
-                .filter(seller_bindings::revoked_at.is_null())
-                .select((seller_bindings::shop_id, seller_bindings::seller_id))
-                .load::<(String, String)>(conn)?,
-        );
-    }
-    Ok(found)
-}
-
 /// Other sellers backed by the same person (same citizen ID index), with their kind and
 /// status.
 pub fn same_person(

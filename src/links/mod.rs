@@ -73,7 +73,13 @@ pub fn look_up(
     keys: &[String],
     now: NaiveDateTime,
 ) -> diesel::QueryResult<Vec<Registered>> {
-    let codes = code_store::find_codes(conn, keys)?;
+    let mut codes = code_store::find_codes(conn, keys)?;
+    if let Some(product) = keys.last()
+        && !codes.iter().any(|c| &c.code_key == product)
+        && let Some((_, row)) = product_known_by_lots(conn, product)?
+    {
+        codes.push(row);
+    }
     if codes.is_empty() {
         return Ok(Vec::new());
     }
@@ -85,6 +91,47 @@ pub fn look_up(
         .filter_map(|key| codes.iter().find(|c| &c.code_key == key))
         .map(|row| registered(row, &links))
         .collect())
+}
+
+/// A product that is not registered itself but is known through its registered lots or
+/// items (what every EAN barcode names): how many, and the product as its newest lot names
+/// it (owner, name), active at the product level.
+fn product_known_by_lots(
+    conn: &mut DbConnection,
+    product_key: &str,
+) -> diesel::QueryResult<Option<(i64, CodeRow)>> {
+    let Some(gtin) = product_key
+        .strip_prefix("/01/")
+        .filter(|g| !g.contains('/'))
+    else {
+        return Ok(None);
+    };
+    let (count, newest) = code_store::registered_under_product(conn, gtin)?;
+    Ok(newest.map(|newest| {
+        (
+            count,
+            CodeRow {
+                code_key: product_key.to_string(),
+                level: Level::Gtin.as_str().into(),
+                status: "active".into(),
+                status_reason: None,
+                production_date: None,
+                expiry_date: None,
+                ..newest
+            },
+        )
+    }))
+}
+
+/// The product a parsed code names, when it is known only through its lots or items.
+pub fn known_product(
+    conn: &mut DbConnection,
+    parsed: &crate::codes::ParsedCode,
+) -> diesel::QueryResult<Option<(i64, CodeRow)>> {
+    match parsed.lookup_keys().iter().last() {
+        Some(product) => product_known_by_lots(conn, product),
+        None => Ok(None),
+    }
 }
 
 fn registered(row: &CodeRow, links: &[LinkRow]) -> Registered {

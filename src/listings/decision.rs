@@ -6,10 +6,10 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::codes::store::CodeRow;
+use crate::codes::facts::CodeState;
 use crate::codes::{CodeError, Form, Level, ParsedCode};
 use crate::identity::{SellerKind, Standing};
-use crate::policies::{CategoryRule, Unregistered};
+use crate::policies::{CategoryRule, Origin, Outcome};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -25,6 +25,22 @@ impl Decision {
             Decision::Allow => "allow",
             Decision::Review => "review",
             Decision::Deny => "deny",
+        }
+    }
+
+    /// Reads a stored decision; anything unknown reads as deny (never as allow).
+    pub fn parse(text: &str) -> Self {
+        match text {
+            "allow" => Decision::Allow,
+            "review" => Decision::Review,
+            _ => Decision::Deny,
+        }
+    }
+
+    fn of(outcome: Outcome) -> Self {
+        match outcome {
+            Outcome::Deny => Decision::Deny,
+            Outcome::Review => Decision::Review,
         }
     }
 }
@@ -49,34 +65,70 @@ fn reason(code: &str, effect: Decision, field: Option<String>, message: String) 
     }
 }
 
-/// What tracegate knows of the seller behind the shop.
+/// What tracegate knows of the seller behind the shop, at the moment of deciding.
 #[derive(Debug, Clone)]
-pub struct SellerFacts {
+pub struct SellerStanding<'a> {
     pub standing: Standing,
     pub kind: SellerKind,
-    pub business_code: Option<String>,
-    pub business_lines: Vec<String>,
+    pub business_code: Option<&'a str>,
+    pub business_lines: &'a [String],
+}
+
+/// A registered code as a decision sees it: the most specific registered level, with the
+/// worst status of every registered level above it (a recalled product recalls its lots).
+#[derive(Debug, Clone)]
+pub struct RegisteredCode {
+    pub key: String,
+    pub state: CodeState,
+    pub status_reason: Option<String>,
+    pub owner_code: String,
+    pub product_name: String,
+    /// The origin the issuer registered, when it can be read.
+    pub origin: Option<Origin>,
+    pub expiry: Option<NaiveDate>,
 }
 
 /// What tracegate knows of one code of the listing.
 #[derive(Debug, Clone)]
 pub struct CodeFacts {
     pub parsed: Result<ParsedCode, CodeError>,
-    pub registered: Option<CodeRow>,
+    pub registered: Option<RegisteredCode>,
     /// The seller is the owner's authorised distributor.
     pub authorised: bool,
 }
 
-/// Decides. `origin` is the listing's claimed origin (province or country code).
+/// The category's rule as the policy gave it.
+#[derive(Debug, Clone, Copy)]
+pub struct RuleUsed<'a> {
+    pub rule: &'a CategoryRule,
+    /// The category was not listed (nor any ancestor): `rule` is the default category's
+    /// and the listing gets `unknown_outcome` with `category_unknown`.
+    pub unknown: bool,
+    pub unknown_outcome: Outcome,
+}
+
+/// Decides. `origin` is the listing's claimed origin, already read.
 pub fn decide(
-    rule: &CategoryRule,
-    seller: Option<&SellerFacts>,
+    used: RuleUsed<'_>,
+    seller: Option<&SellerStanding<'_>>,
     codes: &[CodeFacts],
-    origin: Option<&str>,
+    origin: Option<&Origin>,
     today: NaiveDate,
 ) -> (Decision, Vec<Reason>) {
+    let rule = used.rule;
     let mut reasons = Vec::new();
     let deny = Decision::Deny;
+    if used.unknown {
+        reasons.push(reason(
+            "category_unknown",
+            Decision::of(used.unknown_outcome),
+            Some("category".into()),
+            format!(
+                "the category is not in the listing policy; it was checked as {}",
+                rule.category
+            ),
+        ));
+    }
     match seller {
         None => reasons.push(reason(
             "seller_not_bound",
@@ -177,10 +229,7 @@ pub fn decide(
             ));
         }
         let Some(registered) = &facts.registered else {
-            let effect = match rule.unregistered_code {
-                Unregistered::Deny => deny,
-                Unregistered::Review => Decision::Review,
-            };
+            let effect = Decision::of(rule.unregistered_code);
             reasons.push(reason(
                 "code_unregistered",
                 effect,
@@ -189,8 +238,8 @@ pub fn decide(
             ));
             continue;
         };
-        match registered.status.as_str() {
-            "recalled" => reasons.push(reason(
+        match registered.state {
+            CodeState::Recalled => reasons.push(reason(
                 "code_recalled",
                 deny,
                 field.clone(),
@@ -199,7 +248,7 @@ pub fn decide(
                     registered.status_reason.clone().unwrap_or_default()
                 ),
             )),
-            "revoked" => reasons.push(reason(
+            CodeState::Revoked => reasons.push(reason(
                 "code_revoked",
                 deny,
                 field.clone(),
@@ -208,13 +257,9 @@ pub fn decide(
                     registered.status_reason.clone().unwrap_or_default()
                 ),
             )),
-            _ => {}
+            CodeState::Active => {}
         }
-        let expiry = registered
-            .expiry_date
-            .as_deref()
-            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-            .or(code.expiry);
+        let expiry = registered.expiry.or(code.expiry);
         if let Some(expiry) = expiry.filter(|e| *e < today)
             && !rule.allow_expired
         {
@@ -226,7 +271,7 @@ pub fn decide(
             ));
         }
         let owner_is_seller =
-            seller.and_then(|s| s.business_code.as_deref()) == Some(registered.owner_code.as_str());
+            seller.and_then(|s| s.business_code) == Some(registered.owner_code.as_str());
         if seller.is_some() && !owner_is_seller && !facts.authorised {
             reasons.push(reason(
                 "seller_not_authorized",
@@ -238,15 +283,17 @@ pub fn decide(
                 ),
             ));
         }
-        if let (Some(claimed), Some(registered_origin)) = (origin, registered.origin.as_deref())
-            && claimed != registered_origin
+        if let (Some(claimed), Some(registered_origin)) = (origin, registered.origin.as_ref())
+            && !claimed.agrees_with(registered_origin)
         {
             reasons.push(reason(
                 "origin_mismatch",
                 deny,
                 Some("origin".into()),
                 format!(
-                    "the listing claims origin {claimed}, the issuer registered {registered_origin}"
+                    "the listing claims origin {}, the issuer registered {}",
+                    claimed.code(),
+                    registered_origin.code()
                 ),
             ));
         }

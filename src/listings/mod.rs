@@ -1,38 +1,52 @@
 //! The listing gate: a platform asks whether a listing may go live; the answer rests on
-//! who the seller really is, the listing's codes and the category's rule. Each decision is
-//! stored as evidence (idempotent on platform, listing and content) and returned with a
-//! signed attestation.
+//! who the seller really is, the listing's codes and the category's rule.
+//!
+//! Decisions are made on the worker that received the request, from the gate's in-memory
+//! read model ([`model`]), and stored durably by the group-committing writer ([`writer`])
+//! before they are answered. A stored decision is replayed only while the facts it rested
+//! on are unchanged (the replay key covers their versions); a change that takes a fact
+//! away withdraws the decisions that rested on it ([`withdraw`]), and a withdrawn decision
+//! reads as withdrawn everywhere.
 
 pub mod attestation;
-pub mod cache;
 mod decision;
+pub mod model;
+mod record;
 pub mod routes;
 mod store;
+mod withdraw;
 mod writer;
 
 pub use attestation::Attester;
-pub use cache::HotCache;
-pub use decision::{CodeFacts, Decision, Reason, SellerFacts, decide};
-pub use writer::{DecisionWriter, Stored};
+pub use decision::{CodeFacts, Decision, Reason, RegisteredCode, RuleUsed, SellerStanding, decide};
+pub use model::{BlockedListings, GateModel};
+pub use record::digest_text;
+pub use withdraw::Withdrawals;
+pub use writer::{DecisionWriter, WriteError};
 
-use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::Duration;
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::clock::Clock;
-use crate::codes::ParsedCode;
-use crate::codes::store::{self as code_store, CodeRow};
-use crate::db::{DbConnection, DbPool};
-use crate::identity::{SellerKind, SellerRow, standing};
-use crate::notify::webhooks;
+use crate::codes::facts::CodeState;
+use crate::codes::{Level, ParsedCode};
+use crate::db::{DbConnection, DbPool, write_transaction};
+use crate::facts::FactBus;
+use crate::identity::Standing;
 use crate::policies::Policies;
+use record::{BatchClaims, Claims, FactVersions, Record};
+use writer::{Pending, Stored, Watch};
 
 /// Listings in one batch request at most.
 pub const MAX_BATCH: usize = 1000;
+/// Codes on one listing at most.
+pub const MAX_CODES: usize = 50;
+/// Rounds of deciding again when facts change while a decision is stored.
+const MAX_ROUNDS: usize = 4;
 
 /// What a platform asks about one listing.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -42,13 +56,16 @@ pub struct ListingRequest {
     pub shop_id: String,
     /// The platform's id of the listing.
     pub listing_id: String,
-    /// Category id (see `policies/listing.toml`); unknown ids fall back to the default.
+    /// Category id (see `policies/listing.toml`), in any case; an id the policy does not
+    /// list gets the policy's `unknown_category` outcome with reason `category_unknown`.
     pub category: String,
     pub title: String,
     /// Traceability codes on the product, in any accepted form.
     #[serde(default)]
     pub codes: Vec<String>,
-    /// Claimed origin: province code or ISO 3166 alpha-2 country.
+    /// Claimed origin: ISO 3166-1 alpha-2 country (`VN`, `CN`) or Vietnamese province
+    /// code (`79`; the codes of the 63 provinces before July 2025 are read as the province
+    /// they are part of now).
     #[serde(default)]
     pub origin: Option<String>,
 }
@@ -67,6 +84,21 @@ pub struct CheckedCode {
     pub product_name: Option<String>,
 }
 
+/// Where a decision stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionState {
+    /// The platform may rely on it until `expires_at`.
+    InForce,
+    /// A fact it rested on was taken away (a recall, a suspension, an unbinding, a
+    /// sanction): see `withdrawn_at` and `withdrawn_reason`.
+    Withdrawn,
+    /// Its attestation's time ran out: ask again.
+    Expired,
+    /// A newer decision on the same listing replaced it (`superseded_by`).
+    Superseded,
+}
+
 /// The answer.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ListingDecision {
@@ -75,7 +107,7 @@ pub struct ListingDecision {
     pub shop_id: String,
     pub decision: Decision,
     pub reasons: Vec<Reason>,
-    /// Category whose rule applied (after falling back).
+    /// Category whose rule applied.
     pub category: String,
     /// Version (hash) of the policy files that applied.
     pub policy_version: String,
@@ -83,47 +115,95 @@ pub struct ListingDecision {
     pub seller_id: Option<String>,
     pub codes: Vec<CheckedCode>,
     pub created_at: DateTime<Utc>,
-    /// Compact JWS (EdDSA) of this decision; verify with `/.well-known/jwks.json`.
-    pub attestation: String,
+    /// Until when the decision and its attestation may be relied on.
+    pub expires_at: DateTime<Utc>,
+    /// SHA-256 (hex) of the listing content the decision is about.
+    pub content_sha256: String,
+    pub state: DecisionState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdrawn_at: Option<DateTime<Utc>>,
+    /// Machine code of why it was withdrawn (`code_recalled`, `seller_suspended`,
+    /// `binding_revoked`, `listing_blocked`, `expired`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdrawn_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub superseded_by: Option<String>,
+    /// Compact JWS (EdDSA), verifiable with `/.well-known/jwks.json`: this decision's own
+    /// for a single check; for a decision of a batch, the batch's (when read alone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<String>,
+    /// For a decision of a batch: the batch whose attestation lists it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_id: Option<String>,
+    /// For a decision of a batch: base64url SHA-256 of its digest text (README, "Batch
+    /// attestations"), as listed in the batch attestation's `decisions`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
 }
 
-/// What the attestation says.
-#[derive(Debug, Serialize)]
-struct AttestationClaims<'a> {
-    iss: &'a str,
-    sub: &'a str,
-    iat: i64,
-    platform: &'a str,
-    listing_id: &'a str,
-    shop_id: &'a str,
-    seller_id: Option<&'a str>,
-    decision: Decision,
-    reasons: Vec<&'a str>,
-    codes: Vec<&'a str>,
-    policy_version: &'a str,
+/// Decisions of a batch, with the attestation over those decided now.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BatchDecisions {
+    /// One decision per listing, in order.
+    pub decisions: Vec<ListingDecision>,
+    /// Compact JWS (EdDSA) whose `decisions` claim lists the digest of every decision made
+    /// by this request, in order; decisions replayed from earlier requests carry their
+    /// own attestation or batch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_id: Option<String>,
+}
+
+/// What anyone holding an attestation may learn of it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AttestationStatus {
+    pub id: String,
+    pub state: DecisionState,
+    pub decision: Decision,
+    pub expires_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub withdrawn_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub withdrawn_reason: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ListingError {
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
+    #[error("the listing gate cannot store decisions now")]
+    Unavailable(#[source] Arc<WriteError>),
+    #[error("the listing gate's facts kept changing; ask again")]
+    Unsettled,
+    #[error("the listing gate has not loaded its facts yet")]
+    NotReady,
     #[error(transparent)]
     Database(#[from] diesel::result::Error),
     #[error(transparent)]
     Pool(#[from] r2d2::Error),
-    #[error("{0}")]
-    Internal(String),
+    #[error("stored decision {id} cannot be read")]
+    Unreadable {
+        id: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("an attestation could not be made")]
+    Signing(#[source] serde_json::Error),
+    #[error("a blocking task failed")]
+    Task(#[source] tokio::task::JoinError),
 }
 
-/// The listing gate of a running service: caches, the decision writer, the signer.
+/// The listing gate of a running service.
 pub struct Gate {
     pub pool: DbPool,
     pub clock: Arc<dyn Clock>,
     pub policies: Arc<Policies>,
     pub attester: Arc<Attester>,
     pub issuer: String,
-    pub cache: Arc<HotCache>,
+    pub model: Arc<GateModel>,
     pub writer: DecisionWriter,
+    pub facts: Arc<FactBus>,
     pub metrics: Arc<crate::metrics::Metrics>,
 }
 
@@ -133,265 +213,399 @@ impl std::fmt::Debug for Gate {
     }
 }
 
-/// What a decision rests on.
-struct Facts {
-    seller: Option<Arc<SellerRow>>,
-    codes: Vec<CodeFacts>,
-    /// Every look-up key of every readable code (the registry keys the decision depends on).
-    keys: Vec<String>,
-    /// A dispute decision blocked this listing.
-    blocked: bool,
+/// The bus every process publishes fact changes through: the gate withdraws what a change
+/// takes away, in the change's transaction.
+pub fn fact_bus() -> Arc<FactBus> {
+    Arc::new(FactBus::with(vec![Arc::new(Withdrawals)]))
 }
 
-fn content_hash(request: &ListingRequest) -> String {
-    let canonical = serde_json::json!([
-        request.shop_id,
-        request.category,
-        request.title,
-        request.codes,
-        request.origin
-    ]);
-    Sha256::digest(canonical.to_string().as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn check_request(request: &ListingRequest, prefix: &str) -> Result<(), ListingError> {
-    let bad = |field: &str, message: &str| ListingError::Invalid {
-        field: format!("{prefix}{field}"),
-        message: message.to_string(),
-    };
-    for (field, value, max) in [
-        ("shop_id", &request.shop_id, 128),
-        ("listing_id", &request.listing_id, 128),
-        ("category", &request.category, 100),
-        ("title", &request.title, 500),
-    ] {
-        if value.trim().is_empty() || value.chars().count() > max {
-            return Err(bad(field, &format!("must be 1 to {max} characters")));
-        }
-    }
-    if request.codes.len() > 50 {
-        return Err(bad("codes", "at most 50 codes per listing"));
-    }
-    Ok(())
-}
-
-type ParsedCodes = Vec<Result<ParsedCode, crate::codes::CodeError>>;
-
-/// Parsed codes of a request and all their look-up keys.
-fn parse_codes(request: &ListingRequest, year: i32) -> (ParsedCodes, Vec<String>) {
-    let parsed: ParsedCodes = request
-        .codes
-        .iter()
-        .map(|c| crate::codes::parse(c, year))
-        .collect();
-    let mut keys: Vec<String> = parsed
-        .iter()
-        .filter_map(|p| p.as_ref().ok())
-        .flat_map(|p| p.lookup_keys().iter().map(str::to_owned))
-        .collect();
-    keys.sort();
-    keys.dedup();
-    (parsed, keys)
-}
-
-/// Whether a dispute sanction blocks this listing.
-fn is_blocked(blocked: &HashSet<String>, platform: &str, listing: &str) -> bool {
-    !blocked.is_empty() && blocked.contains(&HotCache::listing_key(platform, listing))
-}
-
-fn verified_business(row: &SellerRow) -> Option<String> {
-    (row.business_status == "verified")
-        .then(|| row.business_code.clone())
-        .flatten()
-}
-
-fn seller_facts(row: &SellerRow, now: chrono::NaiveDateTime) -> SellerFacts {
-    SellerFacts {
-        standing: standing(row, now).0,
-        kind: SellerKind::parse(&row.kind),
-        business_code: verified_business(row),
-        business_lines: row
-            .business_lines
-            .as_deref()
-            .unwrap_or("")
-            .split(',')
-            .filter(|l| !l.is_empty())
-            .map(str::to_string)
-            .collect(),
-    }
-}
-
-/// A decided request, ready to store.
-struct Prepared {
-    answer: ListingDecision,
-    row: store::CheckRow,
-    keys: Vec<String>,
+/// Whether `text` holds a control character (which no id, title or code may).
+fn has_control(text: &str) -> bool {
+    text.chars().any(char::is_control)
 }
 
 impl Gate {
+    /// Refuses what no decision can be made on, naming the field.
+    fn check_request(&self, request: &ListingRequest, prefix: &str) -> Result<(), ListingError> {
+        let bad = |field: &str, message: String| ListingError::Invalid {
+            field: format!("{prefix}{field}"),
+            message,
+        };
+        for (field, value, max) in [
+            ("shop_id", &request.shop_id, 128),
+            ("listing_id", &request.listing_id, 128),
+            ("category", &request.category, 100),
+            ("title", &request.title, 500),
+        ] {
+            if value.trim().is_empty() || value.chars().count() > max {
+                return Err(bad(field, format!("must be 1 to {max} characters")));
+            }
+            if has_control(value) {
+                return Err(bad(field, "must not contain control characters".into()));
+            }
+        }
+        if request.codes.len() > MAX_CODES {
+            return Err(bad(
+                "codes",
+                format!("at most {MAX_CODES} codes per listing"),
+            ));
+        }
+        for (i, code) in request.codes.iter().enumerate() {
+            if code.len() > 512 {
+                return Err(bad(&format!("codes[{i}]"), "at most 512 bytes".into()));
+            }
+            // GS1's group separator (U+001D) is how scanners end a variable-length field.
+            if code.chars().any(|c| c.is_control() && c != '\u{1d}') {
+                return Err(bad(
+                    &format!("codes[{i}]"),
+                    "must not contain control characters other than GS (U+001D)".into(),
+                ));
+            }
+        }
+        if let Some(origin) = &request.origin {
+            self.policies
+                .jurisdictions
+                .parse_origin(origin)
+                .map_err(|message| bad("origin", message))?;
+        }
+        Ok(())
+    }
+
+    /// Decides one listing (or returns the decision stored for the same content and facts).
+    pub async fn check(
+        &self,
+        platform: &str,
+        request: ListingRequest,
+    ) -> Result<ListingDecision, ListingError> {
+        self.check_request(&request, "")?;
+        let mut decided = self
+            .decide_all(platform, &[request], Vouching::Each)
+            .await?;
+        Ok(decided.remove(0))
+    }
+
+    /// Decides up to [`MAX_BATCH`] listings, in order, under one attestation.
+    pub async fn check_batch(
+        &self,
+        platform: &str,
+        requests: Vec<ListingRequest>,
+    ) -> Result<BatchDecisions, ListingError> {
+        if requests.is_empty() || requests.len() > MAX_BATCH {
+            return Err(ListingError::Invalid {
+                field: "listings".into(),
+                message: format!("send 1 to {MAX_BATCH} listings"),
+            });
+        }
+        for (i, request) in requests.iter().enumerate() {
+            self.check_request(request, &format!("listings[{i}]."))?;
+        }
+        let batch_id = uuid::Uuid::now_v7().to_string();
+        let mut decisions = self
+            .decide_all(platform, &requests, Vouching::Batch(&batch_id))
+            .await?;
+        // Decided now (the rest were replayed, with their own attestations).
+        let fresh: Vec<usize> = (0..decisions.len())
+            .filter(|&i| decisions[i].batch_id.as_deref() == Some(batch_id.as_str()))
+            .collect();
+        if fresh.is_empty() {
+            return Ok(BatchDecisions {
+                decisions,
+                attestation: None,
+                batch_id: None,
+            });
+        }
+        let now = self.clock.now();
+        let mut digests = Vec::with_capacity(fresh.len());
+        for &i in &fresh {
+            let digest = record::digest(platform, &decisions[i]);
+            decisions[i].digest = Some(digest.clone());
+            digests.push(digest);
+        }
+        let exp = fresh
+            .iter()
+            .map(|&i| decisions[i].expires_at.timestamp())
+            .max()
+            .unwrap_or_else(|| now.timestamp());
+        let attestation = self
+            .attester
+            .sign(&BatchClaims {
+                iss: &self.issuer,
+                jti: &batch_id,
+                iat: now.timestamp(),
+                exp,
+                platform,
+                digest_alg: "tracegate-decision-v1+sha256",
+                decisions: digests,
+            })
+            .map_err(ListingError::Signing)?;
+        let (pool, id, owner, jws) = (
+            self.pool.clone(),
+            batch_id.clone(),
+            platform.to_string(),
+            attestation.clone(),
+        );
+        self.blocking(move || {
+            let mut conn = pool.get()?;
+            write_transaction(&mut conn, |conn| {
+                store::insert_batch(conn, &id, &owner, &jws, now.naive_utc())
+            })?;
+            Ok(())
+        })
+        .await?;
+        Ok(BatchDecisions {
+            decisions,
+            attestation: Some(attestation),
+            batch_id: Some(batch_id),
+        })
+    }
+
     async fn blocking<T: Send + 'static>(
         &self,
         f: impl FnOnce() -> Result<T, ListingError> + Send + 'static,
     ) -> Result<T, ListingError> {
         crate::telemetry::spawn_blocking(f)
             .await
-            .map_err(|e| ListingError::Internal(format!("blocking task failed: {e}")))?
+            .map_err(ListingError::Task)?
     }
 
-    /// Listings blocked by dispute sanctions: few and rarely changed, so read whole and
-    /// only when the cached set has expired (never per listing).
-    async fn blocked_listings(&self) -> Result<Arc<HashSet<String>>, ListingError> {
-        if let Some(blocked) = self.cache.blocked_listings() {
-            return Ok(blocked);
+    /// Decides, stores, and answers every request: a decision whose facts changed while it
+    /// was stored is decided again on the new facts; one replayed is read back.
+    async fn decide_all(
+        &self,
+        platform: &str,
+        requests: &[ListingRequest],
+        vouching: Vouching<'_>,
+    ) -> Result<Vec<ListingDecision>, ListingError> {
+        if !self.model.is_loaded() {
+            return Err(ListingError::NotReady);
         }
-        let (pool, cache) = (self.pool.clone(), self.cache.clone());
+        let mut answers: Vec<Option<ListingDecision>> = vec![None; requests.len()];
+        let mut todo: Vec<usize> = (0..requests.len()).collect();
+        let (mut stored, mut replayed, mut redecided) = (0u64, 0u64, 0u64);
+        for _ in 0..MAX_ROUNDS {
+            let now = self.clock.now();
+            let mut pending = Vec::with_capacity(todo.len());
+            let mut made = Vec::with_capacity(todo.len());
+            for &i in &todo {
+                let (answer, decision) = self.prepare(platform, &requests[i], now, vouching)?;
+                made.push((i, answer));
+                pending.push(decision);
+            }
+            let outcomes = self
+                .writer
+                .submit(pending)
+                .await
+                .map_err(ListingError::Unavailable)?;
+            let mut again = Vec::new();
+            let mut stale_up_to = None;
+            let mut replays = Vec::new();
+            for ((i, answer), outcome) in made.into_iter().zip(outcomes) {
+                match outcome {
+                    Stored::Written => {
+                        stored += 1;
+                        answers[i] = Some(answer.answer);
+                    }
+                    Stored::AlreadyDecided => {
+                        replays.push((i, answer.answer.listing_id, answer.replay_key))
+                    }
+                    Stored::Stale(seq) => {
+                        redecided += 1;
+                        stale_up_to = stale_up_to.max(Some(seq));
+                        again.push(i);
+                    }
+                }
+            }
+            if !replays.is_empty() {
+                let found = self.replays(platform, replays, now).await?;
+                for (i, decision) in found {
+                    match decision {
+                        Some(decision) => {
+                            replayed += 1;
+                            answers[i] = Some(decision);
+                        }
+                        None => again.push(i),
+                    }
+                }
+            }
+            if let Some(seq) = stale_up_to {
+                self.catch_up(seq).await?;
+            }
+            if again.is_empty() {
+                todo.clear();
+                break;
+            }
+            again.sort_unstable();
+            todo = again;
+        }
+        self.metrics
+            .observe_listing_decisions(stored, replayed, redecided);
+        if !todo.is_empty() {
+            return Err(ListingError::Unsettled);
+        }
+        Ok(answers.into_iter().flatten().collect())
+    }
+
+    /// The decisions stored with the same replay keys as these (which lost the race to
+    /// store). One that has expired is withdrawn as such and `None` returned: decide again.
+    async fn replays(
+        &self,
+        platform: &str,
+        keys: Vec<(usize, String, Vec<u8>)>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(usize, Option<ListingDecision>)>, ListingError> {
+        let (pool, platform) = (self.pool.clone(), platform.to_string());
         self.blocking(move || {
-            let read = store::blocked_listings(&mut *pool.get()?)?;
-            Ok(cache.put_blocked_listings(read.into_iter().collect()))
+            let mut conn = pool.get()?;
+            let mut found = Vec::with_capacity(keys.len());
+            for (i, listing, key) in keys {
+                let row = store::find_replay(&mut conn, &platform, &listing, &key)?;
+                let decision = match row {
+                    Some(row) if row.expires_at > now.naive_utc() => {
+                        Some(decoded(&mut conn, &platform, row, false)?)
+                    }
+                    Some(row) => {
+                        write_transaction(&mut conn, |conn| {
+                            store::mark_withdrawn(conn, &[row.id], now.naive_utc(), "expired")
+                        })?;
+                        None
+                    }
+                    None => None,
+                };
+                found.push((i, decision));
+            }
+            Ok(found)
         })
         .await
     }
 
-    /// The facts from the caches alone, if everything needed is cached.
-    fn cached_facts(
-        &self,
-        platform: &str,
-        request: &ListingRequest,
-        year: i32,
-        blocked: &HashSet<String>,
-    ) -> Option<Facts> {
-        let blocked = is_blocked(blocked, platform, &request.listing_id);
-        let seller = self.cache.shop(platform, &request.shop_id)?;
-        let business = seller.as_deref().and_then(verified_business);
-        let (parsed, keys) = parse_codes(request, year);
-        let mut codes = Vec::with_capacity(parsed.len());
-        for p in parsed {
-            let mut registered = None;
-            if let Ok(code) = &p {
-                for key in code.lookup_keys() {
-                    if let Some(row) = self.cache.code(key)? {
-                        registered = Some((*row).clone());
-                        break;
-                    }
-                }
-            }
-            // A distributor's right to sell is looked up in the database.
-            if let (Some(row), Some(business)) = (&registered, &business)
-                && &row.owner_code != business
-            {
-                return None;
-            }
-            codes.push(CodeFacts {
-                parsed: p,
-                registered,
-                authorised: false,
-            });
+    /// Applies fact changes up to `seq` before deciding again.
+    pub async fn catch_up(&self, seq: i64) -> Result<(), ListingError> {
+        let _round = self.model.follow_lock().await;
+        if self.model.applied() >= seq {
+            return Ok(());
         }
-        Some(Facts {
-            seller,
-            codes,
-            keys,
-            blocked,
+        let (pool, model, now) = (self.pool.clone(), self.model.clone(), self.clock.now());
+        self.blocking(move || {
+            model.follow(&mut *pool.get()?, now.naive_utc())?;
+            Ok(())
         })
+        .await
     }
 
-    /// The facts of several requests from the database (a few queries for all of them),
-    /// filling the caches.
-    fn load_facts(
-        cache: &HotCache,
-        conn: &mut DbConnection,
-        platform: &str,
-        requests: &[ListingRequest],
-        now: DateTime<Utc>,
-        blocked: &HashSet<String>,
-    ) -> Result<Vec<Facts>, ListingError> {
-        let mut shops: Vec<&str> = requests.iter().map(|r| r.shop_id.as_str()).collect();
-        shops.sort_unstable();
-        shops.dedup();
-        let sellers = crate::identity::bound_sellers(conn, platform, &shops)?;
-        for shop in &shops {
-            cache.put_shop(platform, shop, sellers.get(*shop).cloned());
-        }
-        let parsed: Vec<_> = requests
-            .iter()
-            .map(|r| parse_codes(r, now.year()))
-            .collect();
-        let mut all_keys: Vec<String> = parsed
-            .iter()
-            .flat_map(|(_, keys)| keys.iter().cloned())
-            .collect();
-        all_keys.sort_unstable();
-        all_keys.dedup();
-        let found: std::collections::HashMap<String, CodeRow> =
-            code_store::find_codes(conn, &all_keys)?
-                .into_iter()
-                .map(|row| (row.code_key.clone(), row))
-                .collect();
-        for key in &all_keys {
-            cache.put_code(key, found.get(key).cloned());
-        }
-        let mut facts = Vec::with_capacity(requests.len());
-        for (request, (codes_parsed, keys)) in requests.iter().zip(parsed) {
-            let seller = sellers.get(&request.shop_id).cloned().map(Arc::new);
-            let business = seller.as_deref().and_then(verified_business);
-            let mut codes = Vec::with_capacity(codes_parsed.len());
-            for p in codes_parsed {
-                let registered = p
-                    .as_ref()
-                    .ok()
-                    .and_then(|code| code.lookup_keys().iter().find_map(|k| found.get(k)))
-                    .cloned();
-                let authorised = match (&registered, business.as_deref(), &p) {
-                    (Some(row), Some(distributor), Ok(code)) if row.owner_code != distributor => {
-                        code_store::is_authorised(
-                            conn,
-                            &code.lookup_keys().to_vec(),
-                            distributor,
-                            now.naive_utc(),
-                        )?
-                    }
-                    _ => false,
-                };
-                codes.push(CodeFacts {
-                    parsed: p,
-                    registered,
-                    authorised,
-                });
+    /// Follows fact changes until `shutdown`: woken by this process's commits, and every
+    /// `poll` for changes made elsewhere (another node, the command line).
+    pub async fn follow(
+        self: Arc<Self>,
+        poll: Duration,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) {
+        loop {
+            tokio::select! {
+                _ = self.facts.wait_committed(poll) => {}
+                _ = shutdown.changed() => {}
             }
-            facts.push(Facts {
-                seller,
-                codes,
-                keys,
-                blocked: is_blocked(blocked, platform, &request.listing_id),
-            });
+            if *shutdown.borrow() {
+                return;
+            }
+            let _round = self.model.follow_lock().await;
+            let (pool, model, now) = (self.pool.clone(), self.model.clone(), self.clock.now());
+            let followed = crate::telemetry::spawn_blocking(move || {
+                pool.get().map_err(|e| e.to_string()).and_then(|mut conn| {
+                    model
+                        .follow(&mut conn, now.naive_utc())
+                        .map_err(|e| e.to_string())
+                })
+            })
+            .await;
+            match followed {
+                Ok(Ok(_)) => {}
+                Ok(Err(error)) => tracing::warn!(error = %error, "following fact changes failed"),
+                Err(error) => tracing::error!(error = %error, "following fact changes failed"),
+            }
         }
-        Ok(facts)
     }
 
+    /// Reads the facts of one listing from the model and decides.
     fn prepare(
         &self,
         platform: &str,
         request: &ListingRequest,
-        hash: String,
-        facts: Facts,
         now: DateTime<Utc>,
-    ) -> Result<Prepared, ListingError> {
-        let rule = self.policies.listing.rule(&request.category);
-        let seller = facts
-            .seller
-            .as_ref()
-            .map(|row| seller_facts(row, now.naive_utc()));
-        let (mut decision, mut reasons) = decide(
+        vouching: Vouching<'_>,
+    ) -> Result<(Prepared, Pending), ListingError> {
+        let today = now.date_naive();
+        let at = now.naive_utc();
+        let mut versions = FactVersions {
+            seq: self.model.applied(),
+            ..FactVersions::default()
+        };
+        let mut watch = Watch {
+            seq: versions.seq,
+            ..Watch::default()
+        };
+        let mut horizon: Option<NaiveDateTime> = None;
+        let mut until = |at: NaiveDateTime| horizon = Some(horizon.map_or(at, |h| h.min(at)));
+
+        let shop = self.model.shop(platform, &request.shop_id);
+        versions.binding = shop.binding_version;
+        let seller = shop.seller.as_ref().map(|(facts, version)| {
+            versions.seller = Some((facts.seller_id.clone(), *version));
+            watch.seller = Some(facts.seller_id.clone());
+            let standing = facts.standing(at);
+            if standing == Standing::Verified
+                && let Some(end) = facts.verification_expires_at
+            {
+                until(end);
+            }
+            SellerStanding {
+                standing,
+                kind: facts.kind,
+                business_code: facts.business_code.as_deref(),
+                business_lines: &facts.business_lines,
+            }
+        });
+        let (rule, known) = self.policies.listing.classify(&request.category);
+        let used = RuleUsed {
             rule,
-            seller.as_ref(),
-            &facts.codes,
-            request.origin.as_deref(),
-            now.date_naive(),
-        );
-        if facts.blocked {
+            unknown: !known,
+            unknown_outcome: self.policies.listing.unknown_category,
+        };
+        let jurisdictions = &self.policies.jurisdictions;
+        let mut codes = Vec::with_capacity(request.codes.len());
+        for input in &request.codes {
+            let parsed = crate::codes::parse(input, today.year());
+            let mut registered: Option<RegisteredCode> = None;
+            let mut authorised = false;
+            if let Ok(code) = &parsed {
+                let (found, right) = self.registered(code, &seller, at, &mut versions, &mut watch);
+                if let Some(end) = right.until {
+                    until(end);
+                }
+                authorised = right.authorised;
+                if let Some(expiry) = found.as_ref().and_then(|r| r.expiry).or(code.expiry)
+                    && expiry >= today
+                    && let Some(next_day) = expiry.succ_opt()
+                {
+                    until(next_day.and_time(chrono::NaiveTime::MIN));
+                }
+                registered = found;
+            }
+            codes.push(CodeFacts {
+                parsed,
+                registered,
+                authorised,
+            });
+        }
+        let (blocked, block_version) = self.model.block(platform, &request.listing_id);
+        versions.block = block_version;
+        versions.horizon = horizon;
+        let origin = request
+            .origin
+            .as_deref()
+            .and_then(|o| jurisdictions.parse_origin(o).ok());
+        let (mut decision, mut reasons) =
+            decide(used, seller.as_ref(), &codes, origin.as_ref(), today);
+        if blocked {
             decision = Decision::Deny;
             reasons.insert(
                 0,
@@ -403,181 +617,180 @@ impl Gate {
                 },
             );
         }
-        let id = uuid::Uuid::now_v7().to_string();
-        let codes: Vec<CheckedCode> = request
+        let content_sha256 = record::content_hash(request);
+        let replay_key = record::replay_key(
+            platform,
+            &request.listing_id,
+            &content_sha256,
+            &self.policies.version,
+            &versions,
+        );
+        let created_at = record::whole_seconds(now);
+        let valid = TimeDelta::days(i64::from(self.policies.listing.attestations.valid_days));
+        let mut expires_at = created_at + valid;
+        if let Some(h) = horizon {
+            expires_at = expires_at.min(h.and_utc());
+        }
+        let checked: Vec<CheckedCode> = request
             .codes
             .iter()
-            .zip(&facts.codes)
+            .zip(&codes)
             .map(|(input, f)| CheckedCode {
                 input: input.clone(),
                 canonical: f.parsed.as_ref().ok().map(|c| c.canonical().to_owned()),
                 status: f
                     .registered
                     .as_ref()
-                    .map_or("unregistered".to_string(), |r| r.status.clone()),
+                    .map_or("unregistered", |r| r.state.as_str())
+                    .to_string(),
                 owner: f.registered.as_ref().map(|r| r.owner_code.clone()),
                 product_name: f.registered.as_ref().map(|r| r.product_name.clone()),
             })
             .collect();
-        let seller_id = facts.seller.as_ref().map(|r| r.account_id.clone());
-        let claims = AttestationClaims {
-            iss: &self.issuer,
-            sub: &id,
-            iat: now.timestamp(),
-            platform,
-            listing_id: &request.listing_id,
-            shop_id: &request.shop_id,
-            seller_id: seller_id.as_deref(),
-            decision,
-            reasons: reasons.iter().map(|r| r.code.as_str()).collect(),
-            codes: codes
+        let mut links: Vec<String> = if decision == Decision::Deny {
+            Vec::new()
+        } else {
+            codes
                 .iter()
-                .filter_map(|c| c.canonical.as_deref())
-                .collect(),
-            policy_version: &self.policies.version,
+                .filter_map(|c| c.parsed.as_ref().ok().map(|p| p.canonical().to_owned()))
+                .collect()
         };
-        let attestation = self
-            .attester
-            .sign(&claims)
-            .map_err(|e| ListingError::Internal(e.to_string()))?;
-        let answer = ListingDecision {
-            id: id.clone(),
+        links.sort_unstable();
+        links.dedup();
+        let mut answer = ListingDecision {
+            id: uuid::Uuid::now_v7().to_string(),
             listing_id: request.listing_id.clone(),
             shop_id: request.shop_id.clone(),
             decision,
             reasons,
             category: rule.category.clone(),
             policy_version: self.policies.version.clone(),
-            seller_id,
-            codes,
-            created_at: DateTime::from_naive_utc_and_offset(now.naive_utc(), Utc),
-            attestation: attestation.clone(),
+            seller_id: shop.seller.as_ref().map(|(f, _)| f.seller_id.clone()),
+            codes: checked,
+            created_at,
+            expires_at,
+            content_sha256,
+            state: DecisionState::InForce,
+            withdrawn_at: None,
+            withdrawn_reason: None,
+            superseded_by: None,
+            attestation: None,
+            batch_id: None,
+            digest: None,
         };
+        match vouching {
+            Vouching::Each => {
+                answer.attestation = Some(
+                    self.attester
+                        .sign(&Claims::of(&self.issuer, platform, &answer))
+                        .map_err(ListingError::Signing)?,
+                );
+            }
+            Vouching::Batch(batch) => answer.batch_id = Some(batch.to_string()),
+        }
+        let record = serde_json::to_string(&Record {
+            reasons: answer.reasons.clone(),
+            codes: answer.codes.clone(),
+        })
+        .map_err(ListingError::Signing)?;
         let row = store::CheckRow {
-            id,
+            id: answer.id.clone(),
             platform_id: platform.to_string(),
-            listing_id: request.listing_id.clone(),
-            content_hash: hash,
-            shop_id: request.shop_id.clone(),
+            listing_id: answer.listing_id.clone(),
+            content_hash: answer.content_sha256.clone(),
+            shop_id: answer.shop_id.clone(),
             seller_id: answer.seller_id.clone(),
             category: answer.category.clone(),
             decision: decision.as_str().to_string(),
-            reasons: serde_json::to_string(&answer)
-                .map_err(|e| ListingError::Internal(e.to_string()))?,
+            record,
             policy_version: answer.policy_version.clone(),
-            attestation,
-            created_at: now.naive_utc(),
+            attestation: answer.attestation.clone(),
+            created_at: created_at.naive_utc(),
             withdrawn_at: None,
+            replay_key: Some(replay_key.clone()),
+            facts_seq: versions.seq,
+            batch_id: answer.batch_id.clone(),
+            expires_at: expires_at.naive_utc(),
+            withdrawn_reason: None,
         };
-        Ok(Prepared {
-            answer,
-            row,
-            keys: facts.keys,
-        })
+        Ok((
+            Prepared { answer, replay_key },
+            Pending { row, links, watch },
+        ))
     }
 
-    /// Decides one listing (or returns the stored decision for the same content).
-    pub async fn check(
+    /// The registered code a parsed code names: its most specific registered level, with
+    /// the worst status of any registered level it falls under; and the seller's right to
+    /// sell it when another business owns it.
+    fn registered(
         &self,
-        platform: &str,
-        request: ListingRequest,
-    ) -> Result<ListingDecision, ListingError> {
-        check_request(&request, "")?;
-        let mut decided = self.check_all(platform, vec![request]).await?;
-        decided
-            .pop()
-            .ok_or_else(|| ListingError::Internal("no decision".into()))
-    }
-
-    /// Decides up to [`MAX_BATCH`] listings, in order.
-    pub async fn check_batch(
-        &self,
-        platform: &str,
-        requests: Vec<ListingRequest>,
-    ) -> Result<Vec<ListingDecision>, ListingError> {
-        if requests.is_empty() || requests.len() > MAX_BATCH {
-            return Err(ListingError::Invalid {
-                field: "listings".into(),
-                message: format!("send 1 to {MAX_BATCH} listings"),
-            });
-        }
-        for (i, request) in requests.iter().enumerate() {
-            check_request(request, &format!("listings[{i}]."))?;
-        }
-        self.check_all(platform, requests).await
-    }
-
-    async fn check_all(
-        &self,
-        platform: &str,
-        requests: Vec<ListingRequest>,
-    ) -> Result<Vec<ListingDecision>, ListingError> {
-        let now = self.clock.now();
-        let blocked = self.blocked_listings().await?;
-        let mut facts: Vec<Option<Facts>> = requests
-            .iter()
-            .map(|r| self.cached_facts(platform, r, now.year(), &blocked))
-            .collect();
-        let missing: Vec<usize> = (0..requests.len())
-            .filter(|&i| facts[i].is_none())
-            .collect();
-        self.metrics.observe_listing_facts(
-            (requests.len() - missing.len()) as u64,
-            missing.len() as u64,
-        );
-        if !missing.is_empty() {
-            let (pool, cache, owner, blocked) = (
-                self.pool.clone(),
-                self.cache.clone(),
-                platform.to_string(),
-                blocked.clone(),
-            );
-            let wanted: Vec<ListingRequest> =
-                missing.iter().map(|&i| requests[i].clone()).collect();
-            let loaded = self
-                .blocking(move || {
-                    let mut conn = pool.get()?;
-                    Gate::load_facts(&cache, &mut conn, &owner, &wanted, now, &blocked)
-                })
-                .await?;
-            for (i, f) in missing.into_iter().zip(loaded) {
-                facts[i] = Some(f);
-            }
-        }
-        let mut pending = Vec::with_capacity(requests.len());
-        for (request, f) in requests.iter().zip(facts) {
-            let f = f.ok_or_else(|| ListingError::Internal("facts missing".into()))?;
-            let hash = content_hash(request);
-            let prepared = self.prepare(platform, request, hash.clone(), f, now)?;
-            let stored = self.writer.submit(prepared.row, prepared.keys);
-            pending.push((prepared.answer, hash, stored));
-        }
-        let mut answers = Vec::with_capacity(pending.len());
-        for (answer, hash, stored) in pending {
-            match stored.await.map_err(ListingError::Internal)? {
-                Stored::Written => answers.push(answer),
-                Stored::AlreadyDecided => {
-                    let (pool, owner, listing) = (
-                        self.pool.clone(),
-                        platform.to_string(),
-                        answer.listing_id.clone(),
-                    );
-                    let existing = self
-                        .blocking(move || {
-                            let mut conn = pool.get()?;
-                            store::find_same(&mut conn, &owner, &listing, &hash)?.ok_or_else(|| {
-                                ListingError::Internal("stored decision not found".into())
-                            })
-                        })
-                        .await?;
-                    answers.push(decoded(&existing)?);
+        code: &ParsedCode,
+        seller: &Option<SellerStanding<'_>>,
+        at: NaiveDateTime,
+        versions: &mut FactVersions,
+        watch: &mut Watch,
+    ) -> (Option<RegisteredCode>, model::RightView) {
+        let mut found: Option<model::CodeView> = None;
+        let mut worst: Option<(CodeState, &str)> = None;
+        for key in code.lookup_keys().iter() {
+            // The most specific registered level in full; of the broader ones, the status.
+            let (state, version) = if found.is_none() {
+                let (view, version) = self.model.code(key);
+                let state = view.as_ref().map(|v| v.state);
+                found = view;
+                (state, version)
+            } else {
+                self.model.code_state(key)
+            };
+            versions.codes.push((key.to_owned(), version));
+            watch.code_keys.push(key.to_owned());
+            match state {
+                Some(state) => {
+                    if worst.is_none_or(|(s, _)| state > s) {
+                        worst = Some((state, key));
+                    }
                 }
+                None => watch.unregistered = true,
             }
         }
-        Ok(answers)
+        let Some(view) = found else {
+            return (None, model::RightView::default());
+        };
+        let (state, reason_key) =
+            worst.map_or((view.state, view.key.clone()), |(s, k)| (s, k.to_owned()));
+        let mut right = model::RightView::default();
+        if let Some(business) = seller.as_ref().and_then(|s| s.business_code)
+            && business != &*view.owner_code
+        {
+            // Rights are granted on a product or a lot key.
+            let keys: Vec<String> = code
+                .lookup_keys()
+                .iter()
+                .skip(usize::from(code.level == Level::Serial))
+                .map(str::to_owned)
+                .collect();
+            right = self.model.right(&keys, business, at);
+            versions.rights.extend(&right.versions);
+            watch.right_keys.extend(keys);
+        }
+        let registered = RegisteredCode {
+            key: view.key.clone(),
+            state,
+            status_reason: (state != CodeState::Active)
+                .then(|| self.model.status_reason(&reason_key))
+                .flatten(),
+            owner_code: view.owner_code.to_string(),
+            product_name: view.product_name.clone(),
+            origin: view
+                .origin
+                .as_deref()
+                .and_then(|o| self.policies.jurisdictions.parse_origin(o).ok()),
+            expiry: view.expiry,
+        };
+        (Some(registered), right)
     }
 
-    /// A stored decision of this platform.
+    /// A stored decision of this platform, with where it stands now.
     pub async fn get(
         &self,
         platform: &str,
@@ -586,129 +799,164 @@ impl Gate {
         let (pool, platform, id) = (self.pool.clone(), platform.to_string(), id.to_string());
         self.blocking(move || {
             let mut conn = pool.get()?;
-            store::find(&mut conn, &platform, &id)?
-                .map(|r| decoded(&r))
-                .transpose()
+            match store::find(&mut conn, Some(&platform), &id)? {
+                Some(row) => Ok(Some(decoded(&mut conn, &platform, row, true)?)),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    /// Where the decision an attestation vouches for stands (anyone holding it may ask).
+    pub async fn status(&self, id: &str) -> Result<Option<AttestationStatus>, ListingError> {
+        let (pool, id, now) = (self.pool.clone(), id.to_string(), self.clock.now());
+        self.blocking(move || {
+            let mut conn = pool.get()?;
+            let Some(row) = store::find(&mut conn, None, &id)? else {
+                return Ok(None);
+            };
+            let superseded = if row.withdrawn_at.is_none() {
+                store::newer_on_listing(&mut conn, &row)?
+            } else {
+                None
+            };
+            Ok(Some(AttestationStatus {
+                state: state_of(&row, superseded.is_some(), now.naive_utc()),
+                decision: Decision::parse(&row.decision),
+                expires_at: row.expires_at.and_utc(),
+                withdrawn_at: row.withdrawn_at.map(|t| t.and_utc()),
+                withdrawn_reason: row.withdrawn_reason,
+                id: row.id,
+            }))
         })
         .await
     }
 }
 
-fn decoded(row: &store::CheckRow) -> Result<ListingDecision, ListingError> {
-    serde_json::from_str(&row.reasons)
-        .map_err(|e| ListingError::Internal(format!("stored decision {}: {e}", row.id)))
+/// How decisions are vouched for: each with its own attestation, or together by the
+/// attestation of a batch.
+#[derive(Debug, Clone, Copy)]
+enum Vouching<'a> {
+    Each,
+    Batch(&'a str),
 }
 
-/// Withdraws the decisions in force that rested on `code_key` (so that asking again
-/// decides anew) and tells each platform whose listing was allowed. Call inside the
-/// transaction that changed the code.
-pub fn withdraw_for_code(
-    conn: &mut DbConnection,
-    now: DateTime<Utc>,
-    code_key: &str,
-    reason: &str,
-) -> diesel::QueryResult<usize> {
-    let affected = store::in_force_for_code(conn, code_key)?;
-    withdraw(
-        conn,
-        now,
-        affected,
-        reason,
-        serde_json::json!({ "code": code_key }),
-    )
+/// A decision just made: the answer, and the replay key to find its twin by.
+struct Prepared {
+    answer: ListingDecision,
+    replay_key: Vec<u8>,
 }
 
-/// Withdraws the decisions in force on a platform's listing, telling the platform if it
-/// was allowed.
-pub fn withdraw_listing(
-    conn: &mut DbConnection,
-    now: DateTime<Utc>,
-    platform: &str,
-    listing: &str,
-    reason: &str,
-) -> diesel::QueryResult<usize> {
-    let affected = store::in_force_for_listing(conn, platform, listing)?;
-    withdraw(
-        conn,
-        now,
-        affected,
-        reason,
-        serde_json::json!({ "listing_id": listing }),
-    )
+fn state_of(row: &store::CheckRow, superseded: bool, now: NaiveDateTime) -> DecisionState {
+    if row.withdrawn_at.is_some() {
+        DecisionState::Withdrawn
+    } else if row.expires_at <= now {
+        DecisionState::Expired
+    } else if superseded {
+        DecisionState::Superseded
+    } else {
+        DecisionState::InForce
+    }
 }
 
-/// Registry keys of the codes the decisions on a platform's listing rested on.
-pub fn codes_of_listing(
+/// A stored decision as answered; `fully` adds where it stands against newer decisions
+/// and a batch decision's batch attestation (reads a single check and a replay do not need).
+fn decoded(
     conn: &mut DbConnection,
     platform: &str,
-    listing: &str,
-) -> diesel::QueryResult<Vec<String>> {
-    store::codes_of_listing(conn, platform, listing)
+    row: store::CheckRow,
+    fully: bool,
+) -> Result<ListingDecision, ListingError> {
+    let record: Record =
+        serde_json::from_str(&row.record).map_err(|source| ListingError::Unreadable {
+            id: row.id.clone(),
+            source,
+        })?;
+    let superseded_by = if fully && row.withdrawn_at.is_none() {
+        store::newer_on_listing(conn, &row)?
+    } else {
+        None
+    };
+    let now = chrono::Utc::now().naive_utc();
+    let mut decision = ListingDecision {
+        state: state_of(&row, superseded_by.is_some(), now),
+        id: row.id,
+        listing_id: row.listing_id,
+        shop_id: row.shop_id,
+        decision: Decision::parse(&row.decision),
+        reasons: record.reasons,
+        category: row.category,
+        policy_version: row.policy_version,
+        seller_id: row.seller_id,
+        codes: record.codes,
+        created_at: row.created_at.and_utc(),
+        expires_at: row.expires_at.and_utc(),
+        content_sha256: row.content_hash,
+        withdrawn_at: row.withdrawn_at.map(|t| t.and_utc()),
+        withdrawn_reason: row.withdrawn_reason,
+        superseded_by,
+        attestation: row.attestation,
+        batch_id: row.batch_id,
+        digest: None,
+    };
+    if decision.batch_id.is_some() {
+        decision.digest = Some(record::digest(platform, &decision));
+        if fully && let Some(batch) = &decision.batch_id {
+            decision.attestation = store::batch_attestation(conn, batch)?;
+        }
+    }
+    Ok(decision)
 }
 
-/// The newest decision on a platform's listing, as answered: (check id, codes as sent).
+/// The newest decision on a platform's listing.
+#[derive(Debug, Clone)]
+pub struct LatestDecision {
+    pub id: String,
+    pub shop_id: String,
+    pub seller_id: Option<String>,
+    /// The codes as the platform sent them.
+    pub codes: Vec<String>,
+}
+
+/// The newest decision on a platform's listing, if any.
 pub fn latest_decision(
     conn: &mut DbConnection,
     platform: &str,
     listing: &str,
-) -> diesel::QueryResult<Option<(String, Vec<String>)>> {
-    store::latest_for_listing(conn, platform, listing)?
-        .map(|row| {
-            // A stored decision that cannot be read is an error, not a decision without codes.
-            let decision: ListingDecision = serde_json::from_str(&row.reasons)
-                .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
-            Ok((
-                row.id,
-                decision.codes.into_iter().map(|c| c.input).collect(),
-            ))
-        })
-        .transpose()
+) -> Result<Option<LatestDecision>, diesel::result::Error> {
+    let Some(row) = store::of_listing(conn, platform, listing, 1)?.pop() else {
+        return Ok(None);
+    };
+    // A stored decision that cannot be read is an error, not a decision without codes.
+    let record: Record = serde_json::from_str(&row.record)
+        .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
+    Ok(Some(LatestDecision {
+        id: row.id,
+        shop_id: row.shop_id,
+        seller_id: row.seller_id,
+        codes: record.codes.into_iter().map(|c| c.input).collect(),
+    }))
 }
 
-/// Withdraws the decisions in force on a seller's listings (suspension, reinstatement),
-/// telling each platform whose listing was allowed.
-pub fn withdraw_for_seller(
+/// Registry keys of the codes decisions on a platform's listing named, with every broader
+/// level of each (what an officer's sanction on the listing may act on).
+pub fn codes_of_listing(
     conn: &mut DbConnection,
-    now: DateTime<Utc>,
-    seller_id: &str,
-    reason: &str,
-) -> diesel::QueryResult<usize> {
-    let affected = store::in_force_for_seller(conn, seller_id)?;
-    withdraw(
-        conn,
-        now,
-        affected,
-        reason,
-        serde_json::json!({ "seller_id": seller_id }),
-    )
-}
-
-/// Marks decisions withdrawn; a listing that was allowed is revoked at its platform
-/// (`listing.revoked`). Returns how many allowed listings were revoked.
-fn withdraw(
-    conn: &mut DbConnection,
-    now: DateTime<Utc>,
-    affected: Vec<store::InForce>,
-    reason: &str,
-    cause: serde_json::Value,
-) -> diesel::QueryResult<usize> {
-    let ids: Vec<String> = affected.iter().map(|d| d.id.clone()).collect();
-    for chunk in ids.chunks(code_store::CHUNK) {
-        store::mark_withdrawn(conn, chunk, now.naive_utc())?;
+    platform: &str,
+    listing: &str,
+    year: i32,
+) -> Result<Vec<String>, diesel::result::Error> {
+    let mut keys = Vec::new();
+    for row in store::of_listing(conn, platform, listing, 100)? {
+        let record: Record = serde_json::from_str(&row.record)
+            .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
+        for code in record.codes {
+            if let Ok(parsed) = crate::codes::parse(&code.input, year) {
+                keys.extend(parsed.lookup_keys().to_vec());
+            }
+        }
     }
-    let mut revoked = 0;
-    for d in affected
-        .iter()
-        .filter(|d| d.decision == Decision::Allow.as_str())
-    {
-        webhooks::queue_webhook(
-            conn,
-            now,
-            &d.platform_id,
-            "listing.revoked",
-            serde_json::json!({ "listing_id": d.listing_id, "shop_id": d.shop_id, "check_id": d.id, "reason": reason, "cause": cause }),
-        )?;
-        revoked += 1;
-    }
-    Ok(revoked)
+    keys.sort_unstable();
+    keys.dedup();
+    Ok(keys)
 }

@@ -1,10 +1,10 @@
 //! HTTP for the listing gate, and the public key set that verifies attestations.
 
 use actix_web::{HttpResponse, web};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{ListingDecision, ListingError, ListingRequest};
+use super::{AttestationStatus, BatchDecisions, ListingDecision, ListingError, ListingRequest};
 use crate::auth::{PlatformAuth, require_scope};
 use crate::error::{AppError, FieldError, Problem};
 use crate::http::{Endpoint, JsonBody};
@@ -14,6 +14,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(Endpoint::new("/v1/listing-checks").post(check))
         .service(Endpoint::new("/v1/listing-checks/batch").post(check_batch))
         .service(Endpoint::new("/v1/listing-checks/{id}").get(get_check))
+        .service(Endpoint::new("/v1/attestations/{id}").get(attestation_status))
         .service(Endpoint::new("/.well-known/jwks.json").get(jwks));
 }
 
@@ -24,16 +25,34 @@ impl From<ListingError> for AppError {
                 detail: format!("{field}: {message}"),
                 errors: vec![FieldError::new(field, message)],
             },
+            ListingError::Unavailable(cause) => match &*cause {
+                super::WriteError::Refused(_) => AppError::internal(anyhow::Error::new(cause)),
+                _ => {
+                    tracing::warn!(error = %format!("{:#}", anyhow::Error::new(cause)), "listing decision not stored");
+                    AppError::ServiceUnavailable {
+                        detail: "decisions cannot be stored right now; nothing was decided, retry shortly".into(),
+                    }
+                }
+            },
+            ListingError::Unsettled => AppError::ServiceUnavailable {
+                detail: "the facts of this listing changed while it was decided; retry".into(),
+            },
+            ListingError::NotReady => AppError::ServiceUnavailable {
+                detail: "the listing gate is loading its facts; retry shortly".into(),
+            },
             ListingError::Database(e) => e.into(),
             ListingError::Pool(e) => e.into(),
-            ListingError::Internal(message) => AppError::internal(anyhow::anyhow!(message)),
+            other @ (ListingError::Unreadable { .. }
+            | ListingError::Signing(_)
+            | ListingError::Task(_)) => AppError::internal(other),
         }
     }
 }
 
 /// May this listing go live? `allow`, `review` or `deny`, every reason with a stable code,
 /// and a signed attestation (scope `listings:check`). The same listing content asked again
-/// gets the stored decision.
+/// gets the stored decision while every fact it rested on is unchanged; otherwise it is
+/// decided anew.
 #[utoipa::path(post, path = "/v1/listing-checks", tag = "listings", request_body = ListingRequest, security(("bearer" = [])),
     responses(
         (status = 200, description = "The decision", body = ListingDecision),
@@ -57,12 +76,8 @@ pub struct BatchInput {
     pub listings: Vec<ListingRequest>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct BatchDecisions {
-    pub decisions: Vec<ListingDecision>,
-}
-
-/// Decide up to 1000 listings in one request (scope `listings:check`).
+/// Decide up to 1000 listings in one request (scope `listings:check`), under one
+/// attestation listing the digest of each decision made.
 #[utoipa::path(post, path = "/v1/listing-checks/batch", tag = "listings", request_body = BatchInput, security(("bearer" = [])),
     responses(
         (status = 200, description = "One decision per listing, in order", body = BatchDecisions),
@@ -74,11 +89,12 @@ pub async fn check_batch(
     body: JsonBody<BatchInput>,
 ) -> Result<web::Json<BatchDecisions>, AppError> {
     require_scope(&caller.scopes, "listings:check")?;
-    let decisions = state
-        .gate
-        .check_batch(&caller.client_id, body.0.listings)
-        .await?;
-    Ok(web::Json(BatchDecisions { decisions }))
+    Ok(web::Json(
+        state
+            .gate
+            .check_batch(&caller.client_id, body.0.listings)
+            .await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -105,6 +121,26 @@ pub async fn get_check(
     found
         .map(web::Json)
         .ok_or_else(|| AppError::not_found("no such listing check for this platform"))
+}
+
+/// Where the decision an attestation vouches for stands now: in force, withdrawn (when
+/// and why), expired or superseded. Public: anyone holding an attestation may ask, by its
+/// `jti` (a single check) or by the decision's `id` (a decision of a batch).
+#[utoipa::path(get, path = "/v1/attestations/{id}", tag = "listings", params(CheckPath),
+    responses(
+        (status = 200, description = "Where the decision stands", body = AttestationStatus),
+        (status = 404, description = "No such decision", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn attestation_status(
+    state: web::Data<AppState>,
+    path: web::Path<CheckPath>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner().id;
+    let found = state.gate.status(&id).await?;
+    let status = found.ok_or_else(|| AppError::not_found("no decision has this attestation id"))?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-cache"))
+        .json(status))
 }
 
 /// Public keys that verify attestations (JWK Set, Ed25519).

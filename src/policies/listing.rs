@@ -28,6 +28,8 @@ struct RuleFields {
 struct ListingFile {
     version: String,
     default_category: String,
+    unknown_category: String,
+    attestations: AttestationPolicy,
     defaults: RuleFields,
     scans: ScanPolicy,
     categories: BTreeMap<String, RuleFields>,
@@ -45,9 +47,16 @@ pub struct ScanPolicy {
 
 /// What an unregistered code yields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unregistered {
+pub enum Outcome {
     Deny,
     Review,
+}
+
+/// How long an attestation of a decision is valid, at most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttestationPolicy {
+    pub valid_days: u32,
 }
 
 /// The rules in force for one category, inheritance resolved.
@@ -61,13 +70,16 @@ pub struct CategoryRule {
     pub seller_kinds: Vec<String>,
     pub business_lines: Vec<String>,
     pub allow_expired: bool,
-    pub unregistered_code: Unregistered,
+    pub unregistered_code: Outcome,
 }
 
 #[derive(Debug, Clone)]
 pub struct ListingPolicy {
     pub version: String,
     pub scans: ScanPolicy,
+    pub attestations: AttestationPolicy,
+    /// What a category that is not listed (nor any of its ancestors) yields.
+    pub unknown_category: Outcome,
     default_category: String,
     rules: BTreeMap<String, CategoryRule>,
 }
@@ -150,8 +162,8 @@ impl ListingPolicy {
                 .ok_or_else(|| missing("business_lines"))?,
             allow_expired: d.allow_expired.ok_or_else(|| missing("allow_expired"))?,
             unregistered_code: match d.unregistered_code.as_deref() {
-                Some("deny") => Unregistered::Deny,
-                Some(_) => Unregistered::Review,
+                Some("deny") => Outcome::Deny,
+                Some(_) => Outcome::Review,
                 None => return Err(missing("unregistered_code")),
             },
         };
@@ -224,9 +236,9 @@ impl ListingPolicy {
                 }
                 if let Some(v) = &f.unregistered_code {
                     rule.unregistered_code = if v == "deny" {
-                        Unregistered::Deny
+                        Outcome::Deny
                     } else {
-                        Unregistered::Review
+                        Outcome::Review
                     };
                 }
             }
@@ -248,29 +260,75 @@ impl ListingPolicy {
                 return Err(err(format!("scans.{key}"), "must be at least 1".into()));
             }
         }
+        let unknown_category = match parsed.unknown_category.as_str() {
+            "deny" => Outcome::Deny,
+            "review" => Outcome::Review,
+            other => {
+                return Err(err(
+                    "unknown_category".into(),
+                    format!("{other:?} is not deny or review"),
+                ));
+            }
+        };
+        if !(1..=3650).contains(&parsed.attestations.valid_days) {
+            return Err(err(
+                "attestations.valid_days".into(),
+                "must be 1 to 3650 days".into(),
+            ));
+        }
         Ok(Self {
             version: parsed.version,
             scans: parsed.scans,
+            attestations: parsed.attestations,
+            unknown_category,
             default_category: parsed.default_category,
             rules,
         })
     }
 
-    /// The rule for a category id: itself, else its nearest listed ancestor by dots, else
-    /// the default category.
-    pub fn rule(&self, category: &str) -> &CategoryRule {
-        let mut id = category;
+    /// The rule for a category as a platform sends it, and whether the category is known.
+    /// The id is read in lower case with spaces trimmed and runs of spaces, dashes or
+    /// underscores as one underscore; then itself, else its nearest listed ancestor by
+    /// dots. An unknown category gets the default category's rule, and the caller adds
+    /// the policy's `unknown_category` outcome: never a silent fallback to a looser rule.
+    pub fn classify(&self, category: &str) -> (&CategoryRule, bool) {
+        let id = normalise_category(category);
+        let mut id = id.as_str();
         loop {
             if let Some(rule) = self.rules.get(id) {
-                return rule;
+                return (rule, true);
             }
             match id.rsplit_once('.') {
                 Some((parent, _)) => id = parent,
                 None => break,
             }
         }
-        &self.rules[&self.default_category]
+        (&self.rules[&self.default_category], false)
     }
+
+    /// The rule for a category id (see [`ListingPolicy::classify`]).
+    pub fn rule(&self, category: &str) -> &CategoryRule {
+        self.classify(category).0
+    }
+}
+
+/// A category id as platforms may write it, in the policy's form: lower case, trimmed,
+/// dots kept, other runs of spaces, dashes and underscores as one underscore.
+pub fn normalise_category(category: &str) -> String {
+    let mut id = String::with_capacity(category.len());
+    let mut gap = false;
+    for c in category.trim().chars().flat_map(char::to_lowercase) {
+        if c.is_whitespace() || c == '-' || c == '_' {
+            gap = true;
+            continue;
+        }
+        if gap && !id.is_empty() && !id.ends_with('.') && c != '.' {
+            id.push('_');
+        }
+        gap = false;
+        id.push(c);
+    }
+    id
 }
 
 #[cfg(test)]
@@ -288,14 +346,25 @@ mod tests {
             ("lot", true),
             "inherited from food"
         );
-        assert_eq!(fresh.unregistered_code, Unregistered::Deny);
+        assert_eq!(fresh.unregistered_code, Outcome::Deny);
         assert_eq!(p.rule("food.supplements").level, "serial");
         assert_eq!(
             p.rule("food.fresh.vegetables").category,
             "food.fresh",
             "nearest ancestor"
         );
-        assert_eq!(p.rule("toys").category, "general", "unknown → default");
+        assert_eq!(p.rule("toys").category, "general", "unknown → default rule");
+        assert!(!p.classify("toys").1, "…but marked unknown");
+        for written in ["Cosmetics", "cosmetics ", " COSMETICS"] {
+            assert_eq!(
+                p.classify(written),
+                (p.rule("cosmetics"), true),
+                "{written:?}"
+            );
+        }
+        assert!(!p.classify("cosmetic").1);
+        assert_eq!(normalise_category(" Food . Fresh "), "food.fresh");
+        assert_eq!(normalise_category("home  and-garden"), "home_and_garden");
         assert_eq!(p.rule("electronics").schemes, vec!["gs1"]);
     }
 

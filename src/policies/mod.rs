@@ -4,14 +4,19 @@
 //! The files in the repository are built into the binary, so the service runs anywhere with
 //! no configuration; `policies.dir` points at a folder of edited copies instead.
 
+pub mod countries;
 mod disputes;
 mod jurisdictions;
 mod listing;
 mod verification;
 
 pub use disputes::{CLAIMS, DisputeKind, DisputePolicy, SANCTIONS};
-pub use jurisdictions::{ALL_PROVINCES, Jurisdictions, Province, ProvinceScope};
-pub use listing::{CategoryRule, ListingPolicy, ScanPolicy, Unregistered};
+pub use jurisdictions::{
+    ALL_PROVINCES, FormerProvince, Jurisdictions, Origin, Province, ProvinceScope,
+};
+pub use listing::{
+    AttestationPolicy, CategoryRule, ListingPolicy, Outcome, ScanPolicy, normalise_category,
+};
 pub use verification::{KindRule, Proof, SELLER_KINDS, VerificationPolicy};
 
 use std::path::Path;

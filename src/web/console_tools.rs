@@ -234,7 +234,7 @@ async fn codes_page(
                 pool: &shared.pool,
                 clock: shared.clock.as_ref(),
                 policies: &shared.policies,
-                cache: &shared.cache,
+                facts: &shared.facts,
             };
             let row = registry
                 .resolve(conn, &parsed.lookup_keys().to_vec())
@@ -319,7 +319,7 @@ async fn code_status(
                 pool: &shared.pool,
                 clock: shared.clock.as_ref(),
                 policies: &shared.policies,
-                cache: &shared.cache,
+                facts: &shared.facts,
             }
             .set_status(StatusActor::Officer(&officer_id), &target, status, &reason))
         })

@@ -257,7 +257,7 @@ pub(crate) fn dispute_service(state: &AppState) -> crate::disputes::Disputes<'_>
         pool: &state.pool,
         clock: state.clock.as_ref(),
         policies: &state.policies,
-        cache: &state.cache,
+        facts: &state.facts,
         vault: &state.vault,
         evidence: &state.evidence,
         config: &state.config.disputes,
@@ -273,7 +273,7 @@ pub(crate) fn seller_service(state: &AppState) -> crate::identity::Sellers<'_> {
         vault: &state.vault,
         policies: &state.policies,
         registers: &state.registers,
-        cache: &state.cache,
+        facts: &state.facts,
     }
 }
 

@@ -557,7 +557,7 @@ async fn render_dashboard(
                 pool: &shared.pool,
                 clock: shared.clock.as_ref(),
                 policies: &shared.policies,
-                cache: &shared.cache,
+                facts: &shared.facts,
             }
             .list(&seller_id)
             .map_err(AppError::from)?;
@@ -805,7 +805,7 @@ async fn binding_code(
                 pool: &shared.pool,
                 clock: shared.clock.as_ref(),
                 policies: &shared.policies,
-                cache: &shared.cache,
+                facts: &shared.facts,
             }
             .issue_code(&seller_id)
             .map_err(AppError::from)

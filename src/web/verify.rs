@@ -182,6 +182,8 @@ struct CodePage {
     expiry_date: Option<String>,
     qr_path: String,
     report_link: String,
+    /// The product is known through this many registered lots and items.
+    known_by_lots: Option<i64>,
 }
 
 /// The reader's language: `?lang=` first, then the cookie the switch sets, then the
@@ -996,6 +998,8 @@ struct Facts {
     issuer_name: String,
     owner: OwnerFacts,
     scans: Option<ScanCount>,
+    /// The product is not registered itself but this many of its lots and items are.
+    lots: Option<i64>,
 }
 
 /// The network a request came from, as a keyed hash (the address itself is never kept).
@@ -1028,13 +1032,24 @@ fn page_facts(
         .iter()
         .filter_map(|k| found.iter().find(|r| r.code_key == k))
         .collect();
-    let Some(row) = rows.first().map(|r| (*r).clone()) else {
-        return Ok(None);
+    let mut lots = None;
+    let row = match rows.first() {
+        Some(row) => (*row).clone(),
+        // A product (what every EAN barcode gives) is known when any of its lots or items
+        // is registered: the page names it and its owner.
+        None => match crate::links::known_product(conn, parsed)? {
+            Some((count, row)) => {
+                lots = Some(count);
+                row
+            }
+            None => return Ok(None),
+        },
     };
     let own = CodeState::from_stored(&row.status);
     let (status, status_reason) = match own {
-        CodeState::Active => rows[1..]
+        CodeState::Active => rows
             .iter()
+            .skip(1)
             .find(|r| CodeState::from_stored(&r.status) == CodeState::Recalled)
             .map_or((CodeState::Active, None), |r| {
                 (CodeState::Recalled, r.status_reason.clone())
@@ -1073,6 +1088,7 @@ fn page_facts(
         issuer_name,
         owner,
         scans,
+        lots,
     }))
 }
 
@@ -1197,6 +1213,7 @@ pub async fn verify(
             expiry_date: row.expiry_date.as_deref().map(|d| date(d, lang.0)),
             qr_path: format!("/qr.svg?{}", query("code", written(&shown_key))),
             report_link: format!("/report?{}", query("code", written(&row.code_key))),
+            known_by_lots: facts.lots,
         },
     )?;
     if shown_key.starts_with('/') {

@@ -142,6 +142,7 @@ const RULES: &[Rule] = &[
     only("POST", "/v1/listing-checks/batch", PLATFORMS),
     only("GET", "/v1/listing-checks/{id}", PLATFORMS),
     public("GET", "/.well-known/jwks.json"),
+    public("GET", "/v1/attestations/{id}"),
     only("POST", "/v1/disputes", PLATFORMS),
     only("GET", "/v1/disputes", OFFICERS),
     public("POST", "/v1/public/disputes"),

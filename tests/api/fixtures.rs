@@ -332,7 +332,7 @@ pub async fn issuer(app: &TestApp, kind: &str, prefix: Option<&str>) -> Issuer {
                 pool: &state.pool,
                 clock: state.clock.as_ref(),
                 policies: &state.policies,
-                cache: &state.cache,
+                facts: &state.facts,
             };
             registry
                 .set_issuer("test", &id, &profile)

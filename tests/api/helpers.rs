@@ -289,7 +289,7 @@ impl TestApp {
             pool: state.pool.clone(),
             clock: state.clock.clone(),
             policies: state.policies.clone(),
-            cache: state.cache.clone(),
+            facts: state.facts.clone(),
             vault: state.vault.clone(),
             evidence: state.evidence.clone(),
             config: state.config.disputes.clone(),
@@ -300,6 +300,23 @@ impl TestApp {
             .await
             .expect("task")
             .expect("round")
+    }
+
+    /// The number a `SELECT count(*) AS n …` statement gives.
+    pub async fn count_sql(&self, sql: &str) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let sql = sql.to_string();
+        self.state
+            .db(move |conn| {
+                let row: Count = diesel::sql_query(&sql).get_result(conn)?;
+                Ok(row.n)
+            })
+            .await
+            .expect("count query runs")
     }
 
     /// Webhook events queued for a platform, oldest first, as (type, data).

@@ -565,11 +565,13 @@ async fn expired_verification_and_suspension_deny_listings(backend: TestBackend)
     let (platform_id, secret, platform, _) = bound_enterprise_seller(&app, "shop-1").await;
     let answer = ask(&app, &platform, "l1", "shop-1", "fashion", &[]).await;
     assert_eq!(answer["decision"], "allow", "{answer}");
-    // A write made outside this process (here: SQL) is seen once the cache lets go of the
-    // seller: at once when told, or after at most 30 s.
+    // A write made outside this process (here: SQL) is seen as soon as it records its
+    // change, as every writer of facts does: no decision is made on the old facts.
+    let seller_changed = "INSERT INTO fact_changes (kind, scope, fact_key, changed_at) \
+        SELECT 'seller', '', account_id, created_at FROM sellers";
     app.execute_sql("UPDATE sellers SET status = 'suspended'")
         .await;
-    app.state.cache.sellers_changed();
+    app.execute_sql(seller_changed).await;
     let answer = ask(&app, &platform, "l2", "shop-1", "fashion", &[]).await;
     assert!(
         reason_codes(&answer).contains(&"seller_suspended".to_string()),
@@ -577,7 +579,7 @@ async fn expired_verification_and_suspension_deny_listings(backend: TestBackend)
     );
     app.execute_sql("UPDATE sellers SET status = 'active'")
         .await;
-    app.state.cache.sellers_changed();
+    app.execute_sql(seller_changed).await;
     app.clock.advance(TimeDelta::days(366));
     let platform = token_for_client(&app, &platform_id, &secret).await;
     let answer = ask(&app, &platform, "l3", "shop-1", "fashion", &[]).await;

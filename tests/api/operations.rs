@@ -171,6 +171,59 @@ async fn readiness_follows_postgres_availability() {
     assert_eq!(status, 200, "ready again once the database is back");
 }
 
+/// With the database gone, a listing check answers 503 with `Retry-After` at once (a bound
+/// wait, never a 500), and decides again once the database is back. SQLite is a file of
+/// this process: only PostgreSQL can be cut away.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listing_checks_are_unavailable_not_failed_while_postgres_is_down() {
+    let Some(backend) = TestBackend::postgres() else {
+        return;
+    };
+    let mut env = TestEnv::new(&backend);
+    let (before, target, after) = split_host(env.database_url());
+    let mut proxy = Proxy::start(target).await;
+    env.config.database.url = format!("{before}127.0.0.1:{}{after}", proxy.port);
+    let app = TestApp::start(env.config.clone()).await;
+    let (_, _, platform, _) = crate::fixtures::bound_enterprise_seller(&app, "shop-1").await;
+    let ask = |n: usize| {
+        let request = app
+            .client
+            .post(app.url("/v1/listing-checks"))
+            .bearer_auth(&platform)
+            .json(&serde_json::json!({ "shop_id": "shop-1", "listing_id": format!("down-{n}"), "category": "fashion", "title": "Áo dài" }))
+            .send();
+        tokio::spawn(request)
+    };
+    assert_eq!(ask(0).await.expect("task").expect("sent").status(), 200);
+
+    proxy.cut();
+    let started = std::time::Instant::now();
+    let asked: Vec<_> = (1..=5).map(ask).collect();
+    for request in asked {
+        let response = request.await.expect("task").expect("sent");
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.headers()["retry-after"], "1");
+        let body = problem(response).await;
+        assert_eq!(body["type"], "/problems/service-unavailable", "{body}");
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "answered within the bounded wait, not after timeouts: {:?}",
+        started.elapsed()
+    );
+
+    proxy.restore().await;
+    let mut status = 0;
+    for n in 10..40 {
+        status = ask(n).await.expect("task").expect("sent").status().as_u16();
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(status, 200, "decides again once the database is back");
+}
+
 async fn metrics_count_requests_by_route_and_status(backend: TestBackend) {
     let (_env, app) = TestApp::spawn(&backend).await;
     app.get("/healthz").await;

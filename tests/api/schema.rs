@@ -61,6 +61,9 @@ const POSTGRES_COLUMNS: &str =
     FROM information_schema.columns c
     WHERE c.table_schema = 'public' AND c.table_name <> '__diesel_schema_migrations'";
 
+/// Columns that are SQLite's 64-bit row id (declared `INTEGER`) and BIGINT on PostgreSQL.
+const AUTOINCREMENT_ROW_IDS: &[(&str, &str)] = &[("fact_changes", "seq")];
+
 async fn shape_of(app: &TestApp) -> Shape {
     app.state
         .db(|conn: &mut DbConnection| {
@@ -72,9 +75,19 @@ async fn shape_of(app: &TestApp) -> Shape {
             Ok(rows
                 .into_iter()
                 .map(|r| {
+                    // A sequence SQLite numbers itself must be its `INTEGER PRIMARY KEY
+                    // AUTOINCREMENT`, the 64-bit row id: PostgreSQL's BIGSERIAL.
+                    let rowid = matches!(conn, DbConnection::Sqlite(_))
+                        && AUTOINCREMENT_ROW_IDS
+                            .contains(&(r.table_name.as_str(), r.column_name.as_str()));
+                    let family = if rowid {
+                        "bigint".to_string()
+                    } else {
+                        family(&r.data_type)
+                    };
                     (
                         (r.table_name, r.column_name),
-                        (family(&r.data_type), r.nullable == 1, r.primary_key == 1),
+                        (family, r.nullable == 1, r.primary_key == 1),
                     )
                 })
                 .collect())

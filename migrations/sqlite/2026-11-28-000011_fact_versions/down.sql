@@ -1,0 +1,15 @@
+DROP TABLE listing_check_batches;
+DROP INDEX listing_checks_shop;
+DROP INDEX listing_checks_listing;
+CREATE INDEX listing_checks_listing ON listing_checks (platform_id, listing_id);
+DELETE FROM listing_check_codes WHERE check_id IN (SELECT id FROM listing_checks WHERE attestation IS NULL);
+DELETE FROM listing_checks WHERE attestation IS NULL;
+ALTER TABLE listing_checks DROP COLUMN withdrawn_reason;
+ALTER TABLE listing_checks DROP COLUMN expires_at;
+ALTER TABLE listing_checks DROP COLUMN batch_id;
+ALTER TABLE listing_checks DROP COLUMN facts_seq;
+ALTER TABLE listing_checks DROP COLUMN replay_key;
+ALTER TABLE listing_checks RENAME COLUMN record TO reasons;
+CREATE INDEX listing_checks_seller ON listing_checks (seller_id, decision);
+CREATE UNIQUE INDEX listing_checks_idempotency ON listing_checks (platform_id, listing_id, content_hash) WHERE withdrawn_at IS NULL;
+DROP TABLE fact_changes;

@@ -1,0 +1,223 @@
+//! What the listing gate needs to know of sellers and shops: narrow projections of the
+//! seller and binding tables, never the sealed identity. The gate loads them whole at start
+//! and again for each seller or shop a published change names.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::{SellerKind, Standing, Step, standing_of};
+use crate::db::DbConnection;
+use crate::db::schema::{seller_bindings, sellers};
+use crate::facts::{Change, Fact};
+
+/// A seller as a listing decision sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SellerFacts {
+    pub seller_id: String,
+    pub kind: SellerKind,
+    pub suspended: bool,
+    pub identity: Step,
+    pub business: Step,
+    /// The enterprise or household code, once the business is verified.
+    pub business_code: Option<String>,
+    /// VSIC codes of the verified business's registered lines.
+    pub business_lines: Vec<String>,
+    pub verification_expires_at: Option<NaiveDateTime>,
+}
+
+impl SellerFacts {
+    /// Standing at `now`.
+    pub fn standing(&self, now: NaiveDateTime) -> Standing {
+        standing_of(
+            self.suspended,
+            self.identity,
+            self.business,
+            self.verification_expires_at,
+            now,
+        )
+        .0
+    }
+}
+
+impl SellerFacts {
+    /// The facts of a full seller row.
+    pub fn of_row(row: &super::SellerRow) -> Self {
+        SellerFacts::from(Row {
+            account_id: row.account_id.clone(),
+            kind: row.kind.clone(),
+            status: row.status.clone(),
+            identity_status: row.identity_status.clone(),
+            business_status: row.business_status.clone(),
+            business_code: row.business_code.clone(),
+            business_lines: row.business_lines.clone(),
+            verification_expires_at: row.verification_expires_at,
+        })
+    }
+}
+
+/// The change to publish when a seller row changes from `before` to `after`, if the gate's
+/// facts changed at all. It withdraws what allowed decisions rested on when the standing
+/// worsened or the business behind the seller changed.
+pub fn seller_change(
+    before: Option<&super::SellerRow>,
+    after: &super::SellerRow,
+    now: NaiveDateTime,
+) -> Option<Change> {
+    let new = SellerFacts::of_row(after);
+    let fact = Fact::Seller(after.account_id.clone());
+    let Some(old) = before.map(SellerFacts::of_row) else {
+        return Some(Change::of(fact));
+    };
+    if old == new {
+        return None;
+    }
+    let (was, is) = (old.standing(now), new.standing(now));
+    let rank = |s: Standing| match s {
+        Standing::Verified => 2,
+        Standing::PendingReview => 1,
+        _ => 0,
+    };
+    let reason = if rank(is) < rank(was) {
+        Some(match is {
+            Standing::Suspended => "seller_suspended",
+            Standing::Expired => "verification_expired",
+            Standing::PendingReview => "seller_pending_review",
+            _ => "seller_not_verified",
+        })
+    } else if old.business_code != new.business_code
+        || old.business_lines != new.business_lines
+        || old.kind != new.kind
+    {
+        Some("seller_changed")
+    } else {
+        None
+    };
+    Some(match reason {
+        Some(reason) => Change::withdrawing(fact, reason),
+        None => Change::of(fact),
+    })
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = sellers)]
+struct Row {
+    account_id: String,
+    kind: String,
+    status: String,
+    identity_status: String,
+    business_status: String,
+    business_code: Option<String>,
+    business_lines: Option<String>,
+    verification_expires_at: Option<NaiveDateTime>,
+}
+
+impl From<Row> for SellerFacts {
+    fn from(row: Row) -> Self {
+        let business = Step::parse(&row.business_status);
+        let verified = business == Step::Verified;
+        SellerFacts {
+            kind: SellerKind::parse(&row.kind),
+            suspended: row.status == super::SUSPENDED,
+            identity: Step::parse(&row.identity_status),
+            business,
+            business_code: row.business_code.filter(|_| verified),
+            business_lines: row
+                .business_lines
+                .filter(|_| verified)
+                .map(|lines| {
+                    lines
+                        .split(',')
+                        .filter(|l| !l.is_empty())
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            verification_expires_at: row.verification_expires_at,
+            seller_id: row.account_id,
+        }
+    }
+}
+
+/// Every seller.
+pub fn all_sellers(conn: &mut DbConnection) -> QueryResult<Vec<SellerFacts>> {
+    sellers::table
+        .select(Row::as_select())
+        .load_iter::<Row, diesel::connection::DefaultLoadingMode>(conn)?
+        .map(|row| row.map(SellerFacts::from))
+        .collect()
+}
+
+/// The sellers with these ids (absent ones are left out).
+pub fn sellers_by_id(conn: &mut DbConnection, ids: &[&str]) -> QueryResult<Vec<SellerFacts>> {
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(1000) {
+        found.extend(
+            sellers::table
+                .filter(sellers::account_id.eq_any(chunk))
+                .select(Row::as_select())
+                .load::<Row>(conn)?
+                .into_iter()
+                .map(SellerFacts::from),
+        );
+    }
+    Ok(found)
+}
+
+/// A platform's shop bound to a seller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShopBinding {
+    pub platform_id: String,
+    pub shop_id: String,
+    pub seller_id: String,
+}
+
+/// Every binding in force.
+pub fn all_bindings(conn: &mut DbConnection) -> QueryResult<Vec<ShopBinding>> {
+    seller_bindings::table
+        .filter(seller_bindings::revoked_at.is_null())
+        .select((
+            seller_bindings::platform_id,
+            seller_bindings::shop_id,
+            seller_bindings::seller_id,
+        ))
+        .load_iter::<(String, String, String), diesel::connection::DefaultLoadingMode>(conn)?
+        .map(|row| {
+            row.map(|(platform_id, shop_id, seller_id)| ShopBinding {
+                platform_id,
+                shop_id,
+                seller_id,
+            })
+        })
+        .collect()
+}
+
+/// The shops bound to a seller.
+pub fn shops_of(conn: &mut DbConnection, seller_id: &str) -> QueryResult<Vec<ShopBinding>> {
+    Ok(seller_bindings::table
+        .filter(seller_bindings::seller_id.eq(seller_id))
+        .filter(seller_bindings::revoked_at.is_null())
+        .select((seller_bindings::platform_id, seller_bindings::shop_id))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .map(|(platform_id, shop_id)| ShopBinding {
+            platform_id,
+            shop_id,
+            seller_id: seller_id.to_string(),
+        })
+        .collect())
+}
+
+/// The seller bound to a platform's shop, if any.
+pub fn bound_seller(
+    conn: &mut DbConnection,
+    platform_id: &str,
+    shop_id: &str,
+) -> QueryResult<Option<String>> {
+    seller_bindings::table
+        .filter(seller_bindings::platform_id.eq(platform_id))
+        .filter(seller_bindings::shop_id.eq(shop_id))
+        .filter(seller_bindings::revoked_at.is_null())
+        .select(seller_bindings::seller_id)
+        .first(conn)
+        .optional()
+}
