@@ -24,6 +24,9 @@ const ENV_IGNORED: &[&str] = &["TRACEGATE_TEST_", "TRACEGATE_CONFIG"];
 /// File read when no `--config` is given, if it exists.
 pub const DEFAULT_CONFIG_FILE: &str = "tracegate.toml";
 
+/// More decision writers than this only queue behind the database's own locks.
+const MAX_DECISION_WRITERS: u32 = 16;
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
@@ -293,6 +296,10 @@ pub struct DatabaseConfig {
     pub max_connections: u32,
     /// Seconds to wait for a free or new connection before answering 503.
     pub connect_timeout_secs: u32,
+    /// Threads that store listing decisions, each with its own connection (not from the
+    /// pool). 0 chooses: 1 on SQLite (one writer at a time anyway), 2 on PostgreSQL (one
+    /// group written while the other commits).
+    pub decision_writers: u32,
     /// Apply pending migrations when `serve` starts.
     pub migrate_on_start: bool,
 }
@@ -367,6 +374,7 @@ impl Default for DatabaseConfig {
             url: "sqlite://./data/tracegate.db".into(),
             max_connections: 10,
             connect_timeout_secs: 1,
+            decision_writers: 0,
             migrate_on_start: true,
         }
     }
@@ -641,6 +649,12 @@ impl LoadedConfig {
                 "expected at least 1 second",
             ));
         }
+        if c.database.decision_writers > MAX_DECISION_WRITERS {
+            return Err(self.invalid(
+                "database.decision_writers",
+                format!("expected 0 (automatic) to {MAX_DECISION_WRITERS}"),
+            ));
+        }
         if c.mail.from.parse::<lettre::message::Mailbox>().is_err() {
             return Err(self.invalid(
                 "mail.from",
@@ -877,6 +891,17 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("whole number"), "{text}");
+    }
+
+    #[test]
+    fn decision_writers_are_bounded() {
+        let loaded = load(None, &[("TRACEGATE_DATABASE_DECISION_WRITERS", "4")]).expect("valid");
+        assert_eq!(loaded.config.database.decision_writers, 4);
+        let err = load(None, &[("TRACEGATE_DATABASE_DECISION_WRITERS", "17")]).unwrap_err();
+        assert!(
+            err.to_string().contains("database.decision_writers"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -314,6 +314,7 @@ impl Demo<'_> {
         let links = crate::links::Links {
             pool: self.pool,
             clock: self.clock,
+            facts: &facts,
         };
         let brand = crate::links::Manager::Issuer(issuer.client.id.clone());
         for (code, link_type, href, title, language) in [

@@ -9,14 +9,12 @@ use utoipa::ToSchema;
 use crate::db;
 use crate::error::AppError;
 use crate::http::Endpoint;
+use crate::listings::model::FOLLOW_LAG_LIMIT;
 use crate::metrics::{self, Metrics, PoolUsage};
 use crate::state::AppState;
 
 /// Longest a readiness probe waits for a database connection.
 const READINESS_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// Longest the listing gate may go without following fact changes and still be ready.
-const FOLLOW_LAG_LIMIT: Duration = Duration::from_secs(5);
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(Endpoint::new("/healthz").get(healthz))

@@ -20,8 +20,10 @@ use crate::disputes::evidence::EvidenceStore;
 use crate::disputes::worker::DisputeWorker;
 use crate::error::AppError;
 use crate::identity::Registers;
+use crate::identity::facts::VerifiedBusinesses;
 use crate::identity::monitor::IdentityMonitor;
 use crate::keys::KeyRing;
+use crate::links::LinkIndex;
 use crate::listings::{Attester, DecisionWriter, Gate, GateModel};
 use crate::metrics::Metrics;
 use crate::notify::MailTransport;
@@ -123,9 +125,15 @@ impl Application {
         let attester = Arc::new(Attester::new(&keys));
         let facts = listings::fact_bus();
         let metrics = Arc::new(Metrics::new());
-        let model = Arc::new(GateModel::new(Box::new(|conn, only| {
-            disputes::blocked_listings(conn, only)
-        })));
+        let links = Arc::new(LinkIndex::new());
+        let businesses = Arc::new(VerifiedBusinesses::new());
+        let model = Arc::new(
+            GateModel::new(Box::new(|conn, only| {
+                disputes::blocked_listings(conn, only)
+            }))
+            .keeping(links.clone())
+            .keeping(businesses.clone()),
+        );
         // A service whose database is not ready still starts (and is not ready); the
         // follower loads the facts once it can.
         if let Err(error) = load_model(&pool, &model, clock.as_ref()).await {
@@ -143,7 +151,7 @@ impl Application {
             writer: DecisionWriter::start(
                 db::ConnectionManager::new(url.clone()),
                 metrics.clone(),
-                decision_writers(backend),
+                decision_writers(backend, config.database.decision_writers),
             )
             .map_err(|source| StartupError::Bind {
                 address: "decision writer thread".into(),
@@ -159,6 +167,8 @@ impl Application {
             attester,
             facts,
             gate,
+            links,
+            businesses,
             evidence: Arc::new(EvidenceStore::new(&config.disputes.evidence_dir)),
             keys: Arc::new(keys),
             pool,
@@ -251,13 +261,14 @@ impl Application {
 /// command line); changes made in this process are applied at once.
 const FOLLOW_POLL: Duration = Duration::from_millis(250);
 
-/// Writer threads for listing decisions, each with its own connection: one on SQLite (one
-/// writer at a time anyway); two on PostgreSQL, so that one group is written while the
-/// other commits.
-fn decision_writers(backend: db::Backend) -> usize {
-    match backend {
-        db::Backend::Sqlite => 1,
-        db::Backend::Postgres => 2,
+/// Writer threads for listing decisions, each with its own connection: as configured, or
+/// one on SQLite (one writer at a time anyway) and two on PostgreSQL, so that one group is
+/// written while the other commits (more compete with PostgreSQL for two cores).
+fn decision_writers(backend: db::Backend, configured: u32) -> usize {
+    match (configured, backend) {
+        (0, db::Backend::Sqlite) => 1,
+        (0, db::Backend::Postgres) => 2,
+        (n, _) => n as usize,
     }
 }
 

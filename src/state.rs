@@ -10,7 +10,9 @@ use crate::disputes::evidence::EvidenceStore;
 use crate::error::AppError;
 use crate::facts::FactBus;
 use crate::identity::Registers;
+use crate::identity::facts::VerifiedBusinesses;
 use crate::keys::KeyRing;
+use crate::links::LinkIndex;
 use crate::listings::{Attester, Gate};
 use crate::metrics::Metrics;
 use crate::policies::Policies;
@@ -32,6 +34,10 @@ pub struct AppState {
     /// Where features publish changes to the facts listing decisions rest on.
     pub facts: Arc<FactBus>,
     pub gate: Arc<Gate>,
+    /// What the resolver answers from without the database (kept current with the gate's
+    /// facts): published links, and the verified businesses that own codes.
+    pub links: Arc<LinkIndex>,
+    pub businesses: Arc<VerifiedBusinesses>,
     pub evidence: Arc<EvidenceStore>,
 }
 

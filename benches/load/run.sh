@@ -35,6 +35,7 @@ cleanup() {
   rm -rf "$dir"
 }
 trap cleanup EXIT
+rss() { echo "resident memory $1: $(grep VmRSS /proc/$pid/status | awk '{print $2}') kB"; }
 
 case "$backend" in
   sqlite) export TRACEGATE_DATABASE_URL="sqlite://$dir/tracegate.db" ;;
@@ -85,6 +86,7 @@ pid=$!
 for _ in $(seq 1 600); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.05; done
 ready=$(date +%s.%N)
 echo "start-up with $codes codes, until ready: $(echo "$ready - $started" | bc) s"
+rss "when ready"
 token=$(curl -fs -u "$platform:$secret" -d grant_type=client_credentials "http://127.0.0.1:$port/v1/oauth/token" | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
 export TOKEN="$token" SELLERS="$sellers" CODES="$codes" ACKED="$dir/acked"
 mkdir -p "$ACKED"
@@ -105,6 +107,7 @@ out=$(PHASE=full wrk -t2 -c64 -d"${seconds}s" --latency -s benches/load/listing_
 echo "$out" | grep -E "Requests/sec|50%|99%|Non-2xx"
 full=$(echo "$out" | rps)
 echo "ratio to /healthz: $(echo "scale=3; $full / $health" | bc)"
+rss "after full load"
 curl -fs "$url/metrics" | awk '/^tracegate_decision_commit_seconds_(sum|count)/ {v[$1]=$2} /^tracegate_decision_group_size_(sum|count)/ {v[$1]=$2} END {c=v["tracegate_decision_commit_seconds_count"]; if (c>0) printf "decision groups: %d, mean %.1f decisions, mean commit %.2f ms\n", c, v["tracegate_decision_group_size_sum"]/c, 1000*v["tracegate_decision_commit_seconds_sum"]/c}'
 half=$((full / 2))
 # wrk waits after each answer, so each connection's pause is the period at the target rate
@@ -121,7 +124,7 @@ profile batch
 out=$(PHASE=batch BATCH=1000 wrk -t2 -c4 -d"${seconds}s" --timeout 30s -s benches/load/listing_batch.lua "$url")
 echo "$out" | grep -E "Requests/sec|Non-2xx"
 echo "listings/s: $(( $(echo "$out" | rps) * 1000 ))"
-echo "resident memory after all phases: $(grep VmRSS /proc/$pid/status | awk '{print $2}') kB"
+rss "after all phases"
 
 # Every listing answered 200 is stored; more may be stored (answered after wrk stopped
 # counting), never fewer.

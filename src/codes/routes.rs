@@ -127,7 +127,7 @@ where
     T: Send + 'static,
 {
     let shared = state.clone();
-    state
+    let answer = state
         .blocking(move || {
             let registry = Registry {
                 pool: &shared.pool,
@@ -137,7 +137,9 @@ where
             };
             f(&registry).map_err(AppError::from)
         })
-        .await
+        .await?;
+    state.gate.catch_up_all().await;
+    Ok(answer)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

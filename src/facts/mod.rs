@@ -40,6 +40,9 @@ pub enum Fact {
     Authorisation(String),
     /// A dispute sanction blocking (or no longer blocking) a platform's listing.
     Block { platform: String, listing: String },
+    /// The links an issuer or owner publishes for a code level (by the code's key): no
+    /// decision rests on them, the resolver answers from them.
+    Links(String),
 }
 
 impl Fact {
@@ -52,6 +55,7 @@ impl Fact {
             Fact::Binding { platform, shop } => ("binding", platform, shop),
             Fact::Authorisation(key) => ("authorisation", "", key),
             Fact::Block { platform, listing } => ("block", platform, listing),
+            Fact::Links(key) => ("links", "", key),
         }
     }
 
@@ -69,6 +73,7 @@ impl Fact {
                 platform: scope,
                 listing: key,
             },
+            "links" => Fact::Links(key),
             _ => return None,
         })
     }
@@ -110,6 +115,15 @@ pub trait Subscriber: Send + Sync {
         now: DateTime<Utc>,
         changes: &[Change],
     ) -> diesel::QueryResult<usize>;
+}
+
+/// A read model of another feature, loaded and kept current with the gate's (by the same
+/// follower, so it is exactly as current as the gate's facts).
+pub trait Projection: Send + Sync {
+    /// Loads everything (at start, or after the follower lost track).
+    fn load(&self, conn: &mut DbConnection) -> diesel::QueryResult<()>;
+    /// Reads anew what a recorded change names, if it is of this projection's kind.
+    fn apply(&self, conn: &mut DbConnection, fact: &Fact) -> diesel::QueryResult<()>;
 }
 
 /// Where changes are published: the subscribers, and a wake-up for this process's

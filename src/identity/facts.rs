@@ -221,3 +221,72 @@ pub fn bound_seller(
         .first(conn)
         .optional()
 }
+
+/// A verified business as the public sees it: (name, province).
+pub type BusinessFacts = Option<(Option<String>, Option<String>)>;
+
+/// Verified businesses by enterprise or household code, remembered as the resolver asks for
+/// them (code owners are few) and forgotten whenever any seller changes: the follower
+/// applies that change before it counts as applied, so nothing older is answered after.
+#[derive(Debug, Default)]
+pub struct VerifiedBusinesses {
+    /// Bumped by every forgetting; a read from the database is remembered only if no
+    /// change came in between.
+    generation: std::sync::atomic::AtomicU64,
+    known: std::sync::RwLock<std::collections::HashMap<String, BusinessFacts>>,
+}
+
+/// More owners than this are forgotten at once rather than tracked one by one.
+const MAX_REMEMBERED_BUSINESSES: usize = 10_000;
+
+impl VerifiedBusinesses {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The generation to hand back to [`VerifiedBusinesses::remember`] with what a
+    /// database read found.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    pub fn get(&self, code: &str) -> Option<BusinessFacts> {
+        self.known
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(code)
+            .cloned()
+    }
+
+    pub fn remember(&self, generation: u64, code: &str, facts: BusinessFacts) {
+        let mut known = self.known.write().unwrap_or_else(|p| p.into_inner());
+        if self.generation() != generation {
+            return;
+        }
+        if known.len() >= MAX_REMEMBERED_BUSINESSES {
+            known.clear();
+        }
+        known.insert(code.to_string(), facts);
+    }
+
+    fn forget(&self) {
+        let mut known = self.known.write().unwrap_or_else(|p| p.into_inner());
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        known.clear();
+    }
+}
+
+impl crate::facts::Projection for VerifiedBusinesses {
+    fn load(&self, _conn: &mut DbConnection) -> QueryResult<()> {
+        self.forget();
+        Ok(())
+    }
+
+    fn apply(&self, _conn: &mut DbConnection, fact: &Fact) -> QueryResult<()> {
+        if matches!(fact, Fact::Seller(_)) {
+            self.forget();
+        }
+        Ok(())
+    }
+}

@@ -10,6 +10,7 @@
 //! [`look_up`] is the one read the resolver makes per request: code key → what the answer
 //! needs.
 
+pub mod index;
 pub mod resolution;
 pub mod routes;
 pub mod store;
@@ -24,31 +25,17 @@ use crate::clock::Clock;
 use crate::codes::Level;
 use crate::codes::store::{self as code_store, CodeRow};
 use crate::db::{DbConnection, DbPool, write_transaction};
+use crate::facts::{Change, Fact, FactBus};
 pub use store::LinkRow;
 use vocabulary::{LinkType, Use};
 
 /// Links one code level may carry, beside tracegate's own.
 pub const MAX_LINKS_PER_CODE: usize = 50;
 
-/// A code's state as the resolver shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CodeState {
-    Active,
-    Recalled,
-    Revoked,
-}
-
-impl CodeState {
-    /// Reads the stored status; anything unknown is treated as revoked (answered as
-    /// withdrawn, never as genuine).
-    pub fn from_stored(status: &str) -> Self {
-        match status {
-            "active" => CodeState::Active,
-            "recalled" => CodeState::Recalled,
-            _ => CodeState::Revoked,
-        }
-    }
-}
+/// A code's state as the resolver shows it (anything unknown reads as revoked: answered as
+/// withdrawn, never as genuine).
+pub use crate::codes::facts::CodeState;
+pub use index::{KnownCode, KnownCodes, LinkIndex};
 
 /// One registered level of a request, with its links that are active now.
 #[derive(Debug, Clone)]
@@ -63,34 +50,82 @@ pub struct Registered {
 }
 
 /// The registered levels among `keys` (most specific first, as `keys` are), each with its
-/// links active at `now`: everything a redirect or a linkset needs from storage.
-///
-/// Two point reads today (codes by key, links by key). The facts per key are what an
-/// in-memory model of registered codes would hold: level, product name, status and reason,
-/// owner; the links are few and change only through this feature.
+/// links active at `now`: everything a redirect or a linkset needs from storage. The
+/// resolver asks [`index::look_up`] first (memory); this reads the database.
 pub fn look_up(
     conn: &mut DbConnection,
     keys: &[String],
     now: NaiveDateTime,
 ) -> diesel::QueryResult<Vec<Registered>> {
-    let mut codes = code_store::find_codes(conn, keys)?;
-    if let Some(product) = keys.last()
-        && !codes.iter().any(|c| &c.code_key == product)
-        && let Some((_, row)) = product_known_by_lots(conn, product)?
-    {
-        codes.push(row);
-    }
-    if codes.is_empty() {
-        return Ok(Vec::new());
-    }
-    let found: Vec<String> = codes.iter().map(|c| c.code_key.clone()).collect();
-    let mut links = store::of_codes(conn, &found)?;
-    links.retain(|l| l.is_active(now));
-    Ok(keys
+    let rows = code_store::find_codes(conn, keys)?;
+    let mut found: Vec<KnownCode> = keys
         .iter()
-        .filter_map(|key| codes.iter().find(|c| &c.code_key == key))
-        .map(|row| registered(row, &links))
+        .filter_map(|key| rows.iter().find(|c| &c.code_key == key))
+        .map(KnownCode::from)
+        .collect();
+    if found.is_empty() {
+        let Some(product) = keys.last() else {
+            return Ok(Vec::new());
+        };
+        match product_known_by_lots(conn, product)? {
+            Some((_, row)) => found.push(KnownCode::from(&row)),
+            None => return Ok(Vec::new()),
+        }
+    } else {
+        complete_product(&mut found, keys);
+    }
+    let found_keys: Vec<String> = found.iter().map(|c| c.key.clone()).collect();
+    let mut links = store::of_codes(conn, &found_keys)?;
+    links.retain(|l| l.is_active(now));
+    Ok(found
+        .into_iter()
+        .map(|code| {
+            let own = links
+                .iter()
+                .filter(|l| l.code_key == code.key)
+                .cloned()
+                .collect();
+            registered(code, own)
+        })
         .collect())
+}
+
+impl From<&CodeRow> for KnownCode {
+    fn from(row: &CodeRow) -> Self {
+        KnownCode {
+            key: row.code_key.clone(),
+            level: Level::parse(&row.level).unwrap_or(Level::Gtin),
+            product_name: row.product_name.clone(),
+            state: CodeState::parse(&row.status),
+            status_reason: row.status_reason.clone(),
+            owner_code: row.owner_code.clone(),
+        }
+    }
+}
+
+/// A product (GTIN) that is not registered itself is known through the registered lot or
+/// item the request names: it stands as the product level, active, named and owned as that
+/// level is (the item in hand names its product).
+fn complete_product(found: &mut Vec<KnownCode>, keys: &[String]) {
+    let Some(product) = keys
+        .last()
+        .filter(|k| k.strip_prefix("/01/").is_some_and(|g| !g.contains('/')))
+    else {
+        return;
+    };
+    if found.iter().any(|c| &c.key == product) {
+        return;
+    }
+    if let Some(specific) = found.first() {
+        let level = KnownCode {
+            key: product.clone(),
+            level: Level::Gtin,
+            state: CodeState::Active,
+            status_reason: None,
+            ..specific.clone()
+        };
+        found.push(level);
+    }
 }
 
 /// A product that is not registered itself but is known through its registered lots or
@@ -134,19 +169,15 @@ pub fn known_product(
     }
 }
 
-fn registered(row: &CodeRow, links: &[LinkRow]) -> Registered {
+fn registered(code: KnownCode, links: Vec<LinkRow>) -> Registered {
     Registered {
-        key: row.code_key.clone(),
-        level: Level::parse(&row.level).unwrap_or(Level::Gtin),
-        product_name: row.product_name.clone(),
-        state: CodeState::from_stored(&row.status),
-        status_reason: row.status_reason.clone(),
-        owner_code: row.owner_code.clone(),
-        links: links
-            .iter()
-            .filter(|l| l.code_key == row.code_key)
-            .cloned()
-            .collect(),
+        key: code.key,
+        level: code.level,
+        product_name: code.product_name,
+        state: code.state,
+        status_reason: code.status_reason,
+        owner_code: code.owner_code,
+        links,
     }
 }
 
@@ -452,6 +483,8 @@ fn check(input: &NewLink, now: DateTime<Utc>) -> Result<CheckedLink, LinksError>
 pub struct Links<'a> {
     pub pool: &'a DbPool,
     pub clock: &'a dyn Clock,
+    /// Every change is published, so that each node's resolver answers it at once.
+    pub facts: &'a FactBus,
 }
 
 impl Links<'_> {
@@ -472,7 +505,7 @@ impl Links<'_> {
         let now = self.clock.now();
         let checked = check(input, now)?;
         let mut conn = self.pool.get()?;
-        write_transaction(&mut conn, |conn| {
+        let added = write_transaction(&mut conn, |conn| {
             let code = self.managed_code(conn, manager, &input.code)?;
             let existing = store::of_codes(conn, std::slice::from_ref(&code.code_key))?;
             if existing.len() >= MAX_LINKS_PER_CODE {
@@ -508,6 +541,8 @@ impl Links<'_> {
                 created_at: now.naive_utc(),
             };
             store::insert(conn, &row)?;
+            self.facts
+                .publish(conn, now, &[Change::of(Fact::Links(row.code_key.clone()))])?;
             audit::append(
                 conn,
                 now,
@@ -528,7 +563,9 @@ impl Links<'_> {
                 })),
             )?;
             Ok(LinkView::of(&row))
-        })
+        })?;
+        self.facts.committed();
+        Ok(added)
     }
 
     /// The links of one code level (all of them, active or not).
@@ -552,6 +589,8 @@ impl Links<'_> {
                 .ok_or_else(|| LinksError::NotFound("no link with this id".into()))?;
             managed_key(conn, manager, &link.code_key)?;
             store::delete(conn, id)?;
+            self.facts
+                .publish(conn, now, &[Change::of(Fact::Links(link.code_key.clone()))])?;
             audit::append(
                 conn,
                 now,
@@ -566,8 +605,10 @@ impl Links<'_> {
                     "href": link.href,
                 })),
             )?;
-            Ok(())
-        })
+            Ok::<_, LinksError>(())
+        })?;
+        self.facts.committed();
+        Ok(())
     }
 }
 

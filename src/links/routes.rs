@@ -68,15 +68,18 @@ where
     T: Send + 'static,
 {
     let shared = state.clone();
-    state
+    let answer = state
         .blocking(move || {
             let links = Links {
                 pool: &shared.pool,
                 clock: shared.clock.as_ref(),
+                facts: &shared.facts,
             };
             f(&links).map_err(AppError::from)
         })
-        .await
+        .await?;
+    state.gate.catch_up_all().await;
+    Ok(answer)
 }
 
 /// Add a link to a code you issued or own: a GS1 link type, an https target, a title, and

@@ -461,7 +461,7 @@ impl Gate {
                 let row = store::find_replay(&mut conn, &platform, &listing, &key)?;
                 let decision = match row {
                     Some(row) if row.expires_at > now.naive_utc() => {
-                        Some(decoded(&mut conn, &platform, row, false)?)
+                        Some(decoded(&mut conn, &platform, row, false, now.naive_utc())?)
                     }
                     Some(row) => {
                         write_transaction(&mut conn, |conn| {
@@ -490,6 +490,15 @@ impl Gate {
             Ok(())
         })
         .await
+    }
+
+    /// Applies every change committed so far: a write that changed facts answers only once
+    /// this node reads what it wrote (the resolver answers from the model). A failure is
+    /// logged and left to the follower: the write itself stands.
+    pub async fn catch_up_all(&self) {
+        if let Err(error) = self.catch_up(i64::MAX).await {
+            tracing::warn!(error = %format!("{:#}", anyhow::Error::new(error)), "catching up with fact changes failed");
+        }
     }
 
     /// Follows fact changes until `shutdown`: woken by this process's commits, and every
@@ -797,10 +806,11 @@ impl Gate {
         id: &str,
     ) -> Result<Option<ListingDecision>, ListingError> {
         let (pool, platform, id) = (self.pool.clone(), platform.to_string(), id.to_string());
+        let now = self.clock.now().naive_utc();
         self.blocking(move || {
             let mut conn = pool.get()?;
             match store::find(&mut conn, Some(&platform), &id)? {
-                Some(row) => Ok(Some(decoded(&mut conn, &platform, row, true)?)),
+                Some(row) => Ok(Some(decoded(&mut conn, &platform, row, true, now)?)),
                 None => Ok(None),
             }
         })
@@ -861,11 +871,13 @@ fn state_of(row: &store::CheckRow, superseded: bool, now: NaiveDateTime) -> Deci
 
 /// A stored decision as answered; `fully` adds where it stands against newer decisions
 /// and a batch decision's batch attestation (reads a single check and a replay do not need).
+/// `now` is the gate's clock, so that expiry reads the same time as deciding does.
 fn decoded(
     conn: &mut DbConnection,
     platform: &str,
     row: store::CheckRow,
     fully: bool,
+    now: NaiveDateTime,
 ) -> Result<ListingDecision, ListingError> {
     let record: Record =
         serde_json::from_str(&row.record).map_err(|source| ListingError::Unreadable {
@@ -877,7 +889,6 @@ fn decoded(
     } else {
         None
     };
-    let now = chrono::Utc::now().naive_utc();
     let mut decision = ListingDecision {
         state: state_of(&row, superseded_by.is_some(), now),
         id: row.id,

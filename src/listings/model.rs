@@ -19,7 +19,7 @@ use hashbrown::{Equivalent, HashMap, HashTable};
 use crate::codes::Level;
 use crate::codes::facts::{self as code_facts, Authorisation, CodeFacts, CodeState};
 use crate::db::DbConnection;
-use crate::facts::{Fact, RecordedChange, changes_since, latest_seq};
+use crate::facts::{Fact, Projection, RecordedChange, changes_since, latest_seq};
 use crate::identity::facts::{self as seller_facts, SellerFacts};
 
 /// Reads the listings blocked by dispute sanctions: all, or one (platform, listing).
@@ -27,6 +27,10 @@ use crate::identity::facts::{self as seller_facts, SellerFacts};
 pub type BlockedListings = dyn Fn(&mut DbConnection, Option<(&str, &str)>) -> diesel::QueryResult<Vec<(String, String)>>
     + Send
     + Sync;
+
+/// Longest the model may go without following fact changes and still answer (a node that
+/// cannot follow is not ready; the resolver then reads the database).
+pub const FOLLOW_LAG_LIMIT: Duration = Duration::from_secs(5);
 
 /// Changes applied per round of following.
 const FOLLOW_BATCH: i64 = 5000;
@@ -191,6 +195,8 @@ pub struct GateModel {
     rights: RwLock<HashMap<Box<str>, AuthEntry>>,
     blocks: RwLock<HashMap<Scoped, BlockEntry>>,
     blocked_listings: Box<BlockedListings>,
+    /// Other features' read models, followed with this one.
+    projections: Vec<Arc<dyn Projection>>,
     /// One follower at a time.
     following: tokio::sync::Mutex<()>,
 }
@@ -240,8 +246,21 @@ impl GateModel {
             rights: RwLock::default(),
             blocks: RwLock::default(),
             blocked_listings,
+            projections: Vec::new(),
             following: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// Keeps another feature's read model current with this one (before loading).
+    pub fn keeping(mut self, projection: Arc<dyn Projection>) -> Self {
+        self.projections.push(projection);
+        self
+    }
+
+    /// Whether the facts are loaded and were followed within `bound`: a reader that
+    /// may also ask the database prefers it otherwise.
+    pub fn followed_within(&self, bound: Duration) -> bool {
+        self.is_loaded() && self.behind() <= bound
     }
 
     /// Every change up to this sequence number is reflected. Read it before the facts.
@@ -335,6 +354,9 @@ impl GateModel {
                     },
                 );
             }
+        }
+        for projection in &self.projections {
+            projection.load(conn)?;
         }
         self.applied.store(seq, Ordering::Release);
         self.mark_followed();
@@ -593,6 +615,10 @@ impl GateModel {
                         BlockEntry { blocked, version },
                     );
                 }
+                Fact::Links(_) => {}
+            }
+            for projection in &self.projections {
+                projection.apply(conn, &change.fact)?;
             }
             self.applied.store(change.seq, Ordering::Release);
         }
@@ -622,6 +648,28 @@ impl GateModel {
     /// by the gate).
     pub async fn follow_lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
         self.following.lock().await
+    }
+}
+
+/// The resolver reads registered codes from here while the model is as current as a ready
+/// node must be; otherwise from the database.
+impl crate::links::KnownCodes for GateModel {
+    fn is_current(&self) -> bool {
+        self.followed_within(FOLLOW_LAG_LIMIT)
+    }
+
+    fn known(&self, key: &str) -> Option<crate::links::KnownCode> {
+        let view = self.code(key).0?;
+        Some(crate::links::KnownCode {
+            status_reason: (view.state != CodeState::Active)
+                .then(|| self.status_reason(key))
+                .flatten(),
+            key: view.key,
+            level: view.level,
+            product_name: view.product_name,
+            state: view.state,
+            owner_code: view.owner_code.to_string(),
+        })
     }
 }
 

@@ -53,7 +53,7 @@ impl Subscriber for Withdrawals {
                     serde_json::json!({ "listing_id": listing }),
                 ),
                 // A batch only registers codes: it takes nothing away.
-                Fact::CodeBatch(_) => continue,
+                Fact::CodeBatch(_) | Fact::Links(_) => continue,
             };
             withdrawn += withdraw(conn, now, affected, reason, &cause)?;
         }

@@ -50,6 +50,7 @@ impl Watch {
                 *platform == row.platform_id && *shop == row.shop_id
             }
             Fact::Authorisation(key) => self.right_keys.iter().any(|k| k == key),
+            Fact::Links(_) => false,
             Fact::Block { platform, listing } => {
                 *platform == row.platform_id && *listing == row.listing_id
             }

@@ -344,7 +344,7 @@ fn owner_shown(owner_code: &str) -> String {
 }
 
 /// The verified business behind an owner code: (name, province code).
-type OwnerFacts = Option<(Option<String>, Option<String>)>;
+type OwnerFacts = crate::identity::facts::BusinessFacts;
 
 /// tracegate's links for one registered level, then the links its issuer or owner added.
 fn level_links(
@@ -463,6 +463,57 @@ fn level_links(
     }
 }
 
+/// The registered levels of `keys` and, if `owners`, the verified business behind each
+/// level's owner: from memory while it is as current as the gate's facts, else from the
+/// database (a product known only through its lots is always counted there).
+async fn registered_with_owners(
+    state: &web::Data<AppState>,
+    keys: Vec<String>,
+    owners: bool,
+) -> Result<(Vec<Registered>, Vec<(String, OwnerFacts)>), AppError> {
+    let now = state.clock.now().naive_utc();
+    let registered = match links::index::look_up(&*state.gate.model, &state.links, &keys, now) {
+        Some(found) => found,
+        None => {
+            state
+                .db(move |conn| Ok(links::look_up(conn, &keys, now)?))
+                .await?
+        }
+    };
+    let mut facts: Vec<(String, OwnerFacts)> = Vec::new();
+    let mut missing: Vec<String> = Vec::new();
+    if owners {
+        for level in &registered {
+            let code = &level.owner_code;
+            if facts.iter().any(|(c, _)| c == code) || missing.contains(code) {
+                continue;
+            }
+            match state.businesses.get(code) {
+                Some(found) => facts.push((code.clone(), found)),
+                None => missing.push(code.clone()),
+            }
+        }
+    }
+    if !missing.is_empty() {
+        let generation = state.businesses.generation();
+        let read = state
+            .db(move |conn| {
+                let mut read = Vec::with_capacity(missing.len());
+                for code in missing {
+                    let found = crate::identity::verified_business(conn, &code)?;
+                    read.push((code, found));
+                }
+                Ok(read)
+            })
+            .await?;
+        for (code, found) in read {
+            state.businesses.remember(generation, &code, found.clone());
+            facts.push((code, found));
+        }
+    }
+    Ok((registered, facts))
+}
+
 /// Why a request cannot be answered with links.
 enum Refusal {
     Unreadable(String),
@@ -484,23 +535,8 @@ async fn resolve(
     lang: Language,
     owners: bool,
 ) -> Result<Result<Resolved, Refusal>, AppError> {
-    let keys = parsed.lookup_keys().to_vec();
-    let now = state.clock.now().naive_utc();
-    let (registered, owner_facts) = state
-        .db(move |conn| {
-            let registered = links::look_up(conn, &keys, now)?;
-            let mut facts: Vec<(String, OwnerFacts)> = Vec::new();
-            if owners {
-                for level in &registered {
-                    if !facts.iter().any(|(code, _)| code == &level.owner_code) {
-                        let found = crate::identity::verified_business(conn, &level.owner_code)?;
-                        facts.push((level.owner_code.clone(), found));
-                    }
-                }
-            }
-            Ok((registered, facts))
-        })
-        .await?;
+    let (registered, owner_facts) =
+        registered_with_owners(state, parsed.lookup_keys().to_vec(), owners).await?;
     let Some(first) = registered.first() else {
         return Ok(Err(Refusal::Unknown));
     };
@@ -805,18 +841,16 @@ async fn code_facts(
         detail: format!("code: {e}"),
         errors: vec![crate::error::FieldError::new("code", e.to_string())],
     })?;
-    let keys = parsed.lookup_keys().to_vec();
-    let now = state.clock.now().naive_utc();
-    let (registered, owner) = state
-        .db(move |conn| {
-            let registered = links::look_up(conn, &keys, now)?;
-            let owner = match registered.first() {
-                Some(level) => crate::identity::verified_business(conn, &level.owner_code)?,
-                None => None,
-            };
-            Ok((registered, owner))
+    let (registered, owners) =
+        registered_with_owners(state, parsed.lookup_keys().to_vec(), true).await?;
+    let owner = registered
+        .first()
+        .and_then(|level| {
+            owners
+                .into_iter()
+                .find(|(code, _)| code == &level.owner_code)
         })
-        .await?;
+        .and_then(|(_, facts)| facts);
     match registered.first() {
         None => Err(AppError::not_found(
             "no issuer has registered this code in tracegate",
@@ -1045,12 +1079,12 @@ fn page_facts(
             None => return Ok(None),
         },
     };
-    let own = CodeState::from_stored(&row.status);
+    let own = CodeState::parse(&row.status);
     let (status, status_reason) = match own {
         CodeState::Active => rows
             .iter()
             .skip(1)
-            .find(|r| CodeState::from_stored(&r.status) == CodeState::Recalled)
+            .find(|r| CodeState::parse(&r.status) == CodeState::Recalled)
             .map_or((CodeState::Active, None), |r| {
                 (CodeState::Recalled, r.status_reason.clone())
             }),

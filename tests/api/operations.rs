@@ -224,6 +224,80 @@ async fn listing_checks_are_unavailable_not_failed_while_postgres_is_down() {
     assert_eq!(status, 200, "decides again once the database is back");
 }
 
+/// Scans of registered codes are answered from the node's read model, not the database:
+/// they keep working while PostgreSQL is unreachable (for as long as a node may go without
+/// following changes), and a code the model does not know is asked of the database (503).
+#[tokio::test]
+async fn scans_are_answered_from_memory_while_postgres_is_down() {
+    let Some(backend) = TestBackend::postgres() else {
+        return;
+    };
+    let mut env = TestEnv::new(&backend);
+    let (before, target, after) = split_host(env.database_url());
+    let mut proxy = Proxy::start(target).await;
+    env.config.database.url = format!("{before}127.0.0.1:{}{after}", proxy.port);
+    let app = TestApp::start(env.config.clone()).await;
+    crate::fixtures::bound_enterprise_seller(&app, "shop-1").await;
+    let issuer = crate::fixtures::issuer(&app, "national", None).await;
+    let product = crate::fixtures::gtin("893850000036");
+    let body = serde_json::json!({ "codes": [{ "code": format!("(01){product}(10)MEM1"), "owner": "0799000033", "product_name": "Kem dưỡng Sen", "category": "cosmetics", "origin": "79", "expiry_date": "2030-12-31" }] }).to_string();
+    let registered = crate::fixtures::post_batch(&app, &issuer, "application/json", &body).await;
+    assert_eq!(registered.status(), 201);
+    let scan = |path: String| {
+        app.client
+            .get(app.url(&path))
+            .header("accept", "application/linkset+json")
+            .send()
+    };
+
+    // The owner's verified business is remembered once asked (owners are few).
+    let warm = scan(format!("/01/{product}/10/MEM2")).await.expect("sent");
+    assert_eq!(warm.status(), 200, "the product known through its lot");
+
+    proxy.cut();
+    let started = std::time::Instant::now();
+    let redirect = app
+        .client
+        .get(app.url(&format!("/01/{product}/10/MEM1")))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(
+        redirect.status(),
+        307,
+        "a scan redirects from the read model"
+    );
+    let answer = scan(format!("/01/{product}/10/MEM1")).await.expect("sent");
+    assert_eq!(answer.status(), 200, "answered from the read model");
+    let linkset: serde_json::Value = answer.json().await.expect("linkset");
+    let anchors: Vec<&str> = linkset["linkset"]
+        .as_array()
+        .expect("linkset")
+        .iter()
+        .filter_map(|l| l["anchor"].as_str())
+        .collect();
+    assert!(
+        anchors
+            .iter()
+            .any(|a| a.ends_with(&format!("/01/{product}/10/MEM1")))
+            && anchors
+                .iter()
+                .any(|a| a.ends_with(&format!("/01/{product}"))),
+        "the lot and the product it names: {anchors:?}"
+    );
+    let unknown = scan(format!("/01/{}", crate::fixtures::gtin("893850000099")))
+        .await
+        .expect("sent");
+    assert_eq!(
+        unknown.status(),
+        503,
+        "an unknown code is asked of the database"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
+    proxy.restore().await;
+}
+
 async fn metrics_count_requests_by_route_and_status(backend: TestBackend) {
     let (_env, app) = TestApp::spawn(&backend).await;
     app.get("/healthz").await;
