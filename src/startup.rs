@@ -325,8 +325,10 @@ fn http_server(state: AppState, listener: TcpListener) -> Result<Server, Startup
             .wrap(from_fn(crate::web::session::carry_renewal))
             .wrap(from_fn(telemetry::observe))
             .configure(|cfg| http::configure_extractors(cfg, server_config.max_body_bytes as usize))
-            // Routes are matched in order: the listing gate, the most called, first.
+            // Routes are matched in order, a regular expression each: the most called
+            // first (the listing gate, then the resolver every scan reaches).
             .configure(listings::routes::configure)
+            .configure(crate::web::verify::configure)
             .configure(ops::configure)
             .configure(accounts::routes::configure)
             .configure(clients::routes::configure)

@@ -9,7 +9,8 @@
 # and linksets (Accept: application/linkset+json: 200) of codes drawn uniformly from all
 # of them, each phase with wrk -t2 -c64 for SECONDS (default 15), and prints requests/s,
 # latency and each resolver figure as a ratio of /healthz in the same run.
-# Needs wrk, curl, python3, sqlite3 and (for postgres) psql.
+# Needs wrk, curl, python3, sqlite3 and (for postgres) psql. PERF=scan or PERF=linkset
+# records a CPU profile of the service during that phase into $PERF_OUT (perf.data).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 backend=${1:?sqlite or postgres}
@@ -92,9 +93,16 @@ phase() {
 echo "== /healthz"
 phase "$base/healthz"; healthz=$rate
 export CODES="$codes"
+profile() {
+  if [ "${PERF:-}" = "$1" ]; then
+    perf record -F 499 -g -o "${PERF_OUT:-perf.data}" -p "$pid" -- sleep "$seconds" >/dev/null 2>&1 &
+  fi
+}
 echo "== scans: GET /01/{gtin}/10/{lot} (307 to the verification page)"
+profile scan
 MODE=redirect phase -s benches/load/resolve.lua "$base"; redirect=$rate
 echo "== linksets: Accept: application/linkset+json (200)"
+profile linkset
 MODE=linkset phase -s benches/load/resolve.lua "$base"; linkset=$rate
 awk -v h="$healthz" -v r="$redirect" -v l="$linkset" 'BEGIN {
   printf "healthz %d/s; scans %d/s (%.2f x healthz); linksets %d/s (%.2f x healthz); target >= 0.5\n", h, r, r / h, l, l / h }'

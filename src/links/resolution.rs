@@ -3,7 +3,8 @@
 //! several links to choose from, or the linkset (RFC 9264 JSON, as GS1's linkset schema
 //! requires). Pure: the HTTP layer turns the [`Answer`] into a response.
 
-use serde_json::{Map, Value, json};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::Value;
 
 use super::vocabulary::{self, LinkType};
 
@@ -19,24 +20,27 @@ pub struct Link {
     pub context: Option<String>,
 }
 
-impl Link {
-    fn json(&self) -> Value {
-        let mut object = Map::new();
-        object.insert("href".into(), json!(self.href));
-        object.insert("title".into(), json!(self.title));
+/// A link's members, in the order a JSON object's keys are everywhere else (sorted).
+struct LinkJson<'a>(&'a Link);
+
+impl Serialize for LinkJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let link = self.0;
         // The default link carries href and title only (GS1-Conformant Resolver 2.5.8).
-        if self.link_type != vocabulary::DEFAULT_LINK {
-            if let Some(media_type) = &self.media_type {
-                object.insert("type".into(), json!(media_type));
-            }
-            if !self.hreflang.is_empty() {
-                object.insert("hreflang".into(), json!(self.hreflang));
-            }
-            if let Some(context) = &self.context {
-                object.insert("context".into(), json!([context]));
-            }
+        let full = link.link_type != vocabulary::DEFAULT_LINK;
+        let mut map = serializer.serialize_map(None)?;
+        if full && let Some(context) = &link.context {
+            map.serialize_entry("context", &[context])?;
         }
-        Value::Object(object)
+        map.serialize_entry("href", &link.href)?;
+        if full && !link.hreflang.is_empty() {
+            map.serialize_entry("hreflang", &link.hreflang)?;
+        }
+        map.serialize_entry("title", &link.title)?;
+        if full && let Some(media_type) = &link.media_type {
+            map.serialize_entry("type", media_type)?;
+        }
+        map.end()
     }
 }
 
@@ -240,9 +244,58 @@ fn by_media_type<'a>(links: Vec<&'a Link>, media_types: &[String]) -> Vec<&'a Li
     links
 }
 
-/// The linkset of these levels (RFC 9264 JSON; valid against GS1's linkset schema).
+/// The linkset of these levels (RFC 9264 JSON; valid against GS1's linkset schema),
+/// written straight from the levels (a scan answers it, so no intermediate JSON values).
+pub struct Linkset<'a>(pub &'a [LevelLinks]);
+
+impl Serialize for Linkset<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(1))?;
+        map.serialize_entry("linkset", &self.0.iter().map(LevelJson).collect::<Vec<_>>())?;
+        map.end()
+    }
+}
+
+/// One level's members: anchor, itemDescription and one array per link type, keys sorted.
+struct LevelJson<'a>(&'a LevelLinks);
+
+enum Member<'a> {
+    Text(&'a str),
+    Links(Vec<LinkJson<'a>>),
+}
+
+impl Serialize for LevelJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let level = self.0;
+        let mut members: Vec<(std::borrow::Cow<'_, str>, Member<'_>)> = vec![
+            ("anchor".into(), Member::Text(&level.anchor)),
+            (
+                "itemDescription".into(),
+                Member::Text(&level.item_description),
+            ),
+        ];
+        for link in &level.links {
+            let key = link.link_type.uri();
+            match members.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, Member::Links(list))) => list.push(LinkJson(link)),
+                _ => members.push((key.into(), Member::Links(vec![LinkJson(link)]))),
+            }
+        }
+        members.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut map = serializer.serialize_map(Some(members.len()))?;
+        for (key, member) in &members {
+            match member {
+                Member::Text(text) => map.serialize_entry(key, text)?,
+                Member::Links(list) => map.serialize_entry(key, list)?,
+            }
+        }
+        map.end()
+    }
+}
+
+/// The linkset as a JSON value.
 pub fn linkset(levels: &[LevelLinks]) -> Value {
-    json!({ "linkset": levels.iter().map(level_json).collect::<Vec<_>>() })
+    serde_json::to_value(Linkset(levels)).unwrap_or(Value::Null)
 }
 
 /// A linkset of some links of one level (the body of a 300 answer).
@@ -253,22 +306,6 @@ pub fn choices(level: &LevelLinks, links: &[&Link]) -> Value {
         links: links.iter().map(|l| (*l).clone()).collect(),
     };
     linkset(std::slice::from_ref(&only))
-}
-
-fn level_json(level: &LevelLinks) -> Value {
-    let mut object = Map::new();
-    object.insert("anchor".into(), json!(level.anchor));
-    object.insert("itemDescription".into(), json!(level.item_description));
-    for link in &level.links {
-        let key = link.link_type.uri();
-        match object.get_mut(&key) {
-            Some(Value::Array(list)) => list.push(link.json()),
-            _ => {
-                object.insert(key, Value::Array(vec![link.json()]));
-            }
-        }
-    }
-    Value::Object(object)
 }
 
 #[cfg(test)]

@@ -32,9 +32,9 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self';
 
 const LANG_COOKIE: &str = "lang";
 
+/// The pages. The public resolver (`verify::configure`) is registered on its own, early.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(Endpoint::new("/static/style.css").get(stylesheet));
-    verify::configure(cfg);
     portal::configure(cfg);
     console::configure(cfg);
     console_tools::configure(cfg);

@@ -733,7 +733,7 @@ async fn answer_link(
         Answer::Linkset => {
             let mut response = HttpResponse::Ok()
                 .content_type(LINKSET_JSON)
-                .json(resolution::linkset(&resolved.levels));
+                .json(resolution::Linkset(&resolved.levels));
             append_link(&mut response, &json_ld_context_link());
             response
         }
