@@ -285,12 +285,27 @@ async fn load_model(
         model
             .load(&mut conn, now.naive_utc())
             .map_err(StartupError::Facts)?;
+        give_back_freed_memory();
         tracing::info!(size = ?model.size(), seconds = started.elapsed().as_secs_f64(), "listing gate ready");
         Ok(())
     })
     .await
     .map_err(|e| StartupError::Migration(format!("loading the gate's facts failed: {e}")))?
 }
+
+/// PostgreSQL's client library holds a whole result in memory: loading a million codes
+/// leaves some hundred megabytes free in the heap, which glibc keeps unless asked (measured:
+/// 352 MB resident on PostgreSQL against 138 MB on SQLite after the same load).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn give_back_freed_memory() {
+    // SAFETY: malloc_trim only returns free pages of the allocator to the system.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn give_back_freed_memory() {}
 
 /// Applies pending migrations (blocking work, off the async threads).
 pub async fn migrate(pool: &DbPool) -> Result<Vec<String>, StartupError> {
