@@ -406,15 +406,13 @@ impl Accounts<'_> {
     pub fn login(&self, attempt: &LoginAttempt<'_>) -> Result<TokenPair, AccountError> {
         let email = Self::parse_email(attempt.email)?;
         let now = self.clock.now();
-        let account_key = format!("account:{}", self.email_key(&email));
-        let ip_key = format!("ip:{}", attempt.ip);
+        let keys = self.login_throttle_keys(&email, attempt.ip);
         let account = {
             let mut conn = self.pool.get()?;
-            let locked = [
-                throttle_store::locked_for(&mut conn, &account_key, now)?,
-                throttle_store::locked_for(&mut conn, &ip_key, now)?,
-            ];
-            if let Some(retry_after_secs) = locked.into_iter().flatten().max() {
+            // Counted before the hash is checked, so parallel guesses cannot outrun the lock.
+            let refused =
+                write_transaction(&mut conn, |conn| throttle_store::reserve(conn, &keys, now))?;
+            if let Some(retry_after_secs) = refused {
                 return Err(AccountError::Locked { retry_after_secs });
             }
             store::find_by_email(&mut conn, email.as_str())?
@@ -429,20 +427,24 @@ impl Accounts<'_> {
         };
         let subject = self.email_subject(account.as_ref(), &email);
         let Some(account) = account.filter(|_| password_ok) else {
-            self.record_failure(&account_key, &ip_key, subject, now)?;
+            self.record_failure(subject, now)?;
             return Err(AccountError::BadCredentials);
         };
-        if account.status != STATUS_ACTIVE {
-            return Err(AccountError::Disabled);
-        }
-        if account.email_verified_at.is_none() {
-            return Err(AccountError::EmailNotVerified);
+        if account.status != STATUS_ACTIVE || account.email_verified_at.is_none() {
+            // The password was right: the attempt was no guess.
+            self.release_attempt(&keys)?;
+            return Err(if account.status != STATUS_ACTIVE {
+                AccountError::Disabled
+            } else {
+                AccountError::EmailNotVerified
+            });
         }
         let mut amr = vec![AMR_PASSWORD.to_string()];
         if account.totp_confirmed_at.is_some() {
-            let code = attempt
-                .totp_code
-                .ok_or(AccountError::SecondFactorRequired)?;
+            let Some(code) = attempt.totp_code else {
+                self.release_attempt(&keys)?;
+                return Err(AccountError::SecondFactorRequired);
+            };
             let secret = self.totp_secret(&account)?;
             let step = totp::verify(&secret, code, now.timestamp(), account.totp_last_step);
             let used = match step {
@@ -450,14 +452,15 @@ impl Accounts<'_> {
                 None => false,
             };
             if !used {
-                self.record_failure(&account_key, &ip_key, subject, now)?;
+                // The reserved attempt stays counted: a wrong code is a guess too.
+                self.record_failure(subject, now)?;
                 return Err(AccountError::BadSecondFactor);
             }
             amr.push(AMR_OTP.to_string());
         }
         let mut conn = self.pool.get()?;
         write_transaction(&mut conn, |conn| {
-            throttle_store::clear(conn, &account_key)?;
+            Self::give_back(conn, &keys)?;
             let pair = self.start_session(conn, &account, &amr, now)?;
             audit::append(
                 conn,
@@ -469,26 +472,52 @@ impl Accounts<'_> {
         })
     }
 
-    fn record_failure(
-        &self,
-        account_key: &str,
-        ip_key: &str,
-        subject: String,
-        now: DateTime<Utc>,
-    ) -> Result<(), AccountError> {
+    /// The counters a login attempt is charged to.
+    fn login_throttle_keys(&self, email: &Email, ip: &str) -> Vec<throttle_store::ThrottleKey> {
         let auth = &self.config.auth;
+        vec![
+            throttle_store::ThrottleKey {
+                key: format!("account:{}", self.email_key(email)),
+                policy: throttle::Policy {
+                    max_failures: auth.max_failures_per_account,
+                    base_secs: auth.lockout_base_secs,
+                },
+            },
+            throttle_store::ThrottleKey {
+                key: format!("ip:{ip}"),
+                policy: throttle::Policy {
+                    max_failures: auth.max_failures_per_ip,
+                    base_secs: auth.lockout_base_secs,
+                },
+            },
+        ]
+    }
+
+    /// Returns what a right password's attempt had reserved: the per-account count starts
+    /// over, the per-source count loses this one attempt.
+    fn give_back(
+        conn: &mut DbConnection,
+        keys: &[throttle_store::ThrottleKey],
+    ) -> diesel::QueryResult<()> {
+        if let Some((first, rest)) = keys.split_first() {
+            throttle_store::clear(conn, &first.key)?;
+            for key in rest {
+                throttle_store::release(conn, key)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn release_attempt(&self, keys: &[throttle_store::ThrottleKey]) -> Result<(), AccountError> {
+        let mut conn = self.pool.get()?;
+        write_transaction(&mut conn, |conn| Self::give_back(conn, keys))?;
+        Ok(())
+    }
+
+    /// Records a failed attempt (already counted by the reservation) in the audit log.
+    fn record_failure(&self, subject: String, now: DateTime<Utc>) -> Result<(), AccountError> {
         let mut conn = self.pool.get()?;
         write_transaction(&mut conn, |conn| {
-            let per_account = throttle::Policy {
-                max_failures: auth.max_failures_per_account,
-                base_secs: auth.lockout_base_secs,
-            };
-            let per_ip = throttle::Policy {
-                max_failures: auth.max_failures_per_ip,
-                base_secs: auth.lockout_base_secs,
-            };
-            throttle_store::record_failure(conn, account_key, now, per_account)?;
-            throttle_store::record_failure(conn, ip_key, now, per_ip)?;
             audit::append(
                 conn,
                 now,

@@ -3,6 +3,7 @@
 mod fixtures;
 mod helpers;
 
+mod abuse;
 mod accounts;
 mod audit;
 mod authorization;
