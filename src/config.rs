@@ -158,9 +158,12 @@ pub struct AuthConfig {
     pub password_reset_ttl_minutes: u32,
     /// How long an officer invitation stays valid, in hours.
     pub invitation_ttl_hours: u32,
-    /// Failed logins for one account before it is locked for a while.
+    /// Failed logins for one account (or secrets for one client) from one source before
+    /// that source is locked out of it for a while. Never counted per account alone, so
+    /// guesses from elsewhere cannot lock out the holder of the right secret.
     pub max_failures_per_account: u32,
-    /// Failed logins from one IP address before it is locked for a while.
+    /// Failed logins (or client secrets) from one source, an IPv4 address or IPv6 /64,
+    /// before that source is locked for a while.
     pub max_failures_per_ip: u32,
     /// First lock-out, in seconds; each further failure doubles it up to 15 minutes.
     pub lockout_base_secs: u32,

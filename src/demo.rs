@@ -138,6 +138,7 @@ impl Demo<'_> {
             config: self.config,
             clock: self.clock,
             tokens: &tokens,
+            vault: &vault,
         };
         let registry = Registry {
             pool: self.pool,

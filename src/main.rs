@@ -491,6 +491,7 @@ async fn admin(loaded: LoadedConfig, command: AdminCommand) -> anyhow::Result<()
                     config: &config,
                     clock: &clock,
                     tokens: &tokens,
+                    vault: &Vault::new(&keys),
                 };
                 let kind = match kind {
                     KindArg::Platform => ClientKind::Platform,

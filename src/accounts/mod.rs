@@ -472,23 +472,24 @@ impl Accounts<'_> {
         })
     }
 
-    /// The counters a login attempt is charged to.
+    /// The counters a login attempt is charged to: this account from this source, and
+    /// this source. Never the account alone, so guessing from elsewhere cannot lock out
+    /// the person who knows the password.
     fn login_throttle_keys(&self, email: &Email, ip: &str) -> Vec<throttle_store::ThrottleKey> {
         let auth = &self.config.auth;
+        let source = throttle::source_of(ip);
+        let policy = |max_failures| throttle::Policy {
+            max_failures,
+            base_secs: auth.lockout_base_secs,
+        };
         vec![
             throttle_store::ThrottleKey {
-                key: format!("account:{}", self.email_key(email)),
-                policy: throttle::Policy {
-                    max_failures: auth.max_failures_per_account,
-                    base_secs: auth.lockout_base_secs,
-                },
+                key: format!("account:{}@{source}", self.email_key(email)),
+                policy: policy(auth.max_failures_per_account),
             },
             throttle_store::ThrottleKey {
-                key: format!("ip:{ip}"),
-                policy: throttle::Policy {
-                    max_failures: auth.max_failures_per_ip,
-                    base_secs: auth.lockout_base_secs,
-                },
+                key: format!("login-source:{source}"),
+                policy: policy(auth.max_failures_per_ip),
             },
         ]
     }

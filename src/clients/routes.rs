@@ -63,6 +63,7 @@ where
                 config: &shared.config,
                 clock: shared.clock.as_ref(),
                 tokens: &shared.tokens,
+                vault: &shared.vault,
             };
             f(&clients).map_err(AppError::from)
         })
@@ -188,8 +189,11 @@ pub async fn token(
         }
     };
     let scope = form.scope;
+    let ip = req
+        .peer_addr()
+        .map_or_else(|| "unknown".to_string(), |a| a.ip().to_string());
     let issued = run(&state, move |c| {
-        c.issue_token(&client_id, &secret, scope.as_deref())
+        c.issue_token(&client_id, &secret, scope.as_deref(), &ip)
     })
     .await?;
     let mut response = HttpResponse::Ok().json(issued);

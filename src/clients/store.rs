@@ -63,3 +63,11 @@ pub fn disable(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryRe
     .execute(conn)?;
     Ok(changed == 1)
 }
+
+/// Replaces how a client's secret is stored (same secret, another digest).
+pub fn set_secret_hash(conn: &mut DbConnection, id: &str, digest: &str) -> QueryResult<()> {
+    diesel::update(clients::table.find(id))
+        .set(clients::secret_hash.eq(digest))
+        .execute(conn)?;
+    Ok(())
+}

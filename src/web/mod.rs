@@ -284,6 +284,7 @@ pub(crate) fn client_service(state: &AppState) -> crate::clients::Clients<'_> {
         config: &state.config,
         clock: state.clock.as_ref(),
         tokens: &state.tokens,
+        vault: &state.vault,
     }
 }
 

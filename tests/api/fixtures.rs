@@ -166,6 +166,7 @@ pub async fn client(app: &TestApp, kind: ClientKind) -> (String, String) {
                 config: &state.config,
                 clock: state.clock.as_ref(),
                 tokens: &state.tokens,
+                vault: &state.vault,
             };
             let created = clients
                 .create(kind, "Test client", None, "test")
