@@ -169,6 +169,12 @@ pub struct AuthConfig {
     pub lockout_base_secs: u32,
     /// Officers must confirm a TOTP second factor before they may use officer routes.
     pub require_officer_totp: bool,
+    /// Password hashes (19 MiB of memory each) computed at once, on threads of their own;
+    /// 0 means one per CPU core.
+    pub hashing_threads: u32,
+    /// How long a sign-in waits for a free hashing thread before it is answered 503
+    /// (with `Retry-After`), in milliseconds.
+    pub hashing_wait_ms: u32,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -241,6 +247,8 @@ impl Default for AuthConfig {
             max_failures_per_ip: 50,
             lockout_base_secs: 30,
             require_officer_totp: true,
+            hashing_threads: 0,
+            hashing_wait_ms: 1000,
         }
     }
 }
@@ -702,6 +710,7 @@ impl LoadedConfig {
                 c.auth.max_failures_per_account,
             ),
             ("auth.max_failures_per_ip", c.auth.max_failures_per_ip),
+            ("auth.hashing_wait_ms", c.auth.hashing_wait_ms),
         ] {
             if value == 0 {
                 return Err(self.invalid(key, "expected at least 1"));

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use tracegate::accounts::{Accounts, NewOfficer};
+use tracegate::auth::hashing::HashingPool;
 use tracegate::auth::{OfficerRole, TokenService};
 use tracegate::clients::{ClientKind, Clients};
 use tracegate::clock::Clock;
@@ -451,6 +452,7 @@ async fn admin(loaded: LoadedConfig, command: AdminCommand) -> anyhow::Result<()
                     clock: &clock,
                     tokens: &tokens,
                     vault: &Vault::new(&keys),
+                    hashing: &HashingPool::start(1, std::time::Duration::from_secs(60))?,
                 };
                 let id = accounts
                     .create_officer(&NewOfficer {
@@ -492,6 +494,7 @@ async fn admin(loaded: LoadedConfig, command: AdminCommand) -> anyhow::Result<()
                     clock: &clock,
                     tokens: &tokens,
                     vault: &Vault::new(&keys),
+                    hashing: &HashingPool::start(1, std::time::Duration::from_secs(60))?,
                 };
                 let kind = match kind {
                     KindArg::Platform => ClientKind::Platform,

@@ -49,6 +49,8 @@ pub enum StartupError {
     Policy(#[from] crate::policies::PolicyError),
     #[error("mail: {0}")]
     Mail(String),
+    #[error("cannot start the password hashing threads")]
+    Hashing(#[source] std::io::Error),
     #[error("cannot listen on {address}")]
     Bind {
         address: String,
@@ -85,6 +87,11 @@ impl Application {
             None => Policies::built_in()?,
         };
         let keys = KeyRing::load_or_generate(&config.keys)?;
+        let hashing = crate::auth::hashing::HashingPool::start(
+            config.auth.hashing_threads,
+            Duration::from_millis(u64::from(config.auth.hashing_wait_ms)),
+        )
+        .map_err(StartupError::Hashing)?;
         let registers = Registers::from_config(&config.identity).map_err(StartupError::Config)?;
         if keys.generated {
             tracing::warn!(
@@ -160,6 +167,7 @@ impl Application {
             facts,
             gate,
             evidence: Arc::new(EvidenceStore::new(&config.disputes.evidence_dir)),
+            hashing: Arc::new(hashing),
             keys: Arc::new(keys),
             pool,
             clock,

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::auth::TokenService;
+use crate::auth::hashing::HashingPool;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::{DbConnection, DbPool};
@@ -33,6 +34,8 @@ pub struct AppState {
     pub facts: Arc<FactBus>,
     pub gate: Arc<Gate>,
     pub evidence: Arc<EvidenceStore>,
+    /// The threads passwords are hashed on, and their turns.
+    pub hashing: Arc<HashingPool>,
 }
 
 impl AppState {

@@ -17,6 +17,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::audit::{self, NewAuditEntry};
+use crate::auth::hashing::HashingPool;
 use crate::auth::tokens::{AMR_OTP, AMR_PASSWORD, AUDIENCE};
 use crate::auth::{
     Claims, OfficerRole, PrincipalKind, TokenService, password, random_token,
@@ -74,6 +75,8 @@ pub enum AccountError {
     Database(#[from] diesel::result::Error),
     #[error(transparent)]
     Pool(#[from] r2d2::Error),
+    #[error(transparent)]
+    Hashing(#[from] crate::auth::hashing::HashingError),
     #[error("{0}")]
     Internal(String),
 }
@@ -120,13 +123,37 @@ pub struct TotpEnrolment {
 }
 
 /// What a login presents.
+pub struct LoginAttempt {
+    pub email: String,
+    pub password: String,
+    pub totp_code: Option<String>,
+    /// Client address, for per-source back-off.
+    pub ip: String,
+}
+
+impl std::fmt::Debug for LoginAttempt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginAttempt")
+            .field("email", &self.email)
+            .field("ip", &self.ip)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A login between its two steps: the attempt counted, the account read, the password
+/// not yet checked.
 #[derive(Debug)]
-pub struct LoginAttempt<'a> {
-    pub email: &'a str,
-    pub password: &'a str,
-    pub totp_code: Option<&'a str>,
-    /// Client address, for per-IP back-off.
-    pub ip: &'a str,
+pub struct PendingLogin {
+    email: Email,
+    keys: Vec<throttle_store::ThrottleKey>,
+    account: Option<store::AccountRow>,
+}
+
+impl PendingLogin {
+    /// What the password is checked against (none: a dummy hash is checked instead).
+    pub fn stored_hash(&self) -> Option<String> {
+        self.account.as_ref().and_then(|a| a.password_hash.clone())
+    }
 }
 
 /// A new officer.
@@ -147,6 +174,8 @@ pub struct Accounts<'a> {
     pub clock: &'a dyn Clock,
     pub tokens: &'a TokenService,
     pub vault: &'a Vault,
+    /// Where passwords are hashed and checked.
+    pub hashing: &'a HashingPool,
 }
 
 fn kind_of(row: &store::AccountRow) -> PrincipalKind {
@@ -243,6 +272,7 @@ impl Accounts<'_> {
     }
 
     fn check_new_password(
+        &self,
         password: &str,
         email: &str,
         field: &'static str,
@@ -252,7 +282,10 @@ impl Accounts<'_> {
             field,
             message: format!("the password {e}"),
         })?;
-        password::hash(password).map_err(|e| AccountError::Internal(e.to_string()))
+        password::hash(self.hashing, password).map_err(|e| match e {
+            password::HashError::Hashing(busy) => AccountError::Hashing(busy),
+            password::HashError::Failed(cause) => AccountError::Internal(cause),
+        })
     }
 
     /// Registers a seller. Answers the same whether or not the email already has an
@@ -264,7 +297,7 @@ impl Accounts<'_> {
         language: Language,
     ) -> Result<(), AccountError> {
         let email = Self::parse_email(email)?;
-        let hash = Self::check_new_password(new_password, email.as_str(), "password")?;
+        let hash = self.check_new_password(new_password, email.as_str(), "password")?;
         let now = self.clock.now();
         let token = self.new_token()?;
         let mut conn = self.pool.get()?;
@@ -402,29 +435,52 @@ impl Accounts<'_> {
         })
     }
 
-    /// Checks credentials (and second factor) and starts a session.
-    pub fn login(&self, attempt: &LoginAttempt<'_>) -> Result<TokenPair, AccountError> {
-        let email = Self::parse_email(attempt.email)?;
+    /// First step of a login: counts the attempt (or refuses it while the source is
+    /// locked) and reads the account. The password is then checked on a hashing thread
+    /// (see [`password::verify_or_dummy`]) and the login ends in [`Self::finish_login`]
+    /// (or [`Self::abandon_login`] when it never got checked).
+    pub fn begin_login(&self, email: &str, ip: &str) -> Result<PendingLogin, AccountError> {
+        let email = Self::parse_email(email)?;
         let now = self.clock.now();
-        let keys = self.login_throttle_keys(&email, attempt.ip);
-        let account = {
-            let mut conn = self.pool.get()?;
-            // Counted before the hash is checked, so parallel guesses cannot outrun the lock.
-            let refused =
-                write_transaction(&mut conn, |conn| throttle_store::reserve(conn, &keys, now))?;
-            if let Some(retry_after_secs) = refused {
-                return Err(AccountError::Locked { retry_after_secs });
-            }
-            store::find_by_email(&mut conn, email.as_str())?
-        };
-        // Hash work happens with no connection held.
-        let password_ok = match account.as_ref().and_then(|a| a.password_hash.as_deref()) {
-            Some(stored) => password::verify(attempt.password, stored),
-            None => {
-                password::verify_dummy(attempt.password);
-                false
-            }
-        };
+        let keys = self.login_throttle_keys(&email, ip);
+        let mut conn = self.pool.get()?;
+        // Counted before the hash is checked, so parallel guesses cannot outrun the lock.
+        let refused =
+            write_transaction(&mut conn, |conn| throttle_store::reserve(conn, &keys, now))?;
+        if let Some(retry_after_secs) = refused {
+            return Err(AccountError::Locked { retry_after_secs });
+        }
+        let account = store::find_by_email(&mut conn, email.as_str())?;
+        Ok(PendingLogin {
+            email,
+            keys,
+            account,
+        })
+    }
+
+    /// Gives back the attempt of a login whose password was never checked.
+    pub fn abandon_login(&self, pending: &PendingLogin) -> Result<(), AccountError> {
+        let mut conn = self.pool.get()?;
+        write_transaction(&mut conn, |conn| {
+            throttle_store::give_back(conn, &pending.keys, false)
+        })?;
+        Ok(())
+    }
+
+    /// Last step of a login: with the password checked, checks the second factor and
+    /// starts a session.
+    pub fn finish_login(
+        &self,
+        pending: PendingLogin,
+        password_ok: bool,
+        totp_code: Option<&str>,
+    ) -> Result<TokenPair, AccountError> {
+        let now = self.clock.now();
+        let PendingLogin {
+            email,
+            keys,
+            account,
+        } = pending;
         let subject = self.email_subject(account.as_ref(), &email);
         let Some(account) = account.filter(|_| password_ok) else {
             self.record_failure(subject, now)?;
@@ -441,7 +497,7 @@ impl Accounts<'_> {
         }
         let mut amr = vec![AMR_PASSWORD.to_string()];
         if account.totp_confirmed_at.is_some() {
-            let Some(code) = attempt.totp_code else {
+            let Some(code) = totp_code else {
                 self.release_attempt(&keys)?;
                 return Err(AccountError::SecondFactorRequired);
             };
@@ -460,7 +516,7 @@ impl Accounts<'_> {
         }
         let mut conn = self.pool.get()?;
         write_transaction(&mut conn, |conn| {
-            Self::give_back(conn, &keys)?;
+            throttle_store::give_back(conn, &keys, true)?;
             let pair = self.start_session(conn, &account, &amr, now)?;
             audit::append(
                 conn,
@@ -486,32 +542,21 @@ impl Accounts<'_> {
             throttle_store::ThrottleKey {
                 key: format!("account:{}@{source}", self.email_key(email)),
                 policy: policy(auth.max_failures_per_account),
+                per_secret: true,
             },
             throttle_store::ThrottleKey {
                 key: format!("login-source:{source}"),
                 policy: policy(auth.max_failures_per_ip),
+                per_secret: false,
             },
         ]
     }
 
-    /// Returns what a right password's attempt had reserved: the per-account count starts
-    /// over, the per-source count loses this one attempt.
-    fn give_back(
-        conn: &mut DbConnection,
-        keys: &[throttle_store::ThrottleKey],
-    ) -> diesel::QueryResult<()> {
-        if let Some((first, rest)) = keys.split_first() {
-            throttle_store::clear(conn, &first.key)?;
-            for key in rest {
-                throttle_store::release(conn, key)?;
-            }
-        }
-        Ok(())
-    }
-
     fn release_attempt(&self, keys: &[throttle_store::ThrottleKey]) -> Result<(), AccountError> {
         let mut conn = self.pool.get()?;
-        write_transaction(&mut conn, |conn| Self::give_back(conn, keys))?;
+        write_transaction(&mut conn, |conn| {
+            throttle_store::give_back(conn, keys, true)
+        })?;
         Ok(())
     }
 
@@ -759,7 +804,7 @@ impl Accounts<'_> {
     ) -> Result<(), AccountError> {
         let now = self.clock.now();
         let account = self.link_account(token, PURPOSE_RESET, now)?;
-        let hash = Self::check_new_password(new_password, &account.email, "new_password")?;
+        let hash = self.check_new_password(new_password, &account.email, "new_password")?;
         let mut conn = self.pool.get()?;
         write_transaction(&mut conn, |conn| {
             let naive = now.naive_utc();
@@ -809,7 +854,9 @@ impl Accounts<'_> {
         let current_ok = account
             .password_hash
             .as_deref()
-            .is_some_and(|h| password::verify(current, h));
+            .map(|h| password::verify(self.hashing, current, h))
+            .transpose()?
+            .unwrap_or(false);
         if !current_ok {
             return Err(AccountError::Invalid {
                 field: "current_password",
@@ -822,7 +869,7 @@ impl Accounts<'_> {
                 message: "the new password must differ from the current one".into(),
             });
         }
-        let hash = Self::check_new_password(new_password, &account.email, "new_password")?;
+        let hash = self.check_new_password(new_password, &account.email, "new_password")?;
         let mut conn = self.pool.get()?;
         write_transaction(&mut conn, |conn| {
             let naive = now.naive_utc();
@@ -902,7 +949,7 @@ impl Accounts<'_> {
     pub fn accept_invitation(&self, token: &str, new_password: &str) -> Result<(), AccountError> {
         let now = self.clock.now();
         let account = self.link_account(token, PURPOSE_INVITATION, now)?;
-        let hash = Self::check_new_password(new_password, &account.email, "password")?;
+        let hash = self.check_new_password(new_password, &account.email, "password")?;
         let mut conn = self.pool.get()?;
         write_transaction(&mut conn, |conn| {
             let naive = now.naive_utc();

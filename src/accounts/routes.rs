@@ -7,10 +7,11 @@ use utoipa::ToSchema;
 use super::{
     AccountError, AccountView, Accounts, LoginAttempt, NewOfficer, TokenPair, TotpEnrolment,
 };
-use crate::auth::{AccountAuth, AdminAuth, OfficerRole};
+use crate::auth::{AccountAuth, AdminAuth, OfficerRole, password};
 use crate::error::{AppError, FieldError, Problem};
 use crate::http::{Endpoint, JsonBody};
 use crate::i18n::Language;
+use crate::metrics::Refusal;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -58,9 +59,60 @@ impl From<AccountError> for AppError {
             AccountError::Notify(e) => AppError::internal(e),
             AccountError::Database(e) => e.into(),
             AccountError::Pool(e) => e.into(),
+            AccountError::Hashing(e) => AppError::ServiceUnavailable {
+                detail: e.to_string(),
+            },
             AccountError::Internal(message) => AppError::internal(anyhow::anyhow!(message)),
         }
     }
+}
+
+/// Signs in, in three steps: the attempt counted and the account read (blocking pool),
+/// the password checked on a hashing thread (waiting for a turn holds no thread), the
+/// session started (blocking pool). The inner error is the person's to see; the outer
+/// one is ours.
+pub(crate) async fn sign_in(
+    state: &web::Data<AppState>,
+    attempt: LoginAttempt,
+) -> Result<Result<TokenPair, AccountError>, AppError> {
+    let LoginAttempt {
+        email,
+        password,
+        totp_code,
+        ip,
+    } = attempt;
+    let shared = state.clone();
+    let begun = state
+        .blocking(move || Ok(accounts(&shared).begin_login(&email, &ip)))
+        .await?;
+    let pending = match begun {
+        Ok(pending) => pending,
+        Err(error) => return Ok(Err(counted(state, error))),
+    };
+    let checked = password::verify_or_dummy(&state.hashing, password, pending.stored_hash()).await;
+    let shared = state.clone();
+    let finished = state
+        .blocking(move || {
+            let a = accounts(&shared);
+            Ok(match checked {
+                Ok(password_ok) => a.finish_login(pending, password_ok, totp_code.as_deref()),
+                Err(busy) => a
+                    .abandon_login(&pending)
+                    .and(Err(AccountError::Hashing(busy))),
+            })
+        })
+        .await?;
+    Ok(finished.map_err(|error| counted(state, error)))
+}
+
+/// Counts a sign-in refused by an abuse limit in the metrics.
+fn counted(state: &AppState, error: AccountError) -> AccountError {
+    match &error {
+        AccountError::Locked { .. } => state.metrics.refused(Refusal::LoginLocked),
+        AccountError::Hashing(_) => state.metrics.refused(Refusal::HashingBusy),
+        _ => {}
+    }
+    error
 }
 
 fn accounts(state: &AppState) -> Accounts<'_> {
@@ -70,6 +122,7 @@ fn accounts(state: &AppState) -> Accounts<'_> {
         clock: state.clock.as_ref(),
         tokens: &state.tokens,
         vault: &state.vault,
+        hashing: &state.hashing,
     }
 }
 
@@ -190,7 +243,8 @@ pub struct Login {
         (status = 200, description = "Signed in", body = TokenPair),
         (status = 401, description = "Wrong credentials, or a TOTP code is required (type /problems/totp-required)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Email not confirmed, or account disabled", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many failures; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failures from this source; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many sign-ins being checked at once; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn login(
     state: web::Data<AppState>,
@@ -205,15 +259,16 @@ pub async fn login(
         password,
         totp_code,
     } = body.0;
-    let pair = run(&state, move |a| {
-        a.login(&LoginAttempt {
-            email: &email,
-            password: &password,
-            totp_code: totp_code.as_deref(),
-            ip: &ip,
-        })
-    })
-    .await?;
+    let pair = sign_in(
+        &state,
+        LoginAttempt {
+            email,
+            password,
+            totp_code,
+            ip,
+        },
+    )
+    .await??;
     Ok(web::Json(pair))
 }
 

@@ -2,6 +2,7 @@
 //! routes declare.
 
 pub mod extract;
+pub mod hashing;
 pub mod password;
 pub mod store;
 pub mod throttle;

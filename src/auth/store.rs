@@ -17,6 +17,17 @@ use crate::db::schema::login_attempts;
 pub struct ThrottleKey {
     pub key: String,
     pub policy: Policy,
+    /// Counts guesses of one secret (not all guesses from a source): the right secret
+    /// forgets its earlier failures.
+    pub per_secret: bool,
+}
+
+/// The keys in the one order every caller locks them in, so two attempts never wait on
+/// each other's rows.
+fn in_lock_order(keys: &[ThrottleKey]) -> Vec<&ThrottleKey> {
+    let mut keys: Vec<&ThrottleKey> = keys.iter().collect();
+    keys.sort_by(|a, b| a.key.cmp(&b.key));
+    keys
 }
 
 /// Takes the row of `key` for this transaction, creating it (with no failures) first.
@@ -55,9 +66,7 @@ pub fn reserve(
     now: DateTime<Utc>,
 ) -> QueryResult<Option<u64>> {
     let now = now.naive_utc();
-    // One order for every caller, so two attempts never wait on each other's rows.
-    let mut keys: Vec<&ThrottleKey> = keys.iter().collect();
-    keys.sort_by(|a, b| a.key.cmp(&b.key));
+    let keys = in_lock_order(keys);
     let mut rows = Vec::with_capacity(keys.len());
     for key in &keys {
         rows.push(lock_row(conn, &key.key, now)?);
@@ -92,14 +101,33 @@ pub fn reserve(
     Ok(None)
 }
 
-/// Gives back an attempt [`reserve`] counted against `key`, once it turned out right (or
-/// was never checked), lifting the lock it may have set.
-pub fn release(conn: &mut DbConnection, key: &ThrottleKey) -> QueryResult<()> {
-    let count: Option<i32> = login_attempts::table
+/// Gives back the attempt [`reserve`] counted, once it turned out right (`right_secret`:
+/// the per-secret counts start over) or was never checked. Run inside `write_transaction`.
+pub fn give_back(
+    conn: &mut DbConnection,
+    keys: &[ThrottleKey],
+    right_secret: bool,
+) -> QueryResult<()> {
+    for key in in_lock_order(keys) {
+        if right_secret && key.per_secret {
+            clear(conn, &key.key)?;
+        } else {
+            release(conn, key)?;
+        }
+    }
+    Ok(())
+}
+
+/// Gives back one attempt counted against `key`, lifting the lock it may have set.
+fn release(conn: &mut DbConnection, key: &ThrottleKey) -> QueryResult<()> {
+    let query = login_attempts::table
         .find(&key.key)
-        .select(login_attempts::failures)
-        .first(conn)
-        .optional()?;
+        .select(login_attempts::failures);
+    // Locked like `reserve`, or two releases at once would give back only one attempt.
+    let count: Option<i32> = match conn {
+        DbConnection::Postgresql(c) => query.for_update().first(c).optional()?,
+        DbConnection::Sqlite(c) => query.first(c).optional()?,
+    };
     let Some(count) = count else {
         return Ok(());
     };

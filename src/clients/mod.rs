@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::audit::{self, NewAuditEntry};
+use crate::auth::hashing::HashingPool;
 use crate::auth::tokens::AUDIENCE;
 use crate::auth::{
     Claims, PrincipalKind, TokenService, password, random_token, store as throttle_store, throttle,
@@ -85,6 +86,8 @@ pub enum ClientError {
     Database(#[from] diesel::result::Error),
     #[error(transparent)]
     Pool(#[from] r2d2::Error),
+    #[error(transparent)]
+    Hashing(#[from] crate::auth::hashing::HashingError),
     #[error("{0}")]
     Internal(String),
 }
@@ -126,6 +129,8 @@ pub struct Clients<'a> {
     pub tokens: &'a TokenService,
     /// Keys the secret digests.
     pub vault: &'a Vault,
+    /// Checks secrets stored as argon2 hashes by earlier versions.
+    pub hashing: &'a HashingPool,
 }
 
 /// Prefix of a secret digest that is a keyed SHA-256 (HMAC) rather than an argon2 hash.
@@ -276,11 +281,11 @@ impl Clients<'_> {
     /// True when `secret` is the one `stored` was made from. Secrets stored by earlier
     /// versions as argon2 hashes still verify (and are then stored keyed, see
     /// [`Self::issue_token`]).
-    fn secret_matches(&self, secret: &str, stored: &str) -> bool {
+    fn secret_matches(&self, secret: &str, stored: &str) -> Result<bool, ClientError> {
         if stored.starts_with(KEYED_DIGEST) {
-            same_secret(&self.secret_digest(secret), stored)
+            Ok(same_secret(&self.secret_digest(secret), stored))
         } else {
-            password::verify(secret, stored)
+            Ok(password::verify(self.hashing, secret, stored)?)
         }
     }
 
@@ -298,10 +303,12 @@ impl Clients<'_> {
             throttle_store::ThrottleKey {
                 key: format!("client:{client_id}@{source}"),
                 policy: policy(auth.max_failures_per_account),
+                per_secret: true,
             },
             throttle_store::ThrottleKey {
                 key: format!("client-source:{source}"),
                 policy: policy(auth.max_failures_per_ip),
+                per_secret: false,
             },
         ]
     }
@@ -327,9 +334,10 @@ impl Clients<'_> {
             }
             store::find(&mut conn, client_id)?
         };
-        let secret_ok = row
-            .as_ref()
-            .is_some_and(|r| self.secret_matches(secret, &r.secret_hash));
+        let secret_ok = match &row {
+            Some(r) => self.secret_matches(secret, &r.secret_hash)?,
+            None => false,
+        };
         let Some(row) = row.filter(|r| secret_ok && r.disabled_at.is_none()) else {
             let mut conn = self.pool.get()?;
             let subject = format!("client:{client_id}");
@@ -387,12 +395,7 @@ impl Clients<'_> {
             .map_err(|e| ClientError::Internal(e.to_string()))?;
         let mut conn = self.pool.get()?;
         write_transaction(&mut conn, |conn| {
-            if let Some((first, rest)) = keys.split_first() {
-                throttle_store::clear(conn, &first.key)?;
-                for key in rest {
-                    throttle_store::release(conn, key)?;
-                }
-            }
+            throttle_store::give_back(conn, &keys, true)?;
             if let Some(digest) = &upgrade {
                 store::set_secret_hash(conn, &client.id, digest)?;
             }

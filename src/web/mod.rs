@@ -248,6 +248,7 @@ pub(crate) fn account_service(state: &AppState) -> crate::accounts::Accounts<'_>
         clock: state.clock.as_ref(),
         tokens: &state.tokens,
         vault: &state.vault,
+        hashing: &state.hashing,
     }
 }
 
@@ -285,6 +286,7 @@ pub(crate) fn client_service(state: &AppState) -> crate::clients::Clients<'_> {
         clock: state.clock.as_ref(),
         tokens: &state.tokens,
         vault: &state.vault,
+        hashing: &state.hashing,
     }
 }
 

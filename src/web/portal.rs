@@ -148,18 +148,16 @@ pub(super) async fn sign_in(
         field(form, "password").to_string(),
     );
     let totp = Some(field(form, "totp_code").trim().to_string()).filter(|c| !c.is_empty());
-    let shared = state.clone();
-    let (login_email, login_password) = (email.clone(), password);
-    let attempt = state
-        .blocking(move || {
-            Ok(super::account_service(&shared).login(&LoginAttempt {
-                email: &login_email,
-                password: &login_password,
-                totp_code: totp.as_deref(),
-                ip: &ip,
-            }))
-        })
-        .await?;
+    let attempt = crate::accounts::routes::sign_in(
+        state,
+        LoginAttempt {
+            email: email.clone(),
+            password,
+            totp_code: totp,
+            ip,
+        },
+    )
+    .await?;
     let pair = match attempt {
         Ok(pair) => pair,
         Err(error) if !shown_at_sign_in(&error) => return Err(error.into()),

@@ -6,7 +6,7 @@ use tracegate::clients::ClientKind;
 
 use crate::both_backends;
 use crate::fixtures::{PASSWORD, client, request_client_token, token_for_client, verified_seller};
-use crate::helpers::{TestApp, TestBackend};
+use crate::helpers::{TestApp, TestBackend, TestEnv};
 
 async fn parallel_guesses_cannot_outrun_the_account_lock(backend: TestBackend) {
     let (_env, app) = TestApp::spawn(&backend).await;
@@ -149,7 +149,7 @@ async fn client_secrets_are_stored_keyed_and_old_hashes_move_over(backend: TestB
         .await;
     assert_eq!(keyed, 1, "a new secret is stored as a keyed digest");
     // A secret stored by an earlier version (argon2id) still works, and moves over.
-    let old = tracegate::auth::password::hash(&secret).expect("hash");
+    let old = tracegate::auth::password::hash(&app.state.hashing, &secret).expect("hash");
     app.execute_sql(&format!(
         "UPDATE clients SET secret_hash = '{old}' WHERE id = '{id}'"
     ))
@@ -168,3 +168,46 @@ async fn client_secrets_are_stored_keyed_and_old_hashes_move_over(backend: TestB
     assert_eq!(wrong.status(), 401);
 }
 both_backends!(client_secrets_are_stored_keyed_and_old_hashes_move_over);
+
+async fn a_sign_in_flood_waits_for_a_hashing_turn_then_gets_503(backend: TestBackend) {
+    let mut env = TestEnv::new(&backend);
+    env.config.auth.hashing_threads = 1;
+    env.config.auth.hashing_wait_ms = 20;
+    let app = TestApp::start(env.config.clone()).await;
+    let flood = (0..24).map(|i| {
+        let request = app.client.post(app.url("/v1/auth/login")).json(
+            &json!({ "email": format!("nobody-{i}@example.vn"), "password": "whatever-it-is" }),
+        );
+        async move {
+            let response = request.send().await.expect("request sent");
+            let retry_after = response.headers().get("retry-after").cloned();
+            (response.status().as_u16(), retry_after)
+        }
+    });
+    let answers = futures_util::future::join_all(flood).await;
+    let checked = answers.iter().filter(|(s, _)| *s == 401).count();
+    let busy: Vec<_> = answers.iter().filter(|(s, _)| *s == 503).collect();
+    assert_eq!(checked + busy.len(), 24, "{answers:?}");
+    assert!(
+        !busy.is_empty(),
+        "one hashing thread cannot take 24 at once"
+    );
+    assert!(
+        busy.iter().all(|(_, r)| r.is_some()),
+        "503 carries Retry-After"
+    );
+    // Refused before their check, the busy ones count as no guess.
+    let counted = app
+        .count_sql("SELECT COALESCE(SUM(failures), 0) AS n FROM login_attempts WHERE throttle_key LIKE 'login-source:%'")
+        .await;
+    assert_eq!(counted, checked as i64);
+    let metrics = app.get("/metrics").await.text().await.expect("metrics");
+    assert!(
+        metrics.contains(&format!(
+            "tracegate_attempts_refused_total{{reason=\"hashing_busy\"}} {}",
+            busy.len()
+        )),
+        "{metrics}"
+    );
+}
+both_backends!(a_sign_in_flood_waits_for_a_hashing_turn_then_gets_503);
