@@ -170,7 +170,7 @@ pub struct AuthConfig {
     /// Officers must confirm a TOTP second factor before they may use officer routes.
     pub require_officer_totp: bool,
     /// Password hashes (19 MiB of memory each) computed at once, on threads of their own;
-    /// 0 means one per CPU core.
+    /// 0 means one per two CPU cores (at least one).
     pub hashing_threads: u32,
     /// How long a sign-in waits for a free hashing thread before it is answered 503
     /// (with `Retry-After`), in milliseconds.

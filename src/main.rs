@@ -178,12 +178,18 @@ enum ConfigCommand {
 /// with the default, 188 MB with two arenas, same throughput). mimalloc was tried in its
 /// place: no throughput gained within the noise of this machine, 80 MB more resident
 /// (docs/PERFORMANCE.md).
+///
+/// Blocks of 1 MiB and more are mapped for each use and returned when freed. glibc would
+/// otherwise raise that threshold after the first large free and carve each password
+/// hash's 19 MiB from the arenas, which then stay that large: a sign-in flood left 364 MiB
+/// resident with the default, 84 MiB with the fixed threshold (docs/PERFORMANCE.md).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn limit_malloc_arenas() {
     // SAFETY: called first in main, before any other thread exists; mallopt only sets a
     // tunable of the allocator.
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 2);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
     }
 }
 

@@ -11,6 +11,8 @@ pub mod routes;
 mod store;
 
 pub use email::{Email, EmailError};
+/// For the revocation list (`auth::revocation`): sessions ended since a moment.
+pub use store::sessions_revoked_since;
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeDelta, Utc};
 use serde::Serialize;
@@ -433,6 +435,22 @@ impl Accounts<'_> {
             )?;
             Ok(())
         })
+    }
+
+    /// Refuses a login at once, with no write, while its source is locked (for this
+    /// account or for all); [`Self::begin_login`] checks again as it counts the attempt.
+    pub fn check_login_lock(&self, email: &str, ip: &str) -> Result<(), AccountError> {
+        let email = Self::parse_email(email)?;
+        let now = self.clock.now();
+        let mut conn = self.pool.get()?;
+        let mut locked = None;
+        for key in self.login_throttle_keys(&email, ip) {
+            locked = locked.max(throttle_store::locked_for(&mut conn, &key.key, now)?);
+        }
+        match locked {
+            Some(retry_after_secs) => Err(AccountError::Locked { retry_after_secs }),
+            None => Ok(()),
+        }
     }
 
     /// First step of a login: counts the attempt (or refuses it while the source is

@@ -67,10 +67,11 @@ impl From<AccountError> for AppError {
     }
 }
 
-/// Signs in, in three steps: the attempt counted and the account read (blocking pool),
-/// the password checked on a hashing thread (waiting for a turn holds no thread), the
-/// session started (blocking pool). The inner error is the person's to see; the outer
-/// one is ours.
+/// Signs in: refused at once while the source is locked; else, once a hashing turn is
+/// free (waiting holds no thread; none free within the wait is a 503 that touched
+/// nothing), the attempt is counted and the account read (blocking pool), the password
+/// checked on a hashing thread, and the session started (blocking pool). The inner error
+/// is the person's to see; the outer one is ours.
 pub(crate) async fn sign_in(
     state: &web::Data<AppState>,
     attempt: LoginAttempt,
@@ -81,6 +82,17 @@ pub(crate) async fn sign_in(
         totp_code,
         ip,
     } = attempt;
+    let (shared, for_check) = (state.clone(), (email.clone(), ip.clone()));
+    let locked = state
+        .blocking(move || Ok(accounts(&shared).check_login_lock(&for_check.0, &for_check.1)))
+        .await?;
+    if let Err(error) = locked {
+        return Ok(Err(counted(state, error)));
+    }
+    let turn = match state.hashing.turn().await {
+        Ok(turn) => turn,
+        Err(busy) => return Ok(Err(counted(state, AccountError::Hashing(busy)))),
+    };
     let shared = state.clone();
     let begun = state
         .blocking(move || Ok(accounts(&shared).begin_login(&email, &ip)))
@@ -89,16 +101,16 @@ pub(crate) async fn sign_in(
         Ok(pending) => pending,
         Err(error) => return Ok(Err(counted(state, error))),
     };
-    let checked = password::verify_or_dummy(&state.hashing, password, pending.stored_hash()).await;
+    let checked = password::verify_or_dummy(turn, password, pending.stored_hash()).await;
     let shared = state.clone();
     let finished = state
         .blocking(move || {
             let a = accounts(&shared);
             Ok(match checked {
                 Ok(password_ok) => a.finish_login(pending, password_ok, totp_code.as_deref()),
-                Err(busy) => a
+                Err(stopped) => a
                     .abandon_login(&pending)
-                    .and(Err(AccountError::Hashing(busy))),
+                    .and(Err(AccountError::Hashing(stopped))),
             })
         })
         .await?;
@@ -289,7 +301,12 @@ pub async fn refresh(
     body: JsonBody<RefreshRequest>,
 ) -> Result<web::Json<TokenPair>, AppError> {
     let token = body.0.refresh_token;
-    Ok(web::Json(run(&state, move |a| a.refresh(&token)).await?))
+    let renewed = run(&state, move |a| a.refresh(&token)).await;
+    if renewed.is_err() {
+        // A reused refresh token ends its whole session.
+        state.revoked_now().await?;
+    }
+    Ok(web::Json(renewed?))
 }
 
 /// End the session of a refresh token.
@@ -301,6 +318,7 @@ pub async fn logout(
 ) -> Result<HttpResponse, AppError> {
     let token = body.0.refresh_token;
     run(&state, move |a| a.logout(&token)).await?;
+    state.revoked_now().await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -343,6 +361,7 @@ pub async fn confirm_password_reset(
         a.confirm_password_reset(&token, &new_password)
     })
     .await?;
+    state.revoked_now().await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -415,6 +434,7 @@ pub async fn change_password(
         )
     })
     .await?;
+    state.revoked_now().await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

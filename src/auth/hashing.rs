@@ -49,11 +49,15 @@ impl std::fmt::Debug for HashingPool {
 }
 
 impl HashingPool {
-    /// Starts `threads` hashing threads (0: one per core). A request waits at most `wait`
-    /// for its turn.
+    /// Starts `threads` hashing threads (0: one per two cores, at least one). A request
+    /// waits at most `wait` for its turn.
+    ///
+    /// Half the cores by default: on two cores, a second hashing thread added no hashes per
+    /// second under a flood (the database writes around each check bound it) and took
+    /// listing checks' p99 from 24 ms to 39 ms (docs/PERFORMANCE.md).
     pub fn start(threads: u32, wait: Duration) -> std::io::Result<Self> {
         let threads = match threads {
-            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            0 => std::thread::available_parallelism().map_or(1, |n| (usize::from(n) / 2).max(1)),
             n => n as usize,
         };
         let (sender, receiver) = channel::<Job>();
@@ -77,9 +81,11 @@ impl HashingPool {
         self.threads
     }
 
-    async fn turn(&self) -> Result<OwnedSemaphorePermit, HashingError> {
+    /// Waits (at most the pool's wait) for a turn to hash; the turn is held until the hash
+    /// it runs is done, so a caller may take its turn first and do cheap work before.
+    pub async fn turn(&self) -> Result<Turn<'_>, HashingError> {
         match tokio::time::timeout(self.wait, Arc::clone(&self.turns).acquire_owned()).await {
-            Ok(Ok(permit)) => Ok(permit),
+            Ok(Ok(permit)) => Ok(Turn { pool: self, permit }),
             Ok(Err(_)) => Err(HashingError::Stopped),
             Err(_) => Err(HashingError::Busy),
         }
@@ -99,14 +105,7 @@ impl HashingPool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let permit = self.turn().await?;
-        let (reply, answer) = oneshot::channel();
-        self.submit(Box::new(move || {
-            let _ = reply.send(f());
-            // The turn is given back only once the hash is done.
-            drop(permit);
-        }))?;
-        answer.await.map_err(|_| HashingError::Stopped)
+        self.turn().await?.run(f).await
     }
 
     /// [`Self::run`] for code already on a blocking thread (registration, password change):
@@ -133,6 +132,36 @@ impl HashingPool {
             drop(permit);
         }))?;
         answer.recv().map_err(|_| HashingError::Stopped)
+    }
+}
+
+/// A turn to hash, taken from a [`HashingPool`].
+pub struct Turn<'a> {
+    pool: &'a HashingPool,
+    permit: OwnedSemaphorePermit,
+}
+
+impl std::fmt::Debug for Turn<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Turn")
+    }
+}
+
+impl Turn<'_> {
+    /// Runs `f` on a hashing thread and gives the turn back when it is done.
+    pub async fn run<T, F>(self, f: F) -> Result<T, HashingError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let permit = self.permit;
+        let (reply, answer) = oneshot::channel();
+        self.pool.submit(Box::new(move || {
+            let _ = reply.send(f());
+            // The turn is given back only once the hash is done.
+            drop(permit);
+        }))?;
+        answer.await.map_err(|_| HashingError::Stopped)
     }
 }
 

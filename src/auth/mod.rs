@@ -4,6 +4,7 @@
 pub mod extract;
 pub mod hashing;
 pub mod password;
+pub mod revocation;
 pub mod store;
 pub mod throttle;
 pub mod tokens;

@@ -7,7 +7,7 @@ use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 
-use super::hashing::{HashingError, HashingPool};
+use super::hashing::{HashingError, HashingPool, Turn};
 
 /// Shortest password accepted.
 pub const MIN_LENGTH: usize = 10;
@@ -123,14 +123,13 @@ pub fn verify(pool: &HashingPool, password: &str, stored: &str) -> Result<bool, 
 }
 
 /// Checks `password` against `stored`, or, with nothing stored, spends the same time on
-/// a dummy hash and answers false; on a hashing thread, waiting for a turn without
-/// holding a thread.
+/// a dummy hash and answers false; on a hashing thread, in a turn already taken.
 pub async fn verify_or_dummy(
-    pool: &HashingPool,
+    turn: Turn<'_>,
     password: String,
     stored: Option<String>,
 ) -> Result<bool, HashingError> {
-    pool.run(move || match stored {
+    turn.run(move || match stored {
         Some(stored) => verify_here(&password, &stored),
         None => {
             let _ = verify_here(&password, dummy());

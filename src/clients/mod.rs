@@ -5,6 +5,9 @@
 pub mod routes;
 mod store;
 
+/// For the revocation list (`auth::revocation`): clients disabled since a moment.
+pub use store::disabled_since;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -312,5 +312,6 @@ pub async fn disable(
     let id = path.into_inner().id;
     let actor = format!("account:{}", caller.account_id);
     run(&state, move |c| c.disable(&id, &actor)).await?;
+    state.revoked_now().await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -71,3 +71,14 @@ pub fn set_secret_hash(conn: &mut DbConnection, id: &str, digest: &str) -> Query
         .execute(conn)?;
     Ok(())
 }
+
+/// Clients disabled at or after `since`, with when.
+pub fn disabled_since(
+    conn: &mut DbConnection,
+    since: NaiveDateTime,
+) -> QueryResult<Vec<(String, NaiveDateTime)>> {
+    clients::table
+        .filter(clients::disabled_at.ge(since))
+        .select((clients::id, clients::disabled_at.assume_not_null()))
+        .load(conn)
+}

@@ -22,6 +22,7 @@ mod operations;
 mod pages;
 mod registry_http;
 mod resolver;
+mod revocation;
 mod schema;
 mod stubs;
 mod verify;
