@@ -165,6 +165,7 @@ impl Demo<'_> {
             national_id: id,
             full_name: name,
             birth_date: born,
+            source: "demo",
         };
         sellers
             .submit_identity(&an, &claim("079085900001", "Nguyễn Văn An", "1985-03-14"))

@@ -60,6 +60,8 @@ pub enum Refusal {
     ClientLocked,
     /// No hashing thread was free within the wait.
     HashingBusy,
+    /// An identity check from an account or source locked after checks that did not match.
+    IdentityLocked,
 }
 
 impl Refusal {
@@ -68,6 +70,7 @@ impl Refusal {
             Refusal::LoginLocked => "login_locked",
             Refusal::ClientLocked => "client_locked",
             Refusal::HashingBusy => "hashing_busy",
+            Refusal::IdentityLocked => "identity_locked",
         }
     }
 }

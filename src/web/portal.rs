@@ -733,6 +733,9 @@ async fn submit_identity(
     );
     let (seller_id, shared) = (session.claims.sub.clone(), state.clone());
     let (n, b) = (name.clone(), born.clone());
+    let source = req
+        .peer_addr()
+        .map_or_else(|| "unknown".to_string(), |a| a.ip().to_string());
     let outcome = state
         .blocking(move || {
             Ok(super::seller_service(&shared).submit_identity(
@@ -741,6 +744,7 @@ async fn submit_identity(
                     national_id: &id,
                     full_name: &n,
                     birth_date: &b,
+                    source: &source,
                 },
             ))
         })
