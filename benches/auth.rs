@@ -49,11 +49,14 @@ fn access_tokens(c: &mut Criterion) {
 }
 
 fn passwords(c: &mut Criterion) {
-    let stored = password::hash("violet-tractor-harbour-91").expect("hash");
+    let hashing =
+        tracegate::auth::hashing::HashingPool::start(1, std::time::Duration::from_secs(60))
+            .expect("hashing thread");
+    let stored = password::hash(&hashing, "violet-tractor-harbour-91").expect("hash");
     let mut group = c.benchmark_group("password");
     group.sample_size(20);
     group.bench_function("verify_argon2id_owasp", |b| {
-        b.iter(|| password::verify(black_box("violet-tractor-harbour-91"), &stored))
+        b.iter(|| password::verify(&hashing, black_box("violet-tractor-harbour-91"), &stored))
     });
     group.bench_function("policy_check", |b| {
         b.iter(|| {

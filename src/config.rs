@@ -161,14 +161,23 @@ pub struct AuthConfig {
     pub password_reset_ttl_minutes: u32,
     /// How long an officer invitation stays valid, in hours.
     pub invitation_ttl_hours: u32,
-    /// Failed logins for one account before it is locked for a while.
+    /// Failed logins for one account (or secrets for one client) from one source before
+    /// that source is locked out of it for a while. Never counted per account alone, so
+    /// guesses from elsewhere cannot lock out the holder of the right secret.
     pub max_failures_per_account: u32,
-    /// Failed logins from one IP address before it is locked for a while.
+    /// Failed logins (or client secrets) from one source, an IPv4 address or IPv6 /64,
+    /// before that source is locked for a while.
     pub max_failures_per_ip: u32,
     /// First lock-out, in seconds; each further failure doubles it up to 15 minutes.
     pub lockout_base_secs: u32,
     /// Officers must confirm a TOTP second factor before they may use officer routes.
     pub require_officer_totp: bool,
+    /// Password hashes (19 MiB of memory each) computed at once, on threads of their own;
+    /// 0 means one per two CPU cores (at least one).
+    pub hashing_threads: u32,
+    /// How long a sign-in waits for a free hashing thread before it is answered 503
+    /// (with `Retry-After`), in milliseconds.
+    pub hashing_wait_ms: u32,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -241,6 +250,8 @@ impl Default for AuthConfig {
             max_failures_per_ip: 50,
             lockout_base_secs: 30,
             require_officer_totp: true,
+            hashing_threads: 0,
+            hashing_wait_ms: 1000,
         }
     }
 }
@@ -713,6 +724,7 @@ impl LoadedConfig {
                 c.auth.max_failures_per_account,
             ),
             ("auth.max_failures_per_ip", c.auth.max_failures_per_ip),
+            ("auth.hashing_wait_ms", c.auth.hashing_wait_ms),
         ] {
             if value == 0 {
                 return Err(self.invalid(key, "expected at least 1"));

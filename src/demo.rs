@@ -11,6 +11,7 @@ use ed25519_dalek::{Signer, SigningKey};
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::{Accounts, NewOfficer};
+use crate::auth::hashing::HashingPool;
 use crate::auth::{OfficerRole, TokenService};
 use crate::clients::{ClientKind, Clients};
 use crate::clock::Clock;
@@ -116,6 +117,8 @@ impl Demo<'_> {
     pub fn seed(&self) -> anyhow::Result<DemoCredentials> {
         let tokens = TokenService::new(self.keys, &self.config.server.public_url);
         let vault = Vault::new(self.keys);
+        // Seeding hashes the demo passwords one after another, before the service runs.
+        let hashing = HashingPool::start(1, std::time::Duration::from_secs(60))?;
         // Seeding runs before the service starts: the service loads what it publishes.
         let facts = crate::listings::fact_bus();
         let accounts = Accounts {
@@ -124,6 +127,7 @@ impl Demo<'_> {
             clock: self.clock,
             tokens: &tokens,
             vault: &vault,
+            hashing: &hashing,
         };
         let sellers = Sellers {
             pool: self.pool,
@@ -138,6 +142,8 @@ impl Demo<'_> {
             config: self.config,
             clock: self.clock,
             tokens: &tokens,
+            vault: &vault,
+            hashing: &hashing,
         };
         let registry = Registry {
             pool: self.pool,
@@ -159,6 +165,7 @@ impl Demo<'_> {
             national_id: id,
             full_name: name,
             birth_date: born,
+            source: "demo",
         };
         sellers
             .submit_identity(&an, &claim("079085900001", "Nguyễn Văn An", "1985-03-14"))

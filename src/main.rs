@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use tracegate::accounts::{Accounts, NewOfficer};
+use tracegate::auth::hashing::HashingPool;
 use tracegate::auth::{OfficerRole, TokenService};
 use tracegate::clients::{ClientKind, Clients};
 use tracegate::clock::Clock;
@@ -174,12 +175,13 @@ enum ConfigCommand {
 
 /// glibc gives each thread that allocates its own arena; with HTTP workers, blocking pools
 /// and large request bodies that fragments memory (measured: 346 MB resident under load
-/// with the default, 188 MB with two arenas, same throughput). Its mmap threshold also
-/// rises with every large block freed, after which batch bodies and PostgreSQL's result
-/// buffers stay on the heap for good (402 MB resident on PostgreSQL against 222 MB on
-/// SQLite): a fixed threshold gives them back. mimalloc was tried in its place: no
-/// throughput gained within the noise of this machine, 80 MB more resident
-/// (docs/PERFORMANCE.md).
+/// with the default, 188 MB with two arenas, same throughput). Blocks of 128 KiB and more
+/// are mapped for each use and returned when freed: glibc would otherwise raise that
+/// threshold after the first large free and carve batch bodies, PostgreSQL's result buffers
+/// and each password hash's 19 MiB from the arenas, which then stay that large (a sign-in
+/// flood left 364 MiB resident with the default, 84 MiB with a fixed threshold). mimalloc
+/// was tried in its place: no throughput gained within the noise of this machine, 80 MB
+/// more resident (docs/PERFORMANCE.md).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn limit_malloc_arenas() {
     // SAFETY: called first in main, before any other thread exists; mallopt only sets a
@@ -455,6 +457,7 @@ async fn admin(loaded: LoadedConfig, command: AdminCommand) -> anyhow::Result<()
                     clock: &clock,
                     tokens: &tokens,
                     vault: &Vault::new(&keys),
+                    hashing: &HashingPool::start(1, std::time::Duration::from_secs(60))?,
                 };
                 let id = accounts
                     .create_officer(&NewOfficer {
@@ -495,6 +498,8 @@ async fn admin(loaded: LoadedConfig, command: AdminCommand) -> anyhow::Result<()
                     config: &config,
                     clock: &clock,
                     tokens: &tokens,
+                    vault: &Vault::new(&keys),
+                    hashing: &HashingPool::start(1, std::time::Duration::from_secs(60))?,
                 };
                 let kind = match kind {
                     KindArg::Platform => ClientKind::Platform,

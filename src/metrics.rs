@@ -46,6 +46,36 @@ struct OutcomeLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: &'static str,
+}
+
+/// Why an attempt was throttled or refused by an abuse limit (the `reason` label of
+/// `tracegate_attempts_refused_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// A sign-in from a source locked after failed passwords or codes.
+    LoginLocked,
+    /// A client token request from a source locked after wrong secrets.
+    ClientLocked,
+    /// No hashing thread was free within the wait.
+    HashingBusy,
+    /// An identity check from an account or source locked after checks that did not match.
+    IdentityLocked,
+}
+
+impl Refusal {
+    fn label(self) -> &'static str {
+        match self {
+            Refusal::LoginLocked => "login_locked",
+            Refusal::ClientLocked => "client_locked",
+            Refusal::HashingBusy => "hashing_busy",
+            Refusal::IdentityLocked => "identity_locked",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PoolLabels {
     state: &'static str,
 }
@@ -72,6 +102,7 @@ pub struct Metrics {
     decisions_redecided: Counter,
     decision_commit: Histogram,
     decision_group: Histogram,
+    refused: Family<ReasonLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -153,6 +184,12 @@ impl Metrics {
             "Listing decisions stored per transaction",
             decision_group.clone(),
         );
+        let refused = Family::<ReasonLabels, Counter>::default();
+        registry.register(
+            "attempts_refused",
+            "Attempts throttled or refused by an abuse limit, by reason",
+            refused.clone(),
+        );
         // One statement each: the family's read guard must be gone before the next look-up.
         let decisions_stored = listing_decisions
             .get_or_create(&OutcomeLabels { outcome: "stored" })
@@ -168,6 +205,7 @@ impl Metrics {
             })
             .clone();
         Self {
+            refused,
             decisions_stored,
             decisions_replayed,
             decisions_redecided,
@@ -211,6 +249,15 @@ impl Metrics {
     pub fn observe_decision_group(&self, decisions: usize, elapsed: Duration) {
         self.decision_commit.observe(elapsed.as_secs_f64());
         self.decision_group.observe(decisions as f64);
+    }
+
+    /// Counts one attempt refused by an abuse limit.
+    pub fn refused(&self, why: Refusal) {
+        self.refused
+            .get_or_create(&ReasonLabels {
+                reason: why.label(),
+            })
+            .inc();
     }
 
     /// Records one delivery attempt of an outbox message.

@@ -59,7 +59,9 @@ pub async fn healthz() -> web::Json<Health> {
 pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Readiness>, AppError> {
     let pool = state.pool.clone();
     let model = state.gate.model.clone();
-    let now = state.clock.now().naive_utc();
+    let revocations = state.revocations.clone();
+    let clock_now = state.clock.now();
+    let now = clock_now.naive_utc();
     let timeout = READINESS_TIMEOUT.min(Duration::from_secs(u64::from(
         state.config.database.connect_timeout_secs,
     )));
@@ -90,6 +92,16 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Readiness>, 
                 detail: "the listing gate cannot follow fact changes; its answers could be stale"
                     .into(),
             });
+        }
+        // Tokens are checked against the revocation list only; a list that stopped
+        // following could accept tokens that ended.
+        if !revocations.is_current() {
+            revocations.update(&mut conn, clock_now).map_err(|e| {
+                tracing::warn!(error = %e, "readiness: cannot read revoked sessions");
+                AppError::ServiceUnavailable {
+                    detail: "the list of ended sessions cannot be brought up to date".into(),
+                }
+            })?;
         }
         Ok(conn.backend())
     })

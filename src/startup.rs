@@ -51,6 +51,8 @@ pub enum StartupError {
     Policy(#[from] crate::policies::PolicyError),
     #[error("mail: {0}")]
     Mail(String),
+    #[error("cannot start the password hashing threads")]
+    Hashing(#[source] std::io::Error),
     #[error("cannot listen on {address}")]
     Bind {
         address: String,
@@ -87,6 +89,17 @@ impl Application {
             None => Policies::built_in()?,
         };
         let keys = KeyRing::load_or_generate(&config.keys)?;
+        let revocations = Arc::new(crate::auth::revocation::Revocations::new(
+            config
+                .auth
+                .access_token_ttl_secs
+                .max(config.auth.client_token_ttl_secs),
+        ));
+        let hashing = crate::auth::hashing::HashingPool::start(
+            config.auth.hashing_threads,
+            Duration::from_millis(u64::from(config.auth.hashing_wait_ms)),
+        )
+        .map_err(StartupError::Hashing)?;
         let registers = Registers::from_config(&config.identity).map_err(StartupError::Config)?;
         if keys.generated {
             tracing::warn!(
@@ -139,6 +152,16 @@ impl Application {
         if let Err(error) = load_model(&pool, &model, clock.as_ref()).await {
             tracing::warn!(error = %format!("{:#}", anyhow::Error::new(error)), "the listing gate's facts are not loaded yet");
         }
+        // Tokens that ended are known before the first request (else /readyz loads them).
+        let (list, list_pool, now) = (revocations.clone(), pool.clone(), clock.now());
+        let loaded = tokio::task::spawn_blocking(move || {
+            let mut conn = list_pool.get().map_err(|e| e.to_string())?;
+            list.update(&mut conn, now).map_err(|e| e.to_string())
+        })
+        .await;
+        if !matches!(loaded, Ok(Ok(()))) {
+            tracing::warn!(result = ?loaded, "the list of ended sessions is not loaded yet");
+        }
         let gate = Arc::new(Gate {
             pool: pool.clone(),
             clock: clock.clone(),
@@ -170,6 +193,8 @@ impl Application {
             links,
             businesses,
             evidence: Arc::new(EvidenceStore::new(&config.disputes.evidence_dir)),
+            hashing: Arc::new(hashing),
+            revocations: revocations.clone(),
             keys: Arc::new(keys),
             pool,
             clock,
@@ -240,7 +265,13 @@ impl Application {
         let follower = tokio::spawn(self.state.gate.clone().follow(FOLLOW_POLL, stopped.clone()));
         let outbox = tokio::spawn(self.outbox_worker.run(stopped.clone()));
         let monitor = tokio::spawn(self.identity_monitor.run(stopped.clone()));
-        let disputes = tokio::spawn(self.dispute_worker.run(stopped));
+        let disputes = tokio::spawn(self.dispute_worker.run(stopped.clone()));
+        let revocations = tokio::spawn(crate::auth::revocation::follow(
+            self.state.revocations.clone(),
+            self.state.pool.clone(),
+            self.state.clock.clone(),
+            stopped,
+        ));
         let result = self.server.await;
         let _ = stop.send(true);
         for (name, worker) in [
@@ -248,6 +279,7 @@ impl Application {
             ("outbox worker", outbox),
             ("identity monitor", monitor),
             ("dispute worker", disputes),
+            ("revocation follower", revocations),
         ] {
             if let Err(error) = worker.await {
                 tracing::error!(error = %error, worker = name, "background worker ended abnormally");

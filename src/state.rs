@@ -3,6 +3,8 @@
 use std::sync::Arc;
 
 use crate::auth::TokenService;
+use crate::auth::hashing::HashingPool;
+use crate::auth::revocation::Revocations;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::{DbConnection, DbPool};
@@ -39,6 +41,10 @@ pub struct AppState {
     pub links: Arc<LinkIndex>,
     pub businesses: Arc<VerifiedBusinesses>,
     pub evidence: Arc<EvidenceStore>,
+    /// The threads passwords are hashed on, and their turns.
+    pub hashing: Arc<HashingPool>,
+    /// Sessions and clients that ended before their tokens expire.
+    pub revocations: Arc<Revocations>,
 }
 
 impl AppState {
@@ -52,6 +58,18 @@ impl AppState {
         telemetry::spawn_blocking(f)
             .await
             .map_err(|e| AppError::internal(anyhow::anyhow!("blocking task failed: {e}")))?
+    }
+
+    /// Brings the revocation list up to date at once, after a write that revoked
+    /// something, so that tokens it ended are refused from the next request on.
+    pub async fn revoked_now(&self) -> Result<(), AppError> {
+        let (revocations, clock) = (self.revocations.clone(), self.clock.clone());
+        let result = self
+            .db(move |conn| Ok(revocations.update(conn, clock.now())?))
+            .await;
+        // Should this look fail, the follower still finds it within its poll interval.
+        self.revocations.nudge();
+        result
     }
 
     /// Runs blocking database work on the blocking thread pool with a pooled connection,

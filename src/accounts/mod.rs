@@ -11,12 +11,15 @@ pub mod routes;
 mod store;
 
 pub use email::{Email, EmailError};
+/// For the revocation list (`auth::revocation`): sessions ended since a moment.
+pub use store::sessions_revoked_since;
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeDelta, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::audit::{self, NewAuditEntry};
+use crate::auth::hashing::HashingPool;
 use crate::auth::tokens::{AMR_OTP, AMR_PASSWORD, AUDIENCE};
 use crate::auth::{
     Claims, OfficerRole, PrincipalKind, TokenService, password, random_token,
@@ -74,6 +77,8 @@ pub enum AccountError {
     Database(#[from] diesel::result::Error),
     #[error(transparent)]
     Pool(#[from] r2d2::Error),
+    #[error(transparent)]
+    Hashing(#[from] crate::auth::hashing::HashingError),
     #[error("{0}")]
     Internal(String),
 }
@@ -120,13 +125,37 @@ pub struct TotpEnrolment {
 }
 
 /// What a login presents.
+pub struct LoginAttempt {
+    pub email: String,
+    pub password: String,
+    pub totp_code: Option<String>,
+    /// Client address, for per-source back-off.
+    pub ip: String,
+}
+
+impl std::fmt::Debug for LoginAttempt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginAttempt")
+            .field("email", &self.email)
+            .field("ip", &self.ip)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A login between its two steps: the attempt counted, the account read, the password
+/// not yet checked.
 #[derive(Debug)]
-pub struct LoginAttempt<'a> {
-    pub email: &'a str,
-    pub password: &'a str,
-    pub totp_code: Option<&'a str>,
-    /// Client address, for per-IP back-off.
-    pub ip: &'a str,
+pub struct PendingLogin {
+    email: Email,
+    keys: Vec<throttle_store::ThrottleKey>,
+    account: Option<store::AccountRow>,
+}
+
+impl PendingLogin {
+    /// What the password is checked against (none: a dummy hash is checked instead).
+    pub fn stored_hash(&self) -> Option<String> {
+        self.account.as_ref().and_then(|a| a.password_hash.clone())
+    }
 }
 
 /// A new officer.
@@ -147,6 +176,8 @@ pub struct Accounts<'a> {
     pub clock: &'a dyn Clock,
     pub tokens: &'a TokenService,
     pub vault: &'a Vault,
+    /// Where passwords are hashed and checked.
+    pub hashing: &'a HashingPool,
 }
 
 fn kind_of(row: &store::AccountRow) -> PrincipalKind {
@@ -243,6 +274,7 @@ impl Accounts<'_> {
     }
 
     fn check_new_password(
+        &self,
         password: &str,
         email: &str,
         field: &'static str,
@@ -252,7 +284,10 @@ impl Accounts<'_> {
             field,
             message: format!("the password {e}"),
         })?;
-        password::hash(password).map_err(|e| AccountError::Internal(e.to_string()))
+        password::hash(self.hashing, password).map_err(|e| match e {
+            password::HashError::Hashing(busy) => AccountError::Hashing(busy),
+            password::HashError::Failed(cause) => AccountError::Internal(cause),
+        })
     }
 
     /// Registers a seller. Answers the same whether or not the email already has an
@@ -264,7 +299,7 @@ impl Accounts<'_> {
         language: Language,
     ) -> Result<(), AccountError> {
         let email = Self::parse_email(email)?;
-        let hash = Self::check_new_password(new_password, email.as_str(), "password")?;
+        let hash = self.check_new_password(new_password, email.as_str(), "password")?;
         let now = self.clock.now();
         let token = self.new_token()?;
         let mut conn = self.pool.get()?;
@@ -402,47 +437,88 @@ impl Accounts<'_> {
         })
     }
 
-    /// Checks credentials (and second factor) and starts a session.
-    pub fn login(&self, attempt: &LoginAttempt<'_>) -> Result<TokenPair, AccountError> {
-        let email = Self::parse_email(attempt.email)?;
+    /// Refuses a login at once, with no write, while its source is locked (for this
+    /// account or for all); [`Self::begin_login`] checks again as it counts the attempt.
+    pub fn check_login_lock(&self, email: &str, ip: &str) -> Result<(), AccountError> {
+        let email = Self::parse_email(email)?;
         let now = self.clock.now();
-        let account_key = format!("account:{}", self.email_key(&email));
-        let ip_key = format!("ip:{}", attempt.ip);
-        let account = {
-            let mut conn = self.pool.get()?;
-            let locked = [
-                throttle_store::locked_for(&mut conn, &account_key, now)?,
-                throttle_store::locked_for(&mut conn, &ip_key, now)?,
-            ];
-            if let Some(retry_after_secs) = locked.into_iter().flatten().max() {
-                return Err(AccountError::Locked { retry_after_secs });
-            }
-            store::find_by_email(&mut conn, email.as_str())?
-        };
-        // Hash work happens with no connection held.
-        let password_ok = match account.as_ref().and_then(|a| a.password_hash.as_deref()) {
-            Some(stored) => password::verify(attempt.password, stored),
-            None => {
-                password::verify_dummy(attempt.password);
-                false
-            }
-        };
+        let mut conn = self.pool.get()?;
+        let mut locked = None;
+        for key in self.login_throttle_keys(&email, ip) {
+            locked = locked.max(throttle_store::locked_for(&mut conn, &key.key, now)?);
+        }
+        match locked {
+            Some(retry_after_secs) => Err(AccountError::Locked { retry_after_secs }),
+            None => Ok(()),
+        }
+    }
+
+    /// First step of a login: counts the attempt (or refuses it while the source is
+    /// locked) and reads the account. The password is then checked on a hashing thread
+    /// (see [`password::verify_or_dummy`]) and the login ends in [`Self::finish_login`]
+    /// (or [`Self::abandon_login`] when it never got checked).
+    pub fn begin_login(&self, email: &str, ip: &str) -> Result<PendingLogin, AccountError> {
+        let email = Self::parse_email(email)?;
+        let now = self.clock.now();
+        let keys = self.login_throttle_keys(&email, ip);
+        let mut conn = self.pool.get()?;
+        // Counted before the hash is checked, so parallel guesses cannot outrun the lock.
+        let refused =
+            write_transaction(&mut conn, |conn| throttle_store::reserve(conn, &keys, now))?;
+        if let Some(retry_after_secs) = refused {
+            return Err(AccountError::Locked { retry_after_secs });
+        }
+        let account = store::find_by_email(&mut conn, email.as_str())?;
+        Ok(PendingLogin {
+            email,
+            keys,
+            account,
+        })
+    }
+
+    /// Gives back the attempt of a login whose password was never checked.
+    pub fn abandon_login(&self, pending: &PendingLogin) -> Result<(), AccountError> {
+        let mut conn = self.pool.get()?;
+        write_transaction(&mut conn, |conn| {
+            throttle_store::give_back(conn, &pending.keys, false)
+        })?;
+        Ok(())
+    }
+
+    /// Last step of a login: with the password checked, checks the second factor and
+    /// starts a session.
+    pub fn finish_login(
+        &self,
+        pending: PendingLogin,
+        password_ok: bool,
+        totp_code: Option<&str>,
+    ) -> Result<TokenPair, AccountError> {
+        let now = self.clock.now();
+        let PendingLogin {
+            email,
+            keys,
+            account,
+        } = pending;
         let subject = self.email_subject(account.as_ref(), &email);
         let Some(account) = account.filter(|_| password_ok) else {
-            self.record_failure(&account_key, &ip_key, subject, now)?;
+            self.record_failure(subject, now)?;
             return Err(AccountError::BadCredentials);
         };
-        if account.status != STATUS_ACTIVE {
-            return Err(AccountError::Disabled);
-        }
-        if account.email_verified_at.is_none() {
-            return Err(AccountError::EmailNotVerified);
+        if account.status != STATUS_ACTIVE || account.email_verified_at.is_none() {
+            // The password was right: the attempt was no guess.
+            self.release_attempt(&keys)?;
+            return Err(if account.status != STATUS_ACTIVE {
+                AccountError::Disabled
+            } else {
+                AccountError::EmailNotVerified
+            });
         }
         let mut amr = vec![AMR_PASSWORD.to_string()];
         if account.totp_confirmed_at.is_some() {
-            let code = attempt
-                .totp_code
-                .ok_or(AccountError::SecondFactorRequired)?;
+            let Some(code) = totp_code else {
+                self.release_attempt(&keys)?;
+                return Err(AccountError::SecondFactorRequired);
+            };
             let secret = self.totp_secret(&account)?;
             let step = totp::verify(&secret, code, now.timestamp(), account.totp_last_step);
             let used = match step {
@@ -450,14 +526,15 @@ impl Accounts<'_> {
                 None => false,
             };
             if !used {
-                self.record_failure(&account_key, &ip_key, subject, now)?;
+                // The reserved attempt stays counted: a wrong code is a guess too.
+                self.record_failure(subject, now)?;
                 return Err(AccountError::BadSecondFactor);
             }
             amr.push(AMR_OTP.to_string());
         }
         let mut conn = self.pool.get()?;
         write_transaction(&mut conn, |conn| {
-            throttle_store::clear(conn, &account_key)?;
+            throttle_store::give_back(conn, &keys, true)?;
             let pair = self.start_session(conn, &account, &amr, now)?;
             audit::append(
                 conn,
@@ -469,26 +546,42 @@ impl Accounts<'_> {
         })
     }
 
-    fn record_failure(
-        &self,
-        account_key: &str,
-        ip_key: &str,
-        subject: String,
-        now: DateTime<Utc>,
-    ) -> Result<(), AccountError> {
+    /// The counters a login attempt is charged to: this account from this source, and
+    /// this source. Never the account alone, so guessing from elsewhere cannot lock out
+    /// the person who knows the password.
+    fn login_throttle_keys(&self, email: &Email, ip: &str) -> Vec<throttle_store::ThrottleKey> {
         let auth = &self.config.auth;
+        let source = throttle::source_of(ip);
+        let policy = |max_failures| throttle::Policy {
+            max_failures,
+            base_secs: auth.lockout_base_secs,
+        };
+        vec![
+            throttle_store::ThrottleKey {
+                key: format!("account:{}@{source}", self.email_key(email)),
+                policy: policy(auth.max_failures_per_account),
+                per_secret: true,
+            },
+            throttle_store::ThrottleKey {
+                key: format!("login-source:{source}"),
+                policy: policy(auth.max_failures_per_ip),
+                per_secret: false,
+            },
+        ]
+    }
+
+    fn release_attempt(&self, keys: &[throttle_store::ThrottleKey]) -> Result<(), AccountError> {
         let mut conn = self.pool.get()?;
         write_transaction(&mut conn, |conn| {
-            let per_account = throttle::Policy {
-                max_failures: auth.max_failures_per_account,
-                base_secs: auth.lockout_base_secs,
-            };
-            let per_ip = throttle::Policy {
-                max_failures: auth.max_failures_per_ip,
-                base_secs: auth.lockout_base_secs,
-            };
-            throttle_store::record_failure(conn, account_key, now, per_account)?;
-            throttle_store::record_failure(conn, ip_key, now, per_ip)?;
+            throttle_store::give_back(conn, keys, true)
+        })?;
+        Ok(())
+    }
+
+    /// Records a failed attempt (already counted by the reservation) in the audit log.
+    fn record_failure(&self, subject: String, now: DateTime<Utc>) -> Result<(), AccountError> {
+        let mut conn = self.pool.get()?;
+        write_transaction(&mut conn, |conn| {
             audit::append(
                 conn,
                 now,
@@ -729,7 +822,7 @@ impl Accounts<'_> {
     ) -> Result<(), AccountError> {
         let now = self.clock.now();
         let account = self.link_account(token, PURPOSE_RESET, now)?;
-        let hash = Self::check_new_password(new_password, &account.email, "new_password")?;
+        let hash = self.check_new_password(new_password, &account.email, "new_password")?;
         let mut conn = self.pool.get()?;
         write_transaction(&mut conn, |conn| {
             let naive = now.naive_utc();
@@ -779,7 +872,9 @@ impl Accounts<'_> {
         let current_ok = account
             .password_hash
             .as_deref()
-            .is_some_and(|h| password::verify(current, h));
+            .map(|h| password::verify(self.hashing, current, h))
+            .transpose()?
+            .unwrap_or(false);
         if !current_ok {
             return Err(AccountError::Invalid {
                 field: "current_password",
@@ -792,7 +887,7 @@ impl Accounts<'_> {
                 message: "the new password must differ from the current one".into(),
             });
         }
-        let hash = Self::check_new_password(new_password, &account.email, "new_password")?;
+        let hash = self.check_new_password(new_password, &account.email, "new_password")?;
         let mut conn = self.pool.get()?;
         write_transaction(&mut conn, |conn| {
             let naive = now.naive_utc();
@@ -872,7 +967,7 @@ impl Accounts<'_> {
     pub fn accept_invitation(&self, token: &str, new_password: &str) -> Result<(), AccountError> {
         let now = self.clock.now();
         let account = self.link_account(token, PURPOSE_INVITATION, now)?;
-        let hash = Self::check_new_password(new_password, &account.email, "password")?;
+        let hash = self.check_new_password(new_password, &account.email, "password")?;
         let mut conn = self.pool.get()?;
         write_transaction(&mut conn, |conn| {
             let naive = now.naive_utc();

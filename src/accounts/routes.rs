@@ -7,10 +7,11 @@ use utoipa::ToSchema;
 use super::{
     AccountError, AccountView, Accounts, LoginAttempt, NewOfficer, TokenPair, TotpEnrolment,
 };
-use crate::auth::{AccountAuth, AdminAuth, OfficerRole};
+use crate::auth::{AccountAuth, AdminAuth, OfficerRole, password};
 use crate::error::{AppError, FieldError, Problem};
 use crate::http::{Endpoint, JsonBody};
 use crate::i18n::Language;
+use crate::metrics::Refusal;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -58,9 +59,72 @@ impl From<AccountError> for AppError {
             AccountError::Notify(e) => AppError::internal(e),
             AccountError::Database(e) => e.into(),
             AccountError::Pool(e) => e.into(),
+            AccountError::Hashing(e) => AppError::ServiceUnavailable {
+                detail: e.to_string(),
+            },
             AccountError::Internal(message) => AppError::internal(anyhow::anyhow!(message)),
         }
     }
+}
+
+/// Signs in: refused at once while the source is locked; else, once a hashing turn is
+/// free (waiting holds no thread; none free within the wait is a 503 that touched
+/// nothing), the attempt is counted and the account read (blocking pool), the password
+/// checked on a hashing thread, and the session started (blocking pool). The inner error
+/// is the person's to see; the outer one is ours.
+pub(crate) async fn sign_in(
+    state: &web::Data<AppState>,
+    attempt: LoginAttempt,
+) -> Result<Result<TokenPair, AccountError>, AppError> {
+    let LoginAttempt {
+        email,
+        password,
+        totp_code,
+        ip,
+    } = attempt;
+    let (shared, for_check) = (state.clone(), (email.clone(), ip.clone()));
+    let locked = state
+        .blocking(move || Ok(accounts(&shared).check_login_lock(&for_check.0, &for_check.1)))
+        .await?;
+    if let Err(error) = locked {
+        return Ok(Err(counted(state, error)));
+    }
+    let turn = match state.hashing.turn().await {
+        Ok(turn) => turn,
+        Err(busy) => return Ok(Err(counted(state, AccountError::Hashing(busy)))),
+    };
+    let shared = state.clone();
+    let begun = state
+        .blocking(move || Ok(accounts(&shared).begin_login(&email, &ip)))
+        .await?;
+    let pending = match begun {
+        Ok(pending) => pending,
+        Err(error) => return Ok(Err(counted(state, error))),
+    };
+    let checked = password::verify_or_dummy(turn, password, pending.stored_hash()).await;
+    let shared = state.clone();
+    let finished = state
+        .blocking(move || {
+            let a = accounts(&shared);
+            Ok(match checked {
+                Ok(password_ok) => a.finish_login(pending, password_ok, totp_code.as_deref()),
+                Err(stopped) => a
+                    .abandon_login(&pending)
+                    .and(Err(AccountError::Hashing(stopped))),
+            })
+        })
+        .await?;
+    Ok(finished.map_err(|error| counted(state, error)))
+}
+
+/// Counts a sign-in refused by an abuse limit in the metrics.
+fn counted(state: &AppState, error: AccountError) -> AccountError {
+    match &error {
+        AccountError::Locked { .. } => state.metrics.refused(Refusal::LoginLocked),
+        AccountError::Hashing(_) => state.metrics.refused(Refusal::HashingBusy),
+        _ => {}
+    }
+    error
 }
 
 fn accounts(state: &AppState) -> Accounts<'_> {
@@ -70,6 +134,7 @@ fn accounts(state: &AppState) -> Accounts<'_> {
         clock: state.clock.as_ref(),
         tokens: &state.tokens,
         vault: &state.vault,
+        hashing: &state.hashing,
     }
 }
 
@@ -190,7 +255,8 @@ pub struct Login {
         (status = 200, description = "Signed in", body = TokenPair),
         (status = 401, description = "Wrong credentials, or a TOTP code is required (type /problems/totp-required)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Email not confirmed, or account disabled", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many failures; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failures from this source; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many sign-ins being checked at once; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn login(
     state: web::Data<AppState>,
@@ -205,15 +271,16 @@ pub async fn login(
         password,
         totp_code,
     } = body.0;
-    let pair = run(&state, move |a| {
-        a.login(&LoginAttempt {
-            email: &email,
-            password: &password,
-            totp_code: totp_code.as_deref(),
-            ip: &ip,
-        })
-    })
-    .await?;
+    let pair = sign_in(
+        &state,
+        LoginAttempt {
+            email,
+            password,
+            totp_code,
+            ip,
+        },
+    )
+    .await??;
     Ok(web::Json(pair))
 }
 
@@ -234,7 +301,12 @@ pub async fn refresh(
     body: JsonBody<RefreshRequest>,
 ) -> Result<web::Json<TokenPair>, AppError> {
     let token = body.0.refresh_token;
-    Ok(web::Json(run(&state, move |a| a.refresh(&token)).await?))
+    let renewed = run(&state, move |a| a.refresh(&token)).await;
+    if renewed.is_err() {
+        // A reused refresh token ends its whole session.
+        state.revoked_now().await?;
+    }
+    Ok(web::Json(renewed?))
 }
 
 /// End the session of a refresh token.
@@ -246,6 +318,7 @@ pub async fn logout(
 ) -> Result<HttpResponse, AppError> {
     let token = body.0.refresh_token;
     run(&state, move |a| a.logout(&token)).await?;
+    state.revoked_now().await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -288,6 +361,7 @@ pub async fn confirm_password_reset(
         a.confirm_password_reset(&token, &new_password)
     })
     .await?;
+    state.revoked_now().await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -360,6 +434,7 @@ pub async fn change_password(
         )
     })
     .await?;
+    state.revoked_now().await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -331,3 +331,17 @@ pub fn revoke_sessions(
         .execute(conn)?;
     Ok(())
 }
+
+/// Sessions (refresh token families) ended at or after `since`, with when.
+pub fn sessions_revoked_since(
+    conn: &mut DbConnection,
+    since: NaiveDateTime,
+) -> QueryResult<Vec<(String, NaiveDateTime)>> {
+    refresh_tokens::table
+        .filter(refresh_tokens::revoked_at.ge(since))
+        .select((
+            refresh_tokens::family_id,
+            refresh_tokens::revoked_at.assume_not_null(),
+        ))
+        .load(conn)
+}

@@ -37,13 +37,21 @@ fn authenticate(req: &HttpRequest) -> Result<Claims, AppError> {
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("application state missing")))?;
     let token = bearer(req)?;
-    state
+    let claims = state
         .tokens
         .verify(token, state.clock.now().timestamp())
         .map_err(|e| AppError::Unauthorized {
             detail: format!("{e}; obtain a new access token"),
             challenge: "Bearer realm=\"tracegate\", error=\"invalid_token\"",
-        })
+        })?;
+    if state.revocations.is_revoked(&claims) {
+        return Err(AppError::Unauthorized {
+            detail: "the session or client this token was issued to has ended; sign in again"
+                .into(),
+            challenge: "Bearer realm=\"tracegate\", error=\"invalid_token\"",
+        });
+    }
+    Ok(claims)
 }
 
 fn second_factor_required(req: &HttpRequest, claims: &Claims) -> Result<(), AppError> {

@@ -2,7 +2,9 @@
 //! routes declare.
 
 pub mod extract;
+pub mod hashing;
 pub mod password;
+pub mod revocation;
 pub mod store;
 pub mod throttle;
 pub mod tokens;

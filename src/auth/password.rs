@@ -7,6 +7,8 @@ use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 
+use super::hashing::{HashingError, HashingPool, Turn};
+
 /// Shortest password accepted.
 pub const MIN_LENGTH: usize = 10;
 /// Longest password accepted (argon2 does not care; this bounds the work per request).
@@ -76,19 +78,21 @@ pub fn check_policy(password: &str, personal: &[&str]) -> Result<(), WeakPasswor
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("password hashing failed: {0}")]
-pub struct HashError(String);
+pub enum HashError {
+    #[error(transparent)]
+    Hashing(#[from] HashingError),
+    #[error("password hashing failed: {0}")]
+    Failed(String),
+}
 
-/// Hashes a password as a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`).
-pub fn hash(password: &str) -> Result<String, HashError> {
+fn hash_here(password: &str) -> Result<String, HashError> {
     Argon2::default()
         .hash_password(password.as_bytes())
         .map(|h| h.to_string())
-        .map_err(|e| HashError(e.to_string()))
+        .map_err(|e| HashError::Failed(e.to_string()))
 }
 
-/// True when `password` matches the stored PHC string.
-pub fn verify(password: &str, stored: &str) -> bool {
+fn verify_here(password: &str, stored: &str) -> bool {
     match PasswordHash::new(stored) {
         Ok(parsed) => Argon2::default()
             .verify_password(password.as_bytes(), &parsed)
@@ -97,12 +101,42 @@ pub fn verify(password: &str, stored: &str) -> bool {
     }
 }
 
-/// Spends the same time as [`verify`] for an account that does not exist (or has no
-/// password yet), so response times do not reveal which emails are registered.
-pub fn verify_dummy(password: &str) {
+/// The PHC string [`verify_or_dummy`] checks against when there is no account (or no
+/// password yet), so that response times do not reveal which emails are registered.
+fn dummy() -> &'static str {
     static DUMMY: OnceLock<String> = OnceLock::new();
-    let stored = DUMMY.get_or_init(|| hash("dummy password for timing").unwrap_or_default());
-    let _ = verify(password, stored);
+    DUMMY.get_or_init(|| hash_here("dummy password for timing").unwrap_or_default())
+}
+
+/// Hashes a password as a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`), on a hashing
+/// thread of `pool`; call from a blocking thread.
+pub fn hash(pool: &HashingPool, password: &str) -> Result<String, HashError> {
+    let password = password.to_string();
+    pool.run_blocking(move || hash_here(&password))?
+}
+
+/// True when `password` matches the stored PHC string, checked on a hashing thread; call
+/// from a blocking thread.
+pub fn verify(pool: &HashingPool, password: &str, stored: &str) -> Result<bool, HashingError> {
+    let (password, stored) = (password.to_string(), stored.to_string());
+    pool.run_blocking(move || verify_here(&password, &stored))
+}
+
+/// Checks `password` against `stored`, or, with nothing stored, spends the same time on
+/// a dummy hash and answers false; on a hashing thread, in a turn already taken.
+pub async fn verify_or_dummy(
+    turn: Turn<'_>,
+    password: String,
+    stored: Option<String>,
+) -> Result<bool, HashingError> {
+    turn.run(move || match stored {
+        Some(stored) => verify_here(&password, &stored),
+        None => {
+            let _ = verify_here(&password, dummy());
+            false
+        }
+    })
+    .await
 }
 
 #[cfg(test)]
@@ -111,19 +145,19 @@ mod tests {
 
     #[test]
     fn hash_is_argon2id_with_owasp_parameters_and_verifies() {
-        let stored = hash("correct horse battery staple").expect("hash");
+        let stored = hash_here("correct horse battery staple").expect("hash");
         assert!(
             stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
             "{stored}"
         );
-        assert!(verify("correct horse battery staple", &stored));
-        assert!(!verify("correct horse battery stapler", &stored));
+        assert!(verify_here("correct horse battery staple", &stored));
+        assert!(!verify_here("correct horse battery stapler", &stored));
     }
 
     #[test]
     fn garbage_stored_hash_never_verifies() {
-        assert!(!verify("anything", "not a phc string"));
-        assert!(!verify("anything", ""));
+        assert!(!verify_here("anything", "not a phc string"));
+        assert!(!verify_here("anything", ""));
     }
 
     #[test]

@@ -1,7 +1,31 @@
-//! Back-off after failed logins, per account and per IP address. The counts live in the
-//! database (`store.rs`) so that every node sees the same ones.
+//! Back-off after failed guesses of a secret (password, TOTP code, client secret). The
+//! counts live in the database (`store.rs`) so that every node sees the same ones.
+//!
+//! Guesses are counted per *source* (an IPv4 address or an IPv6 /64), and per secret *and*
+//! source, never per secret alone: a lock on the account or client itself would let anyone
+//! who knows its email or client id lock its holder out. Guessing from many sources at
+//! once is bounded by each source's limit and by the strength of the secret (passwords
+//! must score 3 of 4 on the strength estimate; client secrets carry 256 random bits).
+
+use std::net::IpAddr;
 
 use chrono::TimeDelta;
+
+/// The source an attempt is counted against: the IPv4 address, or the /64 network of an
+/// IPv6 address (one host usually holds a whole /64). Anything else is kept as it is.
+pub fn source_of(ip: &str) -> String {
+    match ip.parse::<IpAddr>() {
+        Ok(IpAddr::V4(v4)) => v4.to_string(),
+        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        Err(_) => ip.to_string(),
+    }
+}
 
 /// Longest lock-out.
 const MAX_LOCK_SECS: i64 = 15 * 60;
@@ -28,6 +52,18 @@ impl Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ipv6_source_is_its_64_network() {
+        assert_eq!(source_of("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(
+            source_of("2001:db8:1:2:ffff::9"),
+            source_of("2001:db8:1:2::5")
+        );
+        assert_eq!(source_of("::ffff:192.0.2.7"), "192.0.2.7");
+        assert_eq!(source_of("192.0.2.7"), "192.0.2.7");
+        assert_eq!(source_of("unknown"), "unknown");
+    }
 
     #[test]
     fn lock_starts_at_the_limit_and_doubles_to_a_cap() {

@@ -12,6 +12,7 @@ use super::{ClientError, ClientKind, ClientToken, ClientView, Clients, CreatedCl
 use crate::auth::{AdminAuth, ClientAuth};
 use crate::error::{AppError, FieldError, Problem};
 use crate::http::{Endpoint, JsonBody};
+use crate::metrics::Refusal;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -45,6 +46,9 @@ impl From<ClientError> for AppError {
             ClientError::NotFound => AppError::not_found("no such client"),
             ClientError::Database(e) => e.into(),
             ClientError::Pool(e) => e.into(),
+            ClientError::Hashing(e) => AppError::ServiceUnavailable {
+                detail: e.to_string(),
+            },
             ClientError::Internal(message) => AppError::internal(anyhow::anyhow!(message)),
         }
     }
@@ -63,6 +67,8 @@ where
                 config: &shared.config,
                 clock: shared.clock.as_ref(),
                 tokens: &shared.tokens,
+                vault: &shared.vault,
+                hashing: &shared.hashing,
             };
             f(&clients).map_err(AppError::from)
         })
@@ -188,10 +194,17 @@ pub async fn token(
         }
     };
     let scope = form.scope;
+    let ip = req
+        .peer_addr()
+        .map_or_else(|| "unknown".to_string(), |a| a.ip().to_string());
     let issued = run(&state, move |c| {
-        c.issue_token(&client_id, &secret, scope.as_deref())
+        c.issue_token(&client_id, &secret, scope.as_deref(), &ip)
     })
-    .await?;
+    .await;
+    if let Err(AppError::TooManyRequests { .. }) = &issued {
+        state.metrics.refused(Refusal::ClientLocked);
+    }
+    let issued = issued?;
     let mut response = HttpResponse::Ok().json(issued);
     response
         .headers_mut()
@@ -299,5 +312,6 @@ pub async fn disable(
     let id = path.into_inner().id;
     let actor = format!("account:{}", caller.account_id);
     run(&state, move |c| c.disable(&id, &actor)).await?;
+    state.revoked_now().await?;
     Ok(HttpResponse::NoContent().finish())
 }

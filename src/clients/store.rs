@@ -63,3 +63,22 @@ pub fn disable(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryRe
     .execute(conn)?;
     Ok(changed == 1)
 }
+
+/// Replaces how a client's secret is stored (same secret, another digest).
+pub fn set_secret_hash(conn: &mut DbConnection, id: &str, digest: &str) -> QueryResult<()> {
+    diesel::update(clients::table.find(id))
+        .set(clients::secret_hash.eq(digest))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Clients disabled at or after `since`, with when.
+pub fn disabled_since(
+    conn: &mut DbConnection,
+    since: NaiveDateTime,
+) -> QueryResult<Vec<(String, NaiveDateTime)>> {
+    clients::table
+        .filter(clients::disabled_at.ge(since))
+        .select((clients::id, clients::disabled_at.assume_not_null()))
+        .load(conn)
+}

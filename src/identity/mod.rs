@@ -37,6 +37,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::audit::{self, NewAuditEntry};
+use crate::auth::store::{self as throttle_store, ThrottleKey};
+use crate::auth::throttle;
 use crate::clock::Clock;
 use crate::config::{IdentityConfig, RegisterKind};
 use crate::db::{DbPool, write_transaction};
@@ -239,6 +241,8 @@ pub enum IdentityError {
     NotFound(&'static str),
     #[error("{0}")]
     Forbidden(String),
+    #[error("too many identity checks did not match; try again in {retry_after_secs} seconds")]
+    Locked { retry_after_secs: u64 },
     #[error(transparent)]
     Unavailable(#[from] RegistryUnavailable),
     #[error(transparent)]
@@ -304,7 +308,28 @@ fn utc(naive: NaiveDateTime) -> DateTime<Utc> {
 }
 
 /// Builds the seller's view of their verification.
-pub fn view_of(row: &SellerRow, now: NaiveDateTime, policies: &Policies) -> VerificationView {
+/// Who reads a verification: the seller sees why a person check failed only as
+/// `identity_not_confirmed` (naming which part did not match would make the population
+/// register a look-up tool); officers see the register's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reader {
+    Seller,
+    Officer,
+}
+
+/// Reasons from the population register that the seller sees only as not confirmed.
+const PERSON_CHECK_REASONS: &[&str] = &[
+    "identity_mismatch",
+    "not_in_population_register",
+    "deceased",
+];
+
+pub fn view_of(
+    row: &SellerRow,
+    now: NaiveDateTime,
+    policies: &Policies,
+    reader: Reader,
+) -> VerificationView {
     let (status, missing) = standing(row, now);
     let kind = SellerKind::parse(&row.kind);
     VerificationView {
@@ -317,7 +342,13 @@ pub fn view_of(row: &SellerRow, now: NaiveDateTime, policies: &Policies) -> Veri
         kind,
         identity: IdentityView {
             status: Step::parse(&row.identity_status),
-            reason: row.identity_reason.clone(),
+            reason: row.identity_reason.as_deref().map(|reason| {
+                if reader == Reader::Seller && PERSON_CHECK_REASONS.contains(&reason) {
+                    "identity_not_confirmed".to_string()
+                } else {
+                    reason.to_string()
+                }
+            }),
             national_id: row.national_id_masked.clone(),
             full_name: row.full_name.clone(),
             verified_at: row.identity_verified_at.map(utc),
@@ -386,6 +417,8 @@ pub struct IdentityClaim<'a> {
     pub national_id: &'a str,
     pub full_name: &'a str,
     pub birth_date: &'a str,
+    /// Address the claim came from, for the per-source limit on failed checks.
+    pub source: &'a str,
 }
 
 /// What a seller submits to prove a business.
@@ -433,7 +466,7 @@ impl Sellers<'_> {
         let row = self
             .load(account_id)?
             .unwrap_or_else(|| empty_row(account_id, now));
-        Ok(view_of(&row, now, self.policies))
+        Ok(view_of(&row, now, self.policies, Reader::Seller))
     }
 
     /// Saves a changed row (inserting it the first time) with its audit entry.
@@ -532,19 +565,14 @@ impl Sellers<'_> {
         {
             Some("national_id_in_use")
         } else {
-            match self
-                .registers
-                .population
-                .check(&id, full_name, birth_date)?
-            {
-                PersonCheck::Match { province } => {
-                    row.residence_province = province;
-                    None
-                }
-                PersonCheck::Mismatch => Some("identity_mismatch"),
-                PersonCheck::NotFound => Some("not_in_population_register"),
-                PersonCheck::Deceased => Some("deceased"),
-            }
+            self.check_person(
+                account_id,
+                claim.source,
+                &id,
+                full_name,
+                birth_date,
+                &mut row,
+            )?
         };
         let sealed = self
             .vault
@@ -574,7 +602,69 @@ impl Sellers<'_> {
         let entry = NewAuditEntry::new(actor(account_id), action, actor(account_id))
             .details(serde_json::json!({ "national_id": id.masked(), "reason": reason }));
         self.save(before.as_ref(), &mut row, entry)?;
-        Ok(view_of(&row, now.naive_utc(), self.policies))
+        Ok(view_of(
+            &row,
+            now.naive_utc(),
+            self.policies,
+            Reader::Seller,
+        ))
+    }
+
+    /// Asks the population register, counted against the account's and the source's
+    /// limits first (a check that matches gives its count back), so that the register
+    /// cannot be used to look people up by trying names and birth dates.
+    fn check_person(
+        &self,
+        account_id: &str,
+        source: &str,
+        id: &NationalId,
+        full_name: &str,
+        birth_date: NaiveDate,
+        row: &mut SellerRow,
+    ) -> Result<Option<&'static str>, IdentityError> {
+        let rule = &self.policies.verification;
+        let policy = |max_failures| throttle::Policy {
+            max_failures,
+            base_secs: rule.identity_lock_secs,
+        };
+        let keys = [
+            ThrottleKey {
+                key: format!("identity:{account_id}"),
+                policy: policy(rule.max_identity_failures_per_account),
+                per_secret: true,
+            },
+            ThrottleKey {
+                key: format!("identity-source:{}", throttle::source_of(source)),
+                policy: policy(rule.max_identity_failures_per_source),
+                per_secret: false,
+            },
+        ];
+        let now = self.clock.now();
+        let refused = write_transaction(&mut *self.pool.get()?, |conn| {
+            throttle_store::reserve(conn, &keys, now)
+        })?;
+        if let Some(retry_after_secs) = refused {
+            return Err(IdentityError::Locked { retry_after_secs });
+        }
+        let checked = self.registers.population.check(id, full_name, birth_date);
+        let reason = match &checked {
+            Ok(PersonCheck::Match { province }) => {
+                row.residence_province = province.clone();
+                None
+            }
+            Ok(PersonCheck::Mismatch) => Some("identity_mismatch"),
+            Ok(PersonCheck::NotFound) => Some("not_in_population_register"),
+            Ok(PersonCheck::Deceased) => Some("deceased"),
+            Err(_) => None,
+        };
+        if reason.is_none() {
+            // A match, or no answer at all: neither is a failed guess.
+            write_transaction(&mut *self.pool.get()?, |conn| {
+                throttle_store::give_back(conn, &keys, checked.is_ok())
+            })?;
+        }
+        checked?;
+        Ok(reason)
     }
 
     fn valid_for(&self) -> TimeDelta {
@@ -715,7 +805,12 @@ impl Sellers<'_> {
         let entry = NewAuditEntry::new(actor(account_id), action, actor(account_id))
             .details(serde_json::json!({ "business": key.code(), "reason": reason }));
         self.save(Some(&before), &mut row, entry)?;
-        Ok(view_of(&row, now.naive_utc(), self.policies))
+        Ok(view_of(
+            &row,
+            now.naive_utc(),
+            self.policies,
+            Reader::Seller,
+        ))
     }
 
     fn in_scope(&self, scope: &ProvinceScope, row: &SellerRow) -> Result<(), IdentityError> {
@@ -772,7 +867,12 @@ impl Sellers<'_> {
         let entry = NewAuditEntry::new(actor(officer_id), action, actor(seller_id))
             .details(serde_json::json!({ "reason": reason }));
         self.save(Some(&before), &mut row, entry)?;
-        Ok(view_of(&row, now.naive_utc(), self.policies))
+        Ok(view_of(
+            &row,
+            now.naive_utc(),
+            self.policies,
+            Reader::Seller,
+        ))
     }
 
     /// A seller as an officer in scope sees it (citizen ID masked).
@@ -785,7 +885,12 @@ impl Sellers<'_> {
             .load(seller_id)?
             .ok_or(IdentityError::NotFound("no such seller"))?;
         self.in_scope(scope, &row)?;
-        Ok(view_of(&row, self.clock.now().naive_utc(), self.policies))
+        Ok(view_of(
+            &row,
+            self.clock.now().naive_utc(),
+            self.policies,
+            Reader::Officer,
+        ))
     }
 
     /// Sellers waiting for review, in the officer's provinces.
@@ -798,7 +903,12 @@ impl Sellers<'_> {
         Ok(rows
             .into_iter()
             .filter(|r| self.in_scope(scope, r).is_ok())
-            .map(|r| (r.account_id.clone(), view_of(&r, now, self.policies)))
+            .map(|r| {
+                (
+                    r.account_id.clone(),
+                    view_of(&r, now, self.policies, Reader::Officer),
+                )
+            })
             .collect())
     }
 

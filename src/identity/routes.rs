@@ -1,7 +1,7 @@
 //! HTTP for seller identity: identifier pre-checks, verification, officer review and
 //! reveal, and shop binding.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -13,6 +13,7 @@ use super::{
 use crate::auth::{Authenticated, OfficerAuth, PlatformAuth, SellerAuth, require_scope};
 use crate::error::{AppError, FieldError, Problem};
 use crate::http::{Endpoint, JsonBody};
+use crate::metrics::Refusal;
 use crate::policies::ProvinceScope;
 use crate::state::AppState;
 
@@ -42,6 +43,10 @@ impl From<IdentityError> for AppError {
             IdentityError::Conflict(detail) => AppError::conflict(detail),
             IdentityError::NotFound(detail) => AppError::not_found(detail),
             IdentityError::Forbidden(detail) => AppError::forbidden(detail),
+            e @ IdentityError::Locked { retry_after_secs } => AppError::TooManyRequests {
+                retry_after_secs,
+                detail: e.to_string(),
+            },
             IdentityError::Unavailable(e) => AppError::ServiceUnavailable {
                 detail: format!("{e}; nothing was decided, retry shortly"),
             },
@@ -167,14 +172,19 @@ pub struct IdentityInput {
         (status = 200, description = "Checked; see identity.status and identity.reason", body = VerificationView),
         (status = 409, description = "Identity already verified", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field is malformed", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many checks did not match, for this account or from this address; see Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The population register did not answer; nothing was decided", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn submit_identity(
     state: web::Data<AppState>,
+    req: HttpRequest,
     caller: SellerAuth,
     body: JsonBody<IdentityInput>,
 ) -> Result<web::Json<VerificationView>, AppError> {
     let input = body.0;
+    let source = req
+        .peer_addr()
+        .map_or_else(|| "unknown".to_string(), |a| a.ip().to_string());
     let view = with_sellers(&state, move |s| {
         s.submit_identity(
             &caller.account_id,
@@ -182,11 +192,15 @@ pub async fn submit_identity(
                 national_id: &input.national_id,
                 full_name: &input.full_name,
                 birth_date: &input.birth_date,
+                source: &source,
             },
         )
     })
-    .await?;
-    Ok(web::Json(view))
+    .await;
+    if let Err(AppError::TooManyRequests { .. }) = &view {
+        state.metrics.refused(Refusal::IdentityLocked);
+    }
+    Ok(web::Json(view?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

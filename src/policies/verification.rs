@@ -29,7 +29,30 @@ pub struct VerificationPolicy {
     pub reminder_days_before: u32,
     pub max_accounts_per_person: u32,
     pub business_recheck_hours: u32,
+    /// Identity checks that do not match the population register one seller account may
+    /// make before it must wait.
+    #[serde(default = "default_identity_failures_per_account")]
+    pub max_identity_failures_per_account: u32,
+    /// Identity checks that do not match from one source (address), for any account,
+    /// before it must wait.
+    #[serde(default = "default_identity_failures_per_source")]
+    pub max_identity_failures_per_source: u32,
+    /// First wait after the limit, in seconds; doubles per further failure, up to 15 min.
+    #[serde(default = "default_identity_lock_secs")]
+    pub identity_lock_secs: u32,
     pub kinds: BTreeMap<String, KindRule>,
+}
+
+fn default_identity_failures_per_account() -> u32 {
+    5
+}
+
+fn default_identity_failures_per_source() -> u32 {
+    20
+}
+
+fn default_identity_lock_secs() -> u32 {
+    60
 }
 
 /// Seller kinds the code knows; the policy must describe exactly these.
@@ -44,6 +67,15 @@ impl VerificationPolicy {
             ("valid_days", policy.valid_days),
             ("max_accounts_per_person", policy.max_accounts_per_person),
             ("business_recheck_hours", policy.business_recheck_hours),
+            (
+                "max_identity_failures_per_account",
+                policy.max_identity_failures_per_account,
+            ),
+            (
+                "max_identity_failures_per_source",
+                policy.max_identity_failures_per_source,
+            ),
+            ("identity_lock_secs", policy.identity_lock_secs),
         ] {
             if value == 0 {
                 return Err(PolicyError::new(file, format!("{key}: must be at least 1")));

@@ -666,6 +666,7 @@ async fn disable_client(
                 .map_err(AppError::from)
         })
         .await?;
+    state.revoked_now().await?;
     let vi = language(&req).0.is_vi();
     clients_page(
         &state,

@@ -248,6 +248,7 @@ pub(crate) fn account_service(state: &AppState) -> crate::accounts::Accounts<'_>
         clock: state.clock.as_ref(),
         tokens: &state.tokens,
         vault: &state.vault,
+        hashing: &state.hashing,
     }
 }
 
@@ -284,6 +285,8 @@ pub(crate) fn client_service(state: &AppState) -> crate::clients::Clients<'_> {
         config: &state.config,
         clock: state.clock.as_ref(),
         tokens: &state.tokens,
+        vault: &state.vault,
+        hashing: &state.hashing,
     }
 }
 

@@ -148,18 +148,16 @@ pub(super) async fn sign_in(
         field(form, "password").to_string(),
     );
     let totp = Some(field(form, "totp_code").trim().to_string()).filter(|c| !c.is_empty());
-    let shared = state.clone();
-    let (login_email, login_password) = (email.clone(), password);
-    let attempt = state
-        .blocking(move || {
-            Ok(super::account_service(&shared).login(&LoginAttempt {
-                email: &login_email,
-                password: &login_password,
-                totp_code: totp.as_deref(),
-                ip: &ip,
-            }))
-        })
-        .await?;
+    let attempt = crate::accounts::routes::sign_in(
+        state,
+        LoginAttempt {
+            email: email.clone(),
+            password,
+            totp_code: totp,
+            ip,
+        },
+    )
+    .await?;
     let pair = match attempt {
         Ok(pair) => pair,
         Err(error) if !shown_at_sign_in(&error) => return Err(error.into()),
@@ -735,6 +733,9 @@ async fn submit_identity(
     );
     let (seller_id, shared) = (session.claims.sub.clone(), state.clone());
     let (n, b) = (name.clone(), born.clone());
+    let source = req
+        .peer_addr()
+        .map_or_else(|| "unknown".to_string(), |a| a.ip().to_string());
     let outcome = state
         .blocking(move || {
             Ok(super::seller_service(&shared).submit_identity(
@@ -743,6 +744,7 @@ async fn submit_identity(
                     national_id: &id,
                     full_name: &n,
                     birth_date: &b,
+                    source: &source,
                 },
             ))
         })

@@ -108,6 +108,7 @@ pub async fn current(req: &HttpRequest, state: &AppState) -> Option<Session> {
     let now = state.clock.now().timestamp();
     if let Some(access) = req.cookie(ACCESS)
         && let Ok(claims) = state.tokens.verify(access.value(), now)
+        && !state.revocations.is_revoked(&claims)
     {
         return Some(Session { claims });
     }
@@ -137,6 +138,10 @@ pub async fn end(req: &HttpRequest, state: &AppState) {
                     .map_err(|e| AppError::unauthorized(e.to_string()))
             })
             .await;
+        if let Err(error) = state.revoked_now().await {
+            // The follower reads it within its poll interval all the same.
+            tracing::warn!(error = %error, "ending a session: revocation list not updated at once");
+        }
     }
 }
 

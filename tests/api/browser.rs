@@ -537,6 +537,7 @@ async fn an_invited_officer_sets_a_password_and_an_authenticator() {
                 clock: state.clock.as_ref(),
                 tokens: &state.tokens,
                 vault: &state.vault,
+                hashing: &state.hashing,
             }
             .create_officer(&tracegate::accounts::NewOfficer {
                 email: &for_task,

@@ -75,6 +75,7 @@ pub async fn invited_officer(
                 clock: state.clock.as_ref(),
                 tokens: &state.tokens,
                 vault: &state.vault,
+                hashing: &state.hashing,
             };
             accounts
                 .create_officer(&NewOfficer {
@@ -166,6 +167,8 @@ pub async fn client(app: &TestApp, kind: ClientKind) -> (String, String) {
                 config: &state.config,
                 clock: state.clock.as_ref(),
                 tokens: &state.tokens,
+                vault: &state.vault,
+                hashing: &state.hashing,
             };
             let created = clients
                 .create(kind, "Test client", None, "test")

@@ -67,8 +67,9 @@ async fn individual_is_verified_and_sees_only_a_masked_id(backend: TestBackend) 
 }
 both_backends!(individual_is_verified_and_sees_only_a_masked_id);
 
-async fn identity_rejections_say_why(backend: TestBackend) {
+async fn identity_rejections_tell_the_seller_only_not_confirmed(backend: TestBackend) {
     let (_env, app) = TestApp::spawn(&backend).await;
+    let supervisor = officer(&app, OfficerRole::Supervisor, ProvinceScope::All).await;
     let cases = [
         (
             Person {
@@ -101,12 +102,30 @@ async fn identity_rejections_say_why(backend: TestBackend) {
             .await
             .expect("json");
         assert_eq!(view["identity"]["status"], "rejected", "{person:?}");
-        assert_eq!(view["identity"]["reason"], reason, "{person:?}");
+        assert_eq!(
+            view["identity"]["reason"], "identity_not_confirmed",
+            "the seller is not told which part did not match: {person:?}"
+        );
         assert_eq!(view["status"], "rejected");
+        let me: Value = app.get_as("/v1/me", &token).await.json().await.expect("me");
+        let seller_id = me["id"].as_str().expect("account id");
+        let seen: Value = app
+            .get_as(
+                &format!("/v1/sellers/{seller_id}"),
+                &supervisor.access_token,
+            )
+            .await
+            .json()
+            .await
+            .expect("officer view");
+        assert_eq!(
+            seen["identity"]["reason"], reason,
+            "officers see why: {person:?}"
+        );
     }
     assert_no_national_id_logged();
 }
-both_backends!(identity_rejections_say_why);
+both_backends!(identity_rejections_tell_the_seller_only_not_confirmed);
 
 async fn malformed_identity_fields_are_named(backend: TestBackend) {
     let (_env, app) = TestApp::spawn(&backend).await;
@@ -631,3 +650,50 @@ async fn identifiers_are_pre_checked_for_any_signed_in_caller(backend: TestBacke
     );
 }
 both_backends!(identifiers_are_pre_checked_for_any_signed_in_caller);
+
+async fn identity_checks_that_do_not_match_are_throttled(backend: TestBackend) {
+    let (_env, app) = TestApp::spawn(&backend).await;
+    let token = seller_token(&app).await;
+    let limit = app
+        .state
+        .policies
+        .verification
+        .max_identity_failures_per_account;
+    for i in 0..limit {
+        let response = submit_identity(
+            &app,
+            &token,
+            Person {
+                birth_date: if i % 2 == 0 {
+                    "1985-03-15"
+                } else {
+                    "1985-03-16"
+                },
+                ..AN
+            },
+        )
+        .await;
+        assert_eq!(response.status(), 200);
+    }
+    let locked = submit_identity(&app, &token, AN).await;
+    assert_eq!(locked.status(), 429, "even the right details wait now");
+    assert!(locked.headers().contains_key("retry-after"));
+    let metrics = app.get("/metrics").await.text().await.expect("metrics");
+    assert!(
+        metrics.contains(r#"tracegate_attempts_refused_total{reason="identity_locked"} 1"#),
+        "{metrics}"
+    );
+    // Another account is not held up by this one's failures.
+    let other = seller_token(&app).await;
+    assert_eq!(submit_identity(&app, &other, KHOA).await.status(), 200);
+    app.clock.advance(TimeDelta::seconds(
+        i64::from(app.state.policies.verification.identity_lock_secs) + 1,
+    ));
+    let view: Value = submit_identity(&app, &token, AN)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(view["identity"]["status"], "verified");
+}
+both_backends!(identity_checks_that_do_not_match_are_throttled);

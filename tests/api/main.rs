@@ -3,6 +3,7 @@
 mod fixtures;
 mod helpers;
 
+mod abuse;
 mod accounts;
 mod audit;
 mod authorization;
@@ -21,6 +22,7 @@ mod operations;
 mod pages;
 mod registry_http;
 mod resolver;
+mod revocation;
 mod schema;
 mod stubs;
 mod verify;
