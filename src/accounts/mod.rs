@@ -210,6 +210,24 @@ fn vietnam_time(at: DateTime<Utc>) -> String {
 }
 
 impl Accounts<'_> {
+    /// The email addresses of these accounts (those that exist), to name people on pages.
+    pub fn emails_of(
+        &self,
+        ids: &[String],
+    ) -> Result<std::collections::HashMap<String, String>, AccountError> {
+        let mut conn = self.pool.get()?;
+        let mut found = std::collections::HashMap::new();
+        for id in ids {
+            if found.contains_key(id) {
+                continue;
+            }
+            if let Some(account) = store::find(&mut conn, id)? {
+                found.insert(id.clone(), account.email);
+            }
+        }
+        Ok(found)
+    }
+
     fn link(&self, path: &str, token: &str) -> String {
         format!(
             "{}/{path}?token={token}",

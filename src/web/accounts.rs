@@ -377,7 +377,15 @@ async fn confirm_totp(
             Ok(response.finish())
         }
         Err(e @ (AccountError::BadSecondFactor | AccountError::Invalid { .. })) => {
-            totp_page(&state, &req, &session, Some(e.to_string())).await
+            let words = match &e {
+                AccountError::Invalid { field, message } => {
+                    super::labels::field_error(field, message, language(&req).0)
+                }
+                _ => crate::i18n::lookup("field.totp", language(&req).0)
+                    .unwrap_or_default()
+                    .to_string(),
+            };
+            totp_page(&state, &req, &session, Some(words)).await
         }
         Err(e) => Err(e.into()),
     }

@@ -208,19 +208,24 @@ struct CasePage {
     kind: String,
     claim: String,
     description: String,
-    platform_id: String,
+    platform: String,
+    shop: String,
     listing_id: String,
     seller_id: String,
+    seller: String,
     buyer: String,
-    due: String,
+    assignee: Option<String>,
     outcome: Option<String>,
     /// (id, file name, SHA-256, hidden).
     evidence: Vec<(String, String, String, bool)>,
     supervisor: bool,
     allowed: Vec<String>,
     version: i64,
-    sanctions: Vec<String>,
-    timeline: Vec<(String, String, String, bool)>,
+    /// (code, words).
+    sanctions: Vec<(String, String)>,
+    progress: Vec<super::thread::Step>,
+    deadlines: Vec<(String, String)>,
+    messages: Vec<super::thread::Message>,
 }
 
 async fn render_case(
@@ -246,8 +251,18 @@ async fn render_case(
         .policies
         .disputes
         .kind(&view.summary.kind)
-        .map(|k| k.sanctions.clone())
+        .map(|k| {
+            k.sanctions
+                .iter()
+                .map(|s| (s.clone(), super::labels::sanction(s, lang.0)))
+                .collect()
+        })
         .unwrap_or_default();
+    let names = super::thread::Names::of(state, &view, &events, true).await?;
+    let case_id = view.summary.id.clone();
+    let file_link = |evidence: &str| format!("/console/disputes/{case_id}/evidence/{evidence}");
+    let messages =
+        super::thread::messages(&view, &events, &names, &state.policies, lang.0, &file_link);
     let (notice, notice_ok) = match notice {
         Some((n, ok)) => (Some(n), ok),
         None => (None, true),
@@ -264,11 +279,17 @@ async fn render_case(
         kind: super::labels::kind(&state.policies, &view.summary.kind, lang.0),
         claim: super::labels::claim(&view.claim, lang.0),
         description: view.description.clone(),
-        platform_id: view.summary.platform_id.clone(),
+        platform: names.platform_shown(&view),
+        shop: names.shop_shown(&view),
         listing_id: view.summary.listing_id.clone(),
         seller_id: view.summary.seller_id.clone(),
+        seller: names.seller_shown(&view),
         buyer: view.buyer_email.clone().unwrap_or_default(),
-        due: super::deadline_shown(view.deadlines.resolution),
+        assignee: view
+            .summary
+            .assignee_id
+            .as_deref()
+            .map(|a| names.officer(a)),
         outcome: view
             .outcome
             .as_deref()
@@ -293,17 +314,9 @@ async fn render_case(
         version: view.version,
         supervisor: view.your_roles.contains(&crate::disputes::Role::Supervisor),
         sanctions,
-        timeline: events
-            .into_iter()
-            .map(|e| {
-                (
-                    e.at.format("%d/%m/%Y %H:%M").to_string(),
-                    e.actor,
-                    super::labels::step(&e.action, lang.0),
-                    e.internal,
-                )
-            })
-            .collect(),
+        progress: super::thread::progress(&view, &events, lang.0),
+        deadlines: super::thread::deadlines(&view, lang.0),
+        messages,
     };
     page_with(req, status, lang, &template, |r| {
         session::keep_csrf(req, r, &csrf);
@@ -442,7 +455,7 @@ async fn act(
                 caller,
                 id,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                Some((e.to_string(), false)),
+                Some((super::labels::dispute_error(&e, language(&req).0), false)),
             )
             .await
         }
@@ -518,7 +531,7 @@ async fn assign(
                 caller,
                 id,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                Some((e.to_string(), false)),
+                Some((super::labels::dispute_error(&e, language(&req).0), false)),
             )
             .await
         }

@@ -430,7 +430,7 @@ struct PortalPage {
     notice: Option<String>,
     notice_ok: bool,
     standing: &'static str,
-    standing_label: &'static str,
+    standing_label: String,
     missing: String,
     identity_status: String,
     identity_reason: Option<String>,
@@ -456,58 +456,20 @@ impl PortalPage {
     }
 }
 
-fn step_words(step: crate::identity::Step, lang: Language) -> &'static str {
-    use crate::identity::Step;
-    match (step, lang.is_vi()) {
-        (Step::Missing, true) => "Chưa có",
-        (Step::Missing, false) => "Missing",
-        (Step::Verified, true) => "Đã xác minh",
-        (Step::Verified, false) => "Verified",
-        (Step::PendingReview, true) => "Chờ cán bộ xem xét",
-        (Step::PendingReview, false) => "Waiting for review",
-        (Step::Rejected, true) => "Bị từ chối",
-        (Step::Rejected, false) => "Rejected",
-    }
+fn step_words(step: crate::identity::Step, lang: Language) -> String {
+    crate::i18n::label("proof", step.as_str(), lang)
 }
 
-fn standing_words(standing: Standing, lang: Language) -> (&'static str, &'static str) {
-    let vi = lang.is_vi();
-    match standing {
-        Standing::Verified => ("verified", if vi { "Đã xác minh" } else { "Verified" }),
-        Standing::Unverified => (
-            "unverified",
-            if vi {
-                "Chưa xác minh"
-            } else {
-                "Not verified"
-            },
-        ),
-        Standing::PendingReview => (
-            "pending",
-            if vi {
-                "Chờ cán bộ xem xét"
-            } else {
-                "Waiting for an officer's review"
-            },
-        ),
-        Standing::Rejected => ("rejected", if vi { "Bị từ chối" } else { "Rejected" }),
-        Standing::Expired => (
-            "expired",
-            if vi {
-                "Hết hạn, cần xác minh lại"
-            } else {
-                "Expired: verify again"
-            },
-        ),
-        Standing::Suspended => (
-            "suspended",
-            if vi {
-                "Bị tạm ngừng"
-            } else {
-                "Suspended"
-            },
-        ),
-    }
+/// The standing's CSS class and its words.
+fn standing_words(standing: Standing, lang: Language) -> (&'static str, String) {
+    let class = match standing {
+        Standing::PendingReview => "pending",
+        other => other.as_str(),
+    };
+    (
+        class,
+        crate::i18n::label("standing", standing.as_str(), lang),
+    )
 }
 
 /// What the dashboard shows, besides notices and form input to echo.
@@ -601,9 +563,15 @@ async fn render_dashboard(
         notice_ok,
         standing: standing_class,
         standing_label,
-        missing: missing.join(", "),
-        identity_status: step_words(identity.status, lang.0).to_string(),
-        identity_reason: identity.reason,
+        missing: missing
+            .iter()
+            .map(|m| crate::i18n::label("missing", m, lang.0))
+            .collect::<Vec<_>>()
+            .join(", "),
+        identity_status: step_words(identity.status, lang.0),
+        identity_reason: identity
+            .reason
+            .map(|r| crate::i18n::label("reason", &r, lang.0)),
         national_id: identity.national_id,
         business: business_shown,
         show_identity_form: !identity_verified,

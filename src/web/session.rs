@@ -159,13 +159,15 @@ pub fn keep_csrf(req: &HttpRequest, response: &mut HttpResponseBuilder, token: &
     }
 }
 
+/// The detail of a refused form, which error pages recognise.
+pub const CSRF_REFUSED: &str =
+    "the form is out of date or came from another site; open the page again and resend it";
+
 /// Refuses a form whose CSRF field does not match this browser's cookie.
 pub fn check_csrf(req: &HttpRequest, submitted: &str) -> Result<(), AppError> {
     match req.cookie(CSRF) {
         Some(c) if !submitted.is_empty() && constant_time_eq(c.value(), submitted) => Ok(()),
-        _ => Err(AppError::forbidden(
-            "the form is out of date or came from another site; open the page again and resend it",
-        )),
+        _ => Err(AppError::forbidden(CSRF_REFUSED)),
     }
 }
 

@@ -589,7 +589,8 @@ fn refusal(req: &HttpRequest, refusal: Refusal, shown: &str) -> Result<HttpRespo
             } else {
                 "This code cannot be read"
             },
-            Some(why.clone()),
+            // The parser's reason is English; a Vietnamese page keeps to its heading.
+            (!vi).then(|| why.clone()),
             AppError::BadRequest {
                 detail: format!("not a valid GS1 Digital Link: {why}"),
                 errors: vec![crate::error::FieldError::new("code", why)],

@@ -502,7 +502,7 @@ async fn an_officer_decides_a_case_in_the_console() {
     browser.click("#decide button").await;
     browser.wait_text("#case-status", "decided").await;
     browser.wait_text("#case-outcome", "upheld").await;
-    browser.wait_text("#timeline", "decide").await;
+    browser.wait_text("#thread", "decided").await;
     browser.screenshot("console-case-decided").await;
 
     browser

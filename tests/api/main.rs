@@ -24,3 +24,4 @@ mod resolver;
 mod schema;
 mod stubs;
 mod verify;
+mod vietnamese;
