@@ -998,6 +998,25 @@ impl Accounts<'_> {
         })
     }
 
+    /// Confirms the authenticator with a code and, the code proving the second factor,
+    /// opens a session that carries it (the page goes on to the console without asking for
+    /// the password again, and without a second code the app has not shown yet).
+    pub fn confirm_totp_session(
+        &self,
+        account_id: &str,
+        code: &str,
+    ) -> Result<TokenPair, AccountError> {
+        self.confirm_totp(account_id, code)?;
+        let now = self.clock.now();
+        let account =
+            store::find(&mut *self.pool.get()?, account_id)?.ok_or(AccountError::NotFound)?;
+        let amr = vec![AMR_PASSWORD.to_string(), AMR_OTP.to_string()];
+        let mut conn = self.pool.get()?;
+        write_transaction(&mut conn, |conn| {
+            self.start_session(conn, &account, &amr, now)
+        })
+    }
+
     /// The signed-in person's own account.
     pub fn view(&self, account_id: &str) -> Result<AccountView, AccountError> {
         let account =

@@ -850,6 +850,12 @@ pub static ENTRIES: &[(&str, &str, &str)] = &[
         "Kháng nghị được đến",
         "Appeal possible until",
     ),
+    // Signing in.
+    (
+        "signin.to_continue",
+        "Hãy đăng nhập để tiếp tục; sau đó bạn sẽ quay lại đúng trang đang xem.",
+        "Sign in to go on; you will come back to the page you were on.",
+    ),
     // Words in mails.
     ("mail.offer", "Đề nghị của người bán", "The seller offers"),
     ("mail.outcome", "Kết luận", "Outcome"),
@@ -918,6 +924,41 @@ pub static ENTRIES: &[(&str, &str, &str)] = &[
         "The internal note was added.",
     ),
     ("done.assign", "Đã giao việc.", "The case was assigned."),
+    (
+        "done.totp",
+        "Đã cài xong ứng dụng xác thực. Từ nay, mỗi lần đăng nhập hãy nhập mã 6 số trong ứng dụng.",
+        "Your authenticator is set up. From now on, enter its 6-digit code each time you sign in.",
+    ),
+    (
+        "done.identity",
+        "Đã kiểm tra danh tính với Cơ sở dữ liệu quốc gia về dân cư.",
+        "Your identity was checked against the population register.",
+    ),
+    (
+        "done.business",
+        "Đã kiểm tra với Cơ sở dữ liệu quốc gia về đăng ký doanh nghiệp.",
+        "Checked against the business register.",
+    ),
+    (
+        "done.mismatch",
+        "Thông tin chưa khớp với sổ đăng ký; xem lý do bên dưới.",
+        "The details did not match the register; see the reason below.",
+    ),
+    (
+        "done.binding_code",
+        "Đã cấp mã liên kết mới.",
+        "A new binding code was issued.",
+    ),
+    (
+        "done.client_disabled",
+        "Đã tắt ứng dụng kết nối.",
+        "The client was disabled.",
+    ),
+    (
+        "done.code_status",
+        "Đã áp dụng biện pháp với mã.",
+        "The measure was applied to the code.",
+    ),
 ];
 
 static INDEX: LazyLock<HashMap<&'static str, (&'static str, &'static str)>> =

@@ -366,14 +366,14 @@ async fn confirm_totp(
         field(&form, "code").trim().to_string(),
     );
     let outcome = state
-        .blocking(move || Ok(super::account_service(&shared).confirm_totp(&account, &code)))
+        .blocking(move || Ok(super::account_service(&shared).confirm_totp_session(&account, &code)))
         .await?;
     match outcome {
-        // The session was opened without the code: sign in again with it.
-        Ok(()) => {
+        // The password-only session gives way to one that carries the second factor.
+        Ok(pair) => {
             session::end(&req, &state).await;
-            let mut response = session::see_other("/console/login");
-            session::sign_out(&req, &mut response);
+            let mut response = session::see_other("/console?done=totp");
+            session::sign_in(&req, &mut response, &pair);
             Ok(response.finish())
         }
         Err(e @ (AccountError::BadSecondFactor | AccountError::Invalid { .. })) => {

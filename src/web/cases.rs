@@ -64,6 +64,8 @@ struct PartyCase {
     unconfirmed: bool,
     allowed: Vec<String>,
     version: i64,
+    /// Text typed before the session ended: (action, text).
+    draft: (String, String),
     progress: Vec<super::thread::Step>,
     deadlines: Vec<(String, String)>,
     messages: Vec<super::thread::Message>,
@@ -171,12 +173,20 @@ async fn render(
             .map(|m| m.as_str().to_string())
             .collect(),
         version: view.version,
+        draft: if seller {
+            session::draft_for(req, &party.base).unwrap_or_default()
+        } else {
+            Default::default()
+        },
         progress: super::thread::progress(&view, &events, lang.0),
         deadlines: super::thread::deadlines(&view, lang.0),
         messages,
     };
     page_with(req, status, lang, &template, |r| {
         session::keep_csrf(req, r, &csrf);
+        if seller {
+            session::drop_draft(req, r);
+        }
     })
 }
 
@@ -198,7 +208,7 @@ async fn seller_party(
             base: format!("/portal/disputes/{id}"),
             token: None,
         }),
-        _ => Err(session::see_other("/portal/login").finish()),
+        _ => Err(session::to_sign_in("/portal", &session::back_to(req))),
     }
 }
 
@@ -318,7 +328,14 @@ async fn seller_act(
     let id = path.into_inner();
     let party = match seller_party(&state, &req, &id).await {
         Ok(p) => p,
-        Err(redirect) => return Ok(redirect),
+        Err(_) => {
+            return Ok(session::to_sign_in_keeping(
+                &req,
+                "/portal",
+                field(&form, "action"),
+                &form,
+            ));
+        }
     };
     act_as(state, req, party, id, &form).await
 }

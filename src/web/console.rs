@@ -57,7 +57,7 @@ pub(super) async fn officer(
 ) -> Result<(Session, Caller), HttpResponse> {
     let session = match session::current(req, state).await {
         Some(s) if s.claims.kind == PrincipalKind::Officer => s,
-        _ => return Err(session::see_other("/console/login").finish()),
+        _ => return Err(session::to_sign_in("/console", &session::back_to(req))),
     };
     let second_factor =
         !state.config.auth.require_officer_totp || session.claims.amr.iter().any(|m| m == AMR_OTP);
@@ -81,7 +81,7 @@ pub(super) async fn officer(
         return Err(session::see_other(next).finish());
     }
     let Some(role) = session.claims.role else {
-        return Err(session::see_other("/console/login").finish());
+        return Err(session::to_sign_in("/console", &session::back_to(req)));
     };
     let caller = Caller::Officer {
         id: session.claims.sub.clone(),
@@ -89,6 +89,25 @@ pub(super) async fn officer(
         scope: ProvinceScope::from_codes(&session.claims.provinces),
     };
     Ok((session, caller))
+}
+
+/// When the way on is to sign in again, keeps the text the officer typed for the case page.
+fn keeping_text(
+    req: &HttpRequest,
+    redirect: HttpResponse,
+    action: &str,
+    form: &HashMap<String, String>,
+) -> HttpResponse {
+    let to_sign_in = redirect
+        .headers()
+        .get(actix_web::http::header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .is_some_and(|l| l.starts_with("/console/login"));
+    if to_sign_in {
+        session::to_sign_in_keeping(req, "/console", action, form)
+    } else {
+        redirect
+    }
 }
 
 struct QueueRow {
@@ -112,6 +131,7 @@ struct QueuePage {
     overdue: bool,
     cases: Vec<QueueRow>,
     next_page: Option<String>,
+    notice: Option<String>,
 }
 
 async fn queue(
@@ -188,6 +208,9 @@ async fn queue(
             })
             .collect(),
         next_page,
+        notice: query
+            .get("done")
+            .and_then(|done| super::done_notice(done, lang.0)),
     };
     page_with(&req, StatusCode::OK, lang, &template, |r| {
         session::keep_csrf(&req, r, &csrf);
@@ -221,6 +244,8 @@ struct CasePage {
     supervisor: bool,
     allowed: Vec<String>,
     version: i64,
+    /// Text typed before the session ended: (action, text).
+    draft: (String, String),
     /// (code, words).
     sanctions: Vec<(String, String)>,
     progress: Vec<super::thread::Step>,
@@ -314,12 +339,14 @@ async fn render_case(
         version: view.version,
         supervisor: view.your_roles.contains(&crate::disputes::Role::Supervisor),
         sanctions,
+        draft: session::draft_for(req, &format!("/console/disputes/{case_id}")).unwrap_or_default(),
         progress: super::thread::progress(&view, &events, lang.0),
         deadlines: super::thread::deadlines(&view, lang.0),
         messages,
     };
     page_with(req, status, lang, &template, |r| {
         session::keep_csrf(req, r, &csrf);
+        session::drop_draft(req, r);
     })
 }
 
@@ -424,7 +451,7 @@ async fn act(
     session::check_csrf(&req, field(&form, "csrf"))?;
     let (_, caller) = match officer(&state, &req).await {
         Ok(o) => o,
-        Err(redirect) => return Ok(redirect),
+        Err(redirect) => return Ok(keeping_text(&req, redirect, field(&form, "action"), &form)),
     };
     let id = path.into_inner();
     let input = action_of(&form)?;
@@ -472,7 +499,7 @@ async fn note(
     session::check_csrf(&req, field(&form, "csrf"))?;
     let (_, caller) = match officer(&state, &req).await {
         Ok(o) => o,
-        Err(redirect) => return Ok(redirect),
+        Err(redirect) => return Ok(keeping_text(&req, redirect, "note", &form)),
     };
     let id = path.into_inner();
     let text = field(&form, "note").to_string();

@@ -301,7 +301,22 @@ async fn codes(
         .get("code")
         .map(|s| s.trim().to_string())
         .unwrap_or_default();
-    codes_page(&state, &req, code, None).await
+    let vi = language(&req).0.is_vi();
+    let notice = match (
+        query.get("done").map(String::as_str),
+        query.get("withdrawn"),
+    ) {
+        (Some("code_status"), Some(n)) if n.chars().all(|c| c.is_ascii_digit()) => Some((
+            if vi {
+                format!("Đã áp dụng; {n} tin đăng bị gỡ.")
+            } else {
+                format!("Done; {n} listings withdrawn.")
+            },
+            true,
+        )),
+        _ => None,
+    };
+    codes_page(&state, &req, code, notice).await
 }
 
 async fn code_status(
@@ -333,16 +348,17 @@ async fn code_status(
             .set_status(StatusActor::Officer(&officer_id), &target, status, &reason))
         })
         .await?;
-    let vi = language(&req).0.is_vi();
     let notice = match outcome {
-        Ok(withdrawn) => (
-            if vi {
-                format!("Đã áp dụng; {withdrawn} tin đăng bị gỡ.")
-            } else {
-                format!("Done; {withdrawn} listings withdrawn.")
-            },
-            true,
-        ),
+        // Back to the code's page: a reload shows it, it does not apply the measure again.
+        Ok(withdrawn) => {
+            let query = serde_urlencoded::to_string([
+                ("code", code.as_str()),
+                ("done", "code_status"),
+                ("withdrawn", &withdrawn.to_string()),
+            ])
+            .unwrap_or_default();
+            return Ok(session::see_other(&format!("/console/codes?{query}")).finish());
+        }
         Err(
             e @ (crate::codes::registry::RegistryError::Invalid { .. }
             | crate::codes::registry::RegistryError::NotFound(_)
@@ -692,7 +708,11 @@ async fn clients(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRes
         Err(redirect) => return Ok(redirect),
     };
     let (_, role, _) = parts(&caller)?;
-    clients_page(&state, &req, role == OfficerRole::Admin, None).await
+    let disabled = req.query_string() == "done=client_disabled";
+    let notice = disabled
+        .then(|| super::done_notice("client_disabled", language(&req).0))
+        .flatten();
+    clients_page(&state, &req, role == OfficerRole::Admin, notice).await
 }
 
 async fn disable_client(
@@ -718,12 +738,5 @@ async fn disable_client(
                 .map_err(AppError::from)
         })
         .await?;
-    let vi = language(&req).0.is_vi();
-    clients_page(
-        &state,
-        &req,
-        true,
-        Some(if vi { "Đã tắt." } else { "Disabled." }.into()),
-    )
-    .await
+    Ok(session::see_other("/console/clients?done=client_disabled").finish())
 }

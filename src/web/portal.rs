@@ -53,7 +53,8 @@ struct LoginPage {
     switch_link: String,
     csrf: String,
     officer: bool,
-    action: &'static str,
+    /// The form's address, carrying where to go afterwards.
+    action: String,
     email: String,
     message: Option<String>,
     failed: bool,
@@ -69,8 +70,20 @@ pub(super) fn login_page(
 ) -> Result<HttpResponse, AppError> {
     let lang = language(req);
     let csrf = session::csrf_token(req);
+    let area = if officer { "/console" } else { "/portal" };
+    let asked: HashMap<String, String> =
+        serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    let next = asked
+        .get("next")
+        .and_then(|n| session::safe_next(n, area))
+        .unwrap_or_default();
     let (message, failed) = match message {
         Some((m, failed)) => (Some(m), failed),
+        // Sent here on the way to a page: say why.
+        None if !next.is_empty() => (
+            crate::i18n::lookup("signin.to_continue", lang.0).map(str::to_string),
+            false,
+        ),
         None => (None, false),
     };
     page_with(
@@ -82,10 +95,13 @@ pub(super) fn login_page(
             switch_link: switch_link(req, lang.0),
             csrf: csrf.0.clone(),
             officer,
-            action: if officer {
-                "/console/login"
+            action: if next.is_empty() {
+                format!("{area}/login")
             } else {
-                "/portal/login"
+                format!(
+                    "{area}/login?{}",
+                    serde_urlencoded::to_string([("next", next.as_str())]).unwrap_or_default()
+                )
             },
             email: email.to_string(),
             message,
@@ -110,6 +126,12 @@ fn sign_in_error(error: &AccountError, lang: Language) -> String {
         }
         (AccountError::SecondFactorRequired | AccountError::BadSecondFactor, Language::Vi) => {
             "Mã xác thực không đúng hoặc đã dùng.".into()
+        }
+        (AccountError::Disabled, Language::Vi) => {
+            "Tài khoản đã bị vô hiệu; hãy liên hệ Sở Công Thương.".into()
+        }
+        (AccountError::Invalid { field, message }, lang) => {
+            super::labels::field_error(field, message, lang)
         }
         (other, _) => other.to_string(),
     }
@@ -197,7 +219,11 @@ pub(super) async fn sign_in(
             Some((message.into(), true)),
         );
     }
-    let mut response = session::see_other(home);
+    let area = if officer { "/console" } else { "/portal" };
+    let asked: HashMap<String, String> =
+        serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    let next = asked.get("next").and_then(|n| session::safe_next(n, area));
+    let mut response = session::see_other(next.as_deref().unwrap_or(home));
     session::sign_in(req, &mut response, &pair);
     Ok(response.finish())
 }
@@ -497,7 +523,7 @@ impl Extras {
 async fn seller(state: &AppState, req: &HttpRequest) -> Result<Session, HttpResponse> {
     match session::current(req, state).await {
         Some(s) if s.claims.kind == PrincipalKind::Seller => Ok(s),
-        _ => Err(session::see_other("/portal/login").finish()),
+        _ => Err(session::to_sign_in("/portal", &session::back_to(req))),
     }
 }
 
@@ -613,8 +639,23 @@ async fn dashboard(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpR
         Ok(s) => s,
         Err(redirect) => return Ok(redirect),
     };
-    render_dashboard(&state, &req, &session, StatusCode::OK, Extras::none()).await
+    let asked: HashMap<String, String> =
+        serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    let mut extras = Extras::none();
+    let lang = language(&req).0;
+    extras.notice = asked
+        .get("done")
+        .and_then(|done| super::done_notice(done, lang).map(|text| (text, done != "mismatch")));
+    // The code issued by the last form, shown again on reload (never a new one).
+    extras.binding_code = req
+        .cookie(BINDING_COOKIE)
+        .map(|c| c.value().to_string())
+        .filter(|c| !c.is_empty() && c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-'));
+    render_dashboard(&state, &req, &session, StatusCode::OK, extras).await
 }
+
+/// Holds the binding code just issued for the dashboard after the redirect.
+const BINDING_COOKIE: &str = "tg_binding_code";
 
 async fn to_dashboard() -> HttpResponse {
     session::see_other("/portal").finish()
@@ -716,11 +757,12 @@ async fn submit_identity(
         })
         .await?;
     let (status, mut extras) = step_outcome(outcome, language(&req).0)?;
-    if status != StatusCode::OK {
-        // Echo what was typed, except the citizen ID.
-        extras.full_name = name;
-        extras.birth_date = born;
+    if status == StatusCode::OK {
+        return Ok(after_check(&extras, "identity"));
     }
+    // Echo what was typed, except the citizen ID.
+    extras.full_name = name;
+    extras.birth_date = born;
     render_dashboard(&state, &req, &session, status, extras).await
 }
 
@@ -753,7 +795,18 @@ async fn submit_business(
         })
         .await?;
     let (status, extras) = step_outcome(outcome, language(&req).0)?;
+    if status == StatusCode::OK {
+        return Ok(after_check(&extras, "business"));
+    }
     render_dashboard(&state, &req, &session, status, extras).await
+}
+
+/// After a check the register answered: back to the dashboard (a reload does not send the
+/// form again), saying whether the details matched.
+fn after_check(extras: &Extras, done: &str) -> HttpResponse {
+    let matched = extras.notice.as_ref().is_none_or(|(_, ok)| *ok);
+    let done = if matched { done } else { "mismatch" };
+    session::see_other(&format!("/portal?done={done}")).finish()
 }
 
 async fn binding_code(
@@ -779,9 +832,18 @@ async fn binding_code(
             .map_err(AppError::from)
         })
         .await?;
-    let mut extras = Extras::none();
-    extras.binding_code = Some(code.code);
-    render_dashboard(&state, &req, &session, StatusCode::OK, extras).await
+    let lifetime = (code.expires_at - state.clock.now()).num_seconds().max(1);
+    let mut response = session::see_other("/portal?done=binding_code");
+    response.cookie(
+        actix_web::cookie::Cookie::build(BINDING_COOKIE, code.code)
+            .path("/portal")
+            .http_only(true)
+            .secure(state.config.server.public_url.starts_with("https://"))
+            .same_site(actix_web::cookie::SameSite::Strict)
+            .max_age(actix_web::cookie::time::Duration::seconds(lifetime))
+            .finish(),
+    );
+    Ok(response.finish())
 }
 
 async fn logout(
