@@ -470,6 +470,8 @@ struct PortalPage {
     disputes: Vec<(String, String, String, String)>,
     full_name: String,
     birth_date: String,
+    /// The business form's code, kind and letter reference, kept when it is refused.
+    business_form: (String, String, String),
     errors: Vec<(String, String)>,
 }
 
@@ -505,6 +507,7 @@ struct Extras {
     errors: Vec<(String, String)>,
     full_name: String,
     birth_date: String,
+    business_form: (String, String, String),
 }
 
 impl Extras {
@@ -515,6 +518,7 @@ impl Extras {
             errors: Vec::new(),
             full_name: String::new(),
             birth_date: String::new(),
+            business_form: Default::default(),
         }
     }
 }
@@ -627,6 +631,7 @@ async fn render_dashboard(
             .collect(),
         full_name: extras.full_name,
         birth_date: extras.birth_date,
+        business_form: extras.business_form,
         errors: extras.errors,
     };
     page_with(req, status, lang, &template, |r| {
@@ -699,6 +704,8 @@ fn step_outcome(
         }
         Err(IdentityError::Invalid { field, message }) => {
             let mut extras = Extras::none();
+            extras.notice =
+                crate::i18n::lookup("problem.validation", lang).map(|t| (t.to_string(), false));
             extras.errors.push((
                 field.to_string(),
                 super::labels::field_error(field, &message, lang),
@@ -781,20 +788,23 @@ async fn submit_business(
         _ => BusinessKind::Enterprise,
     };
     let code = field(&form, "code").to_string();
+    let note = field(&form, "authorisation_note").to_string();
     let (seller_id, shared) = (session.claims.sub.clone(), state.clone());
+    let (for_code, for_note) = (code.clone(), note.clone());
     let outcome = state
         .blocking(move || {
             Ok(super::seller_service(&shared).submit_business(
                 &seller_id,
                 &BusinessClaim {
                     kind,
-                    code: &code,
-                    authorisation_note: None,
+                    code: &for_code,
+                    authorisation_note: Some(for_note.as_str()),
                 },
             ))
         })
         .await?;
-    let (status, extras) = step_outcome(outcome, language(&req).0)?;
+    let (status, mut extras) = step_outcome(outcome, language(&req).0)?;
+    extras.business_form = (code, kind.as_str().to_string(), note);
     if status == StatusCode::OK {
         return Ok(after_check(&extras, "business"));
     }
