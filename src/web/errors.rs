@@ -120,7 +120,7 @@ pub async fn pages_for_people(
     } else if path.starts_with("/portal") {
         "/portal"
     } else {
-        "/verify"
+        "/"
     };
     let template = ErrorPage {
         lang: lang.0,

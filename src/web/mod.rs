@@ -7,6 +7,7 @@ pub mod cases;
 pub mod console;
 pub mod console_tools;
 pub mod errors;
+pub mod home;
 pub mod labels;
 pub mod portal;
 pub mod report;
@@ -35,6 +36,7 @@ const LANG_COOKIE: &str = "lang";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(Endpoint::new("/static/style.css").get(stylesheet));
+    home::configure(cfg);
     verify::configure(cfg);
     portal::configure(cfg);
     console::configure(cfg);

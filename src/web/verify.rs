@@ -158,6 +158,8 @@ struct LookupPage {
     problem: Option<String>,
     detail: Option<String>,
     gone: bool,
+    /// A code unknown or withdrawn is the likeliest fake: a way to report it.
+    report_link: Option<String>,
 }
 
 #[derive(Template)]
@@ -638,6 +640,12 @@ fn refusal(req: &HttpRequest, refusal: Refusal, shown: &str) -> Result<HttpRespo
             problem: Some(problem.to_string()),
             detail,
             gone: status == StatusCode::GONE,
+            report_link: (!shown.trim().is_empty()).then(|| {
+                format!(
+                    "/report?{}",
+                    serde_urlencoded::to_string([("code", shown.trim())]).unwrap_or_default()
+                )
+            }),
         },
     )
 }
@@ -1149,6 +1157,7 @@ pub async fn verify(
                 problem: None,
                 detail: None,
                 gone: false,
+                report_link: None,
             },
         );
     }

@@ -320,7 +320,9 @@ async fn a_consumer_sees_the_warning_on_a_recalled_product() {
     let response = post_batch(&app, &issuer, "application/json", &batch.to_string()).await;
     assert_eq!(response.status(), 201);
 
-    // Before the recall: the code checks out.
+    // Before the recall: the code checks out, looked up from the home page.
+    browser.open(&app.url("/")).await;
+    browser.screenshot("public-home").await;
     browser.open(&app.url("/verify")).await;
     browser.screenshot("public-lookup").await;
     browser.type_into("#code", &code).await;

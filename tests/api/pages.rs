@@ -599,3 +599,35 @@ async fn portal_forms_redirect_after_post_and_reload_shows_the_same_binding_code
     );
 }
 both_backends!(portal_forms_redirect_after_post_and_reload_shows_the_same_binding_code);
+
+async fn the_home_page_looks_codes_up_and_leads_to_each_door(backend: TestBackend) {
+    let (_env, app) = TestApp::spawn(&backend).await;
+    let home = app.get("/").await;
+    assert_eq!(home.status(), 200);
+    let csp = home.headers()["content-security-policy"]
+        .to_str()
+        .expect("csp")
+        .to_string();
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    let html = home.text().await.expect("html");
+    assert!(html.contains("action=\"/verify\""), "{html}");
+    for door in ["href=\"/report\"", "href=\"/portal\"", "href=\"/console\""] {
+        assert!(html.contains(door), "{door}: {html}");
+    }
+
+    // A code nobody issued (the likeliest fake) offers a way to report it.
+    let unknown = app
+        .client
+        .get(app.url("/verify?code=09506000134352"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(unknown.status(), 404);
+    let html = unknown.text().await.expect("html");
+    assert!(
+        html.contains("id=\"report-suspect\"") && html.contains("/report?code=09506000134352"),
+        "{html}"
+    );
+}
+both_backends!(the_home_page_looks_codes_up_and_leads_to_each_door);

@@ -487,6 +487,7 @@ async fn every_page_and_mail_reads_in_vietnamese(backend: TestBackend) {
     // Public pages, and error pages.
     let mut stranger = Jar::default();
     for (path, status) in [
+        ("/", 200),
         ("/verify", 200),
         ("/report", 200),
         ("/portal/login", 200),
