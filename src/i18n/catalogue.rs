@@ -850,6 +850,9 @@ pub static ENTRIES: &[(&str, &str, &str)] = &[
         "Kháng nghị được đến",
         "Appeal possible until",
     ),
+    // Confirming an irreversible act.
+    ("confirm.code", "Mã", "Code"),
+    ("confirm.measure", "Biện pháp", "Measure"),
     // Signing in.
     (
         "signin.to_continue",

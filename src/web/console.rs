@@ -110,6 +110,86 @@ fn keeping_text(
     }
 }
 
+#[derive(Template)]
+#[template(path = "pages/console_confirm.html")]
+struct ConfirmPage {
+    lang: Language,
+    switch_link: String,
+    csrf: String,
+    action: String,
+    back: String,
+    summary: Vec<(String, String)>,
+    fields: Vec<(String, String)>,
+}
+
+/// An irreversible act (a decision, a recall, a revocation) is shown back once, to be
+/// confirmed; `None` when the form already carries the confirmation.
+pub(super) fn confirmation(
+    req: &HttpRequest,
+    form: &HashMap<String, String>,
+    back: &str,
+    summary: Vec<(String, String)>,
+) -> Option<Result<HttpResponse, AppError>> {
+    if field(form, "confirmed") == "yes" {
+        return None;
+    }
+    let lang = language(req);
+    let csrf = session::csrf_token(req);
+    let mut fields: Vec<(String, String)> = form
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "csrf" | "confirmed"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    fields.sort();
+    let template = ConfirmPage {
+        lang: lang.0,
+        switch_link: switch_link(req, lang.0),
+        csrf: csrf.0.clone(),
+        action: req.path().to_string(),
+        back: back.to_string(),
+        summary,
+        fields,
+    };
+    Some(page_with(req, StatusCode::OK, lang, &template, |r| {
+        session::keep_csrf(req, r, &csrf);
+    }))
+}
+
+/// What a decision will do, in words, for its confirmation.
+fn decision_summary(form: &HashMap<String, String>, lang: Language) -> Vec<(String, String)> {
+    let words = |key: &str| {
+        crate::i18n::lookup(key, lang)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let mut summary = Vec::new();
+    if let Some(result) = Some(field(form, "result")).filter(|r| !r.is_empty()) {
+        summary.push((
+            words("thread.outcome"),
+            super::labels::outcome(&format!("appeal_{result}"), lang),
+        ));
+    }
+    if let Some(outcome) = Some(field(form, "outcome")).filter(|o| !o.is_empty()) {
+        summary.push((
+            words("thread.outcome"),
+            super::labels::outcome(outcome, lang),
+        ));
+    }
+    summary.push((
+        words("thread.reasons"),
+        field(form, "statement").to_string(),
+    ));
+    let sanctions: Vec<String> = form
+        .iter()
+        .filter(|(k, v)| k.starts_with("sanction_") && v.as_str() == "on")
+        .map(|(k, _)| super::labels::sanction(&k["sanction_".len()..], lang))
+        .collect();
+    if !sanctions.is_empty() {
+        summary.push((words("thread.sanctions"), sanctions.join("; ")));
+    }
+    summary
+}
+
 struct QueueRow {
     id: String,
     reference: String,
@@ -454,6 +534,16 @@ async fn act(
         Err(redirect) => return Ok(keeping_text(&req, redirect, field(&form, "action"), &form)),
     };
     let id = path.into_inner();
+    if matches!(field(&form, "action"), "decide" | "decide_appeal")
+        && let Some(page) = confirmation(
+            &req,
+            &form,
+            &format!("/console/disputes/{id}"),
+            decision_summary(&form, language(&req).0),
+        )
+    {
+        return page;
+    }
     let input = action_of(&form)?;
     let version = field(&form, "version").parse::<i64>().ok();
     let done = field(&form, "action").to_string();

@@ -336,6 +336,27 @@ async fn code_status(
         _ => CodeStatus::Recalled,
     };
     let reason = field(&form, "reason").to_string();
+    let lang = language(&req).0;
+    let words = |key: &str| {
+        crate::i18n::lookup(key, lang)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let back = format!(
+        "/console/codes?{}",
+        serde_urlencoded::to_string([("code", code.as_str())]).unwrap_or_default()
+    );
+    let summary = vec![
+        (words("confirm.code"), code.clone()),
+        (
+            words("confirm.measure"),
+            super::labels::code_status(status.as_str(), lang),
+        ),
+        (words("thread.reason"), reason.clone()),
+    ];
+    if let Some(page) = super::console::confirmation(&req, &form, &back, summary) {
+        return page;
+    }
     let (shared, target) = (state.clone(), code.clone());
     let outcome = state
         .blocking(move || {

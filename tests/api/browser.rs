@@ -552,6 +552,10 @@ async fn an_officer_decides_a_case_in_the_console() {
     browser.click("input[name=sanction_warning]").await;
     browser.click("input[name=sanction_strike]").await;
     browser.click("#decide button").await;
+    // A decision cannot be undone: it is shown back once, to be confirmed.
+    browser.wait_text("#confirm-summary", "warning").await;
+    browser.screenshot("console-confirm-decision").await;
+    browser.click("#confirm-form button").await;
     browser.wait_text("#case-status", "decided").await;
     browser.wait_text("#case-outcome", "upheld").await;
     browser.wait_text("#thread", "decided").await;

@@ -631,3 +631,87 @@ async fn the_home_page_looks_codes_up_and_leads_to_each_door(backend: TestBacken
     );
 }
 both_backends!(the_home_page_looks_codes_up_and_leads_to_each_door);
+
+async fn a_decision_in_the_console_is_confirmed_before_it_is_made(backend: TestBackend) {
+    let (_env, app) = TestApp::spawn(&backend).await;
+    let (_, _, platform, _) = bound_enterprise_seller(&app, "shop-1").await;
+    let filed = app
+        .post_as(
+            "/v1/disputes",
+            &platform,
+            json!({ "shop_id": "shop-1", "listing_id": "l-c", "kind": "counterfeit", "claim": "refund",
+                    "description": "Hàng nhận được không có tem chống giả.",
+                    "buyer": { "reference": "b-c", "email": "mua.c@example.vn" } }),
+        )
+        .await;
+    assert_eq!(filed.status(), 201);
+    let case: serde_json::Value = filed.json().await.expect("case");
+    let id = case["id"].as_str().expect("id").to_string();
+    let cookies = console_cookies(&app, tracegate::auth::OfficerRole::Supervisor).await;
+    let page = format!("/console/disputes/{id}");
+    let html = app
+        .client
+        .get(app.url(&page))
+        .header("cookie", cookies.clone())
+        .send()
+        .await
+        .expect("sent")
+        .text()
+        .await
+        .expect("html");
+    let start = html.find("name=\"csrf\" value=\"").expect("csrf field") + 19;
+    let csrf_value = html[start..].split('"').next().expect("value").to_string();
+    let post = |form: Vec<(&'static str, String)>| {
+        let request = app
+            .client
+            .post(app.url(&format!("{page}/actions")))
+            .header("cookie", cookies.clone())
+            .form(&form);
+        async move { request.send().await.expect("sent") }
+    };
+    let escalated = post(vec![
+        ("csrf", csrf_value.clone()),
+        ("action", "escalate".into()),
+        ("version", case["version"].to_string()),
+    ])
+    .await;
+    assert_eq!(escalated.status(), 303);
+    let decision = vec![
+        ("csrf", csrf_value.clone()),
+        ("action", "decide".into()),
+        ("outcome", "upheld".into()),
+        (
+            "statement",
+            "Mã trên hộp không do tổ chức nào cấp; người bán không chứng minh được nguồn gốc."
+                .into(),
+        ),
+        ("sanction_warning", "on".into()),
+    ];
+    // First the confirmation, with nothing decided yet.
+    let asked = post(decision.clone()).await;
+    assert_eq!(asked.status(), 200);
+    let html = asked.text().await.expect("html");
+    assert!(
+        html.contains("không thể hoàn tác") && html.contains("cảnh cáo"),
+        "{html}"
+    );
+    assert!(html.contains("name=\"confirmed\" value=\"yes\""), "{html}");
+    let state: serde_json::Value = app
+        .get_as(&format!("/v1/disputes/{id}"), &platform)
+        .await
+        .json()
+        .await
+        .expect("case");
+    assert_eq!(state["status"], "under_review", "nothing decided yet");
+    // Then, confirmed, the decision.
+    let mut confirmed = decision;
+    confirmed.push(("confirmed", "yes".into()));
+    confirmed.push(("version", state["version"].to_string()));
+    let decided = post(confirmed).await;
+    assert_eq!(decided.status(), 303);
+    assert_eq!(
+        decided.headers()["location"],
+        format!("{page}?done=decide").as_str()
+    );
+}
+both_backends!(a_decision_in_the_console_is_confirmed_before_it_is_made);
