@@ -241,6 +241,24 @@ fn vietnam_time(at: DateTime<Utc>) -> String {
 }
 
 impl Accounts<'_> {
+    /// The email addresses of these accounts (those that exist), to name people on pages.
+    pub fn emails_of(
+        &self,
+        ids: &[String],
+    ) -> Result<std::collections::HashMap<String, String>, AccountError> {
+        let mut conn = self.pool.get()?;
+        let mut found = std::collections::HashMap::new();
+        for id in ids {
+            if found.contains_key(id) {
+                continue;
+            }
+            if let Some(account) = store::find(&mut conn, id)? {
+                found.insert(id.clone(), account.email);
+            }
+        }
+        Ok(found)
+    }
+
     fn link(&self, path: &str, token: &str) -> String {
         format!(
             "{}/{path}?token={token}",
@@ -1072,6 +1090,25 @@ impl Accounts<'_> {
                 &NewAuditEntry::new(actor(account_id), "totp.confirmed", actor(account_id)),
             )?;
             Ok(())
+        })
+    }
+
+    /// Confirms the authenticator with a code and, the code proving the second factor,
+    /// opens a session that carries it (the page goes on to the console without asking for
+    /// the password again, and without a second code the app has not shown yet).
+    pub fn confirm_totp_session(
+        &self,
+        account_id: &str,
+        code: &str,
+    ) -> Result<TokenPair, AccountError> {
+        self.confirm_totp(account_id, code)?;
+        let now = self.clock.now();
+        let account =
+            store::find(&mut *self.pool.get()?, account_id)?.ok_or(AccountError::NotFound)?;
+        let amr = vec![AMR_PASSWORD.to_string(), AMR_OTP.to_string()];
+        let mut conn = self.pool.get()?;
+        write_transaction(&mut conn, |conn| {
+            self.start_session(conn, &account, &amr, now)
         })
     }
 

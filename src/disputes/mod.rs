@@ -36,7 +36,8 @@ use crate::db::schema::accounts;
 use crate::db::{DbConnection, DbPool, write_transaction};
 use crate::facts::FactBus;
 use crate::i18n::Language;
-use crate::notify::{self, DisputeConfirm, DisputeUpdate, NotifyError, webhooks};
+use crate::i18n::catalogue::Phrase;
+use crate::notify::{self, DisputeConfirm, DisputeUpdate, MailNote, NotifyError, webhooks};
 use crate::policies::{Policies, ProvinceScope};
 use crate::vault::Vault;
 use evidence::EvidenceStore;
@@ -872,7 +873,7 @@ impl Disputes<'_> {
         input: &ActionInput,
         now: DateTime<Utc>,
         effects: &mut Effects<'_>,
-    ) -> Result<(&'static str, serde_json::Value, Option<String>), DisputeError> {
+    ) -> Result<(&'static str, serde_json::Value, Option<MailNote>), DisputeError> {
         let policy = &self.policies.disputes;
         Ok(match input {
             ActionInput::Respond { statement, offer } => {
@@ -893,14 +894,13 @@ impl Disputes<'_> {
                     policy.deadlines.buyer_reply_business_days,
                     &policy.holidays,
                 )));
-                let note = match &offer {
-                    Some(o) => format!("{statement}\n({o})"),
-                    None => statement.clone(),
-                };
                 (
                     "responded",
                     serde_json::json!({ "statement": statement, "offer": offer }),
-                    Some(note),
+                    Some(MailNote::Answer {
+                        statement: statement.clone(),
+                        offer: offer.clone(),
+                    }),
                 )
             }
             ActionInput::Accept { note } => {
@@ -912,7 +912,11 @@ impl Disputes<'_> {
                 let reason = optional_text("reason", reason)?;
                 next.seller_due_at = None;
                 next.buyer_due_at = None;
-                ("escalated", serde_json::json!({ "reason": reason }), reason)
+                (
+                    "escalated",
+                    serde_json::json!({ "reason": reason }),
+                    reason.map(MailNote::Words),
+                )
             }
             ActionInput::RequestInformation { from, question } => {
                 if from != "buyer" && from != "seller" {
@@ -928,7 +932,13 @@ impl Disputes<'_> {
                 } else {
                     Role::Seller
                 };
-                self.tell(conn, next, step, &[to], Some(question.clone()))?;
+                self.tell(
+                    conn,
+                    next,
+                    step,
+                    &[to],
+                    Some(MailNote::Words(question.clone())),
+                )?;
                 (
                     "",
                     serde_json::json!({ "from": from, "question": question }),
@@ -1007,13 +1017,21 @@ impl Disputes<'_> {
                     sanctions::apply(conn, self.policies, id, next, sanctions, now, effects)?;
                 (
                     "decided",
-                    serde_json::json!({ "outcome": outcome, "sanctions": applied }),
-                    Some(decision_note(outcome, &statement, &applied)),
+                    serde_json::json!({ "outcome": outcome, "sanctions": english(&applied) }),
+                    Some(MailNote::Decision {
+                        outcome: outcome.clone(),
+                        statement: statement.clone(),
+                        sanctions: applied,
+                    }),
                 )
             }
             ActionInput::RecordSettlement { note } => {
                 let note = text("note", note, 5, 2000)?;
-                ("settled", serde_json::json!({ "note": note }), Some(note))
+                (
+                    "settled",
+                    serde_json::json!({ "note": note }),
+                    Some(MailNote::Words(note)),
+                )
             }
             ActionInput::Appeal { grounds } => {
                 let grounds = text("grounds", grounds, 20, 5000)?;
@@ -1025,7 +1043,7 @@ impl Disputes<'_> {
                 (
                     "appealed",
                     serde_json::json!({ "grounds": grounds, "by": if roles.contains(&Role::Seller) { "seller" } else { "buyer" } }),
-                    Some(grounds),
+                    Some(MailNote::Words(grounds)),
                 )
             }
             ActionInput::DecideAppeal {
@@ -1106,15 +1124,23 @@ impl Disputes<'_> {
                 )?;
                 (
                     "appeal_decided",
-                    serde_json::json!({ "result": result, "outcome": final_outcome, "sanctions": applied }),
-                    Some(decision_note(&final_outcome, &statement, &applied)),
+                    serde_json::json!({ "result": result, "outcome": final_outcome, "sanctions": english(&applied) }),
+                    Some(MailNote::Decision {
+                        outcome: final_outcome,
+                        statement: statement.clone(),
+                        sanctions: applied,
+                    }),
                 )
             }
             ActionInput::Withdraw { reason } => {
                 let reason = optional_text("reason", reason)?;
                 next.seller_due_at = None;
                 next.buyer_due_at = None;
-                ("withdrawn", serde_json::json!({ "reason": reason }), reason)
+                (
+                    "withdrawn",
+                    serde_json::json!({ "reason": reason }),
+                    reason.map(MailNote::Words),
+                )
             }
         })
     }
@@ -1288,7 +1314,7 @@ impl Disputes<'_> {
         row: &DisputeRow,
         step: &'static str,
         to: &[Role],
-        note: Option<String>,
+        note: Option<MailNote>,
     ) -> Result<(), DisputeError> {
         if step.is_empty() {
             return Ok(());
@@ -1835,12 +1861,9 @@ fn recipients_of(mv: Move) -> Vec<Role> {
     }
 }
 
-fn decision_note(outcome: &str, statement: &str, sanctions: &[String]) -> String {
-    let mut note = format!("{outcome}: {statement}");
-    if !sanctions.is_empty() {
-        note.push_str(&format!("\n{}", sanctions.join("; ")));
-    }
-    note
+/// Sanctions as the case's record keeps them (in English, as the API has always read).
+fn english(sanctions: &[Phrase]) -> Vec<String> {
+    sanctions.iter().map(|p| p.words(Language::En)).collect()
 }
 
 /// Active supervisors whose provinces include `province`: (email, language).

@@ -11,6 +11,7 @@ use super::{DisputeError, Effects, invalid};
 use crate::codes::registry::{CodeStatus, StatusActor, apply_status};
 use crate::db::DbConnection;
 use crate::facts::{Change, Fact};
+use crate::i18n::catalogue::Phrase;
 use crate::policies::Policies;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -61,7 +62,7 @@ pub(super) fn apply(
     sanctions: &[SanctionInput],
     now: DateTime<Utc>,
     effects: &mut Effects<'_>,
-) -> Result<Vec<String>, DisputeError> {
+) -> Result<Vec<Phrase>, DisputeError> {
     let policy = &policies.disputes;
     let allowed = policy
         .kind(&row.kind)
@@ -109,7 +110,7 @@ pub(super) fn apply(
             lifted_at: None,
         };
         match sanction.kind {
-            SanctionKind::Warning => applied.push("warning".to_string()),
+            SanctionKind::Warning => applied.push(Phrase::new("applied", "warning", Vec::new())),
             SanctionKind::BlockListing => {
                 record.target = Some(block_target(&row.platform_id, &row.listing_id));
                 // Stored first: the published change reads the blocks anew.
@@ -125,7 +126,11 @@ pub(super) fn apply(
                         "listing_blocked",
                     )],
                 )?;
-                applied.push(format!("listing {} blocked", row.listing_id));
+                applied.push(Phrase::new(
+                    "applied",
+                    "block_listing",
+                    vec![row.listing_id.clone()],
+                ));
                 continue;
             }
             SanctionKind::FlagCodes | SanctionKind::RevokeCodes => {
@@ -156,30 +161,27 @@ pub(super) fn apply(
                         .collect::<Vec<_>>()
                         .join(" "),
                 );
-                applied.push(format!(
-                    "{} {}",
-                    if status == CodeStatus::Recalled {
-                        "flagged"
-                    } else {
-                        "revoked"
-                    },
-                    record.target.clone().unwrap_or_default()
+                applied.push(Phrase::new(
+                    "applied",
+                    sanction.kind.as_str(),
+                    vec![record.target.clone().unwrap_or_default()],
                 ));
             }
             SanctionKind::Strike => {
                 // Two decisions at once must each count the other's strike.
                 crate::identity::lock_seller(conn, &row.seller_id)?;
                 store::insert_sanction(conn, &record)?;
-                applied.push("strike".to_string());
+                applied.push(Phrase::new("applied", "strike", Vec::new()));
                 let strikes = &policy.strikes;
                 let since = now - TimeDelta::days(i64::from(strikes.within_days));
                 let count = store::strikes_since(conn, &row.seller_id, since.naive_utc())?;
                 if count >= i64::from(strikes.count) {
                     let reason = format!("strikes:{}", row.reference);
                     suspend(conn, row, &reason, strikes.suspend_days, now, effects)?;
-                    applied.push(format!(
-                        "{count} strikes: seller suspended for {} days",
-                        strikes.suspend_days
+                    applied.push(Phrase::new(
+                        "applied",
+                        "strike_suspension",
+                        vec![count.to_string(), strikes.suspend_days.to_string()],
                     ));
                 }
                 continue;
@@ -192,7 +194,11 @@ pub(super) fn apply(
                     .ok_or_else(|| invalid(format!("{field}.days"), format!("1 to {max} days")))?;
                 let reason = format!("dispute:{}", row.reference);
                 suspend(conn, row, &reason, days, now, effects)?;
-                applied.push(format!("seller suspended for {days} days"));
+                applied.push(Phrase::new(
+                    "applied",
+                    "suspend_seller",
+                    vec![days.to_string()],
+                ));
                 continue;
             }
         }

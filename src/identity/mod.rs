@@ -150,7 +150,7 @@ pub enum Step {
 }
 
 impl Step {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Step::Missing => "missing",
             Step::Verified => "verified",
@@ -179,6 +179,19 @@ pub enum Standing {
     Rejected,
     Expired,
     Suspended,
+}
+
+impl Standing {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Standing::Unverified => "unverified",
+            Standing::PendingReview => "pending_review",
+            Standing::Verified => "verified",
+            Standing::Rejected => "rejected",
+            Standing::Expired => "expired",
+            Standing::Suspended => "suspended",
+        }
+    }
 }
 
 const ACTIVE: &str = "active";

@@ -11,8 +11,8 @@ pub mod worker;
 pub use mail::{MailTransport, RenderedMail};
 pub use outbox::{OutboxKind, OutboxRow, OutboxState};
 pub use templates::{
-    AccountExists, DisputeConfirm, DisputeUpdate, Mail, OfficerInvitation, PasswordChanged,
-    PasswordReset, SellerSuspended, VerificationExpiring, VerifyEmail,
+    AccountExists, DisputeConfirm, DisputeUpdate, Mail, MailNote, OfficerInvitation,
+    PasswordChanged, PasswordReset, SellerSuspended, VerificationExpiring, VerifyEmail,
 };
 
 use chrono::{DateTime, TimeDelta, Utc};

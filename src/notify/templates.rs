@@ -4,7 +4,8 @@
 use askama::Template;
 
 use super::mail::RenderedMail;
-use crate::i18n::Language;
+use crate::i18n::catalogue::Phrase;
+use crate::i18n::{Language, label, lookup};
 
 /// A message that can be rendered for a recipient.
 pub trait Mail {
@@ -174,8 +175,8 @@ pub struct DisputeUpdate {
     pub step: &'static str,
     /// `buyer`, `seller` or `officer`.
     pub to: &'static str,
-    /// The other side's words, the question asked, or the statement of reasons.
-    pub note: Option<String>,
+    /// The other side's words, the question asked, or the decision.
+    pub note: Option<MailNote>,
     /// The recipient's next deadline, in Vietnam's time (`dd/mm/yyyy HH:MM`).
     pub deadline: Option<String>,
     pub link: String,
@@ -186,7 +187,66 @@ mail_templates!(
     "email/dispute_update.html"
 );
 
+/// What a party is told beside the headline, put in words in the recipient's language.
+#[derive(Debug, Clone)]
+pub enum MailNote {
+    /// Someone's own words (a question, a settlement), shown as written.
+    Words(String),
+    /// The seller's answer and what they offer (a claim code).
+    Answer {
+        statement: String,
+        offer: Option<String>,
+    },
+    /// A decision: outcome code, statement of reasons, sanctions applied.
+    Decision {
+        outcome: String,
+        statement: String,
+        sanctions: Vec<Phrase>,
+    },
+}
+
+impl MailNote {
+    pub fn words(&self, lang: Language) -> String {
+        match self {
+            MailNote::Words(text) => text.clone(),
+            MailNote::Answer { statement, offer } => match offer {
+                Some(o) => format!(
+                    "{statement}\n{}: {}",
+                    lookup("mail.offer", lang).unwrap_or_default(),
+                    label("offer", o, lang)
+                ),
+                None => statement.clone(),
+            },
+            MailNote::Decision {
+                outcome,
+                statement,
+                sanctions,
+            } => {
+                let mut text = format!(
+                    "{}: {}\n{statement}",
+                    lookup("mail.outcome", lang).unwrap_or_default(),
+                    label("outcome", outcome, lang)
+                );
+                if !sanctions.is_empty() {
+                    let lines: Vec<String> = sanctions.iter().map(|p| p.words(lang)).collect();
+                    text.push_str(&format!(
+                        "\n{}: {}",
+                        lookup("mail.sanctions", lang).unwrap_or_default(),
+                        lines.join("; ")
+                    ));
+                }
+                text
+            }
+        }
+    }
+}
+
 impl DisputeUpdate {
+    /// The note in the recipient's language.
+    pub fn note_text(&self) -> Option<String> {
+        self.note.as_ref().map(|n| n.words(self.lang))
+    }
+
     /// One line saying what happened, for this recipient, in their language.
     pub fn headline(&self) -> &'static str {
         let vi = self.lang.is_vi();

@@ -366,18 +366,26 @@ async fn confirm_totp(
         field(&form, "code").trim().to_string(),
     );
     let outcome = state
-        .blocking(move || Ok(super::account_service(&shared).confirm_totp(&account, &code)))
+        .blocking(move || Ok(super::account_service(&shared).confirm_totp_session(&account, &code)))
         .await?;
     match outcome {
-        // The session was opened without the code: sign in again with it.
-        Ok(()) => {
+        // The password-only session gives way to one that carries the second factor.
+        Ok(pair) => {
             session::end(&req, &state).await;
-            let mut response = session::see_other("/console/login");
-            session::sign_out(&req, &mut response);
+            let mut response = session::see_other("/console?done=totp");
+            session::sign_in(&req, &mut response, &pair);
             Ok(response.finish())
         }
         Err(e @ (AccountError::BadSecondFactor | AccountError::Invalid { .. })) => {
-            totp_page(&state, &req, &session, Some(e.to_string())).await
+            let words = match &e {
+                AccountError::Invalid { field, message } => {
+                    super::labels::field_error(field, message, language(&req).0)
+                }
+                _ => crate::i18n::lookup("field.totp", language(&req).0)
+                    .unwrap_or_default()
+                    .to_string(),
+            };
+            totp_page(&state, &req, &session, Some(words)).await
         }
         Err(e) => Err(e.into()),
     }

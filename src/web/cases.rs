@@ -54,16 +54,21 @@ struct PartyCase {
     claim: String,
     description: String,
     listing_id: String,
-    deadline: String,
+    seller_name: String,
+    shop: String,
+    platform: String,
     outcome: Option<String>,
-    decisions: Vec<(String, String)>,
     /// (download link, file name, SHA-256).
     evidence: Vec<(String, String, String)>,
     can_add_evidence: bool,
     unconfirmed: bool,
     allowed: Vec<String>,
     version: i64,
-    timeline: Vec<(String, String, String)>,
+    /// Text typed before the session ended: (action, text).
+    draft: (String, String),
+    progress: Vec<super::thread::Step>,
+    deadlines: Vec<(String, String)>,
+    messages: Vec<super::thread::Message>,
 }
 
 /// Who is looking, and how to send them back to the case.
@@ -108,11 +113,23 @@ async fn render(
     let lang = language(req);
     let csrf = session::csrf_token(req);
     let seller = matches!(party.caller, Caller::Seller(_));
-    let own_deadline = if seller {
-        view.deadlines.seller_answer
-    } else {
-        view.deadlines.buyer_reply
+    let names = super::thread::Names::of(state, &view, &events, false).await?;
+    let evidence_link = |evidence: &str| match &party.token {
+        Some(token) => format!(
+            "{}/evidence/{evidence}?{}",
+            party.base,
+            serde_urlencoded::to_string([("token", token.as_str())]).unwrap_or_default()
+        ),
+        None => format!("{}/evidence/{evidence}", party.base),
     };
+    let messages = super::thread::messages(
+        &view,
+        &events,
+        &names,
+        &state.policies,
+        lang.0,
+        &evidence_link,
+    );
     let final_state = matches!(
         view.summary.status.as_str(),
         "closed" | "withdrawn" | "settled"
@@ -136,37 +153,17 @@ async fn render(
         claim: super::labels::claim(&view.claim, lang.0),
         description: view.description.clone(),
         listing_id: view.summary.listing_id.clone(),
-        deadline: super::deadline_shown(own_deadline),
+        seller_name: names.seller_shown(&view),
+        shop: names.shop_shown(&view),
+        platform: names.platform_shown(&view),
         outcome: view
             .outcome
             .as_deref()
             .map(|o| super::labels::outcome(o, lang.0)),
-        decisions: view
-            .decisions
-            .iter()
-            .map(|d| {
-                (
-                    super::labels::outcome(&d.outcome, lang.0),
-                    d.statement.clone(),
-                )
-            })
-            .collect(),
         evidence: view
             .evidence
             .iter()
-            .map(|e| {
-                let link = match &party.token {
-                    Some(token) => format!(
-                        "{}/evidence/{}?{}",
-                        party.base,
-                        e.id,
-                        serde_urlencoded::to_string([("token", token.as_str())])
-                            .unwrap_or_default()
-                    ),
-                    None => format!("{}/evidence/{}", party.base, e.id),
-                };
-                (link, e.file_name.clone(), e.sha256.clone())
-            })
+            .map(|e| (evidence_link(&e.id), e.file_name.clone(), e.sha256.clone()))
             .collect(),
         can_add_evidence: !final_state && view.summary.status != "filed",
         unconfirmed: view.summary.status == "filed",
@@ -176,19 +173,20 @@ async fn render(
             .map(|m| m.as_str().to_string())
             .collect(),
         version: view.version,
-        timeline: events
-            .into_iter()
-            .map(|e| {
-                (
-                    e.at.format("%d/%m/%Y %H:%M").to_string(),
-                    e.actor,
-                    super::labels::step(&e.action, lang.0),
-                )
-            })
-            .collect(),
+        draft: if seller {
+            session::draft_for(req, &party.base).unwrap_or_default()
+        } else {
+            Default::default()
+        },
+        progress: super::thread::progress(&view, &events, lang.0),
+        deadlines: super::thread::deadlines(&view, lang.0),
+        messages,
     };
     page_with(req, status, lang, &template, |r| {
         session::keep_csrf(req, r, &csrf);
+        if seller {
+            session::drop_draft(req, r);
+        }
     })
 }
 
@@ -210,7 +208,7 @@ async fn seller_party(
             base: format!("/portal/disputes/{id}"),
             token: None,
         }),
-        _ => Err(session::see_other("/portal/login").finish()),
+        _ => Err(session::to_sign_in("/portal", &session::back_to(req))),
     }
 }
 
@@ -312,7 +310,7 @@ async fn act_as(
                 &party,
                 id,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                Some((e.to_string(), false)),
+                Some((super::labels::dispute_error(&e, language(&req).0), false)),
             )
             .await
         }
@@ -330,7 +328,14 @@ async fn seller_act(
     let id = path.into_inner();
     let party = match seller_party(&state, &req, &id).await {
         Ok(p) => p,
-        Err(redirect) => return Ok(redirect),
+        Err(_) => {
+            return Ok(session::to_sign_in_keeping(
+                &req,
+                "/portal",
+                field(&form, "action"),
+                &form,
+            ));
+        }
     };
     act_as(state, req, party, id, &form).await
 }
@@ -456,7 +461,7 @@ async fn attach_as(
                 &party,
                 id,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                Some((e.to_string(), false)),
+                Some((super::labels::dispute_error(&e, language(&req).0), false)),
             )
             .await
         }

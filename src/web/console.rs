@@ -57,7 +57,7 @@ pub(super) async fn officer(
 ) -> Result<(Session, Caller), HttpResponse> {
     let session = match session::current(req, state).await {
         Some(s) if s.claims.kind == PrincipalKind::Officer => s,
-        _ => return Err(session::see_other("/console/login").finish()),
+        _ => return Err(session::to_sign_in("/console", &session::back_to(req))),
     };
     let second_factor =
         !state.config.auth.require_officer_totp || session.claims.amr.iter().any(|m| m == AMR_OTP);
@@ -81,7 +81,7 @@ pub(super) async fn officer(
         return Err(session::see_other(next).finish());
     }
     let Some(role) = session.claims.role else {
-        return Err(session::see_other("/console/login").finish());
+        return Err(session::to_sign_in("/console", &session::back_to(req)));
     };
     let caller = Caller::Officer {
         id: session.claims.sub.clone(),
@@ -89,6 +89,105 @@ pub(super) async fn officer(
         scope: ProvinceScope::from_codes(&session.claims.provinces),
     };
     Ok((session, caller))
+}
+
+/// When the way on is to sign in again, keeps the text the officer typed for the case page.
+fn keeping_text(
+    req: &HttpRequest,
+    redirect: HttpResponse,
+    action: &str,
+    form: &HashMap<String, String>,
+) -> HttpResponse {
+    let to_sign_in = redirect
+        .headers()
+        .get(actix_web::http::header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .is_some_and(|l| l.starts_with("/console/login"));
+    if to_sign_in {
+        session::to_sign_in_keeping(req, "/console", action, form)
+    } else {
+        redirect
+    }
+}
+
+#[derive(Template)]
+#[template(path = "pages/console_confirm.html")]
+struct ConfirmPage {
+    lang: Language,
+    switch_link: String,
+    csrf: String,
+    action: String,
+    back: String,
+    summary: Vec<(String, String)>,
+    fields: Vec<(String, String)>,
+}
+
+/// An irreversible act (a decision, a recall, a revocation) is shown back once, to be
+/// confirmed; `None` when the form already carries the confirmation.
+pub(super) fn confirmation(
+    req: &HttpRequest,
+    form: &HashMap<String, String>,
+    back: &str,
+    summary: Vec<(String, String)>,
+) -> Option<Result<HttpResponse, AppError>> {
+    if field(form, "confirmed") == "yes" {
+        return None;
+    }
+    let lang = language(req);
+    let csrf = session::csrf_token(req);
+    let mut fields: Vec<(String, String)> = form
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "csrf" | "confirmed"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    fields.sort();
+    let template = ConfirmPage {
+        lang: lang.0,
+        switch_link: switch_link(req, lang.0),
+        csrf: csrf.0.clone(),
+        action: req.path().to_string(),
+        back: back.to_string(),
+        summary,
+        fields,
+    };
+    Some(page_with(req, StatusCode::OK, lang, &template, |r| {
+        session::keep_csrf(req, r, &csrf);
+    }))
+}
+
+/// What a decision will do, in words, for its confirmation.
+fn decision_summary(form: &HashMap<String, String>, lang: Language) -> Vec<(String, String)> {
+    let words = |key: &str| {
+        crate::i18n::lookup(key, lang)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let mut summary = Vec::new();
+    if let Some(result) = Some(field(form, "result")).filter(|r| !r.is_empty()) {
+        summary.push((
+            words("thread.outcome"),
+            super::labels::outcome(&format!("appeal_{result}"), lang),
+        ));
+    }
+    if let Some(outcome) = Some(field(form, "outcome")).filter(|o| !o.is_empty()) {
+        summary.push((
+            words("thread.outcome"),
+            super::labels::outcome(outcome, lang),
+        ));
+    }
+    summary.push((
+        words("thread.reasons"),
+        field(form, "statement").to_string(),
+    ));
+    let sanctions: Vec<String> = form
+        .iter()
+        .filter(|(k, v)| k.starts_with("sanction_") && v.as_str() == "on")
+        .map(|(k, _)| super::labels::sanction(&k["sanction_".len()..], lang))
+        .collect();
+    if !sanctions.is_empty() {
+        summary.push((words("thread.sanctions"), sanctions.join("; ")));
+    }
+    summary
 }
 
 struct QueueRow {
@@ -112,6 +211,7 @@ struct QueuePage {
     overdue: bool,
     cases: Vec<QueueRow>,
     next_page: Option<String>,
+    notice: Option<String>,
 }
 
 async fn queue(
@@ -188,6 +288,9 @@ async fn queue(
             })
             .collect(),
         next_page,
+        notice: query
+            .get("done")
+            .and_then(|done| super::done_notice(done, lang.0)),
     };
     page_with(&req, StatusCode::OK, lang, &template, |r| {
         session::keep_csrf(&req, r, &csrf);
@@ -208,19 +311,26 @@ struct CasePage {
     kind: String,
     claim: String,
     description: String,
-    platform_id: String,
+    platform: String,
+    shop: String,
     listing_id: String,
     seller_id: String,
+    seller: String,
     buyer: String,
-    due: String,
+    assignee: Option<String>,
     outcome: Option<String>,
     /// (id, file name, SHA-256, hidden).
     evidence: Vec<(String, String, String, bool)>,
     supervisor: bool,
     allowed: Vec<String>,
     version: i64,
-    sanctions: Vec<String>,
-    timeline: Vec<(String, String, String, bool)>,
+    /// Text typed before the session ended: (action, text).
+    draft: (String, String),
+    /// (code, words).
+    sanctions: Vec<(String, String)>,
+    progress: Vec<super::thread::Step>,
+    deadlines: Vec<(String, String)>,
+    messages: Vec<super::thread::Message>,
 }
 
 async fn render_case(
@@ -246,8 +356,18 @@ async fn render_case(
         .policies
         .disputes
         .kind(&view.summary.kind)
-        .map(|k| k.sanctions.clone())
+        .map(|k| {
+            k.sanctions
+                .iter()
+                .map(|s| (s.clone(), super::labels::sanction(s, lang.0)))
+                .collect()
+        })
         .unwrap_or_default();
+    let names = super::thread::Names::of(state, &view, &events, true).await?;
+    let case_id = view.summary.id.clone();
+    let file_link = |evidence: &str| format!("/console/disputes/{case_id}/evidence/{evidence}");
+    let messages =
+        super::thread::messages(&view, &events, &names, &state.policies, lang.0, &file_link);
     let (notice, notice_ok) = match notice {
         Some((n, ok)) => (Some(n), ok),
         None => (None, true),
@@ -264,11 +384,17 @@ async fn render_case(
         kind: super::labels::kind(&state.policies, &view.summary.kind, lang.0),
         claim: super::labels::claim(&view.claim, lang.0),
         description: view.description.clone(),
-        platform_id: view.summary.platform_id.clone(),
+        platform: names.platform_shown(&view),
+        shop: names.shop_shown(&view),
         listing_id: view.summary.listing_id.clone(),
         seller_id: view.summary.seller_id.clone(),
+        seller: names.seller_shown(&view),
         buyer: view.buyer_email.clone().unwrap_or_default(),
-        due: super::deadline_shown(view.deadlines.resolution),
+        assignee: view
+            .summary
+            .assignee_id
+            .as_deref()
+            .map(|a| names.officer(a)),
         outcome: view
             .outcome
             .as_deref()
@@ -293,20 +419,14 @@ async fn render_case(
         version: view.version,
         supervisor: view.your_roles.contains(&crate::disputes::Role::Supervisor),
         sanctions,
-        timeline: events
-            .into_iter()
-            .map(|e| {
-                (
-                    e.at.format("%d/%m/%Y %H:%M").to_string(),
-                    e.actor,
-                    super::labels::step(&e.action, lang.0),
-                    e.internal,
-                )
-            })
-            .collect(),
+        draft: session::draft_for(req, &format!("/console/disputes/{case_id}")).unwrap_or_default(),
+        progress: super::thread::progress(&view, &events, lang.0),
+        deadlines: super::thread::deadlines(&view, lang.0),
+        messages,
     };
     page_with(req, status, lang, &template, |r| {
         session::keep_csrf(req, r, &csrf);
+        session::drop_draft(req, r);
     })
 }
 
@@ -411,9 +531,19 @@ async fn act(
     session::check_csrf(&req, field(&form, "csrf"))?;
     let (_, caller) = match officer(&state, &req).await {
         Ok(o) => o,
-        Err(redirect) => return Ok(redirect),
+        Err(redirect) => return Ok(keeping_text(&req, redirect, field(&form, "action"), &form)),
     };
     let id = path.into_inner();
+    if matches!(field(&form, "action"), "decide" | "decide_appeal")
+        && let Some(page) = confirmation(
+            &req,
+            &form,
+            &format!("/console/disputes/{id}"),
+            decision_summary(&form, language(&req).0),
+        )
+    {
+        return page;
+    }
     let input = action_of(&form)?;
     let version = field(&form, "version").parse::<i64>().ok();
     let done = field(&form, "action").to_string();
@@ -442,7 +572,7 @@ async fn act(
                 caller,
                 id,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                Some((e.to_string(), false)),
+                Some((super::labels::dispute_error(&e, language(&req).0), false)),
             )
             .await
         }
@@ -459,7 +589,7 @@ async fn note(
     session::check_csrf(&req, field(&form, "csrf"))?;
     let (_, caller) = match officer(&state, &req).await {
         Ok(o) => o,
-        Err(redirect) => return Ok(redirect),
+        Err(redirect) => return Ok(keeping_text(&req, redirect, "note", &form)),
     };
     let id = path.into_inner();
     let text = field(&form, "note").to_string();
@@ -518,7 +648,7 @@ async fn assign(
                 caller,
                 id,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                Some((e.to_string(), false)),
+                Some((super::labels::dispute_error(&e, language(&req).0), false)),
             )
             .await
         }

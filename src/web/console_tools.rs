@@ -115,7 +115,7 @@ async fn seller_page(
         found: view.is_some(),
         standing: view
             .as_ref()
-            .map(|v| format!("{:?}", v.status))
+            .map(|v| crate::i18n::label("standing", v.status.as_str(), lang.0))
             .unwrap_or_default(),
         name: view
             .as_ref()
@@ -228,7 +228,13 @@ async fn codes_page(
             }
             let parsed = match crate::codes::parse(&text, year) {
                 Ok(p) => p,
-                Err(e) => return Ok((None, clones, Some(e.to_string()))),
+                Err(e) => {
+                    return Ok((
+                        None,
+                        clones,
+                        Some(super::labels::code_unreadable(&e.to_string(), lang.0)),
+                    ));
+                }
             };
             let registry = Registry {
                 pool: &shared.pool,
@@ -272,7 +278,10 @@ async fn codes_page(
         code,
         notice,
         notice_ok,
-        found: found.map(|r| (r.code_key, r.product_name, r.owner_code, r.status)),
+        found: found.map(|r| {
+            let status = super::labels::code_status(&r.status, lang.0);
+            (r.code_key, r.product_name, r.owner_code, status)
+        }),
         public_link,
         clones,
     };
@@ -292,7 +301,22 @@ async fn codes(
         .get("code")
         .map(|s| s.trim().to_string())
         .unwrap_or_default();
-    codes_page(&state, &req, code, None).await
+    let vi = language(&req).0.is_vi();
+    let notice = match (
+        query.get("done").map(String::as_str),
+        query.get("withdrawn"),
+    ) {
+        (Some("code_status"), Some(n)) if n.chars().all(|c| c.is_ascii_digit()) => Some((
+            if vi {
+                format!("Đã áp dụng; {n} tin đăng bị gỡ.")
+            } else {
+                format!("Done; {n} listings withdrawn.")
+            },
+            true,
+        )),
+        _ => None,
+    };
+    codes_page(&state, &req, code, notice).await
 }
 
 async fn code_status(
@@ -312,6 +336,27 @@ async fn code_status(
         _ => CodeStatus::Recalled,
     };
     let reason = field(&form, "reason").to_string();
+    let lang = language(&req).0;
+    let words = |key: &str| {
+        crate::i18n::lookup(key, lang)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let back = format!(
+        "/console/codes?{}",
+        serde_urlencoded::to_string([("code", code.as_str())]).unwrap_or_default()
+    );
+    let summary = vec![
+        (words("confirm.code"), code.clone()),
+        (
+            words("confirm.measure"),
+            super::labels::code_status(status.as_str(), lang),
+        ),
+        (words("thread.reason"), reason.clone()),
+    ];
+    if let Some(page) = super::console::confirmation(&req, &form, &back, summary) {
+        return page;
+    }
     let (shared, target) = (state.clone(), code.clone());
     let outcome = state
         .blocking(move || {
@@ -324,22 +369,23 @@ async fn code_status(
             .set_status(StatusActor::Officer(&officer_id), &target, status, &reason))
         })
         .await?;
-    let vi = language(&req).0.is_vi();
     let notice = match outcome {
-        Ok(withdrawn) => (
-            if vi {
-                format!("Đã áp dụng; {withdrawn} tin đăng bị gỡ.")
-            } else {
-                format!("Done; {withdrawn} listings withdrawn.")
-            },
-            true,
-        ),
+        // Back to the code's page: a reload shows it, it does not apply the measure again.
+        Ok(withdrawn) => {
+            let query = serde_urlencoded::to_string([
+                ("code", code.as_str()),
+                ("done", "code_status"),
+                ("withdrawn", &withdrawn.to_string()),
+            ])
+            .unwrap_or_default();
+            return Ok(session::see_other(&format!("/console/codes?{query}")).finish());
+        }
         Err(
             e @ (crate::codes::registry::RegistryError::Invalid { .. }
             | crate::codes::registry::RegistryError::NotFound(_)
             | crate::codes::registry::RegistryError::Forbidden(_)
             | crate::codes::registry::RegistryError::Conflict(_)),
-        ) => (e.to_string(), false),
+        ) => (super::labels::registry_error(&e, language(&req).0), false),
         Err(other) => return Err(other.into()),
     };
     codes_page(&state, &req, code, Some(notice)).await
@@ -423,12 +469,15 @@ async fn reports(
             None,
         ),
     };
-    let rows = |counts: &[crate::disputes::CountBy]| {
+    let rows = |counts: &[crate::disputes::CountBy], word: &dyn Fn(&str) -> String| {
         counts
             .iter()
-            .map(|c| (c.key.clone(), c.count))
+            .map(|c| (word(&c.key), c.count))
             .collect::<Vec<_>>()
     };
+    let same = |key: &str| key.to_string();
+    let kind = |key: &str| super::labels::kind(&state.policies, key, lang.0);
+    let status = |key: &str| super::labels::status(key, lang.0);
     let template = ReportsPage {
         lang: lang.0,
         switch_link: switch_link(&req, lang.0),
@@ -452,11 +501,11 @@ async fn reports(
                 vec![
                     (
                         if vi { "Theo tỉnh" } else { "By province" }.to_string(),
-                        rows(&r.by_province),
+                        rows(&r.by_province, &same),
                     ),
                     (
                         if vi { "Theo loại" } else { "By kind" }.to_string(),
-                        rows(&r.by_kind),
+                        rows(&r.by_kind, &kind),
                     ),
                     (
                         if vi {
@@ -465,7 +514,7 @@ async fn reports(
                             "By status"
                         }
                         .to_string(),
-                        rows(&r.by_status),
+                        rows(&r.by_status, &status),
                     ),
                 ]
             })
@@ -551,6 +600,8 @@ async fn audit(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRespo
         .await?;
     let lang = language(&req);
     let csrf = session::csrf_token(&req);
+    let people = audit_people(&state, &rows).await?;
+    let named = |who: String| people.get(&who).cloned().unwrap_or(who);
     let template = AuditPage {
         lang: lang.0,
         switch_link: switch_link(&req, lang.0),
@@ -567,14 +618,52 @@ async fn audit(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRespo
                 (
                     seq,
                     at.format("%d/%m/%Y %H:%M:%S").to_string(),
-                    actor,
-                    action,
-                    subject,
+                    named(actor),
+                    super::labels::audit_action(&action, lang.0),
+                    named(subject),
                 )
             })
             .collect(),
     };
     finish(&req, StatusCode::OK, &template, &csrf)
+}
+
+/// Names for the accounts and clients an audit page mentions: `account:…` by email,
+/// `client:…` by the client's name.
+async fn audit_people(
+    state: &web::Data<AppState>,
+    rows: &[(i64, chrono::NaiveDateTime, String, String, String)],
+) -> Result<HashMap<String, String>, AppError> {
+    let mentioned: Vec<String> = rows
+        .iter()
+        .flat_map(|(_, _, actor, _, subject)| [actor.clone(), subject.clone()])
+        .collect();
+    let shared = state.clone();
+    state
+        .blocking(move || {
+            let accounts: Vec<String> = mentioned
+                .iter()
+                .filter_map(|m| m.strip_prefix("account:"))
+                .map(str::to_string)
+                .collect();
+            let emails = super::account_service(&shared)
+                .emails_of(&accounts)
+                .map_err(AppError::from)?;
+            let clients = super::client_service(&shared)
+                .list()
+                .map_err(AppError::from)?;
+            let mut names: HashMap<String, String> = emails
+                .into_iter()
+                .map(|(id, email)| (format!("account:{id}"), email))
+                .collect();
+            names.extend(
+                clients
+                    .into_iter()
+                    .map(|c| (format!("client:{}", c.id), c.name)),
+            );
+            Ok(names)
+        })
+        .await
 }
 
 #[derive(Template)]
@@ -640,7 +729,11 @@ async fn clients(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRes
         Err(redirect) => return Ok(redirect),
     };
     let (_, role, _) = parts(&caller)?;
-    clients_page(&state, &req, role == OfficerRole::Admin, None).await
+    let disabled = req.query_string() == "done=client_disabled";
+    let notice = disabled
+        .then(|| super::done_notice("client_disabled", language(&req).0))
+        .flatten();
+    clients_page(&state, &req, role == OfficerRole::Admin, notice).await
 }
 
 async fn disable_client(
@@ -667,12 +760,5 @@ async fn disable_client(
         })
         .await?;
     state.revoked_now().await?;
-    let vi = language(&req).0.is_vi();
-    clients_page(
-        &state,
-        &req,
-        true,
-        Some(if vi { "Đã tắt." } else { "Disabled." }.into()),
-    )
-    .await
+    Ok(session::see_other("/console/clients?done=client_disabled").finish())
 }

@@ -8,9 +8,9 @@ use actix_web::http::header;
 use actix_web::middleware::Next;
 use askama::Template;
 
-use super::{language, page, switch_link};
+use super::{labels, language, page, switch_link};
 use crate::error::PROBLEM_JSON;
-use crate::i18n::Language;
+use crate::i18n::{Language, lookup};
 
 /// Paths that answer machines only.
 const MACHINE_PATHS: &[&str] = &[
@@ -36,65 +36,48 @@ struct ErrorPage {
 }
 
 fn heading(status: u16, lang: Language) -> &'static str {
-    let vi = lang.is_vi();
-    match status {
-        400 | 422 => {
-            if vi {
-                "Thông tin gửi lên chưa đúng"
-            } else {
-                "Something in the request is wrong"
-            }
-        }
-        401 | 403 => {
-            if vi {
-                "Bạn không có quyền xem trang này"
-            } else {
-                "You may not see this page"
-            }
-        }
-        404 => {
-            if vi {
-                "Không tìm thấy trang"
-            } else {
-                "Page not found"
-            }
-        }
-        405 => {
-            if vi {
-                "Trang không hỗ trợ thao tác này"
-            } else {
-                "This page does not do that"
-            }
-        }
-        409 | 412 => {
-            if vi {
-                "Dữ liệu đã thay đổi; hãy tải lại trang"
-            } else {
-                "Things changed meanwhile; reload the page"
-            }
-        }
-        413 => {
-            if vi {
-                "Nội dung gửi lên quá lớn"
-            } else {
-                "What you sent is too large"
-            }
-        }
-        429 => {
-            if vi {
-                "Quá nhiều yêu cầu; hãy thử lại sau"
-            } else {
-                "Too many requests; try again later"
-            }
-        }
-        _ => {
-            if vi {
-                "Đã có lỗi; hãy thử lại sau"
-            } else {
-                "Something went wrong; try again later"
+    let key = match status {
+        400 | 422 => "error_heading.invalid",
+        401 | 403 => "error_heading.forbidden",
+        404 => "error_heading.not_found",
+        405 => "error_heading.method",
+        409 | 412 => "error_heading.conflict",
+        413 => "error_heading.too_large",
+        429 => "error_heading.too_many",
+        _ => "error_heading.failed",
+    };
+    lookup(key, lang).unwrap_or_default()
+}
+
+/// What to tell the reader: in Vietnamese the catalogue's words for the problem's type and
+/// for each field in error (a problem's own detail is English); in English the detail.
+fn detail_for(problem: &serde_json::Value, lang: Language) -> String {
+    if !lang.is_vi() {
+        return problem["detail"].as_str().unwrap_or_default().to_string();
+    }
+    let slug = if problem["detail"].as_str() == Some(super::session::CSRF_REFUSED) {
+        "csrf"
+    } else {
+        problem["type"]
+            .as_str()
+            .and_then(|t| t.rsplit('/').next())
+            .unwrap_or("internal")
+    };
+    let mut lines: Vec<String> = lookup(&format!("problem.{slug}"), lang)
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    if let Some(errors) = problem["errors"].as_array() {
+        for e in errors {
+            let field = e["field"].as_str().unwrap_or_default();
+            let message = e["message"].as_str().unwrap_or_default();
+            let line = labels::field_error(field, message, lang);
+            if !lines.contains(&line) {
+                lines.push(line);
             }
         }
     }
+    lines.join(" ")
 }
 
 /// Middleware: turns a problem answer to a browser on a page path into an error page.
@@ -128,17 +111,16 @@ pub async fn pages_for_people(
         .map(|(n, v)| (n.clone(), v.clone()))
         .collect();
     let body = to_bytes(old.into_body()).await.unwrap_or_default();
-    let detail = serde_json::from_slice::<serde_json::Value>(&body)
-        .ok()
-        .and_then(|p| p["detail"].as_str().map(str::to_string))
-        .unwrap_or_default();
     let lang = language(&request);
+    let detail = serde_json::from_slice::<serde_json::Value>(&body)
+        .map(|p| detail_for(&p, lang.0))
+        .unwrap_or_default();
     let home = if path.starts_with("/console") {
         "/console"
     } else if path.starts_with("/portal") {
         "/portal"
     } else {
-        "/verify"
+        "/"
     };
     let template = ErrorPage {
         lang: lang.0,

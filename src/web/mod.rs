@@ -7,10 +7,12 @@ pub mod cases;
 pub mod console;
 pub mod console_tools;
 pub mod errors;
+pub mod home;
 pub mod labels;
 pub mod portal;
 pub mod report;
 pub mod session;
+pub mod thread;
 pub mod verify;
 
 use actix_web::cookie::{Cookie, SameSite};
@@ -35,6 +37,7 @@ const LANG_COOKIE: &str = "lang";
 /// The pages. The public resolver (`verify::configure`) is registered on its own, early.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(Endpoint::new("/static/style.css").get(stylesheet));
+    home::configure(cfg);
     portal::configure(cfg);
     console::configure(cfg);
     console_tools::configure(cfg);
@@ -128,116 +131,7 @@ pub fn page_with(
 /// The notice shown after a form did something: known moves only (the page never echoes
 /// text from its address).
 pub(crate) fn done_notice(done: &str, lang: Language) -> Option<String> {
-    let vi = lang.is_vi();
-    let text = match done {
-        "respond" => {
-            if vi {
-                "Đã gửi câu trả lời."
-            } else {
-                "Your answer was sent."
-            }
-        }
-        "accept" => {
-            if vi {
-                "Đã chấp nhận câu trả lời; khiếu nại kết thúc."
-            } else {
-                "You accepted the answer; the case is settled."
-            }
-        }
-        "escalate" => {
-            if vi {
-                "Hồ sơ đã được chuyển cán bộ."
-            } else {
-                "The case is with an officer now."
-            }
-        }
-        "withdraw" => {
-            if vi {
-                "Đã rút khiếu nại."
-            } else {
-                "The complaint was withdrawn."
-            }
-        }
-        "appeal" => {
-            if vi {
-                "Đã gửi kháng nghị."
-            } else {
-                "The appeal was sent."
-            }
-        }
-        "supply_information" => {
-            if vi {
-                "Đã gửi thông tin."
-            } else {
-                "The information was sent."
-            }
-        }
-        "request_information" => {
-            if vi {
-                "Đã yêu cầu bổ sung thông tin."
-            } else {
-                "Information was requested."
-            }
-        }
-        "resume_review" => {
-            if vi {
-                "Tiếp tục xem xét."
-            } else {
-                "The review goes on."
-            }
-        }
-        "decide" => {
-            if vi {
-                "Đã ra quyết định."
-            } else {
-                "The case was decided."
-            }
-        }
-        "decide_appeal" => {
-            if vi {
-                "Đã quyết định kháng nghị."
-            } else {
-                "The appeal was decided."
-            }
-        }
-        "record_settlement" => {
-            if vi {
-                "Đã ghi nhận thỏa thuận."
-            } else {
-                "The settlement was recorded."
-            }
-        }
-        "confirm" => {
-            if vi {
-                "Đã xác nhận; khiếu nại đã được gửi đến người bán."
-            } else {
-                "Confirmed; the complaint went to the seller."
-            }
-        }
-        "evidence" => {
-            if vi {
-                "Đã thêm chứng cứ."
-            } else {
-                "The evidence was added."
-            }
-        }
-        "note" => {
-            if vi {
-                "Đã thêm ghi chú nội bộ."
-            } else {
-                "The internal note was added."
-            }
-        }
-        "assign" => {
-            if vi {
-                "Đã giao việc."
-            } else {
-                "The case was assigned."
-            }
-        }
-        _ => return None,
-    };
-    Some(text.to_string())
+    crate::i18n::lookup(&format!("done.{done}"), lang).map(str::to_string)
 }
 
 /// The account service, as pages use it.

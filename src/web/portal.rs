@@ -53,7 +53,8 @@ struct LoginPage {
     switch_link: String,
     csrf: String,
     officer: bool,
-    action: &'static str,
+    /// The form's address, carrying where to go afterwards.
+    action: String,
     email: String,
     message: Option<String>,
     failed: bool,
@@ -69,8 +70,20 @@ pub(super) fn login_page(
 ) -> Result<HttpResponse, AppError> {
     let lang = language(req);
     let csrf = session::csrf_token(req);
+    let area = if officer { "/console" } else { "/portal" };
+    let asked: HashMap<String, String> =
+        serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    let next = asked
+        .get("next")
+        .and_then(|n| session::safe_next(n, area))
+        .unwrap_or_default();
     let (message, failed) = match message {
         Some((m, failed)) => (Some(m), failed),
+        // Sent here on the way to a page: say why.
+        None if !next.is_empty() => (
+            crate::i18n::lookup("signin.to_continue", lang.0).map(str::to_string),
+            false,
+        ),
         None => (None, false),
     };
     page_with(
@@ -82,10 +95,13 @@ pub(super) fn login_page(
             switch_link: switch_link(req, lang.0),
             csrf: csrf.0.clone(),
             officer,
-            action: if officer {
-                "/console/login"
+            action: if next.is_empty() {
+                format!("{area}/login")
             } else {
-                "/portal/login"
+                format!(
+                    "{area}/login?{}",
+                    serde_urlencoded::to_string([("next", next.as_str())]).unwrap_or_default()
+                )
             },
             email: email.to_string(),
             message,
@@ -110,6 +126,12 @@ fn sign_in_error(error: &AccountError, lang: Language) -> String {
         }
         (AccountError::SecondFactorRequired | AccountError::BadSecondFactor, Language::Vi) => {
             "Mã xác thực không đúng hoặc đã dùng.".into()
+        }
+        (AccountError::Disabled, Language::Vi) => {
+            "Tài khoản đã bị vô hiệu; hãy liên hệ Sở Công Thương.".into()
+        }
+        (AccountError::Invalid { field, message }, lang) => {
+            super::labels::field_error(field, message, lang)
         }
         (other, _) => other.to_string(),
     }
@@ -195,7 +217,11 @@ pub(super) async fn sign_in(
             Some((message.into(), true)),
         );
     }
-    let mut response = session::see_other(home);
+    let area = if officer { "/console" } else { "/portal" };
+    let asked: HashMap<String, String> =
+        serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    let next = asked.get("next").and_then(|n| session::safe_next(n, area));
+    let mut response = session::see_other(next.as_deref().unwrap_or(home));
     session::sign_in(req, &mut response, &pair);
     Ok(response.finish())
 }
@@ -428,7 +454,7 @@ struct PortalPage {
     notice: Option<String>,
     notice_ok: bool,
     standing: &'static str,
-    standing_label: &'static str,
+    standing_label: String,
     missing: String,
     identity_status: String,
     identity_reason: Option<String>,
@@ -442,6 +468,8 @@ struct PortalPage {
     disputes: Vec<(String, String, String, String)>,
     full_name: String,
     birth_date: String,
+    /// The business form's code, kind and letter reference, kept when it is refused.
+    business_form: (String, String, String),
     errors: Vec<(String, String)>,
 }
 
@@ -454,58 +482,20 @@ impl PortalPage {
     }
 }
 
-fn step_words(step: crate::identity::Step, lang: Language) -> &'static str {
-    use crate::identity::Step;
-    match (step, lang.is_vi()) {
-        (Step::Missing, true) => "Chưa có",
-        (Step::Missing, false) => "Missing",
-        (Step::Verified, true) => "Đã xác minh",
-        (Step::Verified, false) => "Verified",
-        (Step::PendingReview, true) => "Chờ cán bộ xem xét",
-        (Step::PendingReview, false) => "Waiting for review",
-        (Step::Rejected, true) => "Bị từ chối",
-        (Step::Rejected, false) => "Rejected",
-    }
+fn step_words(step: crate::identity::Step, lang: Language) -> String {
+    crate::i18n::label("proof", step.as_str(), lang)
 }
 
-fn standing_words(standing: Standing, lang: Language) -> (&'static str, &'static str) {
-    let vi = lang.is_vi();
-    match standing {
-        Standing::Verified => ("verified", if vi { "Đã xác minh" } else { "Verified" }),
-        Standing::Unverified => (
-            "unverified",
-            if vi {
-                "Chưa xác minh"
-            } else {
-                "Not verified"
-            },
-        ),
-        Standing::PendingReview => (
-            "pending",
-            if vi {
-                "Chờ cán bộ xem xét"
-            } else {
-                "Waiting for an officer's review"
-            },
-        ),
-        Standing::Rejected => ("rejected", if vi { "Bị từ chối" } else { "Rejected" }),
-        Standing::Expired => (
-            "expired",
-            if vi {
-                "Hết hạn, cần xác minh lại"
-            } else {
-                "Expired: verify again"
-            },
-        ),
-        Standing::Suspended => (
-            "suspended",
-            if vi {
-                "Bị tạm ngừng"
-            } else {
-                "Suspended"
-            },
-        ),
-    }
+/// The standing's CSS class and its words.
+fn standing_words(standing: Standing, lang: Language) -> (&'static str, String) {
+    let class = match standing {
+        Standing::PendingReview => "pending",
+        other => other.as_str(),
+    };
+    (
+        class,
+        crate::i18n::label("standing", standing.as_str(), lang),
+    )
 }
 
 /// What the dashboard shows, besides notices and form input to echo.
@@ -515,6 +505,7 @@ struct Extras {
     errors: Vec<(String, String)>,
     full_name: String,
     birth_date: String,
+    business_form: (String, String, String),
 }
 
 impl Extras {
@@ -525,6 +516,7 @@ impl Extras {
             errors: Vec::new(),
             full_name: String::new(),
             birth_date: String::new(),
+            business_form: Default::default(),
         }
     }
 }
@@ -533,7 +525,7 @@ impl Extras {
 async fn seller(state: &AppState, req: &HttpRequest) -> Result<Session, HttpResponse> {
     match session::current(req, state).await {
         Some(s) if s.claims.kind == PrincipalKind::Seller => Ok(s),
-        _ => Err(session::see_other("/portal/login").finish()),
+        _ => Err(session::to_sign_in("/portal", &session::back_to(req))),
     }
 }
 
@@ -599,9 +591,15 @@ async fn render_dashboard(
         notice_ok,
         standing: standing_class,
         standing_label,
-        missing: missing.join(", "),
-        identity_status: step_words(identity.status, lang.0).to_string(),
-        identity_reason: identity.reason,
+        missing: missing
+            .iter()
+            .map(|m| crate::i18n::label("missing", m, lang.0))
+            .collect::<Vec<_>>()
+            .join(", "),
+        identity_status: step_words(identity.status, lang.0),
+        identity_reason: identity
+            .reason
+            .map(|r| crate::i18n::label("reason", &r, lang.0)),
         national_id: identity.national_id,
         business: business_shown,
         show_identity_form: !identity_verified,
@@ -631,6 +629,7 @@ async fn render_dashboard(
             .collect(),
         full_name: extras.full_name,
         birth_date: extras.birth_date,
+        business_form: extras.business_form,
         errors: extras.errors,
     };
     page_with(req, status, lang, &template, |r| {
@@ -643,8 +642,23 @@ async fn dashboard(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpR
         Ok(s) => s,
         Err(redirect) => return Ok(redirect),
     };
-    render_dashboard(&state, &req, &session, StatusCode::OK, Extras::none()).await
+    let asked: HashMap<String, String> =
+        serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    let mut extras = Extras::none();
+    let lang = language(&req).0;
+    extras.notice = asked
+        .get("done")
+        .and_then(|done| super::done_notice(done, lang).map(|text| (text, done != "mismatch")));
+    // The code issued by the last form, shown again on reload (never a new one).
+    extras.binding_code = req
+        .cookie(BINDING_COOKIE)
+        .map(|c| c.value().to_string())
+        .filter(|c| !c.is_empty() && c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-'));
+    render_dashboard(&state, &req, &session, StatusCode::OK, extras).await
 }
+
+/// Holds the binding code just issued for the dashboard after the redirect.
+const BINDING_COOKIE: &str = "tg_binding_code";
 
 async fn to_dashboard() -> HttpResponse {
     session::see_other("/portal").finish()
@@ -688,6 +702,8 @@ fn step_outcome(
         }
         Err(IdentityError::Invalid { field, message }) => {
             let mut extras = Extras::none();
+            extras.notice =
+                crate::i18n::lookup("problem.validation", lang).map(|t| (t.to_string(), false));
             extras.errors.push((
                 field.to_string(),
                 super::labels::field_error(field, &message, lang),
@@ -750,11 +766,12 @@ async fn submit_identity(
         })
         .await?;
     let (status, mut extras) = step_outcome(outcome, language(&req).0)?;
-    if status != StatusCode::OK {
-        // Echo what was typed, except the citizen ID.
-        extras.full_name = name;
-        extras.birth_date = born;
+    if status == StatusCode::OK {
+        return Ok(after_check(&extras, "identity"));
     }
+    // Echo what was typed, except the citizen ID.
+    extras.full_name = name;
+    extras.birth_date = born;
     render_dashboard(&state, &req, &session, status, extras).await
 }
 
@@ -773,21 +790,35 @@ async fn submit_business(
         _ => BusinessKind::Enterprise,
     };
     let code = field(&form, "code").to_string();
+    let note = field(&form, "authorisation_note").to_string();
     let (seller_id, shared) = (session.claims.sub.clone(), state.clone());
+    let (for_code, for_note) = (code.clone(), note.clone());
     let outcome = state
         .blocking(move || {
             Ok(super::seller_service(&shared).submit_business(
                 &seller_id,
                 &BusinessClaim {
                     kind,
-                    code: &code,
-                    authorisation_note: None,
+                    code: &for_code,
+                    authorisation_note: Some(for_note.as_str()),
                 },
             ))
         })
         .await?;
-    let (status, extras) = step_outcome(outcome, language(&req).0)?;
+    let (status, mut extras) = step_outcome(outcome, language(&req).0)?;
+    extras.business_form = (code, kind.as_str().to_string(), note);
+    if status == StatusCode::OK {
+        return Ok(after_check(&extras, "business"));
+    }
     render_dashboard(&state, &req, &session, status, extras).await
+}
+
+/// After a check the register answered: back to the dashboard (a reload does not send the
+/// form again), saying whether the details matched.
+fn after_check(extras: &Extras, done: &str) -> HttpResponse {
+    let matched = extras.notice.as_ref().is_none_or(|(_, ok)| *ok);
+    let done = if matched { done } else { "mismatch" };
+    session::see_other(&format!("/portal?done={done}")).finish()
 }
 
 async fn binding_code(
@@ -813,9 +844,18 @@ async fn binding_code(
             .map_err(AppError::from)
         })
         .await?;
-    let mut extras = Extras::none();
-    extras.binding_code = Some(code.code);
-    render_dashboard(&state, &req, &session, StatusCode::OK, extras).await
+    let lifetime = (code.expires_at - state.clock.now()).num_seconds().max(1);
+    let mut response = session::see_other("/portal?done=binding_code");
+    response.cookie(
+        actix_web::cookie::Cookie::build(BINDING_COOKIE, code.code)
+            .path("/portal")
+            .http_only(true)
+            .secure(state.config.server.public_url.starts_with("https://"))
+            .same_site(actix_web::cookie::SameSite::Strict)
+            .max_age(actix_web::cookie::time::Duration::seconds(lifetime))
+            .finish(),
+    );
+    Ok(response.finish())
 }
 
 async fn logout(

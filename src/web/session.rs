@@ -164,13 +164,15 @@ pub fn keep_csrf(req: &HttpRequest, response: &mut HttpResponseBuilder, token: &
     }
 }
 
+/// The detail of a refused form, which error pages recognise.
+pub const CSRF_REFUSED: &str =
+    "the form is out of date or came from another site; open the page again and resend it";
+
 /// Refuses a form whose CSRF field does not match this browser's cookie.
 pub fn check_csrf(req: &HttpRequest, submitted: &str) -> Result<(), AppError> {
     match req.cookie(CSRF) {
         Some(c) if !submitted.is_empty() && constant_time_eq(c.value(), submitted) => Ok(()),
-        _ => Err(AppError::forbidden(
-            "the form is out of date or came from another site; open the page again and resend it",
-        )),
+        _ => Err(AppError::forbidden(CSRF_REFUSED)),
     }
 }
 
@@ -182,9 +184,142 @@ fn constant_time_eq(a: &str, b: &str) -> bool {
             == 0
 }
 
+/// Where to go after signing in: `next` when it is a path of this service inside `area`
+/// (`/portal` or `/console`), never another origin (`//host`, `/\\host`, a scheme).
+pub fn safe_next(next: &str, area: &str) -> Option<String> {
+    let inside = next == area
+        || next.starts_with(&format!("{area}/"))
+        || next.starts_with(&format!("{area}?"));
+    let plain = !next.contains(['\\', '\r', '\n', '\t']) && !next.starts_with("//");
+    // Dot segments (also percent-encoded) would lead out of the area once resolved.
+    let path = next
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let climbs = path
+        .split('/')
+        .any(|segment| matches!(segment, "." | ".." | "%2e" | "%2e%2e" | ".%2e" | "%2e."));
+    (inside && plain && !climbs && !next.contains("/login")).then(|| next.to_string())
+}
+
+/// A 303 to the area's sign-in page that comes back to `next` afterwards.
+pub fn to_sign_in(area: &str, next: &str) -> HttpResponse {
+    if next == area {
+        return see_other(&format!("{area}/login")).finish();
+    }
+    let query = serde_urlencoded::to_string([("next", next)]).unwrap_or_default();
+    see_other(&format!("{area}/login?{query}")).finish()
+}
+
+/// The page a request was for, to come back to after signing in: the page itself for a
+/// GET, the page whose form was sent for a POST (`…/actions` → the case).
+pub fn back_to(req: &HttpRequest) -> String {
+    let path = req.path();
+    if req.method() == actix_web::http::Method::GET {
+        return match req.query_string() {
+            "" => path.to_string(),
+            q => format!("{path}?{q}"),
+        };
+    }
+    for tail in ["/actions", "/evidence", "/notes", "/assign", "/reveal"] {
+        if let Some(page) = path.strip_suffix(tail) {
+            return page.to_string();
+        }
+    }
+    path.rsplit_once('/')
+        .map_or("/", |(head, _)| head)
+        .to_string()
+}
+
+const DRAFT: &str = "tg_draft";
+
+/// The main text of each case form, by its action.
+fn draft_field(action: &str) -> Option<&'static str> {
+    Some(match action {
+        "respond" | "decide" | "decide_appeal" => "statement",
+        "supply_information" => "answer",
+        "appeal" => "grounds",
+        "request_information" => "question",
+        "record_settlement" | "resume_review" | "note" => "note",
+        _ => return None,
+    })
+}
+
+/// The sign-in redirect for a case form sent after the session ended, keeping the text
+/// typed (in a cookie, up to a few kilobytes) so that the case page offers it again.
+pub fn to_sign_in_keeping(
+    req: &HttpRequest,
+    area: &str,
+    action: &str,
+    form: &std::collections::HashMap<String, String>,
+) -> HttpResponse {
+    let next = back_to(req);
+    let mut response = to_sign_in(area, &next);
+    let text = draft_field(action)
+        .and_then(|f| form.get(f))
+        .filter(|t| !t.trim().is_empty());
+    if let Some(text) = text {
+        let text: String = text.chars().take(1500).collect();
+        let value = serde_urlencoded::to_string([
+            ("page", next.as_str()),
+            ("action", action),
+            ("text", text.as_str()),
+        ])
+        .unwrap_or_default();
+        if let Err(e) = response.add_cookie(&cookie(req, DRAFT, value, 60 * 60 * 24)) {
+            tracing::warn!(error = %e, "the typed text could not be kept");
+        }
+    }
+    response
+}
+
+/// The text kept for this page's form: (action, text).
+pub fn draft_for(req: &HttpRequest, page: &str) -> Option<(String, String)> {
+    let kept: std::collections::HashMap<String, String> =
+        serde_urlencoded::from_str(req.cookie(DRAFT)?.value()).ok()?;
+    (kept.get("page").map(String::as_str) == Some(page))
+        .then(|| Some((kept.get("action")?.clone(), kept.get("text")?.clone())))
+        .flatten()
+}
+
+/// Forgets a kept text once its page has offered it.
+pub fn drop_draft(req: &HttpRequest, response: &mut HttpResponseBuilder) {
+    if req.cookie(DRAFT).is_some() {
+        response.cookie(cookie(req, DRAFT, String::new(), 0));
+    }
+}
+
 /// A 303 to `location` (after a form, or to the sign-in page).
 pub fn see_other(location: &str) -> HttpResponseBuilder {
     let mut response = HttpResponse::SeeOther();
     response.insert_header((actix_web::http::header::LOCATION, location.to_string()));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_paths_inside_the_area_are_followed() {
+        assert_eq!(
+            safe_next("/portal/disputes/1", "/portal").as_deref(),
+            Some("/portal/disputes/1")
+        );
+        assert_eq!(safe_next("/portal", "/portal").as_deref(), Some("/portal"));
+        for refused in [
+            "//evil.example",
+            "https://evil.example/portal",
+            "/\\evil.example",
+            "/portal/../console",
+            "/portal/%2E%2E/console",
+            "/console/disputes/1",
+            "/portalx",
+            "/portal/login",
+            "",
+        ] {
+            assert_eq!(safe_next(refused, "/portal"), None, "{refused}");
+        }
+    }
 }

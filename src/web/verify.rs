@@ -158,6 +158,8 @@ struct LookupPage {
     problem: Option<String>,
     detail: Option<String>,
     gone: bool,
+    /// A code unknown or withdrawn is the likeliest fake: a way to report it.
+    report_link: Option<String>,
 }
 
 #[derive(Template)]
@@ -625,7 +627,8 @@ fn refusal(req: &HttpRequest, refusal: Refusal, shown: &str) -> Result<HttpRespo
             } else {
                 "This code cannot be read"
             },
-            Some(why.clone()),
+            // The parser's reason is English; a Vietnamese page keeps to its heading.
+            (!vi).then(|| why.clone()),
             AppError::BadRequest {
                 detail: format!("not a valid GS1 Digital Link: {why}"),
                 errors: vec![crate::error::FieldError::new("code", why)],
@@ -673,6 +676,12 @@ fn refusal(req: &HttpRequest, refusal: Refusal, shown: &str) -> Result<HttpRespo
             problem: Some(problem.to_string()),
             detail,
             gone: status == StatusCode::GONE,
+            report_link: (!shown.trim().is_empty()).then(|| {
+                format!(
+                    "/report?{}",
+                    serde_urlencoded::to_string([("code", shown.trim())]).unwrap_or_default()
+                )
+            }),
         },
     )
 }
@@ -1182,6 +1191,7 @@ pub async fn verify(
                 problem: None,
                 detail: None,
                 gone: false,
+                report_link: None,
             },
         );
     }

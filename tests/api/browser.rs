@@ -33,7 +33,7 @@ struct Browser {
 impl Browser {
     /// A phone-sized headless Chromium, or `None` when the machine has no chromedriver.
     async fn start() -> Option<Browser> {
-        Self::start_sized(412, 915).await
+        Self::start_sized(390, 844).await
     }
 
     /// A headless Chromium with a window of this size (the console is used on desktops).
@@ -228,8 +228,58 @@ impl Browser {
             .to_string()
     }
 
-    /// Saves a screenshot as `target/screenshots/{name}.png`.
+    /// Runs axe-core (from npm, installed by `.ci/run` into `target/axe`) on the page as it
+    /// is now; any violation fails the test, named with its rule and the elements.
+    async fn axe(&self, state: &str) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("target/axe/node_modules/axe-core/axe.min.js");
+        let Ok(source) = std::fs::read_to_string(&path) else {
+            crate::helpers::skip("install axe-core (npm, see .ci/run) to scan pages");
+            return;
+        };
+        // The library is part of the script the driver runs, so the page's CSP (no
+        // scripts at all) does not apply to it.
+        let script = format!(
+            "{source}\nconst done = arguments[arguments.length - 1];\n\
+             axe.run(document, {{ resultTypes: ['violations'] }}).then(\n\
+               r => done(r.violations.map(v => v.id + ': ' + v.help + ' — ' + v.nodes.map(n => n.target.join(' ')).join(', '))),\n\
+               e => done(['axe failed: ' + e]));"
+        );
+        let url = format!("{}/session/{}/execute/async", self.base, self.session);
+        let answer: Value = self
+            .http
+            .post(url)
+            .json(&json!({ "script": script, "args": [] }))
+            .send()
+            .await
+            .expect("webdriver call")
+            .json()
+            .await
+            .expect("webdriver JSON");
+        let violations = answer["value"].as_array().cloned().unwrap_or_default();
+        assert!(
+            answer["value"].is_array() && violations.is_empty(),
+            "axe-core on {state}: {}",
+            answer["value"]
+        );
+    }
+
+    /// How much wider than the window the page is, in CSS pixels (0: nothing overflows).
+    async fn overflow(&self) -> i64 {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({ "script": "return document.documentElement.scrollWidth - document.documentElement.clientWidth;", "args": [] })),
+        )
+        .await
+        .as_i64()
+        .unwrap_or_default()
+    }
+
+    /// Saves a screenshot as `target/screenshots/{name}.png`, after scanning the page with
+    /// axe-core: every state worth a picture is a state checked for accessibility.
     async fn screenshot(&self, name: &str) {
+        self.axe(name).await;
         let data = self.call(reqwest::Method::GET, "/screenshot", None).await;
         let png = BASE64
             .decode(data.as_str().expect("base64 PNG").as_bytes())
@@ -270,7 +320,9 @@ async fn a_consumer_sees_the_warning_on_a_recalled_product() {
     let response = post_batch(&app, &issuer, "application/json", &batch.to_string()).await;
     assert_eq!(response.status(), 201);
 
-    // Before the recall: the code checks out.
+    // Before the recall: the code checks out, looked up from the home page.
+    browser.open(&app.url("/")).await;
+    browser.screenshot("public-home").await;
     browser.open(&app.url("/verify")).await;
     browser.screenshot("public-lookup").await;
     browser.type_into("#code", &code).await;
@@ -448,7 +500,7 @@ async fn a_seller_registers_and_verifies_in_the_portal() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_officer_decides_a_case_in_the_console() {
-    let Some(browser) = Browser::start_sized(1280, 900).await else {
+    let Some(browser) = Browser::start_sized(1366, 900).await else {
         return;
     };
     let (_env, app) = TestApp::spawn(&TestBackend::Sqlite).await;
@@ -500,9 +552,13 @@ async fn an_officer_decides_a_case_in_the_console() {
     browser.click("input[name=sanction_warning]").await;
     browser.click("input[name=sanction_strike]").await;
     browser.click("#decide button").await;
+    // A decision cannot be undone: it is shown back once, to be confirmed.
+    browser.wait_text("#confirm-summary", "warning").await;
+    browser.screenshot("console-confirm-decision").await;
+    browser.click("#confirm-form button").await;
     browser.wait_text("#case-status", "decided").await;
     browser.wait_text("#case-outcome", "upheld").await;
-    browser.wait_text("#timeline", "decide").await;
+    browser.wait_text("#thread", "decided").await;
     browser.screenshot("console-case-decided").await;
 
     browser
@@ -521,7 +577,7 @@ async fn an_officer_decides_a_case_in_the_console() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invited_officer_sets_a_password_and_an_authenticator() {
-    let Some(browser) = Browser::start_sized(1280, 900).await else {
+    let Some(browser) = Browser::start_sized(1366, 900).await else {
         return;
     };
     let (_env, app) = TestApp::spawn(&TestBackend::Sqlite).await;
@@ -575,18 +631,211 @@ async fn an_invited_officer_sets_a_password_and_an_authenticator() {
     assert_eq!(browser.text("#totp-secret").await, secret);
     browser.type_into("#code", &totp_code(&app, &secret)).await;
     browser.click("form[action='/console/totp'] button").await;
-    browser.wait_text("h1", "Officer sign-in").await;
-
-    app.clock.advance(chrono::TimeDelta::seconds(30));
-    browser.type_into("#email", &email).await;
-    browser.type_into("#password", PASSWORD).await;
-    browser
-        .type_into("#totp_code", &totp_code(&app, &secret))
-        .await;
-    browser.click("button[type=submit]").await;
+    // Set up: it says so and goes on to the console, no second sign-in.
     browser.wait_text("h1", "Dispute queue").await;
+    browser
+        .wait_text("#notice", "authenticator is set up")
+        .await;
+    browser.screenshot("console-authenticator-done").await;
     browser.click("nav.console a[href='/console/audit']").await;
     browser.wait_text("#chain", "intact").await;
     browser.screenshot("console-audit").await;
+    browser.close().await;
+}
+
+/// A case read and answered from each side, on a phone: the seller follows the mailed link
+/// while signed out and comes back to the case after signing in; the buyer reads the
+/// seller's answer in the thread and sends the case to an officer; the officer's question
+/// and the decision with its sanctions reach both sides. Every form leaves a GET address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_case_is_read_and_answered_from_each_side_on_a_phone() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let (_env, app) = TestApp::spawn(&TestBackend::Sqlite).await;
+    let (email, seller) = crate::fixtures::verified_person(&app, AN).await;
+    let business = app
+        .post_as(
+            "/v1/me/business",
+            &seller,
+            json!({ "kind": "enterprise", "code": "0799000033" }),
+        )
+        .await;
+    assert_eq!(business.status(), 200);
+    let (platform_id, secret) =
+        crate::fixtures::client(&app, tracegate::clients::ClientKind::Platform).await;
+    let platform = crate::fixtures::token_for_client(&app, &platform_id, &secret).await;
+    let code: Value = app
+        .post_as("/v1/me/binding-codes", &seller, json!({}))
+        .await
+        .json()
+        .await
+        .expect("code");
+    let bound = app
+        .post_as(
+            "/v1/seller-bindings",
+            &platform,
+            json!({ "binding_code": code["code"], "shop_id": "shop-sen", "shop_name": "Sen Việt Official" }),
+        )
+        .await;
+    assert_eq!(bound.status(), 201);
+    let buyer_email = "mua.dien.thoai@example.vn";
+    let filed = app
+        .post_as(
+            "/v1/disputes",
+            &platform,
+            json!({
+                "shop_id": "shop-sen", "listing_id": "kem-chong-nang-50ml", "kind": "counterfeit", "claim": "refund",
+                "description": "Hộp kem không có tem chống giả, mã QR dẫn tới một trang lạ không phải của hãng.",
+                "buyer": { "reference": "khach-88", "email": buyer_email, "language": "vi" }
+            }),
+        )
+        .await;
+    assert_eq!(filed.status(), 201);
+    let case: Value = filed.json().await.expect("case");
+    let id = case["id"].as_str().expect("id").to_string();
+    let case_page = format!("/portal/disputes/{id}");
+
+    // The seller opens the case from the mail while signed out: sign in, then the case.
+    browser.open(&app.url(&case_page)).await;
+    browser
+        .wait_text(".banner", "Hãy đăng nhập để tiếp tục")
+        .await;
+    browser.screenshot("phone-sign-in-to-the-case").await;
+    browser.type_into("#email", &email).await;
+    browser.type_into("#password", PASSWORD).await;
+    browser.click("button[type=submit]").await;
+    browser
+        .wait_text("h1", case["reference"].as_str().expect("reference"))
+        .await;
+    assert!(
+        browser.url().await.ends_with(&case_page),
+        "{}",
+        browser.url().await
+    );
+    browser
+        .wait_text("#thread", "Hộp kem không có tem chống giả")
+        .await;
+    browser
+        .type_into(
+            "#statement",
+            "Hàng chính hãng nhập từ nhà phân phối; xin gửi kèm hóa đơn số 0012.",
+        )
+        .await;
+    browser.click("#respond button").await;
+    browser.wait_text(".banner", "Đã gửi câu trả lời").await;
+    assert!(
+        browser.url().await.contains("done=respond"),
+        "after the form, a GET address: {}",
+        browser.url().await
+    );
+    browser.wait_text("#thread", "hóa đơn số 0012").await;
+    assert_eq!(browser.overflow().await, 0, "the case fits the phone");
+    browser.screenshot("phone-seller-answered").await;
+
+    // The buyer reads the answer in the thread and sends the case to an officer.
+    let token = app.link_token(buyer_email).await;
+    browser
+        .open(&app.url(&format!("/disputes/{id}?token={token}")))
+        .await;
+    browser.wait_text("#thread", "hóa đơn số 0012").await;
+    browser
+        .wait_text("#thread", "Người bán Công ty TNHH Mỹ phẩm Sen Việt")
+        .await;
+    browser.click("#escalate button").await;
+    browser.wait_text(".banner", "chuyển cán bộ").await;
+    assert_eq!(browser.overflow().await, 0, "the case fits the phone");
+    browser.screenshot("phone-buyer-escalated").await;
+
+    // The officer asks, the seller answers on the page, the officer decides.
+    let officer = crate::fixtures::officer(
+        &app,
+        OfficerRole::Officer,
+        ProvinceScope::Only(vec!["79".into()]),
+    )
+    .await;
+    let act = |body: Value| {
+        let request = app
+            .client
+            .post(app.url(&format!("/v1/disputes/{id}/actions")))
+            .bearer_auth(officer.access_token.clone())
+            .json(&body);
+        async move {
+            let response = request.send().await.expect("sent");
+            assert_eq!(response.status(), 200);
+        }
+    };
+    act(json!({ "action": "request_information", "from": "seller", "question": "Xin gửi ảnh hóa đơn nhập khẩu của lô hàng." })).await;
+    browser.open(&app.url(&case_page)).await;
+    browser.wait_text("#thread", "Xin gửi ảnh hóa đơn").await;
+    browser
+        .type_into(
+            "#answer",
+            "Hóa đơn 0012 ngày 01/10, nhà phân phối Sen Việt.",
+        )
+        .await;
+    browser.click("#supply_information button").await;
+    browser.wait_text(".banner", "Đã gửi thông tin").await;
+    act(json!({
+        "action": "decide", "outcome": "upheld",
+        "statement": "Hóa đơn không khớp lô hàng trên hộp; người bán không chứng minh được nguồn gốc.",
+        "sanctions": [{ "kind": "warning" }, { "kind": "block_listing" }]
+    }))
+    .await;
+    browser
+        .open(&app.url(&format!("/disputes/{id}?token={token}")))
+        .await;
+    browser.wait_text("#thread", "gỡ tin đăng").await;
+    browser.wait_text("#deadlines", "Kháng nghị").await;
+    assert_eq!(browser.overflow().await, 0, "the case fits the phone");
+    browser.screenshot("phone-buyer-reads-the-decision").await;
+    browser.open(&app.url(&case_page)).await;
+    browser
+        .wait_text("#thread", "Hóa đơn không khớp lô hàng")
+        .await;
+    browser.screenshot("phone-seller-reads-the-decision").await;
+    browser.close().await;
+}
+
+/// A seller who is not the enterprise's legal representative is told so beside the field
+/// that asks for the letter of authorisation, and what was typed stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seller_who_is_not_the_representative_is_asked_for_the_letter() {
+    let Some(browser) = Browser::start_sized(1366, 900).await else {
+        return;
+    };
+    let (_env, app) = TestApp::spawn(&TestBackend::Sqlite).await;
+    let (email, _) = crate::fixtures::verified_person(&app, crate::fixtures::BICH).await;
+    browser.open(&app.url("/portal/login")).await;
+    browser.type_into("#email", &email).await;
+    browser.type_into("#password", PASSWORD).await;
+    browser.click("button[type=submit]").await;
+    browser.type_into("#code", "0799000033").await;
+    browser
+        .click("form[action='/portal/business'] button")
+        .await;
+    browser
+        .wait_text("#authorisation_note-error", "giấy ủy quyền")
+        .await;
+    browser.wait_text(".banner", "chưa đúng").await;
+    browser
+        .screenshot("desktop-business-not-representative")
+        .await;
+    browser
+        .type_into(
+            "#authorisation_note",
+            "Giấy ủy quyền số 15/2026/UQ ngày 02/01/2026, Giám đốc Trần Văn An ký",
+        )
+        .await;
+    browser
+        .click("form[action='/portal/business'] button")
+        .await;
+    browser.wait_text("#standing", "Chờ cán bộ xem xét").await;
+    assert!(
+        browser.url().await.ends_with("/portal?done=business"),
+        "{}",
+        browser.url().await
+    );
+    browser.screenshot("desktop-business-awaiting-review").await;
     browser.close().await;
 }

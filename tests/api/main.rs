@@ -26,3 +26,4 @@ mod revocation;
 mod schema;
 mod stubs;
 mod verify;
+mod vietnamese;

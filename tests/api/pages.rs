@@ -372,3 +372,346 @@ async fn people_get_error_pages_and_machines_get_problems(backend: TestBackend) 
     assert_eq!(api.headers()["content-type"], "application/problem+json");
 }
 both_backends!(people_get_error_pages_and_machines_get_problems);
+
+/// The value of `name`'s cookie set by `response`, if any.
+fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|c| c.split(';').next())
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v.to_string())
+}
+
+/// Signs a seller in through the portal's form (returning to `next`); returns the cookies.
+async fn portal_sign_in(app: &TestApp, email: &str, next: &str) -> (String, reqwest::Response) {
+    let (csrf_cookie, csrf_value) = csrf(app, "/portal/login").await;
+    let query = serde_urlencoded::to_string([("next", next)]).expect("query");
+    let signed_in = app
+        .client
+        .post(app.url(&format!("/portal/login?{query}")))
+        .header("cookie", &csrf_cookie)
+        .form(&[
+            ("csrf", csrf_value.as_str()),
+            ("email", email),
+            ("password", crate::fixtures::PASSWORD),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    let mut cookies = vec![csrf_cookie];
+    for name in ["tg_access", "tg_refresh"] {
+        if let Some(v) = set_cookie(&signed_in, name) {
+            cookies.push(format!("{name}={v}"));
+        }
+    }
+    (cookies.join("; "), signed_in)
+}
+
+async fn sign_in_returns_to_the_case_only_on_this_site_and_keeps_the_typed_answer(
+    backend: TestBackend,
+) {
+    let (_env, app) = TestApp::spawn(&backend).await;
+    let (email, seller) = crate::fixtures::verified_person(&app, crate::fixtures::AN).await;
+    let business = app
+        .post_as(
+            "/v1/me/business",
+            &seller,
+            json!({ "kind": "enterprise", "code": "0799000033" }),
+        )
+        .await;
+    assert_eq!(business.status(), 200);
+    let (platform_id, secret) =
+        crate::fixtures::client(&app, tracegate::clients::ClientKind::Platform).await;
+    let platform = crate::fixtures::token_for_client(&app, &platform_id, &secret).await;
+    let code: serde_json::Value = app
+        .post_as("/v1/me/binding-codes", &seller, json!({}))
+        .await
+        .json()
+        .await
+        .expect("code");
+    let bound = app
+        .post_as(
+            "/v1/seller-bindings",
+            &platform,
+            json!({ "binding_code": code["code"], "shop_id": "shop-n" }),
+        )
+        .await;
+    assert_eq!(bound.status(), 201);
+    let filed = app
+        .post_as(
+            "/v1/disputes",
+            &platform,
+            json!({ "shop_id": "shop-n", "listing_id": "l-n", "kind": "counterfeit", "claim": "refund",
+                    "description": "Hàng nhận được không có tem chống giả.",
+                    "buyer": { "reference": "b-n", "email": "mua.n@example.vn" } }),
+        )
+        .await;
+    assert_eq!(filed.status(), 201);
+    let case: serde_json::Value = filed.json().await.expect("case");
+    let page = format!("/portal/disputes/{}", case["id"].as_str().expect("id"));
+
+    // The mailed link, opened signed out, goes to sign-in and says why.
+    let opened = app.get(&page).await;
+    assert_eq!(opened.status(), 303);
+    let login = opened.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string();
+    let expected = format!(
+        "/portal/login?{}",
+        serde_urlencoded::to_string([("next", page.as_str())]).expect("query")
+    );
+    assert_eq!(login, expected);
+    let form = app.get(&login).await.text().await.expect("html");
+    assert!(form.contains("Hãy đăng nhập để tiếp tục"), "{form}");
+    assert!(form.contains("next=%2Fportal%2Fdisputes%2F"), "{form}");
+
+    // Signing in there lands on the case; another site's address lands on the portal.
+    let (_, signed_in) = portal_sign_in(&app, &email, &page).await;
+    assert_eq!(signed_in.status(), 303);
+    assert_eq!(signed_in.headers()["location"], page.as_str());
+    for elsewhere in [
+        "//evil.example/portal",
+        "https://evil.example/portal",
+        "/\\evil.example",
+        "/console",
+        "/portal/../console",
+    ] {
+        let (_, signed_in) = portal_sign_in(&app, &email, elsewhere).await;
+        let went = signed_in.headers()["location"]
+            .to_str()
+            .expect("location")
+            .to_string();
+        assert_eq!(went, "/portal", "{elsewhere}");
+    }
+
+    // An answer sent after the session ended is kept and offered again after sign-in.
+    let (csrf_cookie, csrf_value) = csrf(&app, "/portal/login").await;
+    let answer = "Hàng chính hãng; hóa đơn nhập khẩu số 0012 kèm theo.";
+    let sent = app
+        .client
+        .post(app.url(&format!("{page}/actions")))
+        .header("cookie", &csrf_cookie)
+        .form(&[
+            ("csrf", csrf_value.as_str()),
+            ("action", "respond"),
+            ("statement", answer),
+            ("version", "2"),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(sent.status(), 303);
+    assert_eq!(sent.headers()["location"], expected.as_str());
+    let draft = set_cookie(&sent, "tg_draft").expect("the answer is kept");
+    let (cookies, _) = portal_sign_in(&app, &email, &page).await;
+    let html = app
+        .client
+        .get(app.url(&page))
+        .header("cookie", format!("{cookies}; tg_draft={draft}"))
+        .send()
+        .await
+        .expect("sent")
+        .text()
+        .await
+        .expect("html");
+    assert!(html.contains(answer), "the typed answer is back: {html}");
+}
+both_backends!(sign_in_returns_to_the_case_only_on_this_site_and_keeps_the_typed_answer);
+
+async fn portal_forms_redirect_after_post_and_reload_shows_the_same_binding_code(
+    backend: TestBackend,
+) {
+    let (_env, app) = TestApp::spawn(&backend).await;
+    let (email, _) = crate::fixtures::verified_person(&app, crate::fixtures::AN).await;
+    let (cookies, _) = portal_sign_in(&app, &email, "/portal").await;
+    let dashboard = app
+        .client
+        .get(app.url("/portal"))
+        .header("cookie", cookies.clone())
+        .send()
+        .await
+        .expect("sent")
+        .text()
+        .await
+        .expect("html");
+    let start = dashboard
+        .find("name=\"csrf\" value=\"")
+        .expect("csrf field")
+        + 19;
+    let csrf_value = dashboard[start..]
+        .split('"')
+        .next()
+        .expect("value")
+        .to_string();
+    let post = |path: &'static str, form: Vec<(&'static str, String)>| {
+        let request = app
+            .client
+            .post(app.url(path))
+            .header("cookie", cookies.clone())
+            .form(&form);
+        async move { request.send().await.expect("sent") }
+    };
+
+    // The business check answers with a redirect to the dashboard and its notice.
+    let checked = post(
+        "/portal/business",
+        vec![
+            ("csrf", csrf_value.clone()),
+            ("kind", "enterprise".into()),
+            ("code", "0799000033".into()),
+        ],
+    )
+    .await;
+    assert_eq!(checked.status(), 303);
+    assert_eq!(checked.headers()["location"], "/portal?done=business");
+
+    // A binding code: issued once, shown again on reload, never re-issued by a reload.
+    let issued = post("/portal/binding-code", vec![("csrf", csrf_value.clone())]).await;
+    assert_eq!(issued.status(), 303);
+    assert_eq!(issued.headers()["location"], "/portal?done=binding_code");
+    let code = set_cookie(&issued, "tg_binding_code").expect("the code is carried");
+    let before = app
+        .count_sql("SELECT COUNT(*) AS n FROM binding_codes")
+        .await;
+    for _ in 0..2 {
+        let html = app
+            .client
+            .get(app.url("/portal?done=binding_code"))
+            .header("cookie", format!("{cookies}; tg_binding_code={code}"))
+            .send()
+            .await
+            .expect("sent")
+            .text()
+            .await
+            .expect("html");
+        assert!(html.contains(&code), "{html}");
+        assert!(html.contains("Đã cấp mã liên kết mới."), "{html}");
+    }
+    assert_eq!(
+        app.count_sql("SELECT COUNT(*) AS n FROM binding_codes")
+            .await,
+        before
+    );
+}
+both_backends!(portal_forms_redirect_after_post_and_reload_shows_the_same_binding_code);
+
+async fn the_home_page_looks_codes_up_and_leads_to_each_door(backend: TestBackend) {
+    let (_env, app) = TestApp::spawn(&backend).await;
+    let home = app.get("/").await;
+    assert_eq!(home.status(), 200);
+    let csp = home.headers()["content-security-policy"]
+        .to_str()
+        .expect("csp")
+        .to_string();
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    let html = home.text().await.expect("html");
+    assert!(html.contains("action=\"/verify\""), "{html}");
+    for door in ["href=\"/report\"", "href=\"/portal\"", "href=\"/console\""] {
+        assert!(html.contains(door), "{door}: {html}");
+    }
+
+    // A code nobody issued (the likeliest fake) offers a way to report it.
+    let unknown = app
+        .client
+        .get(app.url("/verify?code=09506000134352"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(unknown.status(), 404);
+    let html = unknown.text().await.expect("html");
+    assert!(
+        html.contains("id=\"report-suspect\"") && html.contains("/report?code=09506000134352"),
+        "{html}"
+    );
+}
+both_backends!(the_home_page_looks_codes_up_and_leads_to_each_door);
+
+async fn a_decision_in_the_console_is_confirmed_before_it_is_made(backend: TestBackend) {
+    let (_env, app) = TestApp::spawn(&backend).await;
+    let (_, _, platform, _) = bound_enterprise_seller(&app, "shop-1").await;
+    let filed = app
+        .post_as(
+            "/v1/disputes",
+            &platform,
+            json!({ "shop_id": "shop-1", "listing_id": "l-c", "kind": "counterfeit", "claim": "refund",
+                    "description": "Hàng nhận được không có tem chống giả.",
+                    "buyer": { "reference": "b-c", "email": "mua.c@example.vn" } }),
+        )
+        .await;
+    assert_eq!(filed.status(), 201);
+    let case: serde_json::Value = filed.json().await.expect("case");
+    let id = case["id"].as_str().expect("id").to_string();
+    let cookies = console_cookies(&app, tracegate::auth::OfficerRole::Supervisor).await;
+    let page = format!("/console/disputes/{id}");
+    let html = app
+        .client
+        .get(app.url(&page))
+        .header("cookie", cookies.clone())
+        .send()
+        .await
+        .expect("sent")
+        .text()
+        .await
+        .expect("html");
+    let start = html.find("name=\"csrf\" value=\"").expect("csrf field") + 19;
+    let csrf_value = html[start..].split('"').next().expect("value").to_string();
+    let post = |form: Vec<(&'static str, String)>| {
+        let request = app
+            .client
+            .post(app.url(&format!("{page}/actions")))
+            .header("cookie", cookies.clone())
+            .form(&form);
+        async move { request.send().await.expect("sent") }
+    };
+    let escalated = post(vec![
+        ("csrf", csrf_value.clone()),
+        ("action", "escalate".into()),
+        ("version", case["version"].to_string()),
+    ])
+    .await;
+    assert_eq!(escalated.status(), 303);
+    let decision = vec![
+        ("csrf", csrf_value.clone()),
+        ("action", "decide".into()),
+        ("outcome", "upheld".into()),
+        (
+            "statement",
+            "Mã trên hộp không do tổ chức nào cấp; người bán không chứng minh được nguồn gốc."
+                .into(),
+        ),
+        ("sanction_warning", "on".into()),
+    ];
+    // First the confirmation, with nothing decided yet.
+    let asked = post(decision.clone()).await;
+    assert_eq!(asked.status(), 200);
+    let html = asked.text().await.expect("html");
+    assert!(
+        html.contains("không thể hoàn tác") && html.contains("cảnh cáo"),
+        "{html}"
+    );
+    assert!(html.contains("name=\"confirmed\" value=\"yes\""), "{html}");
+    let state: serde_json::Value = app
+        .get_as(&format!("/v1/disputes/{id}"), &platform)
+        .await
+        .json()
+        .await
+        .expect("case");
+    assert_eq!(state["status"], "under_review", "nothing decided yet");
+    // Then, confirmed, the decision.
+    let mut confirmed = decision;
+    confirmed.push(("confirmed", "yes".into()));
+    confirmed.push(("version", state["version"].to_string()));
+    let decided = post(confirmed).await;
+    assert_eq!(decided.status(), 303);
+    assert_eq!(
+        decided.headers()["location"],
+        format!("{page}?done=decide").as_str()
+    );
+}
+both_backends!(a_decision_in_the_console_is_confirmed_before_it_is_made);

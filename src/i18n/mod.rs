@@ -1,4 +1,9 @@
-//! Languages people read tracegate in: Vietnamese by default, English on request.
+//! Languages people read tracegate in: Vietnamese by default, English on request, and the
+//! one catalogue of the words pages and mails show.
+
+pub mod catalogue;
+
+pub use catalogue::{label, lookup};
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -1,0 +1,532 @@
+//! Every page and mail a Vietnamese reader gets, read through for English: a case walked
+//! from filing to an appeal's decision, each party's page at each step, the console's pages,
+//! the public pages, error pages and field errors, and every mail queued for the parties.
+//! A page fails on a code shown raw (`block_listing`, `login.failed`), an actor shown as an
+//! id, a known English sentence (the English side of the message catalogue), or a
+//! catalogue key asked for and missing.
+
+use serde_json::{Value, json};
+use tracegate::auth::OfficerRole;
+use tracegate::i18n::catalogue;
+use tracegate::policies::ProvinceScope;
+
+use crate::both_backends;
+use crate::fixtures::{
+    AN, BICH, PASSWORD, client, enrol_totp, invited_officer, officer, token_for_client, totp_code,
+    verified_person, verified_seller,
+};
+use crate::helpers::{TestApp, TestBackend};
+
+const SHOP: &str = "shop-vn";
+const BUYER: &str = "nguoi.mua.vn@example.vn";
+
+/// English the pages once showed, besides the catalogue's own English.
+const KNOWN_ENGLISH: &[&str] = &[
+    "the form is out of date",
+    "Still missing",
+    "choose a file",
+    "must be",
+    "is not",
+    "not a valid",
+    "characters",
+    "an unexpected error",
+    "listing ",
+    "seller suspended",
+    "strikes",
+    "Internal",
+];
+
+/// Single words that are codes when they stand alone on a Vietnamese page.
+const RAW_CODES: &[&str] = &[
+    "recalled",
+    "revoked",
+    "upheld",
+    "dismissed",
+    "warning",
+    "strike",
+    "identity",
+    "verified",
+    "pending",
+    "active",
+    "refund",
+    "replacement",
+    "escalate",
+    "respond",
+    "decided",
+    "Verified",
+];
+
+/// The text a person reads: tags, scripts and styles removed, entities decoded enough.
+fn visible_text(html: &str) -> String {
+    let mut out = String::new();
+    let mut rest = html;
+    while let Some(start) = rest.find('<') {
+        out.push_str(&rest[..start]);
+        rest = &rest[start..];
+        // The contents of a style or script element are not read.
+        let closing = ["<style", "<script"]
+            .iter()
+            .find(|t| rest.starts_with(**t))
+            .map(|t| format!("</{}", &t[1..]));
+        let end = match closing {
+            Some(close) => rest.find(&close).unwrap_or(rest.len()),
+            None => 0,
+        };
+        rest = &rest[end..];
+        rest = rest.find('>').map_or("", |e| &rest[e + 1..]);
+        out.push(' ');
+    }
+    out.push_str(rest);
+    out.replace("&#x27;", "'")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+}
+
+fn words(text: &str) -> Vec<&str> {
+    text.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.' || c == ':'))
+        .map(|w| w.trim_end_matches('.'))
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// Fails when `text` (a page's or mail's) shows English or a raw code to a Vietnamese reader.
+fn assert_vietnamese(place: &str, text: &str) {
+    let shown = visible_text(text);
+    let mut english: Vec<String> = KNOWN_ENGLISH.iter().map(|s| s.to_string()).collect();
+    for (key, _, en) in catalogue::ENTRIES {
+        // Longer English phrases only: short ones ("Email", "Seller") are shared words.
+        for fragment in en.split(['{', '}', ';', '(', ')']) {
+            let fragment = fragment.trim().trim_end_matches(['.', ':', ',']);
+            if fragment.split_whitespace().count() >= 2 && !fragment.chars().any(char::is_numeric) {
+                english.push(fragment.to_string());
+            }
+        }
+        let code = key.split_once('.').map_or(*key, |(_, c)| c);
+        if code.contains('_') || code.contains('.') {
+            english.push(code.to_string());
+        }
+    }
+    for sentence in &english {
+        assert!(
+            !shown.contains(sentence.as_str()),
+            "{place}: English {sentence:?} on a Vietnamese page:\n{shown}"
+        );
+    }
+    for word in words(&shown) {
+        assert!(
+            !RAW_CODES.contains(&word),
+            "{place}: the code {word:?} shown raw:\n{shown}"
+        );
+        assert!(
+            !word.starts_with("account:"),
+            "{place}: an actor shown as an id ({word}):\n{shown}"
+        );
+    }
+}
+
+/// A browser's cookies, kept across requests as a header value.
+#[derive(Clone, Default)]
+struct Jar(Vec<(String, String)>);
+
+impl Jar {
+    fn header(&self) -> String {
+        self.0
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep(&mut self, response: &reqwest::Response) {
+        for set in response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+        {
+            let Some((name, value)) = set.split(';').next().and_then(|p| p.split_once('=')) else {
+                continue;
+            };
+            self.0.retain(|(k, _)| k != name);
+            if !value.is_empty() {
+                self.0.push((name.to_string(), value.to_string()));
+            }
+        }
+    }
+
+    async fn get(&mut self, app: &TestApp, path: &str) -> (u16, String) {
+        let response = app
+            .client
+            .get(app.url(path))
+            .header("accept", "text/html")
+            .header("cookie", self.header())
+            .send()
+            .await
+            .expect("sent");
+        self.keep(&response);
+        let status = response.status().as_u16();
+        (status, response.text().await.expect("html"))
+    }
+
+    async fn post(&mut self, app: &TestApp, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+        let response = app
+            .client
+            .post(app.url(path))
+            .header("accept", "text/html")
+            .header("cookie", self.header())
+            .form(form)
+            .send()
+            .await
+            .expect("sent");
+        self.keep(&response);
+        let status = response.status().as_u16();
+        (status, response.text().await.expect("html"))
+    }
+
+    /// The CSRF value of the form on `path` (opening it sets the cookie).
+    async fn csrf(&mut self, app: &TestApp, path: &str) -> String {
+        let (_, html) = self.get(app, path).await;
+        let start = html.find("name=\"csrf\" value=\"").expect("csrf field") + 19;
+        html[start..].split('"').next().expect("value").to_string()
+    }
+}
+
+/// Opens `path` and checks it reads in Vietnamese; returns the page.
+async fn read(app: &TestApp, jar: &mut Jar, path: &str, expected: u16) -> String {
+    let (status, html) = jar.get(app, path).await;
+    assert_eq!(status, expected, "{path}: {html}");
+    assert!(
+        html.contains("<html lang=\"vi\">"),
+        "{path} is not Vietnamese"
+    );
+    assert_vietnamese(path, &html);
+    html
+}
+
+async fn act(app: &TestApp, token: &str, id: &str, body: Value) {
+    let response = app
+        .post_as(&format!("/v1/disputes/{id}/actions"), token, body.clone())
+        .await;
+    let status = response.status();
+    assert_eq!(
+        status,
+        200,
+        "{body} → {}",
+        response.text().await.unwrap_or_default()
+    );
+}
+
+async fn every_page_and_mail_reads_in_vietnamese(backend: TestBackend) {
+    let (_env, app) = TestApp::spawn(&backend).await;
+
+    // A verified enterprise seller with a bound shop, and its portal session.
+    let (seller_email, seller) = verified_person(&app, AN).await;
+    let business = app
+        .post_as(
+            "/v1/me/business",
+            &seller,
+            json!({ "kind": "enterprise", "code": "0799000033" }),
+        )
+        .await;
+    assert_eq!(business.status(), 200);
+    let (platform_id, secret) = client(&app, tracegate::clients::ClientKind::Platform).await;
+    let platform = token_for_client(&app, &platform_id, &secret).await;
+    let code: Value = app
+        .post_as("/v1/me/binding-codes", &seller, json!({}))
+        .await
+        .json()
+        .await
+        .expect("code");
+    let bound = app
+        .post_as(
+            "/v1/seller-bindings",
+            &platform,
+            json!({ "binding_code": code["code"], "shop_id": SHOP }),
+        )
+        .await;
+    assert_eq!(bound.status(), 201);
+    let mut seller_jar = Jar::default();
+    let csrf = seller_jar.csrf(&app, "/portal/login").await;
+    let (status, _) = seller_jar
+        .post(
+            &app,
+            "/portal/login",
+            &[
+                ("csrf", &csrf),
+                ("email", &seller_email),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+
+    // A supervisor in the console, and officers working through the API.
+    let hcm = || ProvinceScope::Only(vec!["79".into()]);
+    let case_officer = officer(&app, OfficerRole::Officer, hcm()).await;
+    let supervisor = officer(&app, OfficerRole::Supervisor, hcm()).await;
+    let console_supervisor = invited_officer(&app, OfficerRole::Supervisor, hcm()).await;
+    let totp = enrol_totp(&app, &console_supervisor.access_token).await;
+    let mut console = Jar::default();
+    let csrf = console.csrf(&app, "/console/login").await;
+    let code_now = totp_code(&app, &totp);
+    let (status, _) = console
+        .post(
+            &app,
+            "/console/login",
+            &[
+                ("csrf", &csrf),
+                ("email", &console_supervisor.email),
+                ("password", PASSWORD),
+                ("totp_code", &code_now),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+
+    // The platform files for a Vietnamese buyer.
+    let filed = app
+        .post_as(
+            "/v1/disputes",
+            &platform,
+            json!({
+                "shop_id": SHOP, "listing_id": "tin-1", "kind": "counterfeit", "claim": "refund",
+                "description": "Hộp kem không có tem chống giả, mã QR dẫn tới trang lạ.",
+                "buyer": { "reference": "khach-1", "email": BUYER, "language": "vi" }
+            }),
+        )
+        .await;
+    assert_eq!(filed.status(), 201);
+    let case: Value = filed.json().await.expect("case");
+    let id = case["id"].as_str().expect("id").to_string();
+    let buyer_token = app.link_token(BUYER).await;
+    let buyer_page = format!("/disputes/{id}?token={buyer_token}");
+    let seller_page = format!("/portal/disputes/{id}");
+    let console_page = format!("/console/disputes/{id}");
+    let mut buyer_jar = Jar::default();
+    // Each party's page at each step of the case.
+    macro_rules! read_case {
+        () => {
+            read(&app, &mut buyer_jar, &buyer_page, 200).await;
+            read(&app, &mut seller_jar, &seller_page, 200).await;
+            read(&app, &mut console, &console_page, 200).await;
+        };
+    }
+    read_case!();
+
+    act(
+        &app,
+        &seller,
+        &id,
+        json!({ "action": "respond", "statement": "Hàng chính hãng, có hóa đơn nhập khẩu.", "offer": "refund" }),
+    )
+    .await;
+    read_case!();
+    act(
+        &app,
+        &case_officer.access_token,
+        &id,
+        json!({ "action": "escalate", "reason": "Cán bộ thụ lý" }),
+    )
+    .await;
+    read_case!();
+    act(
+        &app,
+        &case_officer.access_token,
+        &id,
+        json!({ "action": "request_information", "from": "seller", "question": "Xin gửi hóa đơn nhập khẩu lô hàng." }),
+    )
+    .await;
+    read_case!();
+    act(
+        &app,
+        &seller,
+        &id,
+        json!({ "action": "supply_information", "answer": "Hóa đơn số 0012 ngày 01/10." }),
+    )
+    .await;
+    act(
+        &app,
+        &case_officer.access_token,
+        &id,
+        json!({
+            "action": "decide", "outcome": "partly_upheld",
+            "statement": "Hóa đơn không khớp lô hàng; người bán không chứng minh được nguồn gốc.",
+            "sanctions": [{ "kind": "warning" }, { "kind": "block_listing" }, { "kind": "strike" }, { "kind": "suspend_seller", "days": 5 }]
+        }),
+    )
+    .await;
+    read_case!();
+    act(
+        &app,
+        &seller,
+        &id,
+        json!({ "action": "appeal", "grounds": "Hóa đơn đúng lô hàng; xin xem lại chứng từ kèm theo." }),
+    )
+    .await;
+    read_case!();
+    act(
+        &app,
+        &supervisor.access_token,
+        &id,
+        json!({ "action": "decide_appeal", "result": "dismissed", "statement": "Chứng từ không đổi kết luận; giữ nguyên quyết định." }),
+    )
+    .await;
+    read_case!();
+
+    // The whole case reads as a thread on each side, with names, not ids.
+    let seller_sees = read(&app, &mut seller_jar, &seller_page, 200).await;
+    let buyer_sees = read(&app, &mut buyer_jar, &buyer_page, 200).await;
+    let officer_sees = read(&app, &mut console, &console_page, 200).await;
+    for (who, html) in [
+        ("seller", &seller_sees),
+        ("buyer", &buyer_sees),
+        ("officer", &officer_sees),
+    ] {
+        for said in [
+            "Hộp kem không có tem chống giả",
+            "Hàng chính hãng, có hóa đơn nhập khẩu.",
+            "Xin gửi hóa đơn nhập khẩu lô hàng.",
+            "Hóa đơn số 0012 ngày 01/10.",
+            "Hóa đơn không khớp lô hàng",
+            "gỡ tin đăng",
+            "Hóa đơn đúng lô hàng; xin xem lại chứng từ kèm theo.",
+            "Chứng từ không đổi kết luận",
+            "Người bán",
+            "Cán bộ",
+        ] {
+            assert!(
+                html.contains(said),
+                "the {who} does not see {said:?}: {html}"
+            );
+        }
+        assert!(html.contains("id=\"progress\""), "{who}: progress steps");
+    }
+    assert!(
+        officer_sees.contains(&format!("Cán bộ {}", case_officer.email)),
+        "the console names the officer: {officer_sees}"
+    );
+
+    // The console's other pages.
+    let seller_id = {
+        let found: Value = app
+            .get_as(&format!("/v1/sellers/by-shop/{SHOP}"), &platform)
+            .await
+            .json()
+            .await
+            .expect("seller");
+        found["seller_id"].as_str().expect("seller id").to_string()
+    };
+    for path in [
+        "/console".to_string(),
+        "/console/audit".to_string(),
+        format!("/console/sellers?id={seller_id}"),
+        "/console/sellers?id=khong-co".to_string(),
+        "/console/reports".to_string(),
+        "/console/reports?from=hom-qua".to_string(),
+        "/console/codes".to_string(),
+        "/console/codes?code=khong-doc-duoc".to_string(),
+        "/console/clients".to_string(),
+    ] {
+        let (status, html) = console.get(&app, &path).await;
+        assert!(status < 500, "{path}: {status}");
+        assert!(
+            html.contains("<html lang=\"vi\">"),
+            "{path} is not Vietnamese"
+        );
+        assert_vietnamese(&path, &html);
+    }
+
+    // The seller's portal, and a new seller's identity form refused field by field.
+    read(&app, &mut seller_jar, "/portal", 200).await;
+    let (newcomer, _) = verified_seller(&app).await;
+    let mut newcomer_jar = Jar::default();
+    let csrf = newcomer_jar.csrf(&app, "/portal/login").await;
+    newcomer_jar
+        .post(
+            &app,
+            "/portal/login",
+            &[
+                ("csrf", &csrf),
+                ("email", &newcomer),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    let portal = read(&app, &mut newcomer_jar, "/portal", 200).await;
+    assert!(portal.contains("national_id"), "{portal}");
+    let csrf = newcomer_jar.csrf(&app, "/portal").await;
+    let (status, html) = newcomer_jar
+        .post(
+            &app,
+            "/portal/identity",
+            &[
+                ("csrf", &csrf),
+                ("national_id", "12"),
+                ("full_name", ""),
+                ("birth_date", "14/03"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422, "{html}");
+    assert_vietnamese("identity form refused", &html);
+    let (status, html) = newcomer_jar
+        .post(
+            &app,
+            "/portal/identity",
+            &[
+                ("csrf", &csrf),
+                ("national_id", BICH.national_id),
+                ("full_name", "Nguyen Van Sai"),
+                ("birth_date", BICH.birth_date),
+            ],
+        )
+        .await;
+    assert!(status < 500, "{html}");
+    assert_vietnamese("identity mismatch", &html);
+
+    // Public pages, and error pages.
+    let mut stranger = Jar::default();
+    for (path, status) in [
+        ("/", 200),
+        ("/verify", 200),
+        ("/report", 200),
+        ("/portal/login", 200),
+        ("/portal/register", 200),
+        ("/console/login", 200),
+        ("/reset-password", 200),
+        ("/khong-co-trang-nay", 404),
+        ("/disputes/khong-co?token=sai", 404),
+    ] {
+        read(&app, &mut stranger, path, status).await;
+    }
+    let (status, html) = stranger
+        .post(&app, "/portal/login", &[("email", "a@example.vn")])
+        .await;
+    assert_eq!(status, 403);
+    assert_vietnamese("a form without its CSRF token", &html);
+
+    // Every mail to the buyer and the seller (both read Vietnamese).
+    for to in [BUYER, seller_email.as_str()] {
+        let mails = app.mails_to(to).await;
+        assert!(!mails.is_empty(), "mail to {to}");
+        for (subject, text) in mails {
+            assert_vietnamese(&format!("mail {subject:?} to {to}"), &text);
+        }
+    }
+    let decision_mail = app
+        .mails_to(BUYER)
+        .await
+        .into_iter()
+        .find(|(_, text)| text.contains("Biện pháp xử lý"))
+        .expect("the decision's mail names the sanctions");
+    assert!(
+        decision_mail.1.contains("gỡ tin đăng")
+            && decision_mail.1.contains("tạm ngừng người bán 5 ngày"),
+        "{}",
+        decision_mail.1
+    );
+
+    let missing = catalogue::missing_keys();
+    assert!(missing.is_empty(), "not in the catalogue: {missing:?}");
+}
+both_backends!(every_page_and_mail_reads_in_vietnamese);
