@@ -25,9 +25,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(Endpoint::new("/v1/auth/invitation/accept").post(accept_invitation))
         .service(Endpoint::new("/v1/me").get(me))
         .service(Endpoint::new("/v1/me/password").post(change_password))
-        .service(Endpoint::new("/v1/me/totp").post(enrol_totp))
+        .service(Endpoint::new("/v1/me/totp").post_creating(enrol_totp))
         .service(Endpoint::new("/v1/me/totp/confirm").post(confirm_totp))
-        .service(Endpoint::new("/v1/admin/officers").post(create_officer));
+        .service(Endpoint::new("/v1/admin/officers").post_creating(create_officer));
 }
 
 impl From<AccountError> for AppError {

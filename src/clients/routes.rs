@@ -17,7 +17,11 @@ use crate::state::AppState;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(Endpoint::new("/v1/oauth/token").post(token))
         .service(Endpoint::new("/v1/clients/me").get(me))
-        .service(Endpoint::new("/v1/admin/clients").post(create).get(list))
+        .service(
+            Endpoint::new("/v1/admin/clients")
+                .post_creating(create)
+                .get(list),
+        )
         .service(Endpoint::new("/v1/admin/clients/{id}").delete(disable));
 }
 

@@ -18,7 +18,9 @@ mod withdraw;
 mod writer;
 
 pub use attestation::Attester;
-pub use decision::{CodeFacts, Decision, Reason, RegisteredCode, RuleUsed, SellerStanding, decide};
+pub use decision::{
+    CodeFacts, Decision, Reason, ReasonCode, RegisteredCode, RuleUsed, SellerStanding, decide,
+};
 pub use model::{BlockedListings, GateModel};
 pub use record::digest_text;
 pub use withdraw::Withdrawals;
@@ -610,7 +612,7 @@ impl Gate {
             reasons.insert(
                 0,
                 Reason {
-                    code: "listing_blocked".into(),
+                    code: ReasonCode::ListingBlocked,
                     message: "an officer's decision on a dispute blocked this listing".into(),
                     field: Some("listing_id".into()),
                     effect: Decision::Deny,

@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::outbox::{self, OutboxRow, OutboxState};
+use super::outbox::{self, OutboxMessage, OutboxState};
 use super::webhooks;
 use crate::audit::{self, NewAuditEntry};
 use crate::auth::{AdminAuth, PlatformAuth, require_scope};
@@ -148,6 +148,7 @@ pub async fn rotate_webhook_secret(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct OutboxQuery {
     /// `pending` (default), `dead` or `delivered`.
@@ -155,12 +156,13 @@ pub struct OutboxQuery {
     /// Cursor: the `next` value of the previous page.
     pub before: Option<String>,
     /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OutboxPage {
-    pub messages: Vec<OutboxRow>,
+    pub messages: Vec<OutboxMessage>,
     /// Cursor for the next page, absent on the last.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next: Option<String>,
@@ -199,6 +201,8 @@ pub async fn list(
     let next = (messages.len() as i64 == limit)
         .then(|| messages.last().map(|m| m.id.clone()))
         .flatten();
+    // A kind written by a newer version is left out rather than misreported.
+    let messages = messages.into_iter().filter_map(OutboxMessage::of).collect();
     Ok(web::Json(OutboxPage { messages, next }))
 }
 
