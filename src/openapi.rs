@@ -48,6 +48,7 @@ use crate::http::idempotency;
         crate::notify::routes::webhook,
         crate::notify::routes::set_webhook,
         crate::notify::routes::rotate_webhook_secret,
+        crate::notify::routes::test_webhook,
         crate::identity::routes::parse_identifier,
         crate::identity::routes::my_verification,
         crate::identity::routes::submit_identity,
@@ -333,7 +334,8 @@ fn add_answers(operation: &mut Operation, is_post: bool) {
                     .example(Some("5f0c8a9e-3c1d-4b7a-9e2f-1a2b3c4d5e6f".into()))
                     .build(),
             ));
-        wanted.push(("409", "InFlight"));
+        // A malformed key is named as the field it is.
+        wanted.extend([("409", "InFlight"), ("422", "Invalid")]);
     }
     if secured {
         // Clients send the token of the client credentials flow the same way.

@@ -390,6 +390,7 @@ pub struct TotpConfirmation {
 #[utoipa::path(post, path = "/v1/me/totp/confirm", tag = "accounts", request_body = TotpConfirmation, security(("bearer" = [])),
     responses(
         (status = 204, description = "Second factor confirmed"),
+        (status = 409, description = "A second factor is confirmed already", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Wrong code", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn confirm_totp(

@@ -195,6 +195,8 @@ pub fn documentation() -> (
     ) -> PathsBuilder {
         let name = P::name().to_string();
         schemas.push((name.clone(), P::schema()));
+        // And the schemas it refers to (e.g. a dispute's `Status`).
+        P::schemas(schemas);
         let envelope = ObjectBuilder::new()
             .property(
                 "id",

@@ -24,5 +24,7 @@ mod pages;
 mod registry_http;
 mod resolver;
 mod schema;
+mod schemathesis;
 mod stubs;
 mod verify;
+mod webhooks;
