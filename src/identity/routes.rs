@@ -285,6 +285,11 @@ pub async fn revoke_binding(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "binding_code": "K7QF2-9XWMA",
+    "shop_id": "shop-senviet",
+    "shop_name": "Mỹ phẩm Sen Việt"
+}))]
 pub struct BindShop {
     /// The code the seller gave you.
     pub binding_code: String,
