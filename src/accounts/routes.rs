@@ -314,7 +314,7 @@ pub async fn accept_invitation(
 }
 
 /// The signed-in person's account.
-#[utoipa::path(get, path = "/v1/me", tag = "accounts", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/me", tag = "accounts", operation_id = "account_me", security(("bearer" = [])),
     responses(
         (status = 200, description = "The account", body = AccountView),
         (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),

@@ -216,7 +216,7 @@ pub struct ClientSelf {
 }
 
 /// The calling platform or issuer client.
-#[utoipa::path(get, path = "/v1/clients/me", tag = "clients", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/clients/me", tag = "clients", operation_id = "client_me", security(("bearer" = [])),
     responses(
         (status = 200, description = "The client", body = ClientSelf),
         (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
@@ -273,7 +273,7 @@ pub struct ClientList {
 }
 
 /// List clients (admins only).
-#[utoipa::path(get, path = "/v1/admin/clients", tag = "admin", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/admin/clients", tag = "admin", operation_id = "list_clients", security(("bearer" = [])),
     responses((status = 200, description = "Every client, newest first", body = ClientList)))]
 pub async fn list(
     state: web::Data<AppState>,

@@ -171,7 +171,7 @@ pub struct OutboxPage {
 }
 
 /// Outbox messages by state, newest first (admins only).
-#[utoipa::path(get, path = "/v1/admin/outbox", tag = "admin", params(OutboxQuery), security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/admin/outbox", tag = "admin", operation_id = "list_outbox", params(OutboxQuery), security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of messages", body = OutboxPage),
         (status = 400, description = "Bad query parameter", body = Problem, content_type = "application/problem+json"),

@@ -276,6 +276,13 @@ async fn every_operation_documents_its_errors(backend: TestBackend) {
         }
     }
     assert!(missing.is_empty(), "{}", missing.join("\n"));
+    let mut ids = BTreeSet::new();
+    for item in doc["paths"].as_object().expect("paths").values() {
+        for operation in item.as_object().expect("item").values() {
+            let id = operation["operationId"].as_str().expect("operationId");
+            assert!(ids.insert(id.to_string()), "operationId {id} is used twice");
+        }
+    }
     let schemes = &doc["components"]["securitySchemes"];
     assert_eq!(
         schemes["oauth2"]["flows"]["clientCredentials"]["tokenUrl"],

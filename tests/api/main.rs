@@ -9,6 +9,7 @@ mod authorization;
 mod binding;
 mod browser;
 mod cli;
+mod client;
 mod clients;
 mod codes;
 mod contract;
