@@ -1,8 +1,18 @@
 //! The OpenAPI 3.1 description of the API, served at `/openapi.json` with Swagger UI at
 //! `/docs`. Each feature adds its paths here.
 
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{AdditionalProperties, Object, ObjectBuilder, Schema, Type};
+use utoipa::openapi::security::{
+    ClientCredentials, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Scopes, SecurityRequirement,
+    SecurityScheme,
+};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required, Response, ResponseBuilder};
+use utoipa::{Modify, OpenApi, PartialSchema};
+
+use crate::clients::ClientKind;
+use crate::error::{AppError, PROBLEM_JSON, Problem};
+use crate::http::idempotency;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -38,6 +48,7 @@ use utoipa::{Modify, OpenApi};
         crate::notify::routes::webhook,
         crate::notify::routes::set_webhook,
         crate::notify::routes::rotate_webhook_secret,
+        crate::notify::routes::test_webhook,
         crate::identity::routes::parse_identifier,
         crate::identity::routes::my_verification,
         crate::identity::routes::submit_identity,
@@ -87,8 +98,13 @@ use utoipa::{Modify, OpenApi};
         crate::disputes::routes::report,
         crate::disputes::routes::export_csv,
     ),
-    components(schemas(crate::error::Problem, crate::error::FieldError, crate::notify::OutboxState)),
-    modifiers(&BearerAuth),
+    components(schemas(
+        crate::error::Problem,
+        crate::error::FieldError,
+        crate::notify::OutboxState,
+        crate::listings::ReasonCode,
+    )),
+    modifiers(&Conventions),
     tags(
         (name = "operations", description = "Liveness, readiness and metrics"),
         (name = "accounts", description = "Sellers and officers: registration, sign-in, sessions, passwords, second factor"),
@@ -96,7 +112,7 @@ use utoipa::{Modify, OpenApi};
         (name = "admin", description = "Administrators: officers, clients, message delivery"),
         (name = "identity", description = "Sellers proven against the population and business registers"),
         (name = "binding", description = "Platform shops bound to verified sellers"),
-        (name = "webhooks", description = "Signed events to platforms"),
+        (name = "webhooks", description = "Signed events to platforms: the `webhooks` section lists every event with its payload and how to verify its signature"),
         (name = "codes", description = "Traceability codes: GS1 keys, Digital Link, EPC, issuer codes"),
         (name = "issuers", description = "Issuers: keys, signed code batches, licences, recalls"),
         (name = "listings", description = "The listing gate: decisions with signed attestations"),
@@ -105,10 +121,14 @@ use utoipa::{Modify, OpenApi};
 )]
 pub struct ApiDoc;
 
-/// Declares the `bearer` scheme that protected paths refer to.
-struct BearerAuth;
+/// Where clients trade their credentials for a token.
+const TOKEN_PATH: &str = "/v1/oauth/token";
 
-impl Modify for BearerAuth {
+/// What the handlers' annotations leave to one place: the security schemes, the error
+/// answers every operation can give, the webhooks, and request bodies built by flattening.
+struct Conventions;
+
+impl Modify for Conventions {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
@@ -117,9 +137,299 @@ impl Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
+                    .description(Some(
+                        "Sellers and officers: the access token from `POST /v1/auth/login` (or `/v1/auth/refresh`).",
+                    ))
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "oauth2",
+            SecurityScheme::OAuth2(OAuth2::with_description(
+                [Flow::ClientCredentials(ClientCredentials::new(
+                    TOKEN_PATH,
+                    client_scopes(),
+                ))],
+                "Platforms and issuers: OAuth 2.0 client credentials. The token is a JWT sent as `Authorization: Bearer`.",
+            )),
+        );
+        for (name, response) in shared_responses() {
+            components.responses.insert(name.into(), RefOr::T(response));
+        }
+        let (webhooks, schemas) = crate::notify::events::documentation();
+        components.schemas.extend(schemas);
+        flatten_all_of(&mut components.schemas);
+        openapi.webhooks = Some(webhooks);
+        for item in openapi.paths.paths.values_mut() {
+            if let Some(operation) = item.post.as_mut() {
+                add_answers(operation, true);
+            }
+            let others = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in others.into_iter().flatten() {
+                add_answers(operation, false);
+            }
+        }
+    }
+}
+
+/// Every scope a client can hold, with what it allows.
+fn client_scopes() -> Scopes {
+    let described = |scope: &'static str| {
+        let what = match scope {
+            "sellers:bind" => "bind shops to sellers",
+            "sellers:read" => "read the seller behind a shop",
+            "listings:check" => "check listings",
+            "disputes:file" => "file disputes for buyers",
+            "webhooks:manage" => "set the webhook URL, rotate its secret, send test events",
+            "codes:write" => "register signed code batches, licences and code statuses",
+            _ => "",
+        };
+        (scope, what)
+    };
+    [ClientKind::Platform, ClientKind::Issuer]
+        .into_iter()
+        .flat_map(|kind| kind.scopes().iter().copied())
+        .map(described)
+        .collect()
+}
+
+/// The problem answers that many operations share, each with an example made by the
+/// error type itself.
+fn shared_responses() -> Vec<(&'static str, Response)> {
+    let problem = |description: &str, example: AppError| {
+        let mut body = example.problem();
+        body.instance = Some("0193a1c2-7e5f-7b21-8d44-5f0e6a7b8c9d".into());
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                PROBLEM_JSON,
+                ContentBuilder::new()
+                    .schema(Some(Problem::schema()))
+                    .example(serde_json::to_value(body).ok())
+                    .build(),
+            )
+            .build()
+    };
+    vec![
+        (
+            "BadRequest",
+            problem(
+                "The request could not be read: malformed JSON, or a bad query string or path segment",
+                AppError::bad_request(
+                    "the request body is not valid JSON: expected value at line 1 column 1",
+                ),
+            ),
+        ),
+        (
+            "Unauthorized",
+            problem(
+                "No token, or one that does not verify or has expired",
+                AppError::Unauthorized {
+                    detail: "a bearer token is required".into(),
+                    challenge: "Bearer",
+                },
+            ),
+        ),
+        (
+            "Forbidden",
+            problem(
+                "The token is valid but this caller (kind, role, scope or province) may not do this",
+                AppError::Forbidden {
+                    detail: "this token lacks the scope listings:check".into(),
+                },
+            ),
+        ),
+        (
+            "NotFound",
+            problem(
+                "Nothing with this id that the caller may see",
+                AppError::not_found("no decision with this id"),
+            ),
+        ),
+        (
+            "PayloadTooLarge",
+            problem(
+                "The body is larger than the service accepts",
+                AppError::PayloadTooLarge { limit: 1_048_576 },
+            ),
+        ),
+        (
+            "UnsupportedMediaType",
+            problem(
+                "The body is not of the media type the operation reads",
+                AppError::UnsupportedMediaType {
+                    detail: "send the body as application/json".into(),
+                },
+            ),
+        ),
+        (
+            "Invalid",
+            problem(
+                "The body was read but a field is wrong: `errors` names each field and why",
+                AppError::invalid("shop_id", "must not be empty"),
+            ),
+        ),
+        (
+            "InFlight",
+            problem(
+                "A request with the same `Idempotency-Key` is still being processed, or the resource exists already",
+                AppError::Conflict {
+                    detail: "a request with this Idempotency-Key is still being processed; retry shortly".into(),
+                },
+            ),
+        ),
+        (
+            "Unavailable",
+            problem(
+                "The database cannot be reached in time; retry after `Retry-After` seconds",
+                AppError::ServiceUnavailable {
+                    detail: "the database is busy; try again shortly".into(),
+                },
+            ),
+        ),
+    ]
+}
+
+/// Adds the answers an operation can give beyond those its handler documents.
+fn add_answers(operation: &mut Operation, is_post: bool) {
+    let secured = operation
+        .security
+        .as_ref()
+        .is_some_and(|s| s.iter().any(|r| *r != SecurityRequirement::default()));
+    let has_body = operation.request_body.is_some();
+    // A POST that creates answers 201; the same rule marks its route `post_creating`.
+    let creates = is_post && operation.responses.responses.contains_key("201");
+    let parameters: Vec<ParameterIn> = operation
+        .parameters
+        .iter()
+        .flatten()
+        .filter_map(|p| match p {
+            RefOr::T(p) => Some(p.parameter_in.clone()),
+            RefOr::Ref(_) => None,
+        })
+        .collect();
+    let mut wanted = Vec::new();
+    if creates {
+        operation
+            .parameters
+            .get_or_insert_with(Vec::new)
+            .push(RefOr::T(
+                ParameterBuilder::new()
+                    .name(idempotency::HEADER)
+                    .parameter_in(ParameterIn::Header)
+                    .required(Required::False)
+                    .description(Some(idempotency::description()))
+                    .schema(Some(
+                        ObjectBuilder::new()
+                            .schema_type(Type::String)
+                            .min_length(Some(1))
+                            .max_length(Some(idempotency::MAX_KEY_LENGTH))
+                            .pattern(Some("^[!-~]+$")),
+                    ))
+                    .example(Some("5f0c8a9e-3c1d-4b7a-9e2f-1a2b3c4d5e6f".into()))
+                    .build(),
+            ));
+        // A malformed key is named as the field it is.
+        wanted.extend([("409", "InFlight"), ("422", "Invalid")]);
+    }
+    if secured {
+        // Clients send the token of the client credentials flow the same way.
+        if let Some(security) = operation.security.as_mut() {
+            security.push(SecurityRequirement::new("oauth2", Vec::<String>::new()));
+        }
+        wanted.extend([("401", "Unauthorized"), ("403", "Forbidden")]);
+    }
+    if has_body {
+        wanted.extend([
+            ("400", "BadRequest"),
+            ("413", "PayloadTooLarge"),
+            ("415", "UnsupportedMediaType"),
+            ("422", "Invalid"),
+        ]);
+    }
+    if parameters.contains(&ParameterIn::Query) {
+        wanted.extend([("400", "BadRequest"), ("422", "Invalid")]);
+    }
+    if parameters.contains(&ParameterIn::Path) {
+        wanted.extend([("400", "BadRequest"), ("404", "NotFound")]);
+    }
+    if secured || has_body || !parameters.is_empty() {
+        wanted.push(("503", "Unavailable"));
+    }
+    for (status, name) in wanted {
+        operation
+            .responses
+            .responses
+            .entry(status.into())
+            .or_insert_with(|| RefOr::Ref(Ref::from_response_name(name)));
+    }
+}
+
+/// Replaces each `allOf` of objects (what `#[serde(flatten)]` produces) by the one object
+/// it means. A closed part (`additionalProperties: false`) inside an `allOf` would refuse
+/// the other parts' members, so no body could satisfy it; the merged object keeps the
+/// closedness of its referenced part, which is how serde reads the flattened type.
+fn flatten_all_of(schemas: &mut std::collections::BTreeMap<String, RefOr<Schema>>) {
+    let names: Vec<String> = schemas
+        .iter()
+        .filter(|(_, s)| matches!(s, RefOr::T(Schema::AllOf(_))))
+        .map(|(name, _)| name.clone())
+        .collect();
+    for name in names {
+        if let Some(merged) = merged_object(schemas, &name, 0) {
+            schemas.insert(name, RefOr::T(Schema::Object(merged)));
+        }
+    }
+}
+
+fn merged_object(
+    schemas: &std::collections::BTreeMap<String, RefOr<Schema>>,
+    name: &str,
+    depth: usize,
+) -> Option<Object> {
+    match schemas.get(name)? {
+        RefOr::T(Schema::Object(object)) => Some(object.clone()),
+        RefOr::T(Schema::AllOf(all)) if depth < 8 => {
+            let mut merged = ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .description(all.description.clone())
+                .build();
+            for item in &all.items {
+                let (part, referenced) = match item {
+                    RefOr::Ref(r) => {
+                        let target = r.ref_location.strip_prefix("#/components/schemas/")?;
+                        (merged_object(schemas, target, depth + 1)?, true)
+                    }
+                    RefOr::T(Schema::Object(object)) => (object.clone(), false),
+                    _ => return None,
+                };
+                if referenced {
+                    merged.additional_properties = part.additional_properties.clone();
+                } else if merged.description.is_none() {
+                    merged.description = part.description.clone();
+                }
+                merged.properties.extend(part.properties);
+                for field in part.required {
+                    if !merged.required.contains(&field) {
+                        merged.required.push(field);
+                    }
+                }
+            }
+            if merged
+                .additional_properties
+                .as_deref()
+                .is_some_and(|a| matches!(a, AdditionalProperties::FreeForm(true)))
+            {
+                merged.additional_properties = None;
+            }
+            Some(merged)
+        }
+        _ => None,
     }
 }
 

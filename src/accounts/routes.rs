@@ -26,9 +26,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(Endpoint::new("/v1/auth/invitation/accept").post(accept_invitation))
         .service(Endpoint::new("/v1/me").get(me))
         .service(Endpoint::new("/v1/me/password").post(change_password))
-        .service(Endpoint::new("/v1/me/totp").post(enrol_totp))
+        .service(Endpoint::new("/v1/me/totp").post_creating(enrol_totp))
         .service(Endpoint::new("/v1/me/totp/confirm").post(confirm_totp))
-        .service(Endpoint::new("/v1/admin/officers").post(create_officer));
+        .service(Endpoint::new("/v1/admin/officers").post_creating(create_officer));
 }
 
 impl From<AccountError> for AppError {
@@ -388,7 +388,7 @@ pub async fn accept_invitation(
 }
 
 /// The signed-in person's account.
-#[utoipa::path(get, path = "/v1/me", tag = "accounts", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/me", tag = "accounts", operation_id = "account_me", security(("bearer" = [])),
     responses(
         (status = 200, description = "The account", body = AccountView),
         (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
@@ -465,6 +465,7 @@ pub struct TotpConfirmation {
 #[utoipa::path(post, path = "/v1/me/totp/confirm", tag = "accounts", request_body = TotpConfirmation, security(("bearer" = [])),
     responses(
         (status = 204, description = "Second factor confirmed"),
+        (status = 409, description = "A second factor is confirmed already", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Wrong code", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn confirm_totp(

@@ -18,7 +18,11 @@ use crate::state::AppState;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(Endpoint::new("/v1/oauth/token").post(token))
         .service(Endpoint::new("/v1/clients/me").get(me))
-        .service(Endpoint::new("/v1/admin/clients").post(create).get(list))
+        .service(
+            Endpoint::new("/v1/admin/clients")
+                .post_creating(create)
+                .get(list),
+        )
         .service(Endpoint::new("/v1/admin/clients/{id}").delete(disable));
 }
 
@@ -225,7 +229,7 @@ pub struct ClientSelf {
 }
 
 /// The calling platform or issuer client.
-#[utoipa::path(get, path = "/v1/clients/me", tag = "clients", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/clients/me", tag = "clients", operation_id = "client_me", security(("bearer" = [])),
     responses(
         (status = 200, description = "The client", body = ClientSelf),
         (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
@@ -282,7 +286,7 @@ pub struct ClientList {
 }
 
 /// List clients (admins only).
-#[utoipa::path(get, path = "/v1/admin/clients", tag = "admin", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/admin/clients", tag = "admin", operation_id = "list_clients", security(("bearer" = [])),
     responses((status = 200, description = "Every client, newest first", body = ClientList)))]
 pub async fn list(
     state: web::Data<AppState>,

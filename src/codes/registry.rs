@@ -111,6 +111,10 @@ pub struct BatchJson {
 pub struct BatchReceipt {
     pub batch_id: String,
     pub codes: usize,
+    /// The same issuer had registered these exact bytes before: this is that batch's
+    /// receipt, and nothing new was stored.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub registered_before: bool,
 }
 
 /// How a batch body is written.
@@ -445,6 +449,15 @@ impl Registry<'_> {
         verifying
             .verify_strict(body, &signature)
             .map_err(|_| invalid("Tracegate-Signature", "the signature does not match the body and key: the batch was altered or signed with another key"))?;
+        let digest: String = Sha256::digest(body)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        // A resend after a lost answer: the issuer learns the batch id instead of being told
+        // that every code is registered already.
+        if let Some(receipt) = store::batch_by_digest(&mut conn, issuer_id, &digest)? {
+            return Ok(receipt);
+        }
         drop(conn);
 
         let text =
@@ -472,13 +485,13 @@ impl Registry<'_> {
         let now = self.clock.now();
         let batch_id = uuid::Uuid::now_v7().to_string();
         let rows = self.validate_rows(&issuer, &rows, &batch_id, now.naive_utc())?;
-        let digest: String = Sha256::digest(body)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
         let count = rows.len();
         let mut conn = self.pool.get()?;
-        write_transaction(&mut conn, |conn| {
+        let earlier = write_transaction(&mut conn, |conn| {
+            // The same bytes may have been registered meanwhile by a concurrent resend.
+            if let Some(receipt) = store::batch_by_digest(conn, issuer_id, &digest)? {
+                return Ok(Some(receipt));
+            }
             // Checked again inside the transaction: another batch may have won the race.
             let keys: Vec<String> = rows.iter().map(|r| r.code_key.clone()).collect();
             let taken = store::existing_keys(conn, &keys)?;
@@ -513,12 +526,16 @@ impl Registry<'_> {
             )?;
             self.facts
                 .publish(conn, now, &[Change::of(Fact::CodeBatch(batch_id.clone()))])?;
-            Ok(())
+            Ok(None)
         })?;
+        if let Some(receipt) = earlier {
+            return Ok(receipt);
+        }
         self.facts.committed();
         Ok(BatchReceipt {
             batch_id,
             codes: count,
+            registered_before: false,
         })
     }
 

@@ -80,20 +80,20 @@ pub fn configure_registry(cfg: &mut web::ServiceConfig, max_batch_bytes: usize) 
     cfg.service(Endpoint::new("/v1/admin/issuers/{client_id}").put(set_issuer))
         .service(
             Endpoint::new("/v1/issuers/me/keys")
-                .post(add_key)
+                .post_creating(add_key)
                 .get(list_keys),
         )
         .service(Endpoint::new("/v1/issuers/me/keys/{key_id}").delete(revoke_key))
         .service(
             Endpoint::new("/v1/issuers/me/code-batches")
                 .app_data(web::PayloadConfig::new(max_batch_bytes))
-                .post(import_batch),
+                .post_creating(import_batch),
         )
         .service(Endpoint::new("/v1/issuers/me/licences").post(add_licence))
         .service(Endpoint::new("/v1/issuers/me/code-status").post(issuer_code_status))
         .service(Endpoint::new("/v1/codes/status").post(officer_code_status))
         .service(Endpoint::new("/v1/codes/possible-clones").get(possible_clones))
-        .service(Endpoint::new("/v1/me/distributors").post(authorise_distributor));
+        .service(Endpoint::new("/v1/me/distributors").post_creating(authorise_distributor));
 }
 
 impl From<RegistryError> for AppError {
@@ -259,6 +259,7 @@ pub async fn revoke_key(
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Stored", body = BatchReceipt),
+        (status = 200, description = "These exact bytes were registered before by this issuer (a resend after a lost answer): the first batch's receipt, `registered_before: true`", body = BatchReceipt),
         (status = 415, description = "Neither JSON nor CSV", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad signature, or bad rows (each listed)", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -293,6 +294,9 @@ pub async fn import_batch(
         r.import_batch(&caller.client_id, &body, format, signature.as_deref())
     })
     .await?;
+    if receipt.registered_before {
+        return Ok(HttpResponse::Ok().json(receipt));
+    }
     Ok(HttpResponse::Created().json(receipt))
 }
 

@@ -176,6 +176,25 @@ pub fn insert_codes(conn: &mut DbConnection, rows: &[CodeRow]) -> QueryResult<()
     Ok(())
 }
 
+/// The receipt of a batch of exactly these bytes (SHA-256 hex) from this issuer.
+pub fn batch_by_digest(
+    conn: &mut DbConnection,
+    issuer: &str,
+    body_sha256: &str,
+) -> QueryResult<Option<super::registry::BatchReceipt>> {
+    let found: Option<(String, i32)> = code_batches::table
+        .filter(code_batches::issuer_id.eq(issuer))
+        .filter(code_batches::body_sha256.eq(body_sha256))
+        .select((code_batches::id, code_batches::rows_count))
+        .first(conn)
+        .optional()?;
+    Ok(found.map(|(batch_id, rows)| super::registry::BatchReceipt {
+        batch_id,
+        codes: usize::try_from(rows).unwrap_or_default(),
+        registered_before: true,
+    }))
+}
+
 pub fn insert_batch(
     conn: &mut DbConnection,
     id: &str,

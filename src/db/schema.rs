@@ -438,3 +438,18 @@ diesel::table! {
         created_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    idempotency_keys (scope, idempotency_key) {
+        scope -> Text,
+        idempotency_key -> Text,
+        request_sha256 -> Text,
+        status -> Nullable<Integer>,
+        content_type -> Nullable<Text>,
+        location -> Nullable<Text>,
+        body_sealed -> Nullable<Binary>,
+        body_key -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}

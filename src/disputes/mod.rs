@@ -37,6 +37,7 @@ use crate::db::{DbConnection, DbPool, write_transaction};
 use crate::facts::FactBus;
 use crate::i18n::Language;
 use crate::i18n::catalogue::Phrase;
+use crate::notify::events::DisputeUpdated;
 use crate::notify::{self, DisputeConfirm, DisputeUpdate, MailNote, NotifyError, webhooks};
 use crate::policies::{Policies, ProvinceScope};
 use crate::vault::Vault;
@@ -1389,8 +1390,13 @@ impl Disputes<'_> {
                 conn,
                 now,
                 &row.platform_id,
-                "dispute.updated",
-                serde_json::json!({ "dispute_id": row.id, "reference": row.reference, "listing_id": row.listing_id, "status": row.status, "step": step }),
+                &DisputeUpdated {
+                    dispute_id: row.id.clone(),
+                    reference: row.reference.clone(),
+                    listing_id: row.listing_id.clone(),
+                    status: status_of(row)?,
+                    step: step.to_string(),
+                },
             )?;
         }
         Ok(())
@@ -1780,6 +1786,7 @@ pub use store::DisputeRow as Row;
 
 /// Filters of the officers' queue.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct QueueQuery {
     /// Statuses, comma-separated.
@@ -1794,6 +1801,7 @@ pub struct QueueQuery {
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
 }
 

@@ -25,20 +25,24 @@ use crate::state::AppState;
 pub const CASE_TOKEN_HEADER: &str = "Tracegate-Case-Token";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(Endpoint::new("/v1/disputes").post(file_dispute).get(queue))
-        .service(Endpoint::new("/v1/public/disputes").post(file_directly))
-        .service(Endpoint::new("/v1/public/disputes/confirm").post(confirm))
-        .service(Endpoint::new("/v1/me/disputes").get(my_disputes))
-        .service(Endpoint::new("/v1/disputes/{id}").get(get_dispute))
-        .service(Endpoint::new("/v1/disputes/{id}/actions").post(act))
-        .service(Endpoint::new("/v1/disputes/{id}/timeline").get(timeline))
-        .service(Endpoint::new("/v1/disputes/{id}/notes").post(add_note))
-        .service(Endpoint::new("/v1/disputes/{id}/assignee").put(assign))
-        .service(Endpoint::new("/v1/disputes/{id}/evidence").post(upload_evidence))
-        .service(Endpoint::new("/v1/disputes/{id}/evidence/{evidence_id}").get(download_evidence))
-        .service(Endpoint::new("/v1/disputes/{id}/evidence/{evidence_id}/hide").post(hide_evidence))
-        .service(Endpoint::new("/v1/dispute-reports").get(report))
-        .service(Endpoint::new("/v1/dispute-reports/cases.csv").get(export_csv));
+    cfg.service(
+        Endpoint::new("/v1/disputes")
+            .post_creating(file_dispute)
+            .get(queue),
+    )
+    .service(Endpoint::new("/v1/public/disputes").post(file_directly))
+    .service(Endpoint::new("/v1/public/disputes/confirm").post(confirm))
+    .service(Endpoint::new("/v1/me/disputes").get(my_disputes))
+    .service(Endpoint::new("/v1/disputes/{id}").get(get_dispute))
+    .service(Endpoint::new("/v1/disputes/{id}/actions").post(act))
+    .service(Endpoint::new("/v1/disputes/{id}/timeline").get(timeline))
+    .service(Endpoint::new("/v1/disputes/{id}/notes").post_creating(add_note))
+    .service(Endpoint::new("/v1/disputes/{id}/assignee").put(assign))
+    .service(Endpoint::new("/v1/disputes/{id}/evidence").post_creating(upload_evidence))
+    .service(Endpoint::new("/v1/disputes/{id}/evidence/{evidence_id}").get(download_evidence))
+    .service(Endpoint::new("/v1/disputes/{id}/evidence/{evidence_id}/hide").post(hide_evidence))
+    .service(Endpoint::new("/v1/dispute-reports").get(report))
+    .service(Endpoint::new("/v1/dispute-reports/cases.csv").get(export_csv));
 }
 
 impl From<DisputeError> for AppError {
@@ -536,11 +540,14 @@ pub async fn hide_evidence(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ReportQuery {
-    /// First day, `YYYY-MM-DD` (Vietnam time); default 30 days ago.
+    /// First day, `YYYY-MM-DD` (Vietnam time), 2000 to 2100; default 30 days ago.
+    #[param(format = Date)]
     pub from: Option<String>,
     /// Last day, inclusive; default today.
+    #[param(format = Date)]
     pub to: Option<String>,
 }
 

@@ -3,6 +3,7 @@
 
 use actix_web::dev::{AppService, HttpServiceFactory};
 use actix_web::http::Method;
+use actix_web::middleware::from_fn;
 use actix_web::{FromRequest, Handler, HttpResponse, Resource, Responder, web};
 
 use crate::error::AppError;
@@ -10,6 +11,8 @@ use crate::error::AppError;
 pub struct Endpoint {
     resource: Resource,
     allowed: Vec<Method>,
+    /// Its POST creates something: `Idempotency-Key` applies.
+    creates: bool,
 }
 
 impl Endpoint {
@@ -17,6 +20,7 @@ impl Endpoint {
         Self {
             resource: web::resource(path),
             allowed: Vec::new(),
+            creates: false,
         }
     }
 
@@ -41,6 +45,18 @@ impl Endpoint {
         Args: FromRequest + 'static,
         F::Output: Responder + 'static,
     {
+        self.method(Method::POST, handler)
+    }
+
+    /// A POST that creates something (answers 201): a retry with the same
+    /// `Idempotency-Key` gets the first answer (see `http::idempotency`).
+    pub fn post_creating<F, Args>(mut self, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.creates = true;
         self.method(Method::POST, handler)
     }
 
@@ -86,11 +102,16 @@ impl Endpoint {
 impl HttpServiceFactory for Endpoint {
     fn register(self, config: &mut AppService) {
         let allowed = self.allowed;
-        self.resource
-            .default_service(web::to(move || {
-                let allowed = allowed.clone();
-                async move { Err::<HttpResponse, _>(AppError::MethodNotAllowed { allowed }) }
-            }))
-            .register(config);
+        let resource = self.resource.default_service(web::to(move || {
+            let allowed = allowed.clone();
+            async move { Err::<HttpResponse, _>(AppError::MethodNotAllowed { allowed }) }
+        }));
+        if self.creates {
+            resource
+                .wrap(from_fn(super::idempotency::idempotent))
+                .register(config);
+        } else {
+            resource.register(config);
+        }
     }
 }

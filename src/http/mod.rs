@@ -2,6 +2,7 @@
 //! problem+json errors, and resource registration that answers 405 with `Allow`.
 
 mod endpoint;
+pub mod idempotency;
 mod json;
 mod upload;
 

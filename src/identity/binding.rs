@@ -14,6 +14,7 @@ use crate::clock::Clock;
 use crate::db::schema::{accounts, clients};
 use crate::db::{DbConnection, DbPool, write_transaction};
 use crate::facts::{Change, Fact, FactBus};
+use crate::notify::events::BindingRevoked;
 use crate::notify::webhooks;
 use crate::policies::Policies;
 
@@ -353,8 +354,11 @@ impl Bindings<'_> {
                 conn,
                 now,
                 &binding.platform_id,
-                "binding.revoked",
-                serde_json::json!({ "binding_id": binding.id, "shop_id": binding.shop_id, "seller_id": seller_id }),
+                &BindingRevoked {
+                    binding_id: binding.id.clone(),
+                    shop_id: binding.shop_id.clone(),
+                    seller_id: seller_id.to_string(),
+                },
             )?;
             // The shop's allowed listings are withdrawn with the binding.
             let withdrawn = self.facts.publish(

@@ -18,7 +18,7 @@ use crate::db::schema::{accounts, seller_bindings};
 use crate::db::{DbConnection, DbPool, write_transaction};
 use crate::facts::FactBus;
 use crate::i18n::Language;
-use crate::notify::{self, SellerSuspended, VerificationExpiring, webhooks};
+use crate::notify::{self, SellerSuspended, VerificationExpiring, events, webhooks};
 use crate::policies::Policies;
 
 /// Sellers handled per round.
@@ -232,8 +232,11 @@ pub fn suspend_in(
             conn,
             at,
             &platform,
-            "seller.suspended",
-            serde_json::json!({ "seller_id": seller.account_id, "shop_id": shop, "reason": reason }),
+            &events::SellerSuspended {
+                seller_id: seller.account_id.clone(),
+                shop_id: shop,
+                reason: reason.to_string(),
+            },
         )?;
     }
     let withdrawn = match super::facts::seller_change(Some(seller), &row, now) {
@@ -284,8 +287,11 @@ pub fn reinstate_in(
             conn,
             at,
             &platform,
-            "seller.reinstated",
-            serde_json::json!({ "seller_id": seller_id, "shop_id": shop, "reason": reason }),
+            &events::SellerReinstated {
+                seller_id: seller_id.to_string(),
+                shop_id: shop,
+                reason: reason.to_string(),
+            },
         )?;
     }
     audit::append(

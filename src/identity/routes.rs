@@ -22,10 +22,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(Endpoint::new("/v1/me/verification").get(my_verification))
         .service(Endpoint::new("/v1/me/identity").post(submit_identity))
         .service(Endpoint::new("/v1/me/business").post(submit_business))
-        .service(Endpoint::new("/v1/me/binding-codes").post(issue_binding_code))
+        .service(Endpoint::new("/v1/me/binding-codes").post_creating(issue_binding_code))
         .service(Endpoint::new("/v1/me/bindings").get(my_bindings))
         .service(Endpoint::new("/v1/me/bindings/{id}").delete(revoke_binding))
-        .service(Endpoint::new("/v1/seller-bindings").post(bind_shop))
+        .service(Endpoint::new("/v1/seller-bindings").post_creating(bind_shop))
         .service(Endpoint::new("/v1/sellers/by-shop/{shop_id}").get(seller_by_shop))
         .service(Endpoint::new("/v1/reviews").get(pending_reviews))
         .service(Endpoint::new("/v1/sellers/{id}").get(seller_for_officer))
@@ -299,6 +299,11 @@ pub async fn revoke_binding(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "binding_code": "K7QF2-9XWMA",
+    "shop_id": "shop-senviet",
+    "shop_name": "Mỹ phẩm Sen Việt"
+}))]
 pub struct BindShop {
     /// The code the seller gave you.
     pub binding_code: String,

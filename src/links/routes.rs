@@ -14,7 +14,7 @@ use crate::state::AppState;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         Endpoint::new("/v1/codes/links")
-            .post(add_link)
+            .post_creating(add_link)
             .get(list_links),
     )
     .service(Endpoint::new("/v1/codes/links/{id}").delete(remove_link));
@@ -110,6 +110,7 @@ pub async fn add_link(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CodeQuery {
     /// The code in any accepted form, at the level whose links to list.
     pub code: String,

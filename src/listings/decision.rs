@@ -45,10 +45,156 @@ impl Decision {
     }
 }
 
+/// Why a listing is not simply allowed: the stable machine code of a [`Reason`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasonCode {
+    CategoryUnknown,
+    SellerNotBound,
+    SellerSuspended,
+    VerificationExpired,
+    SellerPendingReview,
+    SellerNotVerified,
+    CategoryNotPermitted,
+    BusinessLineMissing,
+    CodeMissing,
+    CodeMalformed,
+    CodeSchemeNotAccepted,
+    CodeLevelInsufficient,
+    CodeUnregistered,
+    CodeRecalled,
+    CodeRevoked,
+    ProductExpired,
+    SellerNotAuthorized,
+    OriginMismatch,
+    ListingBlocked,
+}
+
+impl ReasonCode {
+    /// Every code, in the order the documentation lists them.
+    pub const ALL: [ReasonCode; 19] = [
+        ReasonCode::CategoryUnknown,
+        ReasonCode::SellerNotBound,
+        ReasonCode::SellerSuspended,
+        ReasonCode::VerificationExpired,
+        ReasonCode::SellerPendingReview,
+        ReasonCode::SellerNotVerified,
+        ReasonCode::CategoryNotPermitted,
+        ReasonCode::BusinessLineMissing,
+        ReasonCode::CodeMissing,
+        ReasonCode::CodeMalformed,
+        ReasonCode::CodeSchemeNotAccepted,
+        ReasonCode::CodeLevelInsufficient,
+        ReasonCode::CodeUnregistered,
+        ReasonCode::CodeRecalled,
+        ReasonCode::CodeRevoked,
+        ReasonCode::ProductExpired,
+        ReasonCode::SellerNotAuthorized,
+        ReasonCode::OriginMismatch,
+        ReasonCode::ListingBlocked,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasonCode::CategoryUnknown => "category_unknown",
+            ReasonCode::SellerNotBound => "seller_not_bound",
+            ReasonCode::SellerSuspended => "seller_suspended",
+            ReasonCode::VerificationExpired => "verification_expired",
+            ReasonCode::SellerPendingReview => "seller_pending_review",
+            ReasonCode::SellerNotVerified => "seller_not_verified",
+            ReasonCode::CategoryNotPermitted => "category_not_permitted",
+            ReasonCode::BusinessLineMissing => "business_line_missing",
+            ReasonCode::CodeMissing => "code_missing",
+            ReasonCode::CodeMalformed => "code_malformed",
+            ReasonCode::CodeSchemeNotAccepted => "code_scheme_not_accepted",
+            ReasonCode::CodeLevelInsufficient => "code_level_insufficient",
+            ReasonCode::CodeUnregistered => "code_unregistered",
+            ReasonCode::CodeRecalled => "code_recalled",
+            ReasonCode::CodeRevoked => "code_revoked",
+            ReasonCode::ProductExpired => "product_expired",
+            ReasonCode::SellerNotAuthorized => "seller_not_authorized",
+            ReasonCode::OriginMismatch => "origin_mismatch",
+            ReasonCode::ListingBlocked => "listing_blocked",
+        }
+    }
+
+    /// What the code means and what clears it, as the API documentation states it.
+    pub fn description(self) -> &'static str {
+        match self {
+            ReasonCode::CategoryUnknown => {
+                "The category is not in the listing policy; the default category's rule was applied (outcome per policy)."
+            }
+            ReasonCode::SellerNotBound => {
+                "No verified seller is bound to the shop: the seller must bind it with a binding code (deny)."
+            }
+            ReasonCode::SellerSuspended => "The seller is suspended (deny).",
+            ReasonCode::VerificationExpired => {
+                "The seller's verification has expired; they must verify again (deny)."
+            }
+            ReasonCode::SellerPendingReview => {
+                "The seller's authorisation to act for their business awaits an officer (review)."
+            }
+            ReasonCode::SellerNotVerified => "The seller is not verified, or was rejected (deny).",
+            ReasonCode::CategoryNotPermitted => {
+                "Sellers of this kind may not list in the category (deny)."
+            }
+            ReasonCode::BusinessLineMissing => {
+                "The category needs a registered business line the seller's business lacks (deny)."
+            }
+            ReasonCode::CodeMissing => {
+                "The category requires a traceability code and the listing carries none (deny)."
+            }
+            ReasonCode::CodeMalformed => {
+                "A code cannot be read; `field` names it and `message` says why (deny)."
+            }
+            ReasonCode::CodeSchemeNotAccepted => {
+                "The category does not accept codes of this scheme (`gs1` or `issuer`) (deny)."
+            }
+            ReasonCode::CodeLevelInsufficient => {
+                "The category needs codes down to a finer level (e.g. lot or serial) (deny)."
+            }
+            ReasonCode::CodeUnregistered => {
+                "No recognised issuer registered the code (outcome per policy: review or deny)."
+            }
+            ReasonCode::CodeRecalled => "The code, or a level above it, is recalled (deny).",
+            ReasonCode::CodeRevoked => "The code, or a level above it, is revoked (deny).",
+            ReasonCode::ProductExpired => {
+                "The product's expiry date has passed and the category does not allow expired products (deny)."
+            }
+            ReasonCode::SellerNotAuthorized => {
+                "The code belongs to a business that has not authorised this seller to distribute it (deny)."
+            }
+            ReasonCode::OriginMismatch => {
+                "The listing's claimed origin disagrees with the origin the issuer registered (deny)."
+            }
+            ReasonCode::ListingBlocked => {
+                "An officer's decision on a dispute blocked this listing (deny)."
+            }
+        }
+    }
+}
+
+impl utoipa::PartialSchema for ReasonCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        let table: String = Self::ALL
+            .iter()
+            .map(|c| format!("\n- `{}`: {}", c.as_str(), c.description()))
+            .collect();
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(Self::ALL.iter().map(|c| c.as_str())))
+            .description(Some(format!("Stable machine code of a reason:{table}")))
+            .into()
+    }
+}
+
+impl ToSchema for ReasonCode {}
+
 /// One reason, with a stable machine code, a message, and the request field it concerns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Reason {
-    pub code: String,
+    pub code: ReasonCode,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
@@ -56,9 +202,9 @@ pub struct Reason {
     pub effect: Decision,
 }
 
-fn reason(code: &str, effect: Decision, field: Option<String>, message: String) -> Reason {
+fn reason(code: ReasonCode, effect: Decision, field: Option<String>, message: String) -> Reason {
     Reason {
-        code: code.to_string(),
+        code,
         message,
         field,
         effect,
@@ -120,7 +266,7 @@ pub fn decide(
     let deny = Decision::Deny;
     if used.unknown {
         reasons.push(reason(
-            "category_unknown",
+            ReasonCode::CategoryUnknown,
             Decision::of(used.unknown_outcome),
             Some("category".into()),
             format!(
@@ -131,7 +277,7 @@ pub fn decide(
     }
     match seller {
         None => reasons.push(reason(
-            "seller_not_bound",
+            ReasonCode::SellerNotBound,
             deny,
             Some("shop_id".into()),
             "no verified seller is bound to this shop; the seller must bind it with a code from tracegate".into(),
@@ -139,26 +285,26 @@ pub fn decide(
         Some(s) => {
             match s.standing {
                 Standing::Verified => {}
-                Standing::Suspended => reasons.push(reason("seller_suspended", deny, None, "the seller is suspended".into())),
+                Standing::Suspended => reasons.push(reason(ReasonCode::SellerSuspended, deny, None, "the seller is suspended".into())),
                 Standing::Expired => reasons.push(reason(
-                    "verification_expired",
+                    ReasonCode::VerificationExpired,
                     deny,
                     None,
                     "the seller's verification has expired; they must verify again".into(),
                 )),
                 Standing::PendingReview => reasons.push(reason(
-                    "seller_pending_review",
+                    ReasonCode::SellerPendingReview,
                     Decision::Review,
                     None,
                     "the seller's authorisation to act for their business awaits an officer".into(),
                 )),
                 Standing::Unverified | Standing::Rejected => {
-                    reasons.push(reason("seller_not_verified", deny, None, "the seller is not verified".into()))
+                    reasons.push(reason(ReasonCode::SellerNotVerified, deny, None, "the seller is not verified".into()))
                 }
             }
             if !rule.seller_kinds.iter().any(|k| k == s.kind.as_str()) {
                 reasons.push(reason(
-                    "category_not_permitted",
+                    ReasonCode::CategoryNotPermitted,
                     deny,
                     Some("category".into()),
                     format!("{} sellers may not list in {} (allowed: {})", s.kind.as_str(), rule.category, rule.seller_kinds.join(", ")),
@@ -168,7 +314,7 @@ pub fn decide(
                 && !s.business_lines.iter().any(|line| rule.business_lines.iter().any(|p| line.starts_with(p.as_str())))
             {
                 reasons.push(reason(
-                    "business_line_missing",
+                    ReasonCode::BusinessLineMissing,
                     deny,
                     Some("category".into()),
                     format!(
@@ -182,7 +328,7 @@ pub fn decide(
     }
     if rule.codes_required && codes.is_empty() {
         reasons.push(reason(
-            "code_missing",
+            ReasonCode::CodeMissing,
             deny,
             Some("codes".into()),
             format!("{} listings must carry a traceability code", rule.category),
@@ -194,7 +340,12 @@ pub fn decide(
         let code = match &facts.parsed {
             Ok(code) => code,
             Err(e) => {
-                reasons.push(reason("code_malformed", deny, field, e.to_string()));
+                reasons.push(reason(
+                    ReasonCode::CodeMalformed,
+                    deny,
+                    field,
+                    e.to_string(),
+                ));
                 continue;
             }
         };
@@ -205,7 +356,7 @@ pub fn decide(
         };
         if !rule.schemes.iter().any(|s| s == scheme) {
             reasons.push(reason(
-                "code_scheme_not_accepted",
+                ReasonCode::CodeSchemeNotAccepted,
                 deny,
                 field.clone(),
                 format!(
@@ -217,7 +368,7 @@ pub fn decide(
         }
         if code.level < needed {
             reasons.push(reason(
-                "code_level_insufficient",
+                ReasonCode::CodeLevelInsufficient,
                 deny,
                 field.clone(),
                 format!(
@@ -231,7 +382,7 @@ pub fn decide(
         let Some(registered) = &facts.registered else {
             let effect = Decision::of(rule.unregistered_code);
             reasons.push(reason(
-                "code_unregistered",
+                ReasonCode::CodeUnregistered,
                 effect,
                 field,
                 format!("no recognised issuer registered {}", code.canonical()),
@@ -240,7 +391,7 @@ pub fn decide(
         };
         match registered.state {
             CodeState::Recalled => reasons.push(reason(
-                "code_recalled",
+                ReasonCode::CodeRecalled,
                 deny,
                 field.clone(),
                 format!(
@@ -249,7 +400,7 @@ pub fn decide(
                 ),
             )),
             CodeState::Revoked => reasons.push(reason(
-                "code_revoked",
+                ReasonCode::CodeRevoked,
                 deny,
                 field.clone(),
                 format!(
@@ -264,7 +415,7 @@ pub fn decide(
             && !rule.allow_expired
         {
             reasons.push(reason(
-                "product_expired",
+                ReasonCode::ProductExpired,
                 deny,
                 field.clone(),
                 format!("the product expired on {expiry}"),
@@ -274,7 +425,7 @@ pub fn decide(
             seller.and_then(|s| s.business_code) == Some(registered.owner_code.as_str());
         if seller.is_some() && !owner_is_seller && !facts.authorised {
             reasons.push(reason(
-                "seller_not_authorized",
+                ReasonCode::SellerNotAuthorized,
                 deny,
                 field.clone(),
                 format!(
@@ -287,7 +438,7 @@ pub fn decide(
             && !claimed.agrees_with(registered_origin)
         {
             reasons.push(reason(
-                "origin_mismatch",
+                ReasonCode::OriginMismatch,
                 deny,
                 Some("origin".into()),
                 format!(

@@ -18,7 +18,9 @@ mod withdraw;
 mod writer;
 
 pub use attestation::Attester;
-pub use decision::{CodeFacts, Decision, Reason, RegisteredCode, RuleUsed, SellerStanding, decide};
+pub use decision::{
+    CodeFacts, Decision, Reason, ReasonCode, RegisteredCode, RuleUsed, SellerStanding, decide,
+};
 pub use model::{BlockedListings, GateModel};
 pub use record::digest_text;
 pub use withdraw::Withdrawals;
@@ -48,20 +50,43 @@ pub const MAX_CODES: usize = 50;
 /// Rounds of deciding again when facts change while a decision is stored.
 const MAX_ROUNDS: usize = 4;
 
+/// Longest text fields of a listing request, in characters; the schema states the same
+/// (a test compares them).
+const FIELD_LIMITS: [(&str, usize); 4] = [
+    ("shop_id", 128),
+    ("listing_id", 128),
+    ("category", 100),
+    ("title", 500),
+];
+
 /// What a platform asks about one listing.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "shop_id": "shop-senviet",
+    "listing_id": "demo-1",
+    "category": "cosmetics",
+    "title": "Sữa rửa mặt trà xanh",
+    "codes": ["(01)08938500001017(10)LOT2026A"],
+    "origin": "79"
+}))]
 pub struct ListingRequest {
     /// The platform's id of the shop (bound to a seller).
+    #[schema(min_length = 1, max_length = 128)]
     pub shop_id: String,
     /// The platform's id of the listing.
+    #[schema(min_length = 1, max_length = 128)]
     pub listing_id: String,
     /// Category id (see `policies/listing.toml`), in any case; an id the policy does not
     /// list gets the policy's `unknown_category` outcome with reason `category_unknown`.
+    #[schema(min_length = 1, max_length = 100)]
     pub category: String,
+    #[schema(min_length = 1, max_length = 500)]
     pub title: String,
-    /// Traceability codes on the product, in any accepted form.
+    /// Traceability codes on the product, in any accepted form (at most 50, each at most
+    /// 512 bytes).
     #[serde(default)]
+    #[schema(max_items = 50)]
     pub codes: Vec<String>,
     /// Claimed origin: ISO 3166-1 alpha-2 country (`VN`, `CN`) or Vietnamese province
     /// code (`79`; the codes of the 63 provinces before July 2025 are read as the province
@@ -231,12 +256,13 @@ impl Gate {
             field: format!("{prefix}{field}"),
             message,
         };
-        for (field, value, max) in [
-            ("shop_id", &request.shop_id, 128),
-            ("listing_id", &request.listing_id, 128),
-            ("category", &request.category, 100),
-            ("title", &request.title, 500),
-        ] {
+        let values = [
+            &request.shop_id,
+            &request.listing_id,
+            &request.category,
+            &request.title,
+        ];
+        for ((field, max), value) in FIELD_LIMITS.into_iter().zip(values) {
             if value.trim().is_empty() || value.chars().count() > max {
                 return Err(bad(field, format!("must be 1 to {max} characters")));
             }
@@ -619,7 +645,7 @@ impl Gate {
             reasons.insert(
                 0,
                 Reason {
-                    code: "listing_blocked".into(),
+                    code: ReasonCode::ListingBlocked,
                     message: "an officer's decision on a dispute blocked this listing".into(),
                     field: Some("listing_id".into()),
                     effect: Decision::Deny,
@@ -970,4 +996,32 @@ pub fn codes_of_listing(
     keys.sort_unstable();
     keys.dedup();
     Ok(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::PartialSchema;
+
+    use super::*;
+
+    #[test]
+    fn the_schema_states_the_limits_the_gate_enforces() {
+        let schema = serde_json::to_value(ListingRequest::schema()).expect("schema");
+        for (field, max) in FIELD_LIMITS {
+            assert_eq!(
+                schema["properties"][field]["maxLength"],
+                serde_json::json!(max),
+                "{field}"
+            );
+        }
+        assert_eq!(
+            schema["properties"]["codes"]["maxItems"],
+            serde_json::json!(MAX_CODES)
+        );
+        let batch = serde_json::to_value(routes::BatchInput::schema()).expect("schema");
+        assert_eq!(
+            batch["properties"]["listings"]["maxItems"],
+            serde_json::json!(MAX_BATCH)
+        );
+    }
 }

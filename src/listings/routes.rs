@@ -73,6 +73,7 @@ pub async fn check(
 #[serde(deny_unknown_fields)]
 pub struct BatchInput {
     /// Up to 1000 listings.
+    #[schema(min_items = 1, max_items = 1000)]
     pub listings: Vec<ListingRequest>,
 }
 

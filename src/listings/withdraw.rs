@@ -4,9 +4,11 @@
 
 use chrono::{DateTime, Utc};
 
+use super::Decision;
 use super::store::{self, InForce};
 use crate::db::DbConnection;
 use crate::facts::{Change, Fact, Subscriber};
+use crate::notify::events::ListingRevoked;
 use crate::notify::webhooks;
 
 /// Withdraws decisions when a change takes away what they rested on.
@@ -76,15 +78,14 @@ fn withdraw(
             conn,
             now,
             &d.platform_id,
-            "listing.revoked",
-            serde_json::json!({
-                "listing_id": d.listing_id,
-                "shop_id": d.shop_id,
-                "check_id": d.id,
-                "decision": d.decision,
-                "reason": reason,
-                "cause": cause,
-            }),
+            &ListingRevoked {
+                listing_id: d.listing_id.clone(),
+                shop_id: d.shop_id.clone(),
+                check_id: d.id.clone(),
+                decision: Decision::parse(&d.decision),
+                reason: reason.to_string(),
+                cause: cause.clone(),
+            },
         )?;
     }
     Ok(affected.len())

@@ -1,6 +1,7 @@
 //! Notifications that must not be lost: messages are written to the outbox in the same
 //! transaction as the change that causes them, and a worker delivers them with retries.
 
+pub mod events;
 pub mod mail;
 pub mod outbox;
 pub mod routes;

@@ -10,7 +10,8 @@ use crate::db::schema::outbox;
 use crate::db::{DbConnection, write_transaction};
 
 /// What a message is, and so how the worker delivers it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum OutboxKind {
     Mail,
     Webhook,
@@ -34,22 +35,55 @@ impl OutboxKind {
 }
 
 /// A stored message.
-#[derive(Debug, Clone, Queryable, Serialize, ToSchema)]
+#[derive(Debug, Clone, Queryable)]
 pub struct OutboxRow {
     pub id: String,
     pub kind: String,
     /// Recipient address or URL.
     pub destination: String,
-    #[serde(skip)]
     pub payload: String,
     pub created_at: NaiveDateTime,
     pub next_attempt_at: NaiveDateTime,
     pub attempts: i32,
-    #[serde(skip)]
     pub locked_until: Option<NaiveDateTime>,
     pub last_error: Option<String>,
     pub delivered_at: Option<NaiveDateTime>,
     pub dead_at: Option<NaiveDateTime>,
+}
+
+/// A message as administrators see it (without its content), times in UTC.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OutboxMessage {
+    pub id: String,
+    pub kind: OutboxKind,
+    /// Recipient address, or `platform:<client id>` for a webhook.
+    pub destination: String,
+    pub created_at: DateTime<Utc>,
+    pub next_attempt_at: DateTime<Utc>,
+    pub attempts: i32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivered_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dead_at: Option<DateTime<Utc>>,
+}
+
+impl OutboxMessage {
+    /// The view of a stored row; `None` for a kind this version does not know.
+    pub fn of(row: OutboxRow) -> Option<Self> {
+        Some(Self {
+            kind: OutboxKind::parse(&row.kind)?,
+            id: row.id,
+            destination: row.destination,
+            created_at: row.created_at.and_utc(),
+            next_attempt_at: row.next_attempt_at.and_utc(),
+            attempts: row.attempts,
+            last_error: row.last_error,
+            delivered_at: row.delivered_at.map(|t| t.and_utc()),
+            dead_at: row.dead_at.map(|t| t.and_utc()),
+        })
+    }
 }
 
 /// Where a message stands.

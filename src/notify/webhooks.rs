@@ -13,20 +13,11 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde::Serialize;
 use sha2::Sha256;
 
+use super::events::{WebhookEvent, WebhookPayload};
 use super::outbox::{self, OutboxKind};
 use crate::db::DbConnection;
 use crate::db::schema::platform_webhooks;
 use crate::vault::{Sealed, Vault};
-
-/// An event as platforms receive it.
-#[derive(Debug, Clone, Serialize)]
-pub struct WebhookEvent<'a> {
-    pub id: String,
-    #[serde(rename = "type")]
-    pub event_type: &'a str,
-    pub created_at: DateTime<Utc>,
-    pub data: serde_json::Value,
-}
 
 /// Destination of a platform's webhooks in the outbox.
 pub fn destination(platform_id: &str) -> String {
@@ -34,20 +25,33 @@ pub fn destination(platform_id: &str) -> String {
 }
 
 /// Queues an event for a platform. Call inside the transaction of the change it reports.
-pub fn queue_webhook(
+pub fn queue_webhook<P: WebhookPayload>(
+    conn: &mut DbConnection,
+    now: DateTime<Utc>,
+    platform_id: &str,
+    data: &P,
+) -> QueryResult<String> {
+    queue_event(conn, now, platform_id, P::TYPE, data, false)
+}
+
+/// Queues one event of any type; `test` marks the webhook test's samples.
+pub(crate) fn queue_event<P: Serialize>(
     conn: &mut DbConnection,
     now: DateTime<Utc>,
     platform_id: &str,
     event_type: &str,
-    data: serde_json::Value,
+    data: &P,
+    test: bool,
 ) -> QueryResult<String> {
     let event = WebhookEvent {
         id: uuid::Uuid::now_v7().to_string(),
         event_type,
         created_at: now,
+        test,
         data,
     };
-    let body = serde_json::to_string(&event).unwrap_or_default();
+    let body = serde_json::to_string(&event)
+        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
     outbox::enqueue_as(
         conn,
         &event.id,

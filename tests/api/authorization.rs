@@ -110,6 +110,7 @@ const RULES: &[Rule] = &[
     only("GET", "/v1/platforms/me/webhook", PLATFORMS),
     only("PUT", "/v1/platforms/me/webhook", PLATFORMS),
     only("POST", "/v1/platforms/me/webhook/secret", PLATFORMS),
+    only("POST", "/v1/platforms/me/webhook/test", PLATFORMS),
     only("POST", "/v1/identifiers/parse", SIGNED_IN),
     only("GET", "/v1/me/verification", SELLERS),
     only("POST", "/v1/me/identity", SELLERS),

@@ -130,7 +130,7 @@ async fn verified_seller_binds_a_shop_and_can_revoke_it(backend: TestBackend) {
 }
 both_backends!(verified_seller_binds_a_shop_and_can_revoke_it);
 
-fn verify_signature(secret: &str, header: &str, body: &str) -> bool {
+pub(crate) fn verify_signature(secret: &str, header: &str, body: &str) -> bool {
     let Some((t, v1)) = header.split_once(',') else {
         return false;
     };

@@ -1,0 +1,1 @@
+DROP INDEX code_batches_by_digest;
