@@ -40,6 +40,8 @@ pub enum Fact {
     Authorisation(String),
     /// A dispute sanction blocking (or no longer blocking) a platform's listing.
     Block { platform: String, listing: String },
+    /// What a business received of a lot (`/01/{gtin}/10/{lot}`), as EPCIS events record.
+    Custody { business: String, lot: String },
 }
 
 impl Fact {
@@ -52,6 +54,7 @@ impl Fact {
             Fact::Binding { platform, shop } => ("binding", platform, shop),
             Fact::Authorisation(key) => ("authorisation", "", key),
             Fact::Block { platform, listing } => ("block", platform, listing),
+            Fact::Custody { business, lot } => ("custody", business, lot),
         }
     }
 
@@ -68,6 +71,10 @@ impl Fact {
             "block" => Fact::Block {
                 platform: scope,
                 listing: key,
+            },
+            "custody" => Fact::Custody {
+                business: scope,
+                lot: key,
             },
             _ => return None,
         })
@@ -193,6 +200,10 @@ mod tests {
             Fact::Block {
                 platform: "p".into(),
                 listing: "l".into(),
+            },
+            Fact::Custody {
+                business: "0312345678".into(),
+                lot: "/01/09506000134352/10/A1".into(),
             },
         ] {
             let (kind, scope, key) = fact.parts();

@@ -221,3 +221,62 @@ pub fn bound_seller(
         .first(conn)
         .optional()
 }
+
+/// A verified business as others may name it (by its code): its name and province.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BusinessFacts {
+    pub code: String,
+    pub name: Option<String>,
+    pub province: Option<String>,
+    /// A household business, which trades under its owner's name.
+    pub household: bool,
+}
+
+/// The verified businesses among these enterprise codes (one each, whichever seller of it).
+pub fn verified_businesses(
+    conn: &mut DbConnection,
+    codes: &[&str],
+) -> QueryResult<Vec<BusinessFacts>> {
+    let mut found: Vec<BusinessFacts> = Vec::new();
+    for chunk in codes.chunks(500) {
+        type Row = (
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let rows: Vec<Row> = sellers::table
+            .filter(sellers::business_code.eq_any(chunk))
+            .filter(sellers::business_status.eq("verified"))
+            .select((
+                sellers::business_code,
+                sellers::business_name,
+                sellers::business_province,
+                sellers::business_kind,
+            ))
+            .load(conn)?;
+        for (code, name, province, kind) in rows {
+            let Some(code) = code else { continue };
+            if !found.iter().any(|b| b.code == code) {
+                found.push(BusinessFacts {
+                    code,
+                    name,
+                    province,
+                    household: kind.as_deref() == Some("household_business"),
+                });
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// The verified business of a seller's account, if any.
+pub fn business_of_seller(conn: &mut DbConnection, seller_id: &str) -> QueryResult<Option<String>> {
+    let code: Option<Option<String>> = sellers::table
+        .filter(sellers::account_id.eq(seller_id))
+        .filter(sellers::business_status.eq("verified"))
+        .select(sellers::business_code)
+        .first(conn)
+        .optional()?;
+    Ok(code.flatten())
+}

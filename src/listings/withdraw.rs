@@ -52,8 +52,8 @@ impl Subscriber for Withdrawals {
                     store::in_force_for_listing(conn, platform, listing)?,
                     serde_json::json!({ "listing_id": listing }),
                 ),
-                // A batch only registers codes: it takes nothing away.
-                Fact::CodeBatch(_) => continue,
+                // A batch only registers codes, and custody only grows: nothing taken away.
+                Fact::CodeBatch(_) | Fact::Custody { .. } => continue,
             };
             withdrawn += withdraw(conn, now, affected, reason, &cause)?;
         }

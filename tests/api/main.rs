@@ -12,6 +12,7 @@ mod cli;
 mod clients;
 mod codes;
 mod disputes;
+mod epcis;
 mod gate_facts;
 mod http_basics;
 mod identity;
