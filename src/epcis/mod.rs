@@ -54,11 +54,13 @@ pub enum EpcisError {
     Pool(#[from] r2d2::Error),
 }
 
-/// Who asks to capture: an issuer client (holding `epcis:capture`), or a seller's account.
+/// Who asks to capture: an issuer client (holding `epcis:capture`), a seller's account,
+/// or the operator importing history at the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Caller {
     Issuer(String),
     Seller(String),
+    Operator,
 }
 
 /// Who captures: an issuer client, or a verified business (by its enterprise code).
@@ -66,6 +68,8 @@ pub enum Caller {
 pub enum Capturer {
     Issuer(String),
     Business(String),
+    /// `tracegate epcis import`.
+    Operator,
 }
 
 impl Capturer {
@@ -74,6 +78,7 @@ impl Capturer {
         match self {
             Capturer::Issuer(id) => format!("issuer:{id}"),
             Capturer::Business(code) => format!("business:{code}"),
+            Capturer::Operator => "operator:import".to_string(),
         }
     }
 }
@@ -189,6 +194,7 @@ impl Epcis<'_> {
     fn capturer(&self, conn: &mut DbConnection, caller: &Caller) -> Result<Capturer, EpcisError> {
         match caller {
             Caller::Issuer(id) => Ok(Capturer::Issuer(id.clone())),
+            Caller::Operator => Ok(Capturer::Operator),
             Caller::Seller(account) => business_of_seller(conn, account)?
                 .map(Capturer::Business)
                 .ok_or_else(|| {

@@ -684,3 +684,91 @@ async fn a_reseller_outside_the_chain_is_sent_to_review(backend: TestBackend) {
     );
 }
 both_backends!(a_reseller_outside_the_chain_is_sent_to_review);
+
+async fn the_demo_chain_sends_a_shop_outside_it_to_review(backend: TestBackend) {
+    // The demo reads the mails it queues; the delivery worker must not take them first.
+    let mut env = crate::helpers::TestEnv::new(&backend);
+    env.config.mail.poll_interval_ms = 3_600_000;
+    let app = TestApp::start(env.config.clone()).await;
+    let state = app.state.clone();
+    let demo = state
+        .clone()
+        .blocking(move || {
+            tracegate::demo::Demo {
+                pool: &state.pool,
+                config: &state.config,
+                clock: state.clock.as_ref(),
+                keys: &state.keys,
+                policies: &state.policies,
+                registers: &state.registers,
+            }
+            .seed()
+            .map_err(tracegate::error::AppError::internal)
+        })
+        .await
+        .expect("demo seeds");
+    let platform = crate::fixtures::token_for_client(
+        &app,
+        &demo.platform_client_id,
+        &demo.platform_client_secret,
+    )
+    .await;
+    let response = app
+        .post_as(
+            "/v1/listing-checks",
+            &platform,
+            json!({ "shop_id": demo.shop_id, "listing_id": "demo-3", "category": "food", "title": "Trà xanh Mộc Châu", "codes": [demo.chain_code] }),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let decision: Value = response.json().await.expect("decision");
+    assert_eq!(decision["decision"], "review", "{decision}");
+    assert_eq!(reasons(&decision), ["not_in_chain_of_custody"]);
+
+    let parsed = tracegate::codes::parse(&demo.chain_code, 2026).expect("code");
+    let (g, lot) = (parsed.gtin().expect("gtin"), parsed.lot().expect("lot"));
+    let custody: Value = app
+        .get(&format!("/v1/lots/{g}/{lot}/custody"))
+        .await
+        .json()
+        .await
+        .expect("custody");
+    let steps = custody["steps"].as_array().expect("steps");
+    assert_eq!(steps.len(), 4, "{custody}");
+    assert_eq!(steps[0]["biz_step"], "commissioning");
+    assert_eq!(
+        steps[2]["via"].as_str().map(|v| v.starts_with("/00/")),
+        Some(true)
+    );
+    assert_eq!(steps[2]["sources"][0]["business_code"], "0109000015");
+    assert_eq!(steps[3]["destinations"][0]["known"], false);
+    // The public page of the lot shows its chain, and its linkset links to it.
+    let page = app
+        .get(&format!("/verify?code={}", urlencode(&demo.chain_code)))
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert!(page.contains("Hành trình của lô hàng"), "{page}");
+    assert!(page.contains(&format!("/v1/lots/{g}/{lot}/custody")));
+    let linkset: Value = app
+        .client
+        .get(app.url(&format!("/01/{g}/10/{lot}")))
+        .header("accept", "application/linkset+json")
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("linkset");
+    let traceability = linkset["linkset"][0]["https://gs1.org/voc/traceability"]
+        .as_array()
+        .expect("traceability links");
+    assert!(
+        traceability.iter().any(|l| l["href"]
+            .as_str()
+            .is_some_and(|h| h.ends_with(&format!("/v1/lots/{g}/{lot}/custody")))),
+        "{linkset}"
+    );
+}
+both_backends!(the_demo_chain_sends_a_shop_outside_it_to_review);
