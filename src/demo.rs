@@ -55,6 +55,10 @@ pub struct DemoCredentials {
     /// A dispute waiting for the seller's answer.
     #[serde(default)]
     pub dispute_reference: String,
+    /// A lot of tea with a chain of custody (maker → distributor → shop) that An's shop is
+    /// not in.
+    #[serde(default)]
+    pub chain_code: String,
 }
 
 /// Where the demo keeps its credentials.
@@ -288,6 +292,8 @@ impl Demo<'_> {
         let recalled_code = format!("(01){sunscreen}(10)LOT{year}R");
         let serial_code = format!("(01){cleanser}(10)LOT{year}A(21)SV0001");
         let issuer_code = "vnqr:MC-TEA-0001".to_string();
+        let tea = gtin("893850000103");
+        let chain_code = format!("(01){tea}(10)MC{year}01");
         let cleanser_name = "Sữa rửa mặt trà xanh Sen Việt 100 ml";
         let sunscreen_name = "Kem chống nắng Sen Việt SPF50";
         let batch = serde_json::json!({ "codes": [
@@ -296,7 +302,9 @@ impl Demo<'_> {
             { "code": serial_code, "owner": "0799000033", "product_name": cleanser_name, "category": "cosmetics", "origin": "79", "production_date": format!("{year}-01-15"), "expiry_date": format!("{}-01-15", year + 2) },
             { "code": format!("(01){sunscreen}"), "owner": "0799000033", "product_name": sunscreen_name, "category": "cosmetics", "origin": "79" },
             { "code": recalled_code, "owner": "0799000033", "product_name": sunscreen_name, "category": "cosmetics", "origin": "79", "production_date": format!("{year}-02-01"), "expiry_date": format!("{}-02-01", year + 2) },
-            { "code": issuer_code, "owner": "0109000015", "product_name": "Trà xanh Mộc Châu 200 g", "category": "food.fresh", "origin": "14" }
+            { "code": issuer_code, "owner": "0109000015", "product_name": "Trà xanh Mộc Châu 200 g", "category": "food.fresh", "origin": "14" },
+            { "code": format!("(01){tea}"), "owner": "0109000015", "product_name": "Trà xanh Mộc Châu túi lọc 100 g", "category": "food", "origin": "14" },
+            { "code": chain_code, "owner": "0109000015", "product_name": "Trà xanh Mộc Châu túi lọc 100 g", "category": "food", "origin": "14", "production_date": format!("{year}-03-01"), "expiry_date": format!("{}-03-01", year + 2) }
         ]})
         .to_string();
         let signature = BASE64.encode(&signing.sign(batch.as_bytes()).to_bytes());
@@ -371,6 +379,21 @@ impl Demo<'_> {
                 )
                 .map_err(|e| Self::fail("link", e))?;
         }
+
+        // The tea lot's chain of custody: the maker packs 200 boxes on a pallet and ships it
+        // to a distributor, which ships 40 boxes to a shop (both not known to tracegate,
+        // recorded as unknown). An's shop is not in it: its listing of the lot goes to
+        // review (`not_in_chain_of_custody`).
+        crate::epcis::Epcis {
+            pool: self.pool,
+            clock: self.clock,
+            facts: &facts,
+        }
+        .capture(
+            &crate::epcis::Caller::Operator,
+            &demo_chain(&tea, &format!("MC{year}01"), year),
+        )
+        .map_err(|e| Self::fail("chain of custody", e))?;
 
         // An's shop on the demo platform; Bích's business is later found suspended.
         let shop_id = "shop-senviet".to_string();
@@ -454,6 +477,7 @@ impl Demo<'_> {
             password: DEMO_PASSWORD.into(),
             shop_id,
             allowed_code,
+            chain_code,
             recalled_code,
             issuer_code,
             officer_email: officer_email.into(),
@@ -492,7 +516,13 @@ Try:
   curl -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' {base}/v1/listing-checks \
     -d '{{"shop_id":"{shop}","listing_id":"demo-2","category":"cosmetics","title":"Kem chống nắng","codes":["{recalled}"]}}'
 
-  # 4. what a scan of the lot's QR code answers (GS1-Conformant resolver): a redirect to
+  # 4. a lot of tea whose chain of custody (maker → distributor → shop) the shop is not
+  #    in: review, reason not_in_chain_of_custody; and the chain itself
+  curl -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' {base}/v1/listing-checks \
+    -d '{{"shop_id":"{shop}","listing_id":"demo-3","category":"food","title":"Trà xanh Mộc Châu","codes":["{chain}"]}}'
+  curl -s {base}{custody}
+
+  # 5. what a scan of the lot's QR code answers (GS1-Conformant resolver): a redirect to
   #    the verification page, and the linkset of the lot and its product
   curl -si {base}{allowed_link}
   curl -s -H 'Accept: application/linkset+json' {base}{allowed_link}
@@ -511,8 +541,60 @@ Try:
         password = c.password,
         allowed = c.allowed_code,
         recalled = c.recalled_code,
+        chain = c.chain_code,
+        custody = crate::codes::parse(&c.chain_code, chrono::Utc::now().year())
+            .ok()
+            .and_then(|p| Some(format!("/v1/lots/{}/{}/custody", p.gtin()?, p.lot()?)))
+            .unwrap_or_default(),
         allowed_link = crate::codes::parse(&c.allowed_code, chrono::Utc::now().year())
             .map(|p| p.canonical().to_owned())
             .unwrap_or_default(),
     )
+}
+
+/// The demo tea lot's chain of custody as an EPCIS document (SYNTHETIC parties).
+fn demo_chain(gtin14: &str, lot: &str, year: i32) -> serde_json::Value {
+    let class = format!(
+        "urn:epc:class:lgtin:{}.{}{}.{lot}",
+        &gtin14[1..7],
+        &gtin14[..1],
+        &gtin14[7..13]
+    );
+    let pallet = "urn:epc:id:sscc:893850.00000000103";
+    let maker = "urn:vn:mst:0109000015";
+    let distributor = "urn:vn:mst:0319000029";
+    let shop = "urn:epc:id:pgln:893850.000104";
+    let at = |month: u32, day: u32| format!("{year}-{month:02}-{day:02}T09:00:00+07:00");
+    serde_json::json!({
+        "@context": ["https://ref.gs1.org/standards/epcis/epcis-context.jsonld"],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": at(3, 10),
+        "epcisBody": { "eventList": [
+            {
+                "type": "ObjectEvent", "eventTime": at(3, 1), "eventTimeZoneOffset": "+07:00",
+                "epcList": [], "quantityList": [{ "epcClass": class, "quantity": 500 }],
+                "action": "ADD", "bizStep": "commissioning", "disposition": "active",
+                "readPoint": { "id": "urn:epc:id:sgln:893850.00010.0" },
+            },
+            {
+                "type": "AggregationEvent", "eventTime": at(3, 2), "eventTimeZoneOffset": "+07:00",
+                "parentID": pallet, "childEPCs": [], "childQuantityList": [{ "epcClass": class, "quantity": 200 }],
+                "action": "ADD", "bizStep": "packing", "disposition": "in_progress",
+            },
+            {
+                "type": "ObjectEvent", "eventTime": at(3, 3), "eventTimeZoneOffset": "+07:00",
+                "epcList": [pallet], "action": "OBSERVE", "bizStep": "shipping", "disposition": "in_transit",
+                "sourceList": [{ "type": "owning_party", "source": maker }],
+                "destinationList": [{ "type": "owning_party", "destination": distributor }],
+            },
+            {
+                "type": "ObjectEvent", "eventTime": at(3, 8), "eventTimeZoneOffset": "+07:00",
+                "epcList": [], "quantityList": [{ "epcClass": class, "quantity": 40 }],
+                "action": "OBSERVE", "bizStep": "shipping", "disposition": "in_transit",
+                "sourceList": [{ "type": "owning_party", "source": distributor }],
+                "destinationList": [{ "type": "owning_party", "destination": shop }],
+            },
+        ] },
+    })
 }

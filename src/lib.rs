@@ -14,6 +14,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod disputes;
+pub mod epcis;
 pub mod error;
 pub mod facts;
 pub mod http;

@@ -386,6 +386,9 @@ fn http_server(state: AppState, listener: TcpListener) -> Result<Server, Startup
                 codes::routes::configure_registry(cfg, server_config.max_batch_bytes as usize)
             })
             .configure(crate::links::routes::configure)
+            .configure(|cfg| {
+                crate::epcis::routes::configure(cfg, server_config.max_batch_bytes as usize)
+            })
             .configure(disputes::routes::configure)
             .configure(crate::web::configure)
             .service(web::redirect("/docs", "/docs/"))

@@ -64,7 +64,7 @@ impl ClientKind {
                 "disputes:file",
                 "webhooks:manage",
             ],
-            ClientKind::Issuer => &["codes:write"],
+            ClientKind::Issuer => &["codes:write", "epcis:capture"],
         }
     }
 }

@@ -194,3 +194,40 @@ pub fn authorisations(
         })
         .collect())
 }
+
+/// The enterprises whose licensed GS1 company prefix each of these GLNs starts with:
+/// (GLN, enterprise code). A GLN is allocated from its owner's company prefix.
+pub fn licensees_of_glns(
+    conn: &mut DbConnection,
+    glns: &[&str],
+) -> QueryResult<Vec<(String, String)>> {
+    use crate::db::schema::company_prefix_licences;
+    let mut prefixes: Vec<&str> = glns
+        .iter()
+        .flat_map(|gln| (6..=12).filter_map(move |n| gln.get(..n)))
+        .collect();
+    prefixes.sort_unstable();
+    prefixes.dedup();
+    let mut licences: Vec<(String, String)> = Vec::new();
+    for chunk in prefixes.chunks(super::store::CHUNK) {
+        licences.extend(
+            company_prefix_licences::table
+                .filter(company_prefix_licences::prefix.eq_any(chunk))
+                .select((
+                    company_prefix_licences::prefix,
+                    company_prefix_licences::enterprise_code,
+                ))
+                .load::<(String, String)>(conn)?,
+        );
+    }
+    Ok(glns
+        .iter()
+        .filter_map(|gln| {
+            licences
+                .iter()
+                .filter(|(prefix, _)| gln.starts_with(prefix.as_str()))
+                .max_by_key(|(prefix, _)| prefix.len())
+                .map(|(_, enterprise)| (gln.to_string(), enterprise.clone()))
+        })
+        .collect())
+}

@@ -453,3 +453,53 @@ diesel::table! {
         expires_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    epcis_events (event_hash) {
+        event_hash -> Text,
+        event_id -> Text,
+        event_type -> Text,
+        event_time -> Timestamp,
+        record_time -> Timestamp,
+        action -> Nullable<Text>,
+        biz_step -> Nullable<Text>,
+        disposition -> Nullable<Text>,
+        read_point -> Nullable<Text>,
+        biz_location -> Nullable<Text>,
+        captured_by -> Text,
+        body -> Text,
+    }
+}
+
+diesel::table! {
+    epcis_event_items (event_hash, role, item) {
+        event_hash -> Text,
+        role -> Text,
+        item -> Text,
+        lot_key -> Nullable<Text>,
+        quantity -> Nullable<Double>,
+        uom -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    epcis_event_parties (event_hash, role, party_type, party) {
+        event_hash -> Text,
+        role -> Text,
+        party_type -> Text,
+        party -> Text,
+        business_code -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    epcis_receipts (business_code, lot_key, event_hash) {
+        business_code -> Text,
+        lot_key -> Text,
+        event_hash -> Text,
+        receiving -> Bool,
+        units -> Nullable<Double>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(epcis_events, epcis_event_items, epcis_event_parties);

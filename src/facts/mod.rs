@@ -43,6 +43,8 @@ pub enum Fact {
     /// The links an issuer or owner publishes for a code level (by the code's key): no
     /// decision rests on them, the resolver answers from them.
     Links(String),
+    /// What a business received of a lot (`/01/{gtin}/10/{lot}`), as EPCIS events record.
+    Custody { business: String, lot: String },
 }
 
 impl Fact {
@@ -56,6 +58,7 @@ impl Fact {
             Fact::Authorisation(key) => ("authorisation", "", key),
             Fact::Block { platform, listing } => ("block", platform, listing),
             Fact::Links(key) => ("links", "", key),
+            Fact::Custody { business, lot } => ("custody", business, lot),
         }
     }
 
@@ -74,6 +77,10 @@ impl Fact {
                 listing: key,
             },
             "links" => Fact::Links(key),
+            "custody" => Fact::Custody {
+                business: scope,
+                lot: key,
+            },
             _ => return None,
         })
     }
@@ -207,6 +214,10 @@ mod tests {
             Fact::Block {
                 platform: "p".into(),
                 listing: "l".into(),
+            },
+            Fact::Custody {
+                business: "0312345678".into(),
+                lot: "/01/09506000134352/10/A1".into(),
             },
         ] {
             let (kind, scope, key) = fact.parts();

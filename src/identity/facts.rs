@@ -222,8 +222,8 @@ pub fn bound_seller(
         .optional()
 }
 
-/// A verified business as the public sees it: (name, province).
-pub type BusinessFacts = Option<(Option<String>, Option<String>)>;
+/// A verified business as the resolver shows its owner: (name, province), if verified.
+pub type OwnerBusiness = Option<(Option<String>, Option<String>)>;
 
 /// Verified businesses by enterprise or household code, remembered as the resolver asks for
 /// them (code owners are few) and forgotten whenever any seller changes: the follower
@@ -233,7 +233,7 @@ pub struct VerifiedBusinesses {
     /// Bumped by every forgetting; a read from the database is remembered only if no
     /// change came in between.
     generation: std::sync::atomic::AtomicU64,
-    known: std::sync::RwLock<std::collections::HashMap<String, BusinessFacts>>,
+    known: std::sync::RwLock<std::collections::HashMap<String, OwnerBusiness>>,
 }
 
 /// More owners than this are forgotten at once rather than tracked one by one.
@@ -250,7 +250,7 @@ impl VerifiedBusinesses {
         self.generation.load(std::sync::atomic::Ordering::Acquire)
     }
 
-    pub fn get(&self, code: &str) -> Option<BusinessFacts> {
+    pub fn get(&self, code: &str) -> Option<OwnerBusiness> {
         self.known
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -258,7 +258,7 @@ impl VerifiedBusinesses {
             .cloned()
     }
 
-    pub fn remember(&self, generation: u64, code: &str, facts: BusinessFacts) {
+    pub fn remember(&self, generation: u64, code: &str, facts: OwnerBusiness) {
         let mut known = self.known.write().unwrap_or_else(|p| p.into_inner());
         if self.generation() != generation {
             return;
@@ -289,4 +289,63 @@ impl crate::facts::Projection for VerifiedBusinesses {
         }
         Ok(())
     }
+}
+
+/// A verified business as others may name it (by its code): its name and province.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BusinessFacts {
+    pub code: String,
+    pub name: Option<String>,
+    pub province: Option<String>,
+    /// A household business, which trades under its owner's name.
+    pub household: bool,
+}
+
+/// The verified businesses among these enterprise codes (one each, whichever seller of it).
+pub fn verified_businesses(
+    conn: &mut DbConnection,
+    codes: &[&str],
+) -> QueryResult<Vec<BusinessFacts>> {
+    let mut found: Vec<BusinessFacts> = Vec::new();
+    for chunk in codes.chunks(500) {
+        type Row = (
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let rows: Vec<Row> = sellers::table
+            .filter(sellers::business_code.eq_any(chunk))
+            .filter(sellers::business_status.eq("verified"))
+            .select((
+                sellers::business_code,
+                sellers::business_name,
+                sellers::business_province,
+                sellers::business_kind,
+            ))
+            .load(conn)?;
+        for (code, name, province, kind) in rows {
+            let Some(code) = code else { continue };
+            if !found.iter().any(|b| b.code == code) {
+                found.push(BusinessFacts {
+                    code,
+                    name,
+                    province,
+                    household: kind.as_deref() == Some("household_business"),
+                });
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// The verified business of a seller's account, if any.
+pub fn business_of_seller(conn: &mut DbConnection, seller_id: &str) -> QueryResult<Option<String>> {
+    let code: Option<Option<String>> = sellers::table
+        .filter(sellers::account_id.eq(seller_id))
+        .filter(sellers::business_status.eq("verified"))
+        .select(sellers::business_code)
+        .first(conn)
+        .optional()?;
+    Ok(code.flatten())
 }

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use crate::codes::facts::CodeState;
 use crate::codes::{CodeError, Form, Level, ParsedCode};
 use crate::identity::{SellerKind, Standing};
-use crate::policies::{CategoryRule, Origin, Outcome};
+use crate::policies::{CategoryRule, CustodyRule, Origin, Outcome};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -68,11 +68,13 @@ pub enum ReasonCode {
     SellerNotAuthorized,
     OriginMismatch,
     ListingBlocked,
+    NotInChainOfCustody,
+    QuantityExceedsReceived,
 }
 
 impl ReasonCode {
     /// Every code, in the order the documentation lists them.
-    pub const ALL: [ReasonCode; 19] = [
+    pub const ALL: [ReasonCode; 21] = [
         ReasonCode::CategoryUnknown,
         ReasonCode::SellerNotBound,
         ReasonCode::SellerSuspended,
@@ -92,6 +94,8 @@ impl ReasonCode {
         ReasonCode::SellerNotAuthorized,
         ReasonCode::OriginMismatch,
         ReasonCode::ListingBlocked,
+        ReasonCode::NotInChainOfCustody,
+        ReasonCode::QuantityExceedsReceived,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -115,6 +119,8 @@ impl ReasonCode {
             ReasonCode::SellerNotAuthorized => "seller_not_authorized",
             ReasonCode::OriginMismatch => "origin_mismatch",
             ReasonCode::ListingBlocked => "listing_blocked",
+            ReasonCode::NotInChainOfCustody => "not_in_chain_of_custody",
+            ReasonCode::QuantityExceedsReceived => "quantity_exceeds_received",
         }
     }
 
@@ -169,6 +175,12 @@ impl ReasonCode {
             }
             ReasonCode::ListingBlocked => {
                 "An officer's decision on a dispute blocked this listing (deny)."
+            }
+            ReasonCode::NotInChainOfCustody => {
+                "The category asks resellers for a step of the lot's chain of custody, and no EPCIS event shows the seller's business receiving the lot (outcome per policy: review or deny)."
+            }
+            ReasonCode::QuantityExceedsReceived => {
+                "The listing offers more units than EPCIS events show the seller's business received of the lot (review)."
             }
         }
     }
@@ -241,6 +253,18 @@ pub struct CodeFacts {
     pub registered: Option<RegisteredCode>,
     /// The seller is the owner's authorised distributor.
     pub authorised: bool,
+    /// What the seller's business received of the code's lot, when the category asks
+    /// for a chain step and the seller is not the owner.
+    pub custody: Option<Custody>,
+}
+
+/// What a business received of a lot, as the chain of custody records.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Custody {
+    /// The code names no lot (the chain is kept per lot).
+    NoLot,
+    /// Receipts of the lot, and the units received when every receipt counts them.
+    Received { receipts: i64, units: Option<f64> },
 }
 
 /// The category's rule as the policy gave it.
@@ -253,14 +277,24 @@ pub struct RuleUsed<'a> {
     pub unknown_outcome: Outcome,
 }
 
-/// Decides. `origin` is the listing's claimed origin, already read.
+/// What the listing claims beyond its codes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Claims<'a> {
+    /// The listing's claimed origin, already read.
+    pub origin: Option<&'a Origin>,
+    /// Units offered.
+    pub quantity: Option<u64>,
+}
+
+/// Decides.
 pub fn decide(
     used: RuleUsed<'_>,
     seller: Option<&SellerStanding<'_>>,
     codes: &[CodeFacts],
-    origin: Option<&Origin>,
+    claims: Claims<'_>,
     today: NaiveDate,
 ) -> (Decision, Vec<Reason>) {
+    let origin = claims.origin;
     let rule = used.rule;
     let mut reasons = Vec::new();
     let deny = Decision::Deny;
@@ -423,7 +457,9 @@ pub fn decide(
         }
         let owner_is_seller =
             seller.and_then(|s| s.business_code) == Some(registered.owner_code.as_str());
-        if seller.is_some() && !owner_is_seller && !facts.authorised {
+        if seller.is_some() && !owner_is_seller && rule.custody == CustodyRule::Chain {
+            chain_of_custody(rule, facts.custody, claims.quantity, &field, &mut reasons);
+        } else if seller.is_some() && !owner_is_seller && !facts.authorised {
             reasons.push(reason(
                 ReasonCode::SellerNotAuthorized,
                 deny,
@@ -455,4 +491,45 @@ pub fn decide(
         .max()
         .unwrap_or(Decision::Allow);
     (decision, reasons)
+}
+
+/// A reseller under a category that asks for a chain step: its business must have
+/// received the lot, and not fewer units than it offers.
+fn chain_of_custody(
+    rule: &CategoryRule,
+    custody: Option<Custody>,
+    quantity: Option<u64>,
+    field: &Option<String>,
+    reasons: &mut Vec<Reason>,
+) {
+    let missing = Decision::of(rule.not_in_chain_of_custody);
+    match custody {
+        None | Some(Custody::NoLot) => reasons.push(reason(
+            ReasonCode::NotInChainOfCustody,
+            missing,
+            field.clone(),
+            format!(
+                "{} asks resellers for a step of the lot's chain of custody, and the code names no lot",
+                rule.category
+            ),
+        )),
+        Some(Custody::Received { receipts: 0, .. }) => reasons.push(reason(
+            ReasonCode::NotInChainOfCustody,
+            missing,
+            field.clone(),
+            "no EPCIS event recorded by another party shows the seller's business receiving this lot".into(),
+        )),
+        Some(Custody::Received {
+            units: Some(units), ..
+        }) if quantity.is_some_and(|q| q as f64 > units) => reasons.push(reason(
+            ReasonCode::QuantityExceedsReceived,
+            Decision::Review,
+            Some("quantity".into()),
+            format!(
+                "the listing offers {} units; the chain of custody shows the seller's business received {units}",
+                quantity.unwrap_or_default()
+            ),
+        )),
+        Some(Custody::Received { .. }) => {}
+    }
 }

@@ -19,7 +19,8 @@ mod writer;
 
 pub use attestation::Attester;
 pub use decision::{
-    CodeFacts, Decision, Reason, ReasonCode, RegisteredCode, RuleUsed, SellerStanding, decide,
+    Claims as ListingClaims, CodeFacts, Custody, Decision, Reason, ReasonCode, RegisteredCode,
+    RuleUsed, SellerStanding, decide,
 };
 pub use model::{BlockedListings, GateModel};
 pub use record::digest_text;
@@ -93,6 +94,10 @@ pub struct ListingRequest {
     /// they are part of now).
     #[serde(default)]
     pub origin: Option<String>,
+    /// Units offered. Where the category asks resellers for a chain step, more than the
+    /// seller's business received gets `quantity_exceeds_received` (review).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<u64>,
 }
 
 /// One code as the decision saw it.
@@ -611,12 +616,20 @@ impl Gate {
             let parsed = crate::codes::parse(input, today.year());
             let mut registered: Option<RegisteredCode> = None;
             let mut authorised = false;
+            let mut custody = None;
             if let Ok(code) = &parsed {
                 let (found, right) = self.registered(code, &seller, at, &mut versions, &mut watch);
                 if let Some(end) = right.until {
                     until(end);
                 }
                 authorised = right.authorised;
+                if rule.custody == crate::policies::CustodyRule::Chain
+                    && let (Some(business), Some(found)) =
+                        (seller.as_ref().and_then(|s| s.business_code), &found)
+                    && business != found.owner_code
+                {
+                    custody = Some(self.custody(code, business, &mut versions, &mut watch));
+                }
                 if let Some(expiry) = found.as_ref().and_then(|r| r.expiry).or(code.expiry)
                     && expiry >= today
                     && let Some(next_day) = expiry.succ_opt()
@@ -629,6 +642,7 @@ impl Gate {
                 parsed,
                 registered,
                 authorised,
+                custody,
             });
         }
         let (blocked, block_version) = self.model.block(platform, &request.listing_id);
@@ -638,8 +652,11 @@ impl Gate {
             .origin
             .as_deref()
             .and_then(|o| jurisdictions.parse_origin(o).ok());
-        let (mut decision, mut reasons) =
-            decide(used, seller.as_ref(), &codes, origin.as_ref(), today);
+        let claims = ListingClaims {
+            origin: origin.as_ref(),
+            quantity: request.quantity,
+        };
+        let (mut decision, mut reasons) = decide(used, seller.as_ref(), &codes, claims, today);
         if blocked {
             decision = Decision::Deny;
             reasons.insert(
@@ -823,6 +840,33 @@ impl Gate {
             expiry: view.expiry,
         };
         (Some(registered), right)
+    }
+
+    /// What the seller's business received of the code's lot, with the fact's version.
+    fn custody(
+        &self,
+        code: &ParsedCode,
+        business: &str,
+        versions: &mut FactVersions,
+        watch: &mut Watch,
+    ) -> Custody {
+        let (Some(gtin), Some(lot)) = (code.gtin(), code.lot()) else {
+            return Custody::NoLot;
+        };
+        let Some(lot_key) = crate::epcis::ids::lot_key(&format!(
+            "{}/01/{gtin}/10/{}",
+            crate::epcis::ids::GS1_HOST,
+            crate::codes::percent_encode(lot)
+        )) else {
+            return Custody::NoLot;
+        };
+        let view = self.model.custody(business, &lot_key);
+        versions.custody.push(view.version);
+        watch.custody.push((business.to_string(), lot_key));
+        Custody::Received {
+            receipts: view.receipts,
+            units: view.units,
+        }
     }
 
     /// A stored decision of this platform, with where it stands now.

@@ -19,6 +19,7 @@ use hashbrown::{Equivalent, HashMap, HashTable};
 use crate::codes::Level;
 use crate::codes::facts::{self as code_facts, Authorisation, CodeFacts, CodeState};
 use crate::db::DbConnection;
+use crate::epcis::facts::{self as custody_facts, CustodyFacts};
 use crate::facts::{Fact, Projection, RecordedChange, changes_since, latest_seq};
 use crate::identity::facts::{self as seller_facts, SellerFacts};
 
@@ -132,6 +133,24 @@ struct AuthEntry {
     version: i64,
 }
 
+/// What a business received of a lot.
+#[derive(Debug, Clone, Copy)]
+struct CustodyEntry {
+    receipts: i64,
+    units: Option<f64>,
+    version: i64,
+}
+
+/// A business's custody of a lot as a decision reads it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CustodyView {
+    /// Events by which it received (some of) the lot.
+    pub receipts: i64,
+    /// Units received, when every receipt counts them.
+    pub units: Option<f64>,
+    pub version: i64,
+}
+
 #[derive(Debug, Clone, Copy)]
 struct BlockEntry {
     blocked: bool,
@@ -194,6 +213,8 @@ pub struct GateModel {
     shops: RwLock<HashMap<Scoped, ShopEntry>>,
     rights: RwLock<HashMap<Box<str>, AuthEntry>>,
     blocks: RwLock<HashMap<Scoped, BlockEntry>>,
+    /// By (business, lot).
+    custody: RwLock<HashMap<Scoped, CustodyEntry>>,
     blocked_listings: Box<BlockedListings>,
     /// Other features' read models, followed with this one.
     projections: Vec<Arc<dyn Projection>>,
@@ -245,6 +266,7 @@ impl GateModel {
             shops: RwLock::default(),
             rights: RwLock::default(),
             blocks: RwLock::default(),
+            custody: RwLock::default(),
             blocked_listings,
             projections: Vec::new(),
             following: tokio::sync::Mutex::new(()),
@@ -350,6 +372,19 @@ impl GateModel {
                     (platform.into(), listing.into()),
                     BlockEntry {
                         blocked: true,
+                        version: seq,
+                    },
+                );
+            }
+        }
+        {
+            let mut custody = write(&self.custody);
+            for facts in custody_facts::all_custody(conn)? {
+                custody.insert(
+                    (facts.business.into(), facts.lot.into()),
+                    CustodyEntry {
+                        receipts: facts.receipts,
+                        units: facts.units,
                         version: seq,
                     },
                 );
@@ -538,6 +573,22 @@ impl GateModel {
             .map_or((false, self.absent()), |b| (b.blocked, b.version))
     }
 
+    /// What a business received of a lot (`/01/{gtin}/10/{lot}`), with the fact's version.
+    pub fn custody(&self, business: &str, lot: &str) -> CustodyView {
+        read(&self.custody).get(&Pair(business, lot)).map_or(
+            CustodyView {
+                receipts: 0,
+                units: None,
+                version: self.absent(),
+            },
+            |c| CustodyView {
+                receipts: c.receipts,
+                units: c.units,
+                version: c.version,
+            },
+        )
+    }
+
     /// Applies recorded changes (in sequence order), reading each named fact anew.
     pub fn apply(
         &self,
@@ -613,6 +664,18 @@ impl GateModel {
                     write(&self.blocks).insert(
                         (platform.as_str().into(), listing.as_str().into()),
                         BlockEntry { blocked, version },
+                    );
+                }
+                Fact::Custody { business, lot } => {
+                    let found: Option<CustodyFacts> =
+                        custody_facts::custody_of(conn, business, lot)?;
+                    write(&self.custody).insert(
+                        (business.as_str().into(), lot.as_str().into()),
+                        CustodyEntry {
+                            receipts: found.as_ref().map_or(0, |f| f.receipts),
+                            units: found.and_then(|f| f.units),
+                            version,
+                        },
                     );
                 }
                 Fact::Links(_) => {}

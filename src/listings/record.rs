@@ -30,6 +30,11 @@ pub fn content_hash(request: &ListingRequest) -> String {
         Some(origin) => field(&mut hash, origin.as_bytes()),
         None => hash.update([0xff]),
     }
+    // Only when given, so that listings without a quantity keep their hashes.
+    if let Some(quantity) = request.quantity {
+        field(&mut hash, b"quantity");
+        hash.update(quantity.to_le_bytes());
+    }
     HEXLOWER.encode(&hash.finalize())
 }
 
@@ -43,6 +48,8 @@ pub struct FactVersions {
     /// Every look-up key of every readable code, with its version.
     pub codes: Vec<(String, i64)>,
     pub rights: Vec<i64>,
+    /// Versions of the custody facts read (one per code that needed a chain step).
+    pub custody: Vec<i64>,
     pub block: i64,
     /// When the decision would change with time alone (verification or a right ending, a
     /// product expiring), if ever.
@@ -81,6 +88,13 @@ pub fn replay_key(
         hash.update(version.to_le_bytes());
     }
     hash.update(facts.block.to_le_bytes());
+    // Absent for decisions that read no custody, so their keys stay as they were.
+    if !facts.custody.is_empty() {
+        hash.update((facts.custody.len() as u64).to_le_bytes());
+        for version in &facts.custody {
+            hash.update(version.to_le_bytes());
+        }
+    }
     hash.update(
         facts
             .horizon
@@ -207,6 +221,7 @@ mod tests {
             title: title.into(),
             codes: vec!["a".into(), "b".into()],
             origin: None,
+            quantity: None,
         }
     }
 

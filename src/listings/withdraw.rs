@@ -54,8 +54,9 @@ impl Subscriber for Withdrawals {
                     store::in_force_for_listing(conn, platform, listing)?,
                     serde_json::json!({ "listing_id": listing }),
                 ),
-                // A batch only registers codes: it takes nothing away.
-                Fact::CodeBatch(_) | Fact::Links(_) => continue,
+                // A batch only registers codes, custody only grows, links decide nothing:
+                // nothing taken away.
+                Fact::CodeBatch(_) | Fact::Custody { .. } | Fact::Links(_) => continue,
             };
             withdrawn += withdraw(conn, now, affected, reason, &cause)?;
         }

@@ -35,6 +35,8 @@ pub struct Watch {
     pub unregistered: bool,
     /// Keys under which distributor rights were looked up.
     pub right_keys: Vec<String>,
+    /// (business, lot) pairs whose custody was read.
+    pub custody: Vec<(String, String)>,
 }
 
 impl Watch {
@@ -53,6 +55,9 @@ impl Watch {
             Fact::Links(_) => false,
             Fact::Block { platform, listing } => {
                 *platform == row.platform_id && *listing == row.listing_id
+            }
+            Fact::Custody { business, lot } => {
+                self.custody.iter().any(|(b, l)| b == business && l == lot)
             }
         }
     }

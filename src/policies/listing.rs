@@ -21,6 +21,8 @@ struct RuleFields {
     business_lines: Option<Vec<String>>,
     allow_expired: Option<bool>,
     unregistered_code: Option<String>,
+    custody: Option<String>,
+    not_in_chain_of_custody: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -59,6 +61,34 @@ pub struct AttestationPolicy {
     pub valid_days: u32,
 }
 
+/// What a seller that does not own a code must show to list it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CustodyRule {
+    /// The owner's distributor authorisation suffices.
+    Authorisation,
+    /// A step of the lot's chain of custody: the seller's business received the lot
+    /// (EPCIS events), directly or inside a container.
+    Chain,
+}
+
+impl CustodyRule {
+    fn parse(text: &str) -> Option<Self> {
+        match text {
+            "authorisation" => Some(CustodyRule::Authorisation),
+            "chain" => Some(CustodyRule::Chain),
+            _ => None,
+        }
+    }
+}
+
+fn outcome(text: &str) -> Outcome {
+    if text == "deny" {
+        Outcome::Deny
+    } else {
+        Outcome::Review
+    }
+}
+
 /// The rules in force for one category, inheritance resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CategoryRule {
@@ -71,6 +101,9 @@ pub struct CategoryRule {
     pub business_lines: Vec<String>,
     pub allow_expired: bool,
     pub unregistered_code: Outcome,
+    pub custody: CustodyRule,
+    /// What a listing whose seller is missing from the lot's chain yields.
+    pub not_in_chain_of_custody: Outcome,
 }
 
 #[derive(Debug, Clone)]
@@ -133,13 +166,26 @@ impl ListingPolicy {
                     format!("{bad:?} is not a VSIC code prefix (1–5 digits)"),
                 ));
             }
-            if let Some(u) = &fields.unregistered_code
-                && u != "deny"
-                && u != "review"
+            for (name, value) in [
+                ("unregistered_code", &fields.unregistered_code),
+                ("not_in_chain_of_custody", &fields.not_in_chain_of_custody),
+            ] {
+                if let Some(u) = value
+                    && u != "deny"
+                    && u != "review"
+                {
+                    return Err(err(
+                        format!("{key}.{name}"),
+                        format!("{u:?} is not deny or review"),
+                    ));
+                }
+            }
+            if let Some(c) = &fields.custody
+                && CustodyRule::parse(c).is_none()
             {
                 return Err(err(
-                    format!("{key}.unregistered_code"),
-                    format!("{u:?} is not deny or review"),
+                    format!("{key}.custody"),
+                    format!("{c:?} is not authorisation or chain"),
                 ));
             }
             Ok(())
@@ -166,6 +212,16 @@ impl ListingPolicy {
                 Some(_) => Outcome::Review,
                 None => return Err(missing("unregistered_code")),
             },
+            custody: d
+                .custody
+                .as_deref()
+                .and_then(CustodyRule::parse)
+                .ok_or_else(|| missing("custody"))?,
+            not_in_chain_of_custody: d
+                .not_in_chain_of_custody
+                .as_deref()
+                .map(outcome)
+                .ok_or_else(|| missing("not_in_chain_of_custody"))?,
         };
         for (id, fields) in &parsed.categories {
             let key = format!("categories.{id}");
@@ -235,11 +291,13 @@ impl ListingPolicy {
                     rule.allow_expired = v;
                 }
                 if let Some(v) = &f.unregistered_code {
-                    rule.unregistered_code = if v == "deny" {
-                        Outcome::Deny
-                    } else {
-                        Outcome::Review
-                    };
+                    rule.unregistered_code = outcome(v);
+                }
+                if let Some(v) = f.custody.as_deref().and_then(CustodyRule::parse) {
+                    rule.custody = v;
+                }
+                if let Some(v) = &f.not_in_chain_of_custody {
+                    rule.not_in_chain_of_custody = outcome(v);
                 }
             }
             rule.category = id.clone();
@@ -366,6 +424,9 @@ mod tests {
         assert_eq!(normalise_category(" Food . Fresh "), "food.fresh");
         assert_eq!(normalise_category("home  and-garden"), "home_and_garden");
         assert_eq!(p.rule("electronics").schemes, vec!["gs1"]);
+        assert_eq!(p.rule("food.fresh").custody, CustodyRule::Chain);
+        assert_eq!(p.rule("food").not_in_chain_of_custody, Outcome::Review);
+        assert_eq!(p.rule("cosmetics").custody, CustodyRule::Authorisation);
     }
 
     #[test]
@@ -395,6 +456,11 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("cycle"), "{e}");
+        let bad = SHIPPED.replace("custody = \"chain\"", "custody = \"trust\"");
+        let e = ListingPolicy::parse("l.toml", &bad)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("categories.food.custody"), "{e}");
         let bad = SHIPPED.replace(
             "default_category = \"general\"",
             "default_category = \"misc\"",

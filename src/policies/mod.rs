@@ -15,7 +15,8 @@ pub use jurisdictions::{
     ALL_PROVINCES, FormerProvince, Jurisdictions, Origin, Province, ProvinceScope,
 };
 pub use listing::{
-    AttestationPolicy, CategoryRule, ListingPolicy, Outcome, ScanPolicy, normalise_category,
+    AttestationPolicy, CategoryRule, CustodyRule, ListingPolicy, Outcome, ScanPolicy,
+    normalise_category,
 };
 pub use verification::{KindRule, Proof, SELLER_KINDS, VerificationPolicy};
 

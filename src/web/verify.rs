@@ -186,6 +186,70 @@ struct CodePage {
     report_link: String,
     /// The product is known through this many registered lots and items.
     known_by_lots: Option<i64>,
+    /// The lot's chain of custody, oldest step first (empty: no event names the lot).
+    chain: Vec<ChainLine>,
+    /// The chain as JSON (`/v1/lots/{gtin}/{lot}/custody`), for a lot.
+    custody_link: Option<String>,
+}
+
+/// One step of a lot's chain as the page shows it.
+struct ChainLine {
+    date: String,
+    step: String,
+    from: String,
+    to: String,
+    quantity: String,
+}
+
+/// The holders of a step (owning or possessing parties), by name and province; a party
+/// tracegate does not know as such.
+fn holders(parties: &[crate::epcis::PartyView], lang: Language) -> String {
+    let names: Vec<String> = parties
+        .iter()
+        .filter(|p| p.party_type != "location")
+        .map(|p| match (&p.name, &p.province) {
+            (Some(name), Some(province)) => format!("{name} ({province})"),
+            (Some(name), None) => name.clone(),
+            _ if lang == Language::Vi => "Bên chưa được tracegate biết".to_string(),
+            _ => "A party unknown to tracegate".to_string(),
+        })
+        .collect();
+    if names.is_empty() {
+        "—".to_string()
+    } else {
+        names.join(", ")
+    }
+}
+
+fn chain_lines(custody: &crate::epcis::Custody, lang: Language) -> Vec<ChainLine> {
+    custody
+        .steps
+        .iter()
+        .map(|step| ChainLine {
+            date: date(&step.event_time.date_naive().to_string(), lang),
+            step: step
+                .biz_step
+                .clone()
+                .unwrap_or_else(|| step.event_type.clone())
+                .replace('_', " "),
+            from: holders(&step.sources, lang),
+            to: holders(&step.destinations, lang),
+            quantity: match (step.quantity, &step.uom) {
+                (Some(q), Some(uom)) => format!("{q} {uom}"),
+                (Some(q), None) => format!("{q}"),
+                (None, _) => "—".to_string(),
+            },
+        })
+        .collect()
+}
+
+/// The custody address of a parsed code's lot, when it names one.
+fn custody_path(parsed: &ParsedCode) -> Option<String> {
+    let (gtin, lot) = (parsed.gtin()?, parsed.lot()?);
+    Some(format!(
+        "/v1/lots/{gtin}/{}/custody",
+        crate::codes::percent_encode(lot)
+    ))
 }
 
 /// The reader's language: `?lang=` first, then the cookie the switch sets, then the
@@ -346,7 +410,7 @@ fn owner_shown(owner_code: &str) -> String {
 }
 
 /// The verified business behind an owner code: (name, province code).
-type OwnerFacts = crate::identity::facts::BusinessFacts;
+type OwnerFacts = crate::identity::facts::OwnerBusiness;
 
 /// tracegate's links for one registered level, then the links its issuer or owner added.
 fn level_links(
@@ -448,6 +512,21 @@ fn level_links(
             Some("image/svg+xml"),
         ),
     ];
+    // A lot (or an item of it) has a chain of custody: the EPCIS events that name it.
+    if level.level >= Level::Lot
+        && let Some(custody) = custody_path(parsed)
+    {
+        links.push(ours(
+            vocabulary::TRACEABILITY,
+            format!("{base}{custody}"),
+            if vi {
+                "Hành trình của lô hàng (sự kiện EPCIS)".into()
+            } else {
+                "Chain of custody of this lot (EPCIS events)".into()
+            },
+            Some("application/json"),
+        ));
+    }
     links.extend(level.links.iter().filter_map(|row| {
         Some(Link {
             link_type: LinkType::parse(&row.link_type)?,
@@ -1233,6 +1312,25 @@ pub async fn verify(
         CodeState::Recalled => "recalled",
         _ => "active",
     };
+    let custody = match (parsed.gtin(), parsed.lot()) {
+        (Some(gtin), Some(lot)) => {
+            let (shared, gtin, lot) = (state.clone(), gtin.to_string(), lot.to_string());
+            Some(
+                state
+                    .blocking(move || {
+                        crate::epcis::Epcis {
+                            pool: &shared.pool,
+                            clock: shared.clock.as_ref(),
+                            facts: &shared.facts,
+                        }
+                        .custody(&gtin, &lot)
+                        .map_err(AppError::from)
+                    })
+                    .await?,
+            )
+        }
+        _ => None,
+    };
     let mut response = page(
         &req,
         StatusCode::OK,
@@ -1258,6 +1356,11 @@ pub async fn verify(
             qr_path: format!("/qr.svg?{}", query("code", written(&shown_key))),
             report_link: format!("/report?{}", query("code", written(&row.code_key))),
             known_by_lots: facts.lots,
+            chain: custody
+                .as_ref()
+                .map(|c| chain_lines(c, lang.0))
+                .unwrap_or_default(),
+            custody_link: custody_path(&parsed),
         },
     )?;
     if shown_key.starts_with('/') {

@@ -138,6 +138,10 @@ const RULES: &[Rule] = &[
     only("POST", "/v1/codes/links", CODE_MANAGERS),
     only("GET", "/v1/codes/links", CODE_MANAGERS),
     only("DELETE", "/v1/codes/links/{id}", CODE_MANAGERS),
+    // Issuers with `epcis:capture` and sellers (whose business must then be verified).
+    only("POST", "/v1/epcis/capture", CODE_MANAGERS),
+    only("GET", "/v1/epcis/events", SIGNED_IN),
+    public("GET", "/v1/lots/{gtin}/{lot}/custody"),
     public("GET", "/.well-known/gs1resolver"),
     only("POST", "/v1/listing-checks", PLATFORMS),
     only("POST", "/v1/listing-checks/batch", PLATFORMS),

@@ -428,4 +428,48 @@ mod import {
         assert!(String::from_utf8_lossy(&bad.stderr).contains("signature"));
     }
     both_backends!(codes_import_registers_a_signed_file_and_refuses_a_bad_signature);
+
+    async fn epcis_import_captures_a_document_once_and_names_bad_events(backend: TestBackend) {
+        let env = TestEnv::new(&backend);
+        let app = TestApp::start(env.config.clone()).await;
+        let file = env.dir.path().join("history.jsonld");
+        std::fs::write(
+            &file,
+            include_str!("../fixtures/epcis/Example_9.6.1-ObjectEvent.jsonld"),
+        )
+        .expect("write");
+        let path = file.to_str().expect("utf-8");
+        let first = env.command(&["epcis", "import", path]);
+        assert!(
+            first.status.success(),
+            "{}",
+            String::from_utf8_lossy(&first.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&first.stdout).contains("2 events captured, 0 stored before")
+        );
+        let again = env.command(&["epcis", "import", path]);
+        assert!(
+            String::from_utf8_lossy(&again.stdout).contains("0 events captured, 2 stored before")
+        );
+        assert_eq!(
+            app.count_sql("SELECT COUNT(*) AS n FROM epcis_events")
+                .await,
+            2
+        );
+
+        std::fs::write(
+            &file,
+            include_str!("../fixtures/epcis/Example_9.6.1-ObjectEvent.jsonld")
+                .replace("\"OBSERVE\"", "\"SHOUT\""),
+        )
+        .expect("rewrite");
+        let bad = env.command(&["epcis", "import", path]);
+        assert!(!bad.status.success());
+        let stderr = String::from_utf8_lossy(&bad.stderr);
+        assert!(stderr.contains("epcisBody.eventList[0]"), "{stderr}");
+        assert!(stderr.contains("epcisBody.eventList[1]"), "{stderr}");
+        assert!(stderr.contains("nothing was stored"), "{stderr}");
+    }
+    both_backends!(epcis_import_captures_a_document_once_and_names_bad_events);
 }

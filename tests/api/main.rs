@@ -15,6 +15,7 @@ mod clients;
 mod codes;
 mod contract;
 mod disputes;
+mod epcis;
 mod gate_facts;
 mod http_basics;
 mod idempotency;
