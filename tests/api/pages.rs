@@ -615,6 +615,12 @@ async fn the_home_page_looks_codes_up_and_leads_to_each_door(backend: TestBacken
         assert!(html.contains(door), "{door}: {html}");
     }
 
+    // Both sign-in pages lead to resetting a forgotten password.
+    for login in ["/portal/login", "/console/login"] {
+        let html = app.get(login).await.text().await.expect("html");
+        assert!(html.contains("href=\"/reset-password\""), "{login}: {html}");
+    }
+
     // A code nobody issued (the likeliest fake) offers a way to report it.
     let unknown = app
         .client
