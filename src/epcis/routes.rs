@@ -22,7 +22,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_document_bytes: usize) {
     cfg.service(
         Endpoint::new("/v1/epcis/capture")
             .app_data(web::PayloadConfig::new(max_document_bytes))
-            .post(capture),
+            .post_creating(capture),
     )
     .service(Endpoint::new("/v1/epcis/events").get(events))
     .service(Endpoint::new("/v1/lots/{gtin}/{lot}/custody").get(custody));
