@@ -438,3 +438,12 @@ diesel::table! {
         created_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    identity_holders (national_id_index, place) {
+        national_id_index -> Text,
+        place -> Integer,
+        account_id -> Text,
+        created_at -> Timestamp,
+    }
+}
