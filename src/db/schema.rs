@@ -503,3 +503,12 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(epcis_events, epcis_event_items, epcis_event_parties);
+
+diesel::table! {
+    identity_holders (national_id_index, place) {
+        national_id_index -> Text,
+        place -> Integer,
+        account_id -> Text,
+        created_at -> Timestamp,
+    }
+}

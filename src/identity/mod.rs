@@ -256,6 +256,10 @@ pub enum IdentityError {
     Forbidden(String),
     #[error("too many identity checks did not match; try again in {retry_after_secs} seconds")]
     Locked { retry_after_secs: u64 },
+    /// The citizen ID already backs as many sellers as the policy allows (found while
+    /// saving; the claim is then saved as rejected).
+    #[error("this citizen ID already backs as many seller accounts as allowed")]
+    PersonLimit,
     #[error(transparent)]
     Unavailable(#[from] RegistryUnavailable),
     #[error(transparent)]
@@ -489,10 +493,37 @@ impl Sellers<'_> {
         row: &mut SellerRow,
         entry: NewAuditEntry,
     ) -> Result<(), IdentityError> {
+        self.save_holding(before, row, entry, false)
+    }
+
+    /// [`Self::save`], taking (with `hold`) a place among the sellers the row's citizen ID
+    /// backs in the same transaction; none free is [`IdentityError::PersonLimit`].
+    fn save_holding(
+        &self,
+        before: Option<&SellerRow>,
+        row: &mut SellerRow,
+        entry: NewAuditEntry,
+        hold: bool,
+    ) -> Result<(), IdentityError> {
         let now = self.clock.now();
         row.updated_at = now.naive_utc();
+        let limit = self.policies.verification.max_accounts_per_person;
         let mut conn = self.pool.get()?;
         write_transaction(&mut conn, |conn| {
+            if let (true, Some(index)) = (hold, row.national_id_index.as_deref()) {
+                let placed =
+                    store::take_holder_place(conn, index, &row.account_id, limit, now.naive_utc())
+                        .map_err(|e| match e {
+                            diesel::result::Error::DatabaseError(
+                                diesel::result::DatabaseErrorKind::UniqueViolation,
+                                _,
+                            ) => IdentityError::PersonLimit,
+                            other => IdentityError::Database(other),
+                        })?;
+                if !placed {
+                    return Err(IdentityError::PersonLimit);
+                }
+            }
             match before {
                 Some(before) => {
                     row.version = before.version + 1;
@@ -570,9 +601,7 @@ impl Sellers<'_> {
             Some("person_suspended")
         } else if others
             .iter()
-            .filter(|(_, kind, _, identity)| {
-                kind == &row.kind && identity == Step::Verified.as_str()
-            })
+            .filter(|(_, _, _, identity)| identity == Step::Verified.as_str())
             .count()
             >= limit
         {
@@ -614,7 +643,26 @@ impl Sellers<'_> {
         };
         let entry = NewAuditEntry::new(actor(account_id), action, actor(account_id))
             .details(serde_json::json!({ "national_id": id.masked(), "reason": reason }));
-        self.save(before.as_ref(), &mut row, entry)?;
+        match self.save_holding(before.as_ref(), &mut row, entry, reason.is_none()) {
+            Ok(()) => {}
+            Err(IdentityError::PersonLimit) => {
+                // Another account took the last place while this one was checked.
+                let reason = "national_id_in_use";
+                row.identity_status = Step::Rejected.as_str().into();
+                row.identity_reason = Some(reason.into());
+                row.identity_verified_at = before.as_ref().and_then(|b| b.identity_verified_at);
+                row.verification_expires_at =
+                    before.as_ref().and_then(|b| b.verification_expires_at);
+                let entry = NewAuditEntry::new(
+                    actor(account_id),
+                    "seller.identity_rejected",
+                    actor(account_id),
+                )
+                .details(serde_json::json!({ "national_id": id.masked(), "reason": reason }));
+                self.save(before.as_ref(), &mut row, entry)?;
+            }
+            Err(other) => return Err(other),
+        }
         Ok(view_of(
             &row,
             now.naive_utc(),
@@ -763,9 +811,11 @@ impl Sellers<'_> {
             before.national_id_index.as_deref().unwrap_or_default(),
             account_id,
         )?;
+        // Counted across every kind of seller: one person backs at most the policy's
+        // number of sellers, whichever kinds they are.
         let in_use = others
             .iter()
-            .filter(|(_, k, _, identity)| k == kind.as_str() && identity == Step::Verified.as_str())
+            .filter(|(_, _, _, identity)| identity == Step::Verified.as_str())
             .count()
             >= self.policies.verification.max_accounts_per_person as usize;
         let record = self.registers.business.lookup(&key)?;

@@ -43,6 +43,7 @@ impl From<IdentityError> for AppError {
             IdentityError::Conflict(detail) => AppError::conflict(detail),
             IdentityError::NotFound(detail) => AppError::not_found(detail),
             IdentityError::Forbidden(detail) => AppError::forbidden(detail),
+            e @ IdentityError::PersonLimit => AppError::conflict(e.to_string()),
             e @ IdentityError::Locked { retry_after_secs } => AppError::TooManyRequests {
                 retry_after_secs,
                 detail: e.to_string(),

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
-use crate::db::schema::{binding_codes, seller_bindings, sellers};
+use crate::db::schema::{binding_codes, identity_holders, seller_bindings, sellers};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = sellers)]
@@ -275,4 +275,49 @@ pub fn revoke_binding(
         .select(BindingRow::as_select())
         .first(conn)
         .optional()
+}
+
+/// Gives `account_id` a place among the sellers the citizen ID behind `index` backs, if
+/// one of the `limit` places is free (or it holds one already). Run inside the saving
+/// transaction: two accounts taking the last place at once collide on the primary key.
+pub fn take_holder_place(
+    conn: &mut DbConnection,
+    index: &str,
+    account_id: &str,
+    limit: u32,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let held: Option<String> = identity_holders::table
+        .filter(identity_holders::account_id.eq(account_id))
+        .select(identity_holders::national_id_index)
+        .first(conn)
+        .optional()?;
+    match held {
+        Some(held) if held == index => return Ok(true),
+        // Verified again with another ID (after an officer's correction): the old place goes.
+        Some(_) => {
+            diesel::delete(
+                identity_holders::table.filter(identity_holders::account_id.eq(account_id)),
+            )
+            .execute(conn)?;
+        }
+        None => {}
+    }
+    let taken: Vec<i32> = identity_holders::table
+        .filter(identity_holders::national_id_index.eq(index))
+        .select(identity_holders::place)
+        .load(conn)?;
+    let limit = i32::try_from(limit).unwrap_or(i32::MAX);
+    let Some(free) = (0..limit).find(|place| !taken.contains(place)) else {
+        return Ok(false);
+    };
+    diesel::insert_into(identity_holders::table)
+        .values((
+            identity_holders::national_id_index.eq(index),
+            identity_holders::place.eq(free),
+            identity_holders::account_id.eq(account_id),
+            identity_holders::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(true)
 }

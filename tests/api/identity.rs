@@ -697,3 +697,51 @@ async fn identity_checks_that_do_not_match_are_throttled(backend: TestBackend) {
     assert_eq!(view["identity"]["status"], "verified");
 }
 both_backends!(identity_checks_that_do_not_match_are_throttled);
+
+async fn one_person_backs_one_seller_whatever_its_kind(backend: TestBackend) {
+    let (_env, app) = TestApp::spawn(&backend).await;
+    let (_, first) = verified_person(&app, AN).await;
+    let me: Value = app.get_as("/v1/me", &first).await.json().await.expect("me");
+    // The first account went on to prove a household business.
+    app.execute_sql(&format!(
+        "UPDATE sellers SET kind = 'household_business' WHERE account_id = '{}'",
+        me["id"].as_str().expect("id")
+    ))
+    .await;
+    let second = seller_token(&app).await;
+    let view: Value = submit_identity(&app, &second, AN)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(view["identity"]["status"], "rejected", "{view}");
+    assert_eq!(view["identity"]["reason"], "national_id_in_use");
+}
+both_backends!(one_person_backs_one_seller_whatever_its_kind);
+
+async fn accounts_sending_one_id_at_once_are_verified_once(backend: TestBackend) {
+    let (_env, app) = TestApp::spawn(&backend).await;
+    let mut tokens = Vec::new();
+    for _ in 0..8 {
+        tokens.push(seller_token(&app).await);
+    }
+    let claims = tokens.iter().map(|token| async {
+        let view: Value = submit_identity(&app, token, AN)
+            .await
+            .json()
+            .await
+            .expect("json");
+        view["identity"]["status"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    });
+    let statuses = futures_util::future::join_all(claims).await;
+    let verified = statuses.iter().filter(|s| *s == "verified").count();
+    assert_eq!(verified, 1, "{statuses:?}");
+    let holders = app
+        .count_sql("SELECT COUNT(*) AS n FROM identity_holders")
+        .await;
+    assert_eq!(holders, 1);
+}
+both_backends!(accounts_sending_one_id_at_once_are_verified_once);
