@@ -13,6 +13,7 @@ use utoipa::{Modify, OpenApi, PartialSchema};
 use crate::clients::ClientKind;
 use crate::error::{AppError, PROBLEM_JSON, Problem};
 use crate::http::idempotency;
+use crate::policies::Policies;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -437,7 +438,38 @@ fn merged_object(
     }
 }
 
-/// The document as served.
-pub fn document() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+/// The document as served: the values the loaded policies accept (dispute kinds, claims
+/// and offers) are stated as enums, so the document says what the handlers check.
+pub fn document(policies: &Policies) -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    let disputes = &policies.disputes;
+    let kinds: Vec<serde_json::Value> = disputes.kinds.keys().map(|k| k.as_str().into()).collect();
+    let claims: Vec<serde_json::Value> =
+        disputes.claims.iter().map(|c| c.as_str().into()).collect();
+    let mut offers = vec![serde_json::Value::Null, "none".into()];
+    offers.extend(claims.iter().cloned());
+    let Some(components) = doc.components.as_mut() else {
+        return doc;
+    };
+    for name in ["CaseInput", "PlatformFiling", "DirectFiling"] {
+        if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(name) {
+            restrict(object, "kind", &kinds);
+            restrict(object, "claim", &claims);
+        }
+    }
+    if let Some(RefOr::T(Schema::OneOf(actions))) = components.schemas.get_mut("ActionInput") {
+        for item in &mut actions.items {
+            if let RefOr::T(Schema::Object(object)) = item {
+                restrict(object, "offer", &offers);
+            }
+        }
+    }
+    doc
+}
+
+/// Sets the values a string property may take, when the object has it.
+fn restrict(object: &mut Object, property: &str, values: &[serde_json::Value]) {
+    if let Some(RefOr::T(Schema::Object(field))) = object.properties.get_mut(property) {
+        field.enum_values = Some(values.to_vec());
+    }
 }

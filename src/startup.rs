@@ -358,8 +358,8 @@ pub async fn migrate(pool: &DbPool) -> Result<Vec<String>, StartupError> {
 fn http_server(state: AppState, listener: TcpListener) -> Result<Server, StartupError> {
     let server_config = state.config.server.clone();
     let metrics = web::Data::from(state.metrics.clone());
+    let docs = openapi::document(&state.policies);
     let data = web::Data::new(state);
-    let docs = openapi::document();
     let address = listener
         .local_addr()
         .map(|a| a.to_string())

@@ -281,6 +281,24 @@ pub async fn queue(
 ) -> Result<web::Json<DisputeList>, AppError> {
     let scope = ProvinceScope::from_codes(&caller.provinces);
     let query = query.into_inner();
+    // PostgreSQL refuses a NUL inside text: no filter with a control character reaches it.
+    for (field, value) in [
+        ("status", &query.status),
+        ("province", &query.province),
+        ("kind", &query.kind),
+        ("assignee", &query.assignee),
+        ("cursor", &query.cursor),
+    ] {
+        if value
+            .as_deref()
+            .is_some_and(|v| v.chars().any(char::is_control))
+        {
+            return Err(AppError::invalid(
+                field,
+                "must not contain control characters",
+            ));
+        }
+    }
     let (disputes, next_cursor) =
         with_disputes(&state, move |d| d.queue(&scope, &caller.account_id, &query)).await?;
     Ok(web::Json(DisputeList {

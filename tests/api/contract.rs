@@ -295,6 +295,20 @@ async fn every_operation_documents_its_errors(backend: TestBackend) {
         "webhooks: {}",
         doc["webhooks"]
     );
+    // The policy's values, as the handlers accept them.
+    let filing = &doc["components"]["schemas"]["PlatformFiling"]["properties"];
+    assert!(
+        filing["kind"]["enum"]
+            .as_array()
+            .is_some_and(|k| k.iter().any(|v| v == "counterfeit")),
+        "{filing}"
+    );
+    assert!(
+        filing["claim"]["enum"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|v| v == "refund")),
+        "{filing}"
+    );
     let reasons = doc["components"]["schemas"]["ReasonCode"]["enum"]
         .as_array()
         .expect("reason codes");
