@@ -257,6 +257,18 @@ fn cbv_term(value: &str, web: &str, urn: &str) -> String {
         .to_string()
 }
 
+/// Whether any string (or key) anywhere in `value` holds a control character.
+fn has_control_character(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.chars().any(char::is_control),
+        Value::Array(items) => items.iter().any(has_control_character),
+        Value::Object(object) => object
+            .iter()
+            .any(|(k, v)| k.chars().any(char::is_control) || has_control_character(v)),
+        _ => false,
+    }
+}
+
 /// The first string anywhere in `value` holding a control character, by its field.
 fn control_character(value: &Value, field: &str) -> Option<String> {
     match value {
@@ -295,13 +307,18 @@ pub fn read(document: &Value) -> Result<Vec<CapturedEvent>, DocumentError> {
             format!("at most {MAX_EVENTS} events per document; send more documents"),
         )]));
     }
-    for error in validator.iter_errors(document) {
-        let field = field_of_pointer(error.instance_path().as_str());
-        if !errors.iter().any(|e| e.field == field) {
-            errors.push(FieldError::new(field, error.to_string()));
+    // Collecting errors costs more than checking: only a document that fails collects them.
+    if !validator.is_valid(document) {
+        for error in validator.iter_errors(document) {
+            let field = field_of_pointer(error.instance_path().as_str());
+            if !errors.iter().any(|e| e.field == field) {
+                errors.push(FieldError::new(field, error.to_string()));
+            }
         }
     }
-    if let Some(field) = control_character(document, "") {
+    if has_control_character(document)
+        && let Some(field) = control_character(document, "")
+    {
         errors.push(FieldError::new(
             field.trim_start_matches('.'),
             "must not contain control characters",

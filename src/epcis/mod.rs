@@ -616,11 +616,22 @@ fn receipts(
     containers_needed.sort_unstable();
     containers_needed.dedup();
     let contents = store::contents_of(conn, &containers_needed)?;
+    // Holding destinations by event, looked up once each.
+    let mut destinations: HashMap<&str, Vec<&PartyRow>> = HashMap::new();
+    for party in parties
+        .iter()
+        .filter(|p| p.role == "destination" && is_holder(&p.party_type))
+    {
+        destinations
+            .entry(party.event_hash.as_str())
+            .or_default()
+            .push(party);
+    }
     for event in events {
-        let receivers: Vec<&str> = parties
-            .iter()
-            .filter(|p| p.event_hash == event.hash && p.role == "destination")
-            .filter(|p| is_holder(&p.party_type))
+        let receivers: Vec<&str> = destinations
+            .get(event.hash.as_str())
+            .into_iter()
+            .flatten()
             .filter_map(|p| p.business_code.as_deref())
             .filter(|b| !by_self(b, actor))
             .collect();
