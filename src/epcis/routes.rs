@@ -298,7 +298,7 @@ impl EventQuery {
 /// `EPCISQueryDocument`; a `Link: <…>; rel="next"` header leads to the next page.
 #[utoipa::path(get, path = "/v1/epcis/events", tag = "epcis", params(EventQuery), security(("bearer" = [])),
     responses(
-        (status = 200, description = "An EPCISQueryDocument", body = serde_json::Value),
+        (status = 200, description = "An EPCISQueryDocument", body = serde_json::Value, content_type = "application/ld+json"),
         (status = 400, description = "A parameter that cannot be read, named", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
     ))]

@@ -4,7 +4,7 @@
 //!
 //! Needs `openapi-python-client` (`pip install openapi-python-client`, done by `.ci/run`),
 //! with the `python` of the same environment beside it; set
-//! `TRACEGATE_OPENAPI_PYTHON_CLIENT` to its path when it is not on `PATH`. Without it the
+//! `TRACEGATE_TEST_OPENAPI_PYTHON_CLIENT` to its path when it is not on `PATH`. Without it the
 //! test is skipped, and fails under CI.
 
 use std::path::{Path, PathBuf};
@@ -19,7 +19,7 @@ use crate::helpers::{TestApp, TestBackend, skip};
 
 /// The generator and the Python that has its dependencies (httpx, attrs).
 fn generator() -> Option<(String, PathBuf)> {
-    let program = std::env::var("TRACEGATE_OPENAPI_PYTHON_CLIENT")
+    let program = std::env::var("TRACEGATE_TEST_OPENAPI_PYTHON_CLIENT")
         .unwrap_or_else(|_| "openapi-python-client".into());
     let works = Command::new(&program)
         .arg("--version")

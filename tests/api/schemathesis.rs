@@ -3,7 +3,7 @@
 //! document does not list, and any answer that does not match its documented schema or
 //! media type. Bounded: 25 examples per operation, a fixed seed.
 //!
-//! Needs `st` (`pip install schemathesis`, done by `.ci/run`); set `TRACEGATE_SCHEMATHESIS`
+//! Needs `st` (`pip install schemathesis`, done by `.ci/run`); set `TRACEGATE_TEST_SCHEMATHESIS`
 //! to its path when it is not on `PATH`. Without it the test is skipped, and fails under CI.
 
 use std::process::Command;
@@ -19,7 +19,7 @@ use crate::helpers::{TestApp, TestBackend, skip};
 const CHECKS: &str = "not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance";
 
 fn schemathesis() -> Option<String> {
-    let program = std::env::var("TRACEGATE_SCHEMATHESIS").unwrap_or_else(|_| "st".into());
+    let program = std::env::var("TRACEGATE_TEST_SCHEMATHESIS").unwrap_or_else(|_| "st".into());
     let works = Command::new(&program)
         .arg("--version")
         .output()
