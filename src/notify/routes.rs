@@ -190,6 +190,16 @@ pub async fn list(
     if !(1..=200).contains(&limit) {
         return Err(AppError::invalid("limit", "must be between 1 and 200"));
     }
+    // A cursor is a message id; PostgreSQL refuses a NUL inside text.
+    if before
+        .as_deref()
+        .is_some_and(|b| b.chars().any(char::is_control))
+    {
+        return Err(AppError::invalid(
+            "before",
+            "must not contain control characters",
+        ));
+    }
     let messages = state
         .db(move |conn| {
             Ok(outbox::list(

@@ -295,5 +295,14 @@ async fn admins_see_dead_messages_and_put_them_back(backend: TestBackend) {
         .get_as("/v1/admin/outbox?limit=0", &admin.access_token)
         .await;
     assert_eq!(bad.status(), 422);
+    let bad = app
+        .get_as("/v1/admin/outbox?before=%00x", &admin.access_token)
+        .await;
+    assert_eq!(
+        bad.status(),
+        422,
+        "a NUL in the cursor is refused, not a 500"
+    );
+    assert_eq!(problem(bad).await["errors"][0]["field"], "before");
 }
 both_backends!(admins_see_dead_messages_and_put_them_back);
