@@ -468,12 +468,13 @@ diesel::table! {
         biz_location -> Nullable<Text>,
         captured_by -> Text,
         body -> Text,
+        seq -> BigInt,
     }
 }
 
 diesel::table! {
-    epcis_event_items (event_hash, role, item) {
-        event_hash -> Text,
+    epcis_event_items (event_seq, role, item) {
+        event_seq -> BigInt,
         role -> Text,
         item -> Text,
         lot_key -> Nullable<Text>,
@@ -483,8 +484,8 @@ diesel::table! {
 }
 
 diesel::table! {
-    epcis_event_parties (event_hash, role, party_type, party) {
-        event_hash -> Text,
+    epcis_event_parties (event_seq, role, party_type, party) {
+        event_seq -> BigInt,
         role -> Text,
         party_type -> Text,
         party -> Text,

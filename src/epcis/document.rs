@@ -7,7 +7,7 @@
 use std::sync::OnceLock;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::hash::{Prefixes, event_hash_id};
 use super::ids::{self, PartyId};
@@ -221,8 +221,25 @@ pub struct CapturedEvent {
     pub biz_location: Option<String>,
     pub items: Vec<EventItem>,
     pub parties: Vec<EventParty>,
-    /// The event as sent, with `eventID` filled in when absent.
-    pub body: Map<String, Value>,
+    /// The event as sent, as JSON text, with `eventID` filled in when absent and without
+    /// any `recordTime` (the repository sets it: [`CapturedEvent::stored_body`]).
+    pub body: String,
+}
+
+impl CapturedEvent {
+    /// The event's JSON as stored: as sent, with its record time. Taken from the event, so
+    /// that a document of many events is not held twice.
+    pub fn stored_body(&mut self, record_time: &str) -> String {
+        let mut body = std::mem::take(&mut self.body);
+        body.pop(); // the closing brace
+        if body.len() > 1 {
+            body.push(',');
+        }
+        body.push_str("\"recordTime\":");
+        body.push_str(&Value::String(record_time.to_string()).to_string());
+        body.push('}');
+        body
+    }
 }
 
 /// `/epcisBody/eventList/3/bizStep` as `epcisBody.eventList[3].bizStep`.
@@ -257,14 +274,24 @@ fn cbv_term(value: &str, web: &str, urn: &str) -> String {
         .to_string()
 }
 
+/// Whether `text` holds a control character (Unicode's Cc: C0, DEL and C1). Most text is
+/// ASCII, checked a byte at a time; C1 controls exist only outside it.
+fn is_control_text(text: &str) -> bool {
+    if text.is_ascii() {
+        text.bytes().any(|b| b < 0x20 || b == 0x7f)
+    } else {
+        text.chars().any(char::is_control)
+    }
+}
+
 /// Whether any string (or key) anywhere in `value` holds a control character.
 fn has_control_character(value: &Value) -> bool {
     match value {
-        Value::String(s) => s.chars().any(char::is_control),
+        Value::String(s) => is_control_text(s),
         Value::Array(items) => items.iter().any(has_control_character),
         Value::Object(object) => object
             .iter()
-            .any(|(k, v)| k.chars().any(char::is_control) || has_control_character(v)),
+            .any(|(k, v)| is_control_text(k) || has_control_character(v)),
         _ => false,
     }
 }
@@ -307,8 +334,25 @@ pub fn read(document: &Value) -> Result<Vec<CapturedEvent>, DocumentError> {
             format!("at most {MAX_EVENTS} events per document; send more documents"),
         )]));
     }
+    let prefixes = Prefixes::of(document.get("@context"));
+    // The schema check and tracegate's reading of each event are independent: a large
+    // document is read on a few threads at once, the schema checked beside them.
+    let empty = Vec::new();
+    let list = events.unwrap_or(&empty);
+    let (valid, read) = std::thread::scope(|scope| {
+        let schema =
+            (list.len() >= PARALLEL_FROM).then(|| scope.spawn(|| validator.is_valid(document)));
+        let read = read_events(scope, list, &prefixes);
+        let valid = match schema {
+            Some(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            None => validator.is_valid(document),
+        };
+        (valid, read)
+    });
     // Collecting errors costs more than checking: only a document that fails collects them.
-    if !validator.is_valid(document) {
+    if !valid {
         for error in validator.iter_errors(document) {
             let field = field_of_pointer(error.instance_path().as_str());
             if !errors.iter().any(|e| e.field == field) {
@@ -324,7 +368,7 @@ pub fn read(document: &Value) -> Result<Vec<CapturedEvent>, DocumentError> {
             "must not contain control characters",
         ));
     }
-    let Some(events) = events else {
+    if events.is_none() {
         if errors.is_empty() {
             errors.push(FieldError::new(
                 "epcisBody.eventList",
@@ -332,20 +376,21 @@ pub fn read(document: &Value) -> Result<Vec<CapturedEvent>, DocumentError> {
             ));
         }
         return Err(DocumentError::Invalid(errors));
-    };
-    let prefixes = Prefixes::of(document.get("@context"));
-    let mut captured = Vec::with_capacity(events.len());
-    for (i, event) in events.iter().enumerate() {
-        let at = format!("epcisBody.eventList[{i}]");
-        // The schema reported what is wrong with the event's shape.
-        if errors.iter().any(|e| {
-            e.field == at
-                || e.field.starts_with(&format!("{at}."))
-                || e.field.starts_with(&format!("{at}["))
-        }) {
-            continue;
+    }
+    let mut captured = Vec::with_capacity(read.len());
+    for (i, event) in read.into_iter().enumerate() {
+        // The schema reported what is wrong with the event's shape: that says it better.
+        if !errors.is_empty() {
+            let at = format!("epcisBody.eventList[{i}]");
+            if errors.iter().any(|e| {
+                e.field == at
+                    || e.field.starts_with(&format!("{at}."))
+                    || e.field.starts_with(&format!("{at}["))
+            }) {
+                continue;
+            }
         }
-        match read_event(event, &prefixes, &at) {
+        match event {
             Ok(event) => captured.push(event),
             Err(mut bad) => errors.append(&mut bad),
         }
@@ -355,6 +400,50 @@ pub fn read(document: &Value) -> Result<Vec<CapturedEvent>, DocumentError> {
     } else {
         Err(DocumentError::Invalid(errors))
     }
+}
+
+/// Documents with fewer events are read on the caller's thread alone.
+const PARALLEL_FROM: usize = 512;
+
+/// Every event read, in order, on up to four threads for a large list.
+fn read_events<'scope, 'env>(
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    list: &'env [Value],
+    prefixes: &'env Prefixes,
+) -> Vec<Result<CapturedEvent, Vec<FieldError>>> {
+    let read_from = |start: usize, part: &'env [Value]| {
+        part.iter()
+            .enumerate()
+            .map(|(i, event)| {
+                read_event(
+                    event,
+                    prefixes,
+                    &format!("epcisBody.eventList[{}]", start + i),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    if list.len() < PARALLEL_FROM {
+        return read_from(0, list);
+    }
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 4));
+    let size = list.len().div_ceil(threads);
+    let handles: Vec<_> = list
+        .chunks(size)
+        .enumerate()
+        .skip(1)
+        .map(|(n, part)| scope.spawn(move || read_from(n * size, part)))
+        .collect();
+    let mut read = read_from(0, &list[..size.min(list.len())]);
+    for handle in handles {
+        // A reader that panicked is a defect: resumed here, it is reported as one.
+        read.extend(
+            handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        );
+    }
+    read
 }
 
 fn read_event(
@@ -518,14 +607,26 @@ fn read_event(
         return Err(errors);
     };
     let hash = event_hash_id(object, &prefixes);
-    let mut body = object.clone();
+    // The event's text is written from the document as it is, not from a copy of it.
+    let filled_id = Value::String(hash.clone());
+    let mut fields: std::collections::BTreeMap<&str, &Value> = object
+        .iter()
+        .filter(|(key, _)| *key != "recordTime")
+        .map(|(key, value)| (key.as_str(), value))
+        .collect();
     let event_id = match text("eventID") {
         Some(id) => id.to_string(),
         None => {
-            body.insert("eventID".into(), Value::String(hash.clone()));
+            fields.insert("eventID", &filled_id);
             hash.clone()
         }
     };
+    let body = serde_json::to_string(&fields).map_err(|e| {
+        vec![FieldError::new(
+            at,
+            format!("cannot be stored as JSON: {e}"),
+        )]
+    })?;
     let place = |field: &str| {
         object
             .get(field)

@@ -154,6 +154,13 @@ impl Prefixes {
     }
 }
 
+/// `name=value`, appended (the pre-hash string is built without intermediate strings).
+fn push_field(out: &mut String, name: &str, value: &str) {
+    out.push_str(name);
+    out.push('=');
+    out.push_str(value);
+}
+
 /// `name` followed by each child's string, sorted; nothing when there are none.
 fn sorted_list(out: &mut String, name: &str, mut children: Vec<String>) {
     if children.is_empty() {
@@ -282,7 +289,7 @@ fn ordered_object(
                 _ => Vocabulary::None,
             };
             if let Some(text) = prefixes.scalar(value, vocabulary) {
-                out.push_str(&format!("{field}={text}"));
+                push_field(&mut out, field, &text);
             }
         }
     }
@@ -302,14 +309,14 @@ pub fn prehash(event: &Map<String, Value>, prefixes: &Prefixes) -> String {
     let mut out = String::with_capacity(512);
     let text = |field: &str| event.get(field).and_then(Value::as_str);
     if let Some(kind) = text("type") {
-        out.push_str(&format!("eventType={}", kind.trim()));
+        push_field(&mut out, "eventType", kind.trim());
     }
     if let Some(time) = text("eventTime") {
         let time = canonical_time(time).unwrap_or_else(|| time.trim().to_string());
-        out.push_str(&format!("eventTime={time}"));
+        push_field(&mut out, "eventTime", &time);
     }
     if let Some(offset) = text("eventTimeZoneOffset") {
-        out.push_str(&format!("eventTimeZoneOffset={}", offset.trim()));
+        push_field(&mut out, "eventTimeZoneOffset", offset.trim());
     }
     let epcs = |out: &mut String, field: &str| {
         if let Some(Value::Array(items)) = event.get(field) {
@@ -329,16 +336,13 @@ pub fn prehash(event: &Map<String, Value>, prefixes: &Prefixes) -> String {
                 .map(|q| {
                     let mut s = "quantityElement".to_string();
                     if let Some(class) = q.get("epcClass").and_then(Value::as_str) {
-                        s.push_str(&format!(
-                            "epcClass={}",
-                            prefixes.value(class, Vocabulary::None)
-                        ));
+                        push_field(&mut s, "epcClass", &prefixes.value(class, Vocabulary::None));
                     }
                     if let Some(Value::Number(n)) = q.get("quantity") {
-                        s.push_str(&format!("quantity={}", number(n)));
+                        push_field(&mut s, "quantity", &number(n));
                     }
                     if let Some(uom) = q.get("uom").and_then(Value::as_str) {
-                        s.push_str(&format!("uom={}", uom.trim()));
+                        push_field(&mut s, "uom", uom.trim());
                     }
                     s
                 })
@@ -348,10 +352,11 @@ pub fn prehash(event: &Map<String, Value>, prefixes: &Prefixes) -> String {
     };
     epcs(&mut out, "epcList");
     if let Some(parent) = text("parentID") {
-        out.push_str(&format!(
-            "parentID={}",
-            prefixes.value(parent, Vocabulary::None)
-        ));
+        push_field(
+            &mut out,
+            "parentID",
+            &prefixes.value(parent, Vocabulary::None),
+        );
     }
     epcs(&mut out, "inputEPCList");
     epcs(&mut out, "childEPCs");
@@ -371,7 +376,7 @@ pub fn prehash(event: &Map<String, Value>, prefixes: &Prefixes) -> String {
                 "action" => value.trim().to_string(),
                 _ => prefixes.value(value, vocabulary),
             };
-            out.push_str(&format!("{field}={value}"));
+            push_field(&mut out, field, &value);
         }
     }
     if let Some(Value::Object(persistent)) = event.get("persistentDisposition") {
@@ -392,7 +397,7 @@ pub fn prehash(event: &Map<String, Value>, prefixes: &Prefixes) -> String {
         if let Some(Value::Object(place)) = event.get(field) {
             let mut s = field.to_string();
             if let Some(id) = place.get("id").and_then(Value::as_str) {
-                s.push_str(&format!("id={}", prefixes.value(id, Vocabulary::None)));
+                push_field(&mut s, "id", &prefixes.value(id, Vocabulary::None));
             }
             let mut extensions = Vec::new();
             for (key, value) in place {
@@ -421,13 +426,10 @@ pub fn prehash(event: &Map<String, Value>, prefixes: &Prefixes) -> String {
                 .map(|item| {
                     let mut s = String::new();
                     if let Some(kind) = item.get("type").and_then(Value::as_str) {
-                        s.push_str(&format!("type={}", prefixes.value(kind, vocabulary)));
+                        push_field(&mut s, "type", &prefixes.value(kind, vocabulary));
                     }
                     if let Some(id) = item.get(member).and_then(Value::as_str) {
-                        s.push_str(&format!(
-                            "{member}={}",
-                            prefixes.value(id, Vocabulary::None)
-                        ));
+                        push_field(&mut s, member, &prefixes.value(id, Vocabulary::None));
                     }
                     s
                 })
@@ -492,11 +494,11 @@ pub fn prehash(event: &Map<String, Value>, prefixes: &Prefixes) -> String {
 /// The event hash ID: `ni:///sha-256;{hex}?ver=CBV2.0`.
 pub fn event_hash_id(event: &Map<String, Value>, prefixes: &Prefixes) -> String {
     let digest = Sha256::digest(prehash(event, prefixes).as_bytes());
-    let mut hex = String::with_capacity(64);
-    for byte in digest {
-        hex.push_str(&format!("{byte:02x}"));
-    }
-    format!("ni:///sha-256;{hex}?ver=CBV2.0")
+    let mut id = String::with_capacity(89);
+    id.push_str("ni:///sha-256;");
+    id.push_str(&data_encoding::HEXLOWER.encode(&digest));
+    id.push_str("?ver=CBV2.0");
+    id
 }
 
 #[cfg(test)]

@@ -246,15 +246,13 @@ impl Epcis<'_> {
         let businesses = resolve_parties(conn, &events)?;
         let actor = capturer.actor();
         let record_time = now.naive_utc();
+        let recorded = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let mut rows = Vec::with_capacity(events.len());
         let mut items = Vec::new();
         let mut parties = Vec::new();
-        for event in &events {
-            let mut body = event.body.clone();
-            body.insert(
-                "recordTime".into(),
-                Value::String(now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
-            );
+        let numbers = store::numbers(conn, events.len())?;
+        for (event, seq) in events.iter_mut().zip(numbers) {
+            let body = event.stored_body(&recorded);
             rows.push(EventRow {
                 event_hash: event.hash.clone(),
                 event_id: event.event_id.clone(),
@@ -267,7 +265,8 @@ impl Epcis<'_> {
                 read_point: event.read_point.clone(),
                 biz_location: event.biz_location.clone(),
                 captured_by: actor.clone(),
-                body: Value::Object(body).to_string(),
+                body,
+                seq,
             });
             for item in &event.items {
                 items.push(ItemRow {
