@@ -221,22 +221,28 @@ pub struct CapturedEvent {
     pub biz_location: Option<String>,
     pub items: Vec<EventItem>,
     pub parties: Vec<EventParty>,
-    /// The event as sent, as JSON text, with `eventID` filled in when absent and without
-    /// any `recordTime` (the repository sets it: [`CapturedEvent::stored_body`]).
-    pub body: String,
+    /// The event as sent, as a JSON object's text, with `eventID` filled in when absent and
+    /// without any `recordTime` (the repository sets it: [`CapturedEvent::stored_body`]).
+    body: String,
 }
 
 impl CapturedEvent {
-    /// The event's JSON as stored: as sent, with its record time. Taken from the event, so
-    /// that a document of many events is not held twice.
-    pub fn stored_body(&mut self, record_time: &str) -> String {
-        let mut body = std::mem::take(&mut self.body);
-        body.pop(); // the closing brace
-        if body.len() > 1 {
+    /// The event's JSON as stored: as sent, with the repository's record time.
+    pub fn stored_body(&self, record_time: &str) -> String {
+        let recorded = Value::String(record_time.to_string()).to_string();
+        let fields = self
+            .body
+            .strip_prefix('{')
+            .and_then(|b| b.strip_suffix('}'))
+            .unwrap_or_default();
+        let mut body = String::with_capacity(self.body.len() + recorded.len() + 16);
+        body.push('{');
+        body.push_str(fields);
+        if !fields.is_empty() {
             body.push(',');
         }
         body.push_str("\"recordTime\":");
-        body.push_str(&Value::String(record_time.to_string()).to_string());
+        body.push_str(&recorded);
         body.push('}');
         body
     }
@@ -340,8 +346,13 @@ pub fn read(document: &Value) -> Result<Vec<CapturedEvent>, DocumentError> {
     let empty = Vec::new();
     let list = events.unwrap_or(&empty);
     let (valid, read) = std::thread::scope(|scope| {
-        let schema =
-            (list.len() >= PARALLEL_FROM).then(|| scope.spawn(|| validator.is_valid(document)));
+        let schema = (list.len() >= PARALLEL_FROM)
+            .then(|| {
+                std::thread::Builder::new()
+                    .spawn_scoped(scope, || validator.is_valid(document))
+                    .ok()
+            })
+            .flatten();
         let read = read_events(scope, list, &prefixes);
         let valid = match schema {
             Some(handle) => handle
@@ -428,20 +439,33 @@ fn read_events<'scope, 'env>(
     }
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 4));
     let size = list.len().div_ceil(threads);
-    let handles: Vec<_> = list
+    // Parts after the first are read on threads of their own, started first; a part no
+    // thread could be started for is read here, in its turn.
+    let parts: Vec<_> = list
         .chunks(size)
         .enumerate()
-        .skip(1)
-        .map(|(n, part)| scope.spawn(move || read_from(n * size, part)))
+        .map(|(n, part)| {
+            let thread = (n > 0)
+                .then(|| {
+                    std::thread::Builder::new()
+                        .spawn_scoped(scope, move || read_from(n * size, part))
+                        .ok()
+                })
+                .flatten();
+            (n, part, thread)
+        })
         .collect();
-    let mut read = read_from(0, &list[..size.min(list.len())]);
-    for handle in handles {
-        // A reader that panicked is a defect: resumed here, it is reported as one.
-        read.extend(
-            handle
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-        );
+    let mut read = Vec::with_capacity(list.len());
+    for (n, part, thread) in parts {
+        match thread {
+            // A reader that panicked is a defect: resumed here, it is reported as one.
+            Some(handle) => read.extend(
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            ),
+            None => read.extend(read_from(n * size, part)),
+        }
     }
     read
 }
@@ -694,6 +718,94 @@ mod tests {
                 .any(|e| e.field == "epcisBody.eventList[1].sourceList[0].source"),
             "{errors:?}"
         );
+    }
+
+    /// The standard's first event, `count` times, each with its own time.
+    fn many_events(count: usize) -> Value {
+        let mut document = example();
+        let event = document["epcisBody"]["eventList"][0].clone();
+        let events: Vec<Value> = (0..count)
+            .map(|n| {
+                let mut event = event.clone();
+                event["eventTime"] = Value::String(format!(
+                    "2026-10-01T{:02}:{:02}:{:02}.000Z",
+                    n / 3600,
+                    (n / 60) % 60,
+                    n % 60
+                ));
+                event
+            })
+            .collect();
+        document["epcisBody"]["eventList"] = Value::Array(events);
+        document
+    }
+
+    #[test]
+    fn a_large_document_reads_as_one_event_at_a_time_would() {
+        let count = PARALLEL_FROM + 100;
+        let document = many_events(count);
+        let events = read(&document).expect("valid");
+        assert_eq!(events.len(), count);
+        let prefixes = Prefixes::of(document.get("@context"));
+        for (n, event) in events.iter().enumerate() {
+            let sent = document["epcisBody"]["eventList"][n]
+                .as_object()
+                .expect("an object");
+            assert_eq!(event.hash, event_hash_id(sent, &prefixes), "event {n}");
+        }
+    }
+
+    #[test]
+    fn a_large_document_names_bad_events_past_its_first_part() {
+        let count = PARALLEL_FROM + 100;
+        let mut document = many_events(count);
+        document["epcisBody"]["eventList"][count - 10]["action"] = Value::String("SHOUT".into());
+        document["epcisBody"]["eventList"][count - 5]["sourceList"] =
+            serde_json::json!([{ "type": "owning_party", "source": "https://example.com/me" }]);
+        let Err(DocumentError::Invalid(errors)) = read(&document) else {
+            panic!("refused");
+        };
+        let at = |n: usize| format!("epcisBody.eventList[{n}]");
+        assert!(
+            errors.iter().any(|e| e.field.starts_with(&at(count - 10))),
+            "{errors:?}"
+        );
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.field == format!("{}.sourceList[0].source", at(count - 5))),
+            "{errors:?}"
+        );
+        assert!(
+            errors.iter().all(
+                |e| e.field.starts_with(&at(count - 10)) || e.field.starts_with(&at(count - 5))
+            ),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn the_stored_body_is_the_event_as_sent_with_the_repositorys_record_time() {
+        let mut document = example();
+        document["epcisBody"]["eventList"][0]["recordTime"] =
+            Value::String("2000-01-01T00:00:00Z".into());
+        let sent = document["epcisBody"]["eventList"][0].clone();
+        let events = read(&document).expect("valid");
+        let stored: Value =
+            serde_json::from_str(&events[0].stored_body("2026-11-28T10:00:00.000Z")).expect("JSON");
+        let mut expected = sent;
+        expected["recordTime"] = Value::String("2026-11-28T10:00:00.000Z".into());
+        if expected.get("eventID").is_none() {
+            expected["eventID"] = Value::String(events[0].hash.clone());
+        }
+        assert_eq!(stored, expected);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn control_characters_are_found_as_unicode_defines_them(text in "\\PC*|[\\x00-\\x{a0}]{0,8}") {
+            proptest::prop_assert_eq!(is_control_text(&text), text.chars().any(char::is_control));
+        }
     }
 
     #[test]

@@ -251,7 +251,7 @@ impl Epcis<'_> {
         let mut items = Vec::new();
         let mut parties = Vec::new();
         let numbers = store::numbers(conn, events.len())?;
-        for (event, seq) in events.iter_mut().zip(numbers) {
+        for (event, seq) in events.iter().zip(numbers) {
             let body = event.stored_body(&recorded);
             rows.push(EventRow {
                 event_hash: event.hash.clone(),
@@ -271,6 +271,7 @@ impl Epcis<'_> {
             for item in &event.items {
                 items.push(ItemRow {
                     event_hash: event.hash.clone(),
+                    event_seq: seq,
                     role: item.role.as_str().to_string(),
                     item: item.item.clone(),
                     lot_key: item.lot_key.clone(),
@@ -282,6 +283,7 @@ impl Epcis<'_> {
                 let key = party_key(&party.party);
                 parties.push(PartyRow {
                     event_hash: event.hash.clone(),
+                    event_seq: seq,
                     role: party.role.as_str().to_string(),
                     party_type: party.party_type.clone(),
                     business_code: businesses.get(&key).cloned(),

@@ -1,7 +1,5 @@
 //! EPCIS tables: events, what they name, their parties, and receipts of lots.
 
-use std::collections::HashMap;
-
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -32,10 +30,11 @@ pub struct EventRow {
     pub seq: i64,
 }
 
-/// What an event names, with the event's hash (stored under the event's number).
+/// What an event names, with the event's hash and number (stored under the number).
 #[derive(Debug, Clone, Queryable)]
 pub struct ItemRow {
     pub event_hash: String,
+    pub event_seq: i64,
     pub role: String,
     pub item: String,
     pub lot_key: Option<String>,
@@ -43,10 +42,12 @@ pub struct ItemRow {
     pub uom: Option<String>,
 }
 
-/// A source or destination of an event, with the event's hash (stored under its number).
+/// A source or destination of an event, with the event's hash and number (stored under
+/// the number).
 #[derive(Debug, Clone, Queryable)]
 pub struct PartyRow {
     pub event_hash: String,
+    pub event_seq: i64,
     pub role: String,
     pub party_type: String,
     pub party: String,
@@ -79,6 +80,7 @@ struct NewParty<'a> {
 /// The columns of an [`ItemRow`]: what an event names, with the event's hash.
 type ItemColumns = (
     epcis_events::event_hash,
+    epcis_event_items::event_seq,
     epcis_event_items::role,
     epcis_event_items::item,
     epcis_event_items::lot_key,
@@ -87,6 +89,7 @@ type ItemColumns = (
 );
 const ITEM_COLUMNS: ItemColumns = (
     epcis_events::event_hash,
+    epcis_event_items::event_seq,
     epcis_event_items::role,
     epcis_event_items::item,
     epcis_event_items::lot_key,
@@ -97,6 +100,7 @@ const ITEM_COLUMNS: ItemColumns = (
 /// The columns of a [`PartyRow`].
 type PartyColumns = (
     epcis_events::event_hash,
+    epcis_event_parties::event_seq,
     epcis_event_parties::role,
     epcis_event_parties::party_type,
     epcis_event_parties::party,
@@ -104,6 +108,7 @@ type PartyColumns = (
 );
 const PARTY_COLUMNS: PartyColumns = (
     epcis_events::event_hash,
+    epcis_event_parties::event_seq,
     epcis_event_parties::role,
     epcis_event_parties::party_type,
     epcis_event_parties::party,
@@ -135,16 +140,20 @@ pub fn stored_hashes(conn: &mut DbConnection, hashes: &[&str]) -> QueryResult<Ve
     Ok(found)
 }
 
-/// Numbers for `count` new events, in capture order. PostgreSQL draws them from a
-/// sequence (concurrent captures get distinct numbers); SQLite, with one writer at a time,
-/// counts on from the largest stored.
+/// Numbers for `count` new events, increasing within a capture. PostgreSQL draws them
+/// from a sequence: concurrent captures get distinct numbers, interleaved, so numbers do
+/// not follow commit order (nothing relies on it). SQLite counts on from the largest
+/// stored, which is safe only inside the capture's write transaction (`BEGIN IMMEDIATE`:
+/// one writer at a time).
 pub fn numbers(conn: &mut DbConnection, count: usize) -> QueryResult<Vec<i64>> {
     #[derive(QueryableByName)]
     struct Number {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         n: i64,
     }
-    let count = i64::try_from(count).unwrap_or(i64::MAX);
+    // At most MAX_EVENTS: a count that does not fit is a defect, reported as one.
+    let count =
+        i64::try_from(count).map_err(|e| diesel::result::Error::QueryBuilderError(e.into()))?;
     match conn {
         DbConnection::Postgresql(c) => Ok(diesel::sql_query(
             "SELECT nextval('epcis_events_seq') AS n FROM generate_series(1, $1)",
@@ -164,8 +173,8 @@ pub fn numbers(conn: &mut DbConnection, count: usize) -> QueryResult<Vec<i64>> {
     }
 }
 
-/// Writes new events (numbered by [`numbers`]) with what they name (none of them stored
-/// before). On PostgreSQL the rows go in by `COPY … (FORMAT binary)`: a document's tens of
+/// Writes new events (numbered by [`numbers`]) with what they name, under the same
+/// numbers (none of them stored before). On PostgreSQL the rows go in by `COPY … (FORMAT binary)`: a document's tens of
 /// thousands of rows cost the server a fraction of what multi-row `INSERT`s do.
 pub fn insert(
     conn: &mut DbConnection,
@@ -173,42 +182,27 @@ pub fn insert(
     items: &[ItemRow],
     parties: &[PartyRow],
 ) -> QueryResult<()> {
-    let numbers: HashMap<&str, i64> = events
+    let items: Vec<NewItem> = items
         .iter()
-        .map(|e| (e.event_hash.as_str(), e.seq))
+        .map(|i| NewItem {
+            event_seq: i.event_seq,
+            role: &i.role,
+            item: &i.item,
+            lot_key: i.lot_key.as_deref(),
+            quantity: i.quantity,
+            uom: i.uom.as_deref(),
+        })
         .collect();
-    let number = |hash: &str| {
-        numbers.get(hash).copied().ok_or_else(|| {
-            diesel::result::Error::QueryBuilderError(
-                format!("{hash} names no event of this capture").into(),
-            )
-        })
-    };
-    let items = items
+    let parties: Vec<NewParty> = parties
         .iter()
-        .map(|i| {
-            Ok(NewItem {
-                event_seq: number(&i.event_hash)?,
-                role: &i.role,
-                item: &i.item,
-                lot_key: i.lot_key.as_deref(),
-                quantity: i.quantity,
-                uom: i.uom.as_deref(),
-            })
+        .map(|p| NewParty {
+            event_seq: p.event_seq,
+            role: &p.role,
+            party_type: &p.party_type,
+            party: &p.party,
+            business_code: p.business_code.as_deref(),
         })
-        .collect::<QueryResult<Vec<_>>>()?;
-    let parties = parties
-        .iter()
-        .map(|p| {
-            Ok(NewParty {
-                event_seq: number(&p.event_hash)?,
-                role: &p.role,
-                party_type: &p.party_type,
-                party: &p.party,
-                business_code: p.business_code.as_deref(),
-            })
-        })
-        .collect::<QueryResult<Vec<_>>>()?;
+        .collect();
     match conn {
         DbConnection::Postgresql(c) => {
             diesel::copy_from(epcis_events::table)
