@@ -317,6 +317,11 @@ pub struct ServerConfig {
     pub tls_cert_file: Option<String>,
     /// PEM private key of `tls_cert_file`.
     pub tls_key_file: Option<String>,
+    /// Seconds a request's body may take to arrive after its headers; then 408 and the
+    /// connection is closed.
+    pub body_timeout_secs: u32,
+    /// Connections each HTTP worker holds at once; further ones wait in the listen queue.
+    pub max_connections: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -401,6 +406,8 @@ impl Default for ServerConfig {
             blocking_threads: 16,
             tls_cert_file: None,
             tls_key_file: None,
+            body_timeout_secs: 60,
+            max_connections: 10_000,
         }
     }
 }
@@ -674,6 +681,8 @@ impl LoadedConfig {
             ));
         }
         for (key, value) in [
+            ("server.body_timeout_secs", c.server.body_timeout_secs),
+            ("server.max_connections", c.server.max_connections),
             (
                 "audit.checkpoint_every_entries",
                 c.audit.checkpoint_every_entries,

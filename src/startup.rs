@@ -383,6 +383,10 @@ fn http_server(state: AppState, listener: TcpListener) -> Result<Server, Startup
         App::new()
             .app_data(data.clone())
             .app_data(metrics.clone())
+            .app_data(http::BodyTimeout(Duration::from_secs(u64::from(
+                server_config.body_timeout_secs,
+            ))))
+            .wrap(from_fn(http::body_deadline))
             .wrap(from_fn(crate::web::errors::pages_for_people))
             .wrap(from_fn(crate::web::session::carry_renewal))
             .wrap(from_fn(telemetry::observe))
@@ -414,7 +418,10 @@ fn http_server(state: AppState, listener: TcpListener) -> Result<Server, Startup
     .shutdown_timeout(u64::from(server_config.shutdown_timeout_secs))
     // Blocking work waits for one of a few database connections anyway; more threads only
     // add memory and context switches.
-    .worker_max_blocking_threads(server_config.blocking_threads as usize);
+    .worker_max_blocking_threads(server_config.blocking_threads as usize)
+    // Slow connections are bounded in time (headers by actix-web's 5 s, bodies by
+    // `body_timeout_secs`) and in number, so that they cannot take every socket.
+    .max_connections(server_config.max_connections as usize);
     if server_config.workers > 0 {
         server = server.workers(server_config.workers as usize);
     }

@@ -271,3 +271,71 @@ async fn a_party_attaches_evidence_up_to_the_policy_and_the_other_still_can(back
     );
 }
 both_backends!(a_party_attaches_evidence_up_to_the_policy_and_the_other_still_can);
+
+async fn a_trickled_body_is_answered_408_and_others_are_served_meanwhile(backend: TestBackend) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let env = TestEnv::new(&backend);
+    let mut config = env.config.clone();
+    config.server.body_timeout_secs = 1;
+    let app = TestApp::start(config).await;
+    let address = app.address.trim_start_matches("http://").to_string();
+    let stream = tokio::net::TcpStream::connect(&address)
+        .await
+        .expect("connect");
+    let (mut reader, mut writer) = stream.into_split();
+    let started = std::time::Instant::now();
+    writer
+        .write_all(
+            b"POST /v1/auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{",
+        )
+        .await
+        .expect("headers sent");
+    // One byte every 200 ms: 200 bytes would take 40 s.
+    let trickle = tokio::spawn(async move {
+        for _ in 0..200 {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            if writer.write_all(b" ").await.is_err() {
+                break;
+            }
+        }
+    });
+    let answer = tokio::spawn(async move {
+        let mut received = Vec::new();
+        let mut buffer = [0u8; 4096];
+        // Until the service closes the connection.
+        while let Ok(n) = reader.read(&mut buffer).await {
+            if n == 0 {
+                break;
+            }
+            received.extend_from_slice(&buffer[..n]);
+        }
+        (received, started.elapsed())
+    });
+    // Meanwhile the service answers others.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(app.get("/healthz").await.status(), 200);
+    let (received, elapsed) = tokio::time::timeout(std::time::Duration::from_secs(10), answer)
+        .await
+        .expect("answered and closed within 10 s")
+        .expect("reader");
+    trickle.abort();
+    let text = String::from_utf8_lossy(&received);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("application/problem+json"), "{text}");
+    assert!(
+        elapsed < std::time::Duration::from_secs(4),
+        "answered after {elapsed:?}"
+    );
+    assert_eq!(refused_count(&app, "body_timeout").await, 1);
+    // A body that comes at once is unaffected.
+    assert_eq!(
+        app.post(
+            "/v1/auth/login",
+            json!({ "email": "a@example.vn", "password": "x" })
+        )
+        .await
+        .status(),
+        401
+    );
+}
+both_backends!(a_trickled_body_is_answered_408_and_others_are_served_meanwhile);
