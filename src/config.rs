@@ -39,6 +39,27 @@ pub struct Config {
     pub policies: PoliciesConfig,
     pub identity: IdentityConfig,
     pub disputes: DisputesConfig,
+    pub audit: AuditConfig,
+}
+
+/// Signed checkpoints of the audit log: the chain head is signed once this many entries
+/// or this many seconds have passed since the last checkpoint, whichever comes first.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// Entries after which the head is signed at the latest.
+    pub checkpoint_every_entries: u32,
+    /// Seconds an entry waits at most before a checkpoint vouches for it.
+    pub checkpoint_every_secs: u32,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            checkpoint_every_entries: 1000,
+            checkpoint_every_secs: 300,
+        }
+    }
 }
 
 /// Dispute cases: where evidence files live, what may be uploaded, how often deadlines
@@ -296,6 +317,11 @@ pub struct ServerConfig {
     pub tls_cert_file: Option<String>,
     /// PEM private key of `tls_cert_file`.
     pub tls_key_file: Option<String>,
+    /// Seconds a request's body may take to arrive after its headers; then 408 and the
+    /// connection is closed.
+    pub body_timeout_secs: u32,
+    /// Connections each HTTP worker holds at once; further ones wait in the listen queue.
+    pub max_connections: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -345,6 +371,10 @@ pub struct KeysConfig {
     /// Encryption keys used before the current one (base64), kept until
     /// `tracegate admin rotate-key` has re-sealed what they sealed.
     pub previous_encryption_secrets: Vec<String>,
+    /// Base64 of 32 random bytes: seed of the Ed25519 key that signs audit checkpoints.
+    /// Keep it out of the database's reach; when absent it is derived from
+    /// `signing_secret` (or generated into `keys.file`).
+    pub audit_signing_secret: Option<String>,
 }
 
 impl fmt::Debug for KeysConfig {
@@ -359,6 +389,7 @@ impl fmt::Debug for KeysConfig {
                 "previous_encryption_secrets",
                 &self.previous_encryption_secrets.len(),
             )
+            .field("audit_signing_secret", &shown(&self.audit_signing_secret))
             .finish()
     }
 }
@@ -375,6 +406,8 @@ impl Default for ServerConfig {
             blocking_threads: 16,
             tls_cert_file: None,
             tls_key_file: None,
+            body_timeout_secs: 60,
+            max_connections: 10_000,
         }
     }
 }
@@ -408,6 +441,7 @@ impl Default for KeysConfig {
             encryption_secret: None,
             blind_index_secret: None,
             previous_encryption_secrets: Vec::new(),
+            audit_signing_secret: None,
         }
     }
 }
@@ -420,6 +454,7 @@ const SECRET_KEYS: &[&str] = &[
     "keys.signing_secret",
     "keys.encryption_secret",
     "keys.blind_index_secret",
+    "keys.audit_signing_secret",
 ];
 
 /// Where a configuration value came from, so errors and `config check` can say.
@@ -645,6 +680,19 @@ impl LoadedConfig {
                 ),
             ));
         }
+        for (key, value) in [
+            ("server.body_timeout_secs", c.server.body_timeout_secs),
+            ("server.max_connections", c.server.max_connections),
+            (
+                "audit.checkpoint_every_entries",
+                c.audit.checkpoint_every_entries,
+            ),
+            ("audit.checkpoint_every_secs", c.audit.checkpoint_every_secs),
+        ] {
+            if value == 0 {
+                return Err(self.invalid(key, "expected at least 1"));
+            }
+        }
         if c.disputes.worker_interval_secs == 0 {
             return Err(self.invalid(
                 "disputes.worker_interval_secs",
@@ -737,6 +785,7 @@ impl LoadedConfig {
             ("keys.signing_secret", &c.keys.signing_secret),
             ("keys.encryption_secret", &c.keys.encryption_secret),
             ("keys.blind_index_secret", &c.keys.blind_index_secret),
+            ("keys.audit_signing_secret", &c.keys.audit_signing_secret),
         ] {
             if let Some(s) = secret {
                 crate::keys::decode_secret(s).map_err(|m| self.invalid(key, m))?;

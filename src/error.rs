@@ -122,6 +122,9 @@ pub enum AppError {
         error: &'static str,
         description: String,
     },
+    /// The request's body did not arrive within the body read timeout.
+    #[error("request timeout: {detail}")]
+    RequestTimeout { detail: String },
     #[error("service unavailable: {detail}")]
     ServiceUnavailable { detail: String },
     /// A bug or an unexpected failure below us; logged with its causes, reported as 500.
@@ -230,6 +233,11 @@ impl AppError {
                 "Too many requests",
             ),
             AppError::OAuth { status, .. } => (*status, "oauth", "OAuth request refused"),
+            AppError::RequestTimeout { .. } => (
+                StatusCode::REQUEST_TIMEOUT,
+                "request-timeout",
+                "Request body too slow",
+            ),
             AppError::ServiceUnavailable { .. } => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "service-unavailable",
@@ -261,6 +269,7 @@ impl AppError {
             | AppError::Conflict { detail }
             | AppError::InvalidMove { detail, .. }
             | AppError::PreconditionFailed { detail }
+            | AppError::RequestTimeout { detail }
             | AppError::ServiceUnavailable { detail } => Some(detail.clone()),
             AppError::PayloadTooLarge { limit } => Some(format!(
                 "the request body is larger than the limit of {limit} bytes"

@@ -1,5 +1,5 @@
 //! The service's secret keys: one to sign tokens and attestations, one to encrypt personal
-//! data at rest, one to build blind indexes of personal data.
+//! data at rest, one to build blind indexes of personal data, one to sign audit checkpoints.
 //!
 //! Production supplies all three through configuration. With none supplied (the zero-config
 //! run), they are generated on first start into `keys.file` with mode 0600 and reused after,
@@ -64,6 +64,9 @@ pub struct KeyRing {
     pub signing: SecretKey,
     pub encryption: SecretKey,
     pub blind_index: SecretKey,
+    /// Seed of the Ed25519 key that signs audit checkpoints: never in the database, so
+    /// whoever can write the database cannot sign a rewritten chain.
+    pub audit: SecretKey,
     /// Encryption keys used before the current one, still needed to open what they sealed
     /// until `tracegate admin rotate-key` has re-sealed it.
     pub previous_encryption: Vec<SecretKey>,
@@ -103,6 +106,21 @@ struct KeyFile {
     blind_index_secret: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     previous_encryption_secrets: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    audit_signing_secret: Option<String>,
+}
+
+/// The audit key of a set whose own was not supplied: derived from the signing key (so a
+/// key file or configuration written before audit checkpoints keeps working), under its
+/// own label, so it is a different key with a different id.
+fn derived_audit_key(signing: &SecretKey) -> SecretKey {
+    let digest = Sha256::new()
+        .chain_update(b"tracegate audit checkpoint key\0")
+        .chain_update(signing.bytes)
+        .finalize();
+    let mut bytes = [0u8; KEY_LEN];
+    bytes.copy_from_slice(&digest);
+    SecretKey::new(bytes)
 }
 
 impl KeyRing {
@@ -123,8 +141,14 @@ impl KeyRing {
                 .iter()
                 .map(|text| key("keys.previous_encryption_secrets", text))
                 .collect::<Result<_, _>>()?;
+            let signing = key("keys.signing_secret", s)?;
+            let audit = match &config.audit_signing_secret {
+                Some(text) => key("keys.audit_signing_secret", text)?,
+                None => derived_audit_key(&signing),
+            };
             return Ok(Self {
-                signing: key("keys.signing_secret", s)?,
+                signing,
+                audit,
                 encryption: key("keys.encryption_secret", e)?,
                 blind_index: key("keys.blind_index_secret", b)?,
                 previous_encryption,
@@ -137,6 +161,7 @@ impl KeyRing {
         } else {
             let ring = Self {
                 signing: SecretKey::generate()?,
+                audit: SecretKey::generate()?,
                 encryption: SecretKey::generate()?,
                 blind_index: SecretKey::generate()?,
                 previous_encryption: Vec::new(),
@@ -165,8 +190,14 @@ impl KeyRing {
                     message: format!("{name}: {m}"),
                 })
         };
+        let signing = key("signing_secret", &file.signing_secret)?;
+        let audit = match &file.audit_signing_secret {
+            Some(text) => key("audit_signing_secret", text)?,
+            None => derived_audit_key(&signing),
+        };
         Ok(Self {
-            signing: key("signing_secret", &file.signing_secret)?,
+            audit,
+            signing,
             encryption: key("encryption_secret", &file.encryption_secret)?,
             blind_index: key("blind_index_secret", &file.blind_index_secret)?,
             previous_encryption: file
@@ -213,6 +244,7 @@ impl KeyRing {
                 .iter()
                 .map(|k| BASE64.encode(&k.bytes))
                 .collect(),
+            audit_signing_secret: Some(BASE64.encode(&self.audit.bytes)),
         };
         let body = toml::to_string(&file).map_err(|e| KeyError::Write {
             path: shown.clone(),
@@ -270,6 +302,25 @@ mod tests {
         assert_eq!(first.signing.bytes(), second.signing.bytes());
         assert_eq!(first.encryption.id(), second.encryption.id());
         assert_ne!(first.signing.bytes(), first.encryption.bytes());
+        assert_eq!(first.audit.bytes(), second.audit.bytes());
+        assert_ne!(first.audit.bytes(), first.signing.bytes());
+    }
+
+    #[test]
+    fn an_audit_key_left_out_is_its_own_key_derived_from_the_signing_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let secret = BASE64.encode(&[7u8; KEY_LEN]);
+        let config = KeysConfig {
+            signing_secret: Some(secret.clone()),
+            encryption_secret: Some(secret.clone()),
+            blind_index_secret: Some(secret),
+            ..config_in(dir.path())
+        };
+        let ring = KeyRing::load_or_generate(&config).expect("load");
+        assert_ne!(ring.audit.bytes(), ring.signing.bytes());
+        assert_ne!(ring.audit.id(), ring.signing.id());
+        let again = KeyRing::load_or_generate(&config).expect("load");
+        assert_eq!(ring.audit.bytes(), again.audit.bytes());
     }
 
     #[cfg(unix)]

@@ -175,8 +175,15 @@ enum KindArg {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Recompute the whole chain; print the first broken entry and exit 1 if there is one.
-    Verify,
+    /// Recompute the whole chain and check it against the signed checkpoints; print the
+    /// first broken entry and exit 1 if there is one, and name the entries no checkpoint
+    /// vouches for yet.
+    Verify {
+        /// The audit public key (base64url, the `x` of its JWK) to check checkpoints with;
+        /// by default the key of this installation's key set.
+        #[arg(long)]
+        public_key: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -245,8 +252,8 @@ fn main() -> ExitCode {
             command: IdsCommand::Parse { kind, value },
         } => return parse_id(kind, &value),
         Command::Audit {
-            command: AuditCommand::Verify,
-        } => match run_async(audit_verify(loaded)) {
+            command: AuditCommand::Verify { public_key },
+        } => match run_async(audit_verify(loaded, public_key)) {
             Ok(true) => Ok(()),
             Ok(false) => return ExitCode::FAILURE,
             Err(error) => Err(error),
@@ -461,21 +468,71 @@ async fn migrate(loaded: LoadedConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The audit public key to check checkpoints with: the one given, or this installation's
+/// (only when its keys exist: verifying never generates keys).
+fn audit_key(
+    config: &Config,
+    given: Option<String>,
+) -> anyhow::Result<Option<ed25519_dalek::VerifyingKey>> {
+    if let Some(text) = given {
+        let bytes = data_encoding::BASE64URL_NOPAD
+            .decode(text.trim().trim_end_matches('=').as_bytes())
+            .map_err(|_| anyhow::anyhow!("--public-key: expected base64url"))?;
+        let bytes: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("--public-key: expected 32 bytes"))?;
+        return Ok(Some(ed25519_dalek::VerifyingKey::from_bytes(&bytes)?));
+    }
+    let supplied = config.keys.signing_secret.is_some();
+    if !supplied && !std::path::Path::new(&config.keys.file).exists() {
+        return Ok(None);
+    }
+    let keys = KeyRing::load_or_generate(&config.keys)?;
+    Ok(Some(audit::CheckpointSigner::new(&keys).public_key()))
+}
+
 /// Returns whether the chain is intact.
-async fn audit_verify(loaded: LoadedConfig) -> anyhow::Result<bool> {
+async fn audit_verify(loaded: LoadedConfig, public_key: Option<String>) -> anyhow::Result<bool> {
     telemetry::init(&loaded.config.log);
+    let key = audit_key(&loaded.config, public_key)?;
     let pool = command_pool(&loaded.config)?;
     let report = tokio::task::spawn_blocking(move || -> anyhow::Result<audit::VerifyReport> {
         let mut conn = pool.get()?;
-        Ok(audit::verify(&mut conn)?)
+        Ok(audit::verify_against(&mut conn, key.as_ref())?)
     })
     .await??;
+    if key.is_none() {
+        println!(
+            "no audit key here (give --public-key): the chain is checked, the signed checkpoints are not"
+        );
+    }
     match &report.broken {
         None => {
             println!(
                 "audit log intact: {} entries, head {}",
                 report.entries, report.head_hash
             );
+            if key.is_some() {
+                println!(
+                    "{} signed checkpoints hold; the last vouches for entries 1 to {} (hash {}); compare it with a copy kept outside the database",
+                    report.checkpoints_checked,
+                    report.vouched_through,
+                    report.vouched_hash.as_deref().unwrap_or("-"),
+                );
+            }
+            if report.checkpoints_other_key > 0 {
+                println!(
+                    "{} checkpoints are signed with another audit key and were not checked (give its --public-key)",
+                    report.checkpoints_other_key
+                );
+            }
+            if report.entries > report.vouched_through {
+                println!(
+                    "cannot vouch for entries {} to {}: no signed checkpoint covers them yet",
+                    report.vouched_through + 1,
+                    report.entries
+                );
+            }
             Ok(true)
         }
         Some(broken) => {

@@ -62,6 +62,14 @@ pub enum Refusal {
     HashingBusy,
     /// An identity check from an account or source locked after checks that did not match.
     IdentityLocked,
+    /// An evidence file past the policy's count per party and case.
+    EvidenceFiles,
+    /// An evidence file past the policy's total bytes per party and case.
+    EvidenceBytes,
+    /// An officer's status change on a code whose owner is outside their provinces.
+    CodeOutOfScope,
+    /// A request body not received within the body read timeout.
+    BodyTimeout,
 }
 
 impl Refusal {
@@ -71,6 +79,10 @@ impl Refusal {
             Refusal::ClientLocked => "client_locked",
             Refusal::HashingBusy => "hashing_busy",
             Refusal::IdentityLocked => "identity_locked",
+            Refusal::EvidenceFiles => "evidence_files",
+            Refusal::EvidenceBytes => "evidence_bytes",
+            Refusal::CodeOutOfScope => "code_out_of_scope",
+            Refusal::BodyTimeout => "body_timeout",
         }
     }
 }

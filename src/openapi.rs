@@ -101,6 +101,7 @@ use crate::policies::Policies;
         crate::disputes::routes::hide_evidence,
         crate::disputes::routes::report,
         crate::disputes::routes::export_csv,
+        crate::audit::routes::list_checkpoints,
     ),
     components(schemas(
         crate::error::Problem,

@@ -68,6 +68,7 @@ pub struct Application {
     outbox_worker: OutboxWorker,
     identity_monitor: IdentityMonitor,
     dispute_worker: DisputeWorker,
+    checkpoint_worker: crate::audit::checkpoint::CheckpointWorker,
 }
 
 impl Application {
@@ -231,6 +232,17 @@ impl Application {
             public_url: state.config.server.public_url.clone(),
             interval: Duration::from_secs(u64::from(state.config.disputes.worker_interval_secs)),
         };
+        let checkpoint_worker = crate::audit::checkpoint::CheckpointWorker {
+            pool: state.pool.clone(),
+            clock: state.clock.clone(),
+            signer: Arc::new(crate::audit::CheckpointSigner::new(&state.keys)),
+            policy: crate::audit::checkpoint::CheckpointPolicy {
+                every_entries: i64::from(state.config.audit.checkpoint_every_entries),
+                every: chrono::TimeDelta::seconds(i64::from(
+                    state.config.audit.checkpoint_every_secs,
+                )),
+            },
+        };
         let server = http_server(state.clone(), listener)?;
         tracing::info!(address = %address, port, "listening");
         Ok(Self {
@@ -240,6 +252,7 @@ impl Application {
             outbox_worker,
             identity_monitor,
             dispute_worker,
+            checkpoint_worker,
         })
     }
 
@@ -266,6 +279,7 @@ impl Application {
         let outbox = tokio::spawn(self.outbox_worker.run(stopped.clone()));
         let monitor = tokio::spawn(self.identity_monitor.run(stopped.clone()));
         let disputes = tokio::spawn(self.dispute_worker.run(stopped.clone()));
+        let checkpoints = tokio::spawn(self.checkpoint_worker.run(stopped.clone()));
         let revocations = tokio::spawn(crate::auth::revocation::follow(
             self.state.revocations.clone(),
             self.state.pool.clone(),
@@ -279,6 +293,7 @@ impl Application {
             ("outbox worker", outbox),
             ("identity monitor", monitor),
             ("dispute worker", disputes),
+            ("audit checkpoints", checkpoints),
             ("revocation follower", revocations),
         ] {
             if let Err(error) = worker.await {
@@ -368,6 +383,10 @@ fn http_server(state: AppState, listener: TcpListener) -> Result<Server, Startup
         App::new()
             .app_data(data.clone())
             .app_data(metrics.clone())
+            .app_data(http::BodyTimeout(Duration::from_secs(u64::from(
+                server_config.body_timeout_secs,
+            ))))
+            .wrap(from_fn(http::body_deadline))
             .wrap(from_fn(crate::web::errors::pages_for_people))
             .wrap(from_fn(crate::web::session::carry_renewal))
             .wrap(from_fn(telemetry::observe))
@@ -390,6 +409,7 @@ fn http_server(state: AppState, listener: TcpListener) -> Result<Server, Startup
                 crate::epcis::routes::configure(cfg, server_config.max_batch_bytes as usize)
             })
             .configure(disputes::routes::configure)
+            .configure(crate::audit::routes::configure)
             .configure(crate::web::configure)
             .service(web::redirect("/docs", "/docs/"))
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", docs.clone()))
@@ -398,7 +418,10 @@ fn http_server(state: AppState, listener: TcpListener) -> Result<Server, Startup
     .shutdown_timeout(u64::from(server_config.shutdown_timeout_secs))
     // Blocking work waits for one of a few database connections anyway; more threads only
     // add memory and context switches.
-    .worker_max_blocking_threads(server_config.blocking_threads as usize);
+    .worker_max_blocking_threads(server_config.blocking_threads as usize)
+    // Slow connections are bounded in time (headers by actix-web's 5 s, bodies by
+    // `body_timeout_secs`) and in number, so that they cannot take every socket.
+    .max_connections(server_config.max_connections as usize);
     if server_config.workers > 0 {
         server = server.workers(server_config.workers as usize);
     }

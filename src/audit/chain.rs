@@ -54,6 +54,18 @@ pub enum ChainBreak {
         "the chain's recorded head (entry {head_seq}) does not match its last entry ({last_seq}): entries were removed from the end or the head was edited"
     )]
     Head { head_seq: i64, last_seq: i64 },
+    #[error(
+        "entry {seq} is not the entry the checkpoint at {seq} signed: an entry after {since} and up to {seq} was rewritten (hashes recomputed)"
+    )]
+    Rewritten { seq: i64, since: i64 },
+    #[error(
+        "a signed checkpoint covers entry {checkpoint_seq} but the chain ends at entry {last_seq}: entries were removed from the end"
+    )]
+    Truncated { checkpoint_seq: i64, last_seq: i64 },
+    #[error(
+        "the checkpoint at entry {seq} does not carry a valid signature of the audit key: it was forged or altered"
+    )]
+    CheckpointForged { seq: i64 },
 }
 
 #[cfg(test)]

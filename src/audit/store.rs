@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::NewAuditEntry;
 use super::chain::{ChainBreak, GENESIS_HASH, HashedFields, entry_hash};
+use super::checkpoint::{Checkpoint, signature_holds};
 use crate::db::DbConnection;
 use crate::db::schema::{audit_head, audit_log};
 use crate::telemetry;
@@ -97,6 +98,18 @@ pub struct VerifyReport {
     /// The first break found, if any.
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "display")]
     pub broken: Option<ChainBreak>,
+    /// Checkpoints whose signature was checked with the audit key (none when verified
+    /// without the key).
+    pub checkpoints_checked: usize,
+    /// Checkpoints signed with another key (an earlier audit key), which this key cannot
+    /// check.
+    pub checkpoints_other_key: usize,
+    /// The last entry a checked checkpoint vouches for (0: none). Entries after it hold
+    /// together as a chain, but nothing signed vouches for them yet.
+    pub vouched_through: i64,
+    /// Hash of that entry as signed: compare it with a copy kept outside the database
+    /// (the service log, or `GET /v1/audit/checkpoints` saved earlier).
+    pub vouched_hash: Option<String>,
 }
 
 fn display<S: serde::Serializer>(value: &Option<ChainBreak>, s: S) -> Result<S::Ok, S::Error> {
@@ -110,14 +123,59 @@ fn display<S: serde::Serializer>(value: &Option<ChainBreak>, s: S) -> Result<S::
 const VERIFY_BATCH: i64 = 1000;
 
 /// Recomputes every hash up to the head recorded when verification starts, and names the
-/// first entry where the chain is broken.
+/// first entry where the chain is broken. The chain alone: see [`verify_against`].
 pub fn verify(conn: &mut DbConnection) -> QueryResult<VerifyReport> {
+    verify_against(conn, None)
+}
+
+/// As [`verify`], and with the audit key also checks every checkpoint's signature and
+/// that the chain still passes through each signed head: a rewrite up to a checkpoint, or
+/// entries cut from the end below one, are found even with every hash recomputed.
+pub fn verify_against(
+    conn: &mut DbConnection,
+    key: Option<&ed25519_dalek::VerifyingKey>,
+) -> QueryResult<VerifyReport> {
     let (head_seq, head_hash): (i64, String) = audit_head::table
         .filter(audit_head::id.eq(1))
         .select((audit_head::seq, audit_head::hash))
         .first(conn)?;
+    let (signed, checkpoints_other_key) = match key {
+        Some(key) => {
+            let all: Vec<Checkpoint> = super::checkpoint::checkpoints(conn, 0, i64::MAX)?;
+            let kid = super::checkpoint::key_id(key);
+            let (ours, other): (Vec<_>, Vec<_>) = all.into_iter().partition(|c| c.key_id == kid);
+            if let Some(bad) = ours.iter().find(|c| !signature_holds(c, key)) {
+                return Ok(VerifyReport {
+                    entries: 0,
+                    head_hash: GENESIS_HASH.to_string(),
+                    broken: Some(ChainBreak::CheckpointForged { seq: bad.seq }),
+                    checkpoints_checked: 0,
+                    checkpoints_other_key: other.len(),
+                    vouched_through: 0,
+                    vouched_hash: None,
+                });
+            }
+            (ours, other.len())
+        }
+        None => (Vec::new(), 0),
+    };
+    let checkpoints_checked = signed.len();
+    let mut pending = signed.iter().peekable();
+    let mut vouched: Option<&Checkpoint> = None;
     let mut previous_seq = 0i64;
     let mut previous_hash = GENESIS_HASH.to_string();
+    let report = |entries: i64,
+                  head_hash: String,
+                  broken: Option<ChainBreak>,
+                  vouched: Option<&Checkpoint>| VerifyReport {
+        entries,
+        head_hash,
+        broken,
+        checkpoints_checked,
+        checkpoints_other_key,
+        vouched_through: vouched.map_or(0, |c| c.seq),
+        vouched_hash: vouched.map(|c| c.head_hash.clone()),
+    };
     loop {
         let batch: Vec<AuditEntry> = audit_log::table
             .filter(audit_log::seq.gt(previous_seq))
@@ -144,25 +202,37 @@ pub fn verify(conn: &mut DbConnection) -> QueryResult<VerifyReport> {
             } else {
                 None
             };
+            // The chain must pass through every signed head.
+            let broken = broken.or_else(|| {
+                let checkpoint = pending.next_if(|c| c.seq == entry.seq)?;
+                if checkpoint.head_hash == entry.hash {
+                    vouched = Some(checkpoint);
+                    None
+                } else {
+                    Some(ChainBreak::Rewritten {
+                        seq: entry.seq,
+                        since: vouched.map_or(0, |c| c.seq),
+                    })
+                }
+            });
             if broken.is_some() {
-                return Ok(VerifyReport {
-                    entries: previous_seq,
-                    head_hash: previous_hash,
-                    broken,
-                });
+                return Ok(report(previous_seq, previous_hash, broken, vouched));
             }
             previous_seq = entry.seq;
             previous_hash.clone_from(&entry.hash);
         }
     }
-    let broken =
+    let broken = if let Some(checkpoint) = pending.next() {
+        // A signed head the chain no longer reaches: entries were cut from the end.
+        Some(ChainBreak::Truncated {
+            checkpoint_seq: checkpoint.seq,
+            last_seq: previous_seq,
+        })
+    } else {
         (previous_seq != head_seq || previous_hash != head_hash).then_some(ChainBreak::Head {
             head_seq,
             last_seq: previous_seq,
-        });
-    Ok(VerifyReport {
-        entries: previous_seq,
-        head_hash: previous_hash,
-        broken,
-    })
+        })
+    };
+    Ok(report(previous_seq, previous_hash, broken, vouched))
 }

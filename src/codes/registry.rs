@@ -23,7 +23,7 @@ use crate::db::{DbConnection, DbPool, write_transaction};
 use crate::error::FieldError;
 use crate::facts::{Change, Fact, FactBus};
 use crate::identity::EnterpriseCode;
-use crate::policies::Policies;
+use crate::policies::{Policies, ProvinceScope};
 
 /// Largest batch accepted.
 pub const MAX_BATCH: usize = 100_000;
@@ -42,6 +42,11 @@ pub enum RegistryError {
     BadRows(Vec<FieldError>),
     #[error("{0}")]
     Forbidden(String),
+    /// An officer acted on a code whose owner is outside their provinces.
+    #[error(
+        "the code's owner is not in your provinces; ask an officer of its province or a national officer"
+    )]
+    OutOfScope,
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -913,7 +918,20 @@ pub fn apply_status(
             ));
         }
         StatusActor::Issuer(id) => format!("client:{id}"),
-        StatusActor::Officer(id) => format!("account:{id}"),
+        StatusActor::Officer { id, scope } => {
+            // As with cases: a province officer acts on the codes of businesses in their
+            // provinces; a code whose owner has no verified business (so no known
+            // province) is left to national officers.
+            if *scope != ProvinceScope::All {
+                let province = crate::identity::verified_business(conn, &row.owner_code)?
+                    .and_then(|(_, province)| province);
+                if !province.is_some_and(|p| scope.covers(&p)) {
+                    return Err(RegistryError::OutOfScope);
+                }
+            }
+            format!("account:{id}")
+        }
+        StatusActor::Decision(id) => format!("account:{id}"),
     };
     if row.status == CodeStatus::Revoked.as_str() {
         return Err(RegistryError::Conflict(
@@ -956,7 +974,14 @@ pub fn apply_status(
 #[derive(Debug, Clone, Copy)]
 pub enum StatusActor<'a> {
     Issuer(&'a str),
-    Officer(&'a str),
+    /// An officer, who may act only on codes whose owner is in their provinces.
+    Officer {
+        id: &'a str,
+        scope: &'a ProvinceScope,
+    },
+    /// An officer's decision on a dispute case: the case, already in the officer's
+    /// provinces, is the authority for the codes sold under it.
+    Decision(&'a str),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]

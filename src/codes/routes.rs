@@ -75,6 +75,7 @@ use super::registry::{
 };
 use crate::auth::{AdminAuth, IssuerAuth, OfficerAuth, SellerAuth, require_scope};
 use crate::error::FieldError;
+use crate::policies::ProvinceScope;
 
 pub fn configure_registry(cfg: &mut web::ServiceConfig, max_batch_bytes: usize) {
     cfg.service(Endpoint::new("/v1/admin/issuers/{client_id}").put(set_issuer))
@@ -111,6 +112,7 @@ impl From<RegistryError> for AppError {
                 AppError::Validation { detail, errors }
             }
             RegistryError::Forbidden(detail) => AppError::forbidden(detail),
+            e @ RegistryError::OutOfScope => AppError::forbidden(e.to_string()),
             RegistryError::NotFound(detail) => AppError::not_found(detail),
             RegistryError::Conflict(detail) => AppError::conflict(detail),
             RegistryError::Database(e) => e.into(),
@@ -347,7 +349,7 @@ pub struct StatusChanged {
 /// Who asks for a status change, owned so that it can move to the blocking pool.
 enum Changer {
     Issuer(String),
-    Officer(String),
+    Officer(String, ProvinceScope),
 }
 
 async fn change_status(
@@ -355,12 +357,18 @@ async fn change_status(
     changer: Changer,
     input: StatusInput,
 ) -> Result<web::Json<StatusChanged>, AppError> {
+    let metrics = state.metrics.clone();
     let withdrawn = with_registry(&state, move |r| {
         let actor = match &changer {
             Changer::Issuer(id) => StatusActor::Issuer(id),
-            Changer::Officer(id) => StatusActor::Officer(id),
+            Changer::Officer(id, scope) => StatusActor::Officer { id, scope },
         };
         r.set_status(actor, &input.code, input.status, &input.reason)
+            .inspect_err(|e| {
+                if let RegistryError::OutOfScope = e {
+                    metrics.refused(crate::metrics::Refusal::CodeOutOfScope);
+                }
+            })
     })
     .await?;
     Ok(web::Json(StatusChanged {
@@ -383,10 +391,12 @@ pub async fn issuer_code_status(
     change_status(state, Changer::Issuer(caller.client_id), body.0).await
 }
 
-/// Recall or revoke any code (officers).
+/// Recall or revoke a code whose owner's verified business is in your provinces
+/// (officers; national officers any code).
 #[utoipa::path(post, path = "/v1/codes/status", tag = "codes", request_body = StatusInput, security(("bearer" = [])),
     responses(
         (status = 200, description = "Changed", body = StatusChanged),
+        (status = 403, description = "The code's owner is outside your provinces", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such registered code", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn officer_code_status(
@@ -394,7 +404,8 @@ pub async fn officer_code_status(
     caller: OfficerAuth,
     body: JsonBody<StatusInput>,
 ) -> Result<web::Json<StatusChanged>, AppError> {
-    change_status(state, Changer::Officer(caller.account_id), body.0).await
+    let scope = ProvinceScope::from_codes(&caller.provinces);
+    change_status(state, Changer::Officer(caller.account_id, scope), body.0).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -24,6 +24,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_checkpoints (seq) {
+        seq -> BigInt,
+        head_hash -> Text,
+        signed_at -> Timestamp,
+        key_id -> Text,
+        signature -> Text,
+    }
+}
+
+diesel::table! {
     accounts (id) {
         id -> Text,
         kind -> Text,

@@ -90,6 +90,9 @@ pub enum DisputeError {
     Stale(String),
     #[error("evidence larger than {0} bytes")]
     TooLarge(usize),
+    /// One party has attached as much evidence to the case as the policy allows.
+    #[error("{0}")]
+    EvidenceLimit(EvidenceLimit),
     #[error("{0}")]
     UnsupportedType(String),
     #[error(transparent)]
@@ -109,6 +112,45 @@ impl From<crate::codes::registry::RegistryError> for DisputeError {
             R::Database(e) => DisputeError::Database(e),
             other => DisputeError::Conflict(format!("a code sanction cannot be applied: {other}")),
         }
+    }
+}
+
+/// Which of the policy's evidence limits a file would pass (`policies/disputes.toml`,
+/// `[evidence]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum EvidenceLimit {
+    #[error(
+        "you have attached {0} files to this case, the most one party may (evidence.max_files_per_party)"
+    )]
+    Files(u32),
+    #[error(
+        "the files you attach to one case may hold {0} bytes in all (evidence.max_bytes_per_party); this one would pass that"
+    )]
+    Bytes(u64),
+}
+
+impl EvidenceLimit {
+    /// Refuses one more file of `size` bytes after `files` files of `bytes` in all.
+    fn check(
+        limits: &crate::policies::EvidenceLimits,
+        files: i64,
+        bytes: i64,
+        size: usize,
+    ) -> Result<(), DisputeError> {
+        if files >= i64::from(limits.max_files_per_party) {
+            return Err(DisputeError::EvidenceLimit(EvidenceLimit::Files(
+                limits.max_files_per_party,
+            )));
+        }
+        let total = u64::try_from(bytes)
+            .unwrap_or(0)
+            .saturating_add(size as u64);
+        if total > limits.max_bytes_per_party {
+            return Err(DisputeError::EvidenceLimit(EvidenceLimit::Bytes(
+                limits.max_bytes_per_party,
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -1436,7 +1478,9 @@ impl Disputes<'_> {
                 "the case is over; no more evidence can be added".into(),
             ));
         }
-        Ok(())
+        // A party at its limit is turned away before its upload is read.
+        let (files, bytes) = store::evidence_totals(&mut conn, &row.id, &caller.actor())?;
+        EvidenceLimit::check(&self.policies.disputes.evidence, files, bytes, 0)
     }
 
     /// An officer's internal note (never shown to the parties).
@@ -1651,6 +1695,15 @@ impl Disputes<'_> {
                     "the case is over; no more evidence can be added".into(),
                 ));
             }
+            // Counted under the case's lock: parallel uploads cannot all pass the limit.
+            store::lock(conn, &row.id)?;
+            let (files, bytes) = store::evidence_totals(conn, &row.id, &caller.actor())?;
+            EvidenceLimit::check(
+                &self.policies.disputes.evidence,
+                files,
+                bytes,
+                content.len(),
+            )?;
             let evidence = store::EvidenceRow {
                 id: evidence_id.clone(),
                 dispute_id: row.id.clone(),

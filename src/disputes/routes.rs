@@ -60,6 +60,7 @@ impl From<DisputeError> for AppError {
             }
             DisputeError::Stale(detail) => AppError::PreconditionFailed { detail },
             DisputeError::TooLarge(limit) => AppError::PayloadTooLarge { limit },
+            DisputeError::EvidenceLimit(limit) => AppError::invalid("file", limit.to_string()),
             DisputeError::UnsupportedType(detail) => AppError::UnsupportedMediaType { detail },
             DisputeError::Notify(e) => AppError::internal(e),
             DisputeError::Database(e) => e.into(),
@@ -448,6 +449,7 @@ pub async fn assign(
     responses(
         (status = 201, description = "Attached", body = EvidenceView),
         (status = 413, description = "Larger than allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No file, or you have attached as many files or bytes to the case as the policy allows one party (`policies/disputes.toml` `[evidence]`; the detail names the limit)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "A type that is not accepted, or content that is not what the type says", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn upload_evidence(
@@ -460,15 +462,37 @@ pub async fn upload_evidence(
     let id = path.into_inner().id;
     // Whoever may not add evidence to this case is turned away before the upload is read.
     let (check_caller, check_id) = (caller.0.clone(), id.clone());
-    with_disputes(&state, move |d| d.may_attach(&check_caller, &check_id)).await?;
+    let metrics = state.metrics.clone();
+    with_disputes(&state, move |d| {
+        d.may_attach(&check_caller, &check_id)
+            .inspect_err(|e| count_refusal(&metrics, e))
+    })
+    .await?;
     let (_, file) = crate::http::read_upload(payload, limit).await?;
     let (file_name, media_type, content) =
         file.ok_or_else(|| AppError::invalid("file", "send the file in a part named `file`"))?;
+    let metrics = state.metrics.clone();
     let view = with_disputes(&state, move |d| {
         d.attach(&caller.0, &id, &file_name, &media_type, &content)
+            .inspect_err(|e| count_refusal(&metrics, e))
     })
     .await?;
     Ok(HttpResponse::Created().json(view))
+}
+
+/// Counts an upload refused by the policy's evidence limits.
+pub(crate) fn count_refusal(metrics: &crate::metrics::Metrics, error: &DisputeError) {
+    use crate::disputes::EvidenceLimit;
+    use crate::metrics::Refusal;
+    match error {
+        DisputeError::EvidenceLimit(EvidenceLimit::Files(_)) => {
+            metrics.refused(Refusal::EvidenceFiles);
+        }
+        DisputeError::EvidenceLimit(EvidenceLimit::Bytes(_)) => {
+            metrics.refused(Refusal::EvidenceBytes);
+        }
+        _ => {}
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

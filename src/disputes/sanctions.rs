@@ -149,7 +149,7 @@ pub(super) fn apply(
                         conn,
                         effects.bus(),
                         now,
-                        StatusActor::Officer(officer_id),
+                        StatusActor::Decision(officer_id),
                         code,
                         status,
                         &reason,

@@ -213,6 +213,29 @@ pub fn insert_evidence(conn: &mut DbConnection, row: &EvidenceRow) -> QueryResul
     Ok(())
 }
 
+/// How many files, and how many bytes in all, one uploader has attached to a case.
+pub fn evidence_totals(
+    conn: &mut DbConnection,
+    dispute_id: &str,
+    uploaded_by: &str,
+) -> QueryResult<(i64, i64)> {
+    let sizes: Vec<i64> = dispute_evidence::table
+        .filter(dispute_evidence::dispute_id.eq(dispute_id))
+        .filter(dispute_evidence::uploaded_by.eq(uploaded_by))
+        .select(dispute_evidence::size_bytes)
+        .load(conn)?;
+    Ok((sizes.len() as i64, sizes.iter().sum()))
+}
+
+/// Takes the case's row lock until the transaction ends (PostgreSQL; SQLite's write
+/// transactions are serial anyway), so that counts about the case are not raced.
+pub fn lock(conn: &mut DbConnection, dispute_id: &str) -> QueryResult<()> {
+    diesel::update(disputes::table.find(dispute_id))
+        .set(disputes::version.eq(disputes::version))
+        .execute(conn)?;
+    Ok(())
+}
+
 pub fn evidence_of(conn: &mut DbConnection, dispute_id: &str) -> QueryResult<Vec<EvidenceRow>> {
     dispute_evidence::table
         .filter(dispute_evidence::dispute_id.eq(dispute_id))

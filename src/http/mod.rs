@@ -1,11 +1,13 @@
 //! HTTP plumbing shared by every feature: request body and parameter extraction with
 //! problem+json errors, and resource registration that answers 405 with `Allow`.
 
+mod deadline;
 mod endpoint;
 pub mod idempotency;
 mod json;
 mod upload;
 
+pub use deadline::{BodyTimeout, body_deadline};
 pub use endpoint::Endpoint;
 pub use json::{BodyLimit, JsonBody, parse_json};
 pub use upload::{UploadedFile, read_upload};

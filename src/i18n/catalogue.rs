@@ -754,6 +754,21 @@ pub static ENTRIES: &[(&str, &str, &str)] = &[
         "Bạn không có quyền làm việc này.",
         "You may not do this.",
     ),
+    (
+        "problem.code-out-of-scope",
+        "Chủ sở hữu mã không thuộc địa bàn của bạn; hãy nhờ cán bộ của tỉnh đó hoặc cán bộ cấp quốc gia.",
+        "The code's owner is not in your provinces; ask an officer of its province or a national officer.",
+    ),
+    (
+        "problem.evidence-files",
+        "Bạn đã gửi số tệp chứng cứ tối đa cho một bên trong vụ việc này.",
+        "You have attached as many evidence files to this case as one party may.",
+    ),
+    (
+        "problem.evidence-bytes",
+        "Tệp này vượt tổng dung lượng chứng cứ một bên được gửi cho vụ việc này.",
+        "This file would pass the total size of evidence one party may attach to this case.",
+    ),
     ("problem.not-found", "Không tìm thấy.", "Not found."),
     ("problem.gone", "Đã bị thu hồi.", "Withdrawn."),
     (

@@ -334,11 +334,15 @@ pub enum Reader {
     Officer,
 }
 
-/// Reasons from the population register that the seller sees only as not confirmed.
+/// Reasons that the seller sees only as not confirmed: the population register's, and
+/// that the person already backs another seller or is suspended (telling these apart
+/// would say what other accounts a citizen ID has).
 const PERSON_CHECK_REASONS: &[&str] = &[
     "identity_mismatch",
     "not_in_population_register",
     "deceased",
+    "national_id_in_use",
+    "person_suspended",
 ];
 
 pub fn view_of(
@@ -597,24 +601,30 @@ impl Sellers<'_> {
             .unwrap_or_else(|| empty_row(account_id, now.naive_utc()));
         let others = store::same_person(&mut *self.pool.get()?, &index, account_id)?;
         let limit = self.policies.verification.max_accounts_per_person as usize;
-        let reason = if others.iter().any(|(_, _, status, _)| status == SUSPENDED) {
-            Some("person_suspended")
-        } else if others
-            .iter()
-            .filter(|(_, _, _, identity)| identity == Step::Verified.as_str())
-            .count()
-            >= limit
-        {
-            Some("national_id_in_use")
-        } else {
-            self.check_person(
-                account_id,
-                claim.source,
-                &id,
-                full_name,
-                birth_date,
-                &mut row,
-            )?
+        // The register is asked (and the attempt counted) first, whatever the other
+        // accounts: only someone who matched the person learns that the ID cannot back
+        // another seller, and guesses cost the same either way.
+        let reason = match self.check_person(
+            account_id,
+            claim.source,
+            &id,
+            full_name,
+            birth_date,
+            &mut row,
+        )? {
+            Some(reason) => Some(reason),
+            None if others.iter().any(|(_, _, status, _)| status == SUSPENDED) => {
+                Some("person_suspended")
+            }
+            None if others
+                .iter()
+                .filter(|(_, _, _, identity)| identity == Step::Verified.as_str())
+                .count()
+                >= limit =>
+            {
+                Some("national_id_in_use")
+            }
+            None => None,
         };
         let sealed = self
             .vault

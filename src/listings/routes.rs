@@ -144,11 +144,16 @@ pub async fn attestation_status(
         .json(status))
 }
 
-/// Public keys that verify attestations (JWK Set, Ed25519).
+/// Public keys that verify attestations, and the audit key that signs audit checkpoints
+/// (JWK Set, Ed25519; the audit key's `kid` starts with `audit-`).
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "listings",
     responses((status = 200, description = "JWK Set", body = Object)))]
 pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
+    let mut set = state.attester.jwks();
+    if let Some(keys) = set["keys"].as_array_mut() {
+        keys.push(crate::audit::CheckpointSigner::new(&state.keys).jwk());
+    }
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "public, max-age=3600"))
-        .json(state.attester.jwks())
+        .json(set)
 }

@@ -54,6 +54,24 @@ pub struct DisputeKind {
     pub sanctions: Vec<String>,
 }
 
+/// How much evidence one party may attach to one case: enough for photos, invoices and
+/// papers, not a store for anything a link holder wants to upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvidenceLimits {
+    pub max_files_per_party: u32,
+    pub max_bytes_per_party: u64,
+}
+
+impl Default for EvidenceLimits {
+    fn default() -> Self {
+        Self {
+            max_files_per_party: 20,
+            max_bytes_per_party: 50 * 1024 * 1024,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CalendarFile {
@@ -69,6 +87,8 @@ struct DisputesFile {
     strikes: Strikes,
     sanctions: SanctionLimits,
     kinds: BTreeMap<String, DisputeKind>,
+    #[serde(default)]
+    evidence: EvidenceLimits,
     calendar: CalendarFile,
 }
 
@@ -80,6 +100,7 @@ pub struct DisputePolicy {
     pub strikes: Strikes,
     pub sanctions: SanctionLimits,
     pub kinds: BTreeMap<String, DisputeKind>,
+    pub evidence: EvidenceLimits,
     pub holidays: BTreeSet<NaiveDate>,
 }
 
@@ -129,6 +150,18 @@ impl DisputePolicy {
                 "must be at least 1".into(),
             ));
         }
+        if parsed.evidence.max_files_per_party == 0 {
+            return Err(err(
+                "evidence.max_files_per_party".into(),
+                "must be at least 1".into(),
+            ));
+        }
+        if parsed.evidence.max_bytes_per_party == 0 {
+            return Err(err(
+                "evidence.max_bytes_per_party".into(),
+                "must be at least 1".into(),
+            ));
+        }
         if parsed.kinds.is_empty() {
             return Err(err(
                 "kinds".into(),
@@ -170,6 +203,7 @@ impl DisputePolicy {
             strikes: parsed.strikes,
             sanctions: parsed.sanctions,
             kinds: parsed.kinds,
+            evidence: parsed.evidence,
             holidays,
         })
     }
@@ -217,5 +251,19 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("deadlines.appeal_days"), "{e}");
+        let bad = BUILT_IN.replace("max_files_per_party = 20", "max_files_per_party = 0");
+        let e = DisputePolicy::parse("disputes.toml", &bad)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("evidence.max_files_per_party"), "{e}");
+    }
+
+    #[test]
+    fn evidence_limits_default_when_the_file_leaves_them_out() {
+        let start = BUILT_IN.find("[evidence]").expect("section");
+        let end = BUILT_IN.find("# Public holidays").expect("next section");
+        let without = format!("{}{}", &BUILT_IN[..start], &BUILT_IN[end..]);
+        let p = DisputePolicy::parse("disputes.toml", &without).expect("valid");
+        assert_eq!(p.evidence, EvidenceLimits::default());
     }
 }

@@ -10,7 +10,7 @@ mod jurisdictions;
 mod listing;
 mod verification;
 
-pub use disputes::{CLAIMS, DisputeKind, DisputePolicy, SANCTIONS};
+pub use disputes::{CLAIMS, DisputeKind, DisputePolicy, EvidenceLimits, SANCTIONS};
 pub use jurisdictions::{
     ALL_PROVINCES, FormerProvince, Jurisdictions, Origin, Province, ProvinceScope,
 };

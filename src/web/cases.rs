@@ -453,8 +453,10 @@ async fn attach_as(
         Err(
             e @ (DisputeError::Invalid { .. }
             | DisputeError::UnsupportedType(_)
+            | DisputeError::EvidenceLimit(_)
             | DisputeError::Conflict(_)),
         ) => {
+            crate::disputes::routes::count_refusal(&state.metrics, &e);
             render(
                 &state,
                 &req,
@@ -503,9 +505,11 @@ async fn may_attach(
     let (shared, caller, case_id) = (state.clone(), party.caller.clone(), id.to_string());
     state
         .blocking(move || {
-            super::dispute_service(&shared)
-                .may_attach(&caller, &case_id)
-                .map_err(AppError::from)
+            match super::dispute_service(&shared).may_attach(&caller, &case_id) {
+                // The page says so in the reader's language once the form is read.
+                Ok(()) | Err(DisputeError::EvidenceLimit(_)) => Ok(()),
+                Err(other) => Err(AppError::from(other)),
+            }
         })
         .await
 }

@@ -329,7 +329,7 @@ async fn code_status(
         Ok(o) => o,
         Err(redirect) => return Ok(redirect),
     };
-    let (officer_id, _, _) = parts(&caller)?;
+    let (officer_id, _, scope) = parts(&caller)?;
     let code = field(&form, "code").to_string();
     let status = match field(&form, "status") {
         "revoked" => CodeStatus::Revoked,
@@ -366,7 +366,15 @@ async fn code_status(
                 policies: &shared.policies,
                 facts: &shared.facts,
             }
-            .set_status(StatusActor::Officer(&officer_id), &target, status, &reason))
+            .set_status(
+                StatusActor::Officer {
+                    id: &officer_id,
+                    scope: &scope,
+                },
+                &target,
+                status,
+                &reason,
+            ))
         })
         .await?;
     let notice = match outcome {
@@ -384,8 +392,16 @@ async fn code_status(
             e @ (crate::codes::registry::RegistryError::Invalid { .. }
             | crate::codes::registry::RegistryError::NotFound(_)
             | crate::codes::registry::RegistryError::Forbidden(_)
+            | crate::codes::registry::RegistryError::OutOfScope
             | crate::codes::registry::RegistryError::Conflict(_)),
-        ) => (super::labels::registry_error(&e, language(&req).0), false),
+        ) => {
+            if let crate::codes::registry::RegistryError::OutOfScope = e {
+                state
+                    .metrics
+                    .refused(crate::metrics::Refusal::CodeOutOfScope);
+            }
+            (super::labels::registry_error(&e, language(&req).0), false)
+        }
         Err(other) => return Err(other.into()),
     };
     codes_page(&state, &req, code, Some(notice)).await

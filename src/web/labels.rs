@@ -72,6 +72,8 @@ pub fn dispute_error(error: &crate::disputes::DisputeError, lang: Language) -> S
         E::Conflict(_) => "problem.conflict",
         E::UnsupportedType(_) => "problem.unsupported-media-type",
         E::TooLarge(_) => "problem.payload-too-large",
+        E::EvidenceLimit(crate::disputes::EvidenceLimit::Files(_)) => "problem.evidence-files",
+        E::EvidenceLimit(crate::disputes::EvidenceLimit::Bytes(_)) => "problem.evidence-bytes",
         E::NotFound(_) => "problem.not-found",
         E::Forbidden(_) => "problem.forbidden",
         E::Notify(_) | E::Database(_) | E::Pool(_) | E::Internal(_) => "problem.internal",
@@ -93,10 +95,16 @@ pub fn code_unreadable(reason: &str, lang: Language) -> String {
 /// Why a change to a code was refused, for a page.
 pub fn registry_error(error: &crate::codes::registry::RegistryError, lang: Language) -> String {
     use crate::codes::registry::RegistryError as E;
+    if let E::OutOfScope = error {
+        return lookup("problem.code-out-of-scope", lang)
+            .unwrap_or_default()
+            .to_string();
+    }
     if !lang.is_vi() {
         return error.to_string();
     }
     let key = match error {
+        E::OutOfScope => "problem.code-out-of-scope",
         E::Invalid { field, message } => return field_error(field, message, lang),
         E::BadRows(_) => "problem.validation",
         E::NotFound(_) => "problem.not-found",

@@ -143,6 +143,7 @@ const RULES: &[Rule] = &[
     only("GET", "/v1/epcis/events", SIGNED_IN),
     public("GET", "/v1/lots/{gtin}/{lot}/custody"),
     public("GET", "/.well-known/gs1resolver"),
+    public("GET", "/v1/audit/checkpoints"),
     only("POST", "/v1/listing-checks", PLATFORMS),
     only("POST", "/v1/listing-checks/batch", PLATFORMS),
     only("GET", "/v1/listing-checks/{id}", PLATFORMS),

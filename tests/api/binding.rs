@@ -248,7 +248,15 @@ async fn dissolved_business_suspends_its_seller_and_bound_platforms_hear_of_it(
             .json()
             .await
             .expect("json");
-    assert_eq!(view["identity"]["reason"], "person_suspended");
+    // The seller learns only that it is not confirmed; officers see why.
+    assert_eq!(view["identity"]["reason"], "identity_not_confirmed");
+    assert_eq!(
+        app.count_sql(
+            "SELECT count(*) AS n FROM sellers WHERE identity_reason = 'person_suspended'"
+        )
+        .await,
+        1
+    );
 }
 both_backends!(dissolved_business_suspends_its_seller_and_bound_platforms_hear_of_it);
 

@@ -179,7 +179,15 @@ async fn one_citizen_backs_one_seller_account_per_kind(backend: TestBackend) {
         .json()
         .await
         .expect("json");
-    assert_eq!(view["identity"]["reason"], "national_id_in_use");
+    // The seller learns only that it is not confirmed; officers see why.
+    assert_eq!(view["identity"]["reason"], "identity_not_confirmed");
+    assert_eq!(
+        app.count_sql(
+            "SELECT count(*) AS n FROM sellers WHERE identity_reason = 'national_id_in_use'"
+        )
+        .await,
+        1
+    );
 }
 both_backends!(one_citizen_backs_one_seller_account_per_kind);
 
@@ -715,7 +723,14 @@ async fn one_person_backs_one_seller_whatever_its_kind(backend: TestBackend) {
         .await
         .expect("json");
     assert_eq!(view["identity"]["status"], "rejected", "{view}");
-    assert_eq!(view["identity"]["reason"], "national_id_in_use");
+    assert_eq!(view["identity"]["reason"], "identity_not_confirmed");
+    assert_eq!(
+        app.count_sql(
+            "SELECT count(*) AS n FROM sellers WHERE identity_reason = 'national_id_in_use'"
+        )
+        .await,
+        1
+    );
 }
 both_backends!(one_person_backs_one_seller_whatever_its_kind);
 

@@ -20,6 +20,7 @@ mod gate_facts;
 mod http_basics;
 mod idempotency;
 mod identity;
+mod limits;
 mod listings;
 mod mail;
 mod operations;

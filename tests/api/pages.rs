@@ -8,7 +8,7 @@ use crate::fixtures::{bound_enterprise_seller, verified_seller};
 use crate::helpers::{TestApp, TestBackend, token_in};
 
 /// The CSRF cookie and form value a page hands out.
-async fn csrf(app: &TestApp, path: &str) -> (String, String) {
+pub(crate) async fn csrf(app: &TestApp, path: &str) -> (String, String) {
     let page = app.get(path).await;
     let cookie = page
         .headers()
@@ -131,7 +131,7 @@ async fn a_buyer_confirms_and_follows_the_case_from_the_mailed_link(backend: Tes
 both_backends!(a_buyer_confirms_and_follows_the_case_from_the_mailed_link);
 
 /// Signs an officer in through the console's form; returns the cookies to send.
-async fn console_cookies(app: &TestApp, role: tracegate::auth::OfficerRole) -> String {
+pub(crate) async fn console_cookies(app: &TestApp, role: tracegate::auth::OfficerRole) -> String {
     let officer = crate::fixtures::invited_officer(
         app,
         role,
