@@ -201,6 +201,11 @@ pub struct MailConfig {
     pub max_attempts: u32,
     /// How often the delivery worker looks for due messages, in milliseconds.
     pub poll_interval_ms: u32,
+    /// How long a node holds an outbox message it is delivering before another node may
+    /// take it over, in seconds; renewed while the delivery runs. About what one delivery
+    /// may take (webhook timeout 10 s, `smtp_timeout_secs`) plus a margin: a node that dies
+    /// mid-delivery delays the message by this much.
+    pub lease_secs: u32,
 }
 
 impl fmt::Debug for MailConfig {
@@ -218,6 +223,8 @@ impl fmt::Debug for MailConfig {
                 &self.smtp_password.as_ref().map(|_| "<redacted>"),
             )
             .field("max_attempts", &self.max_attempts)
+            .field("poll_interval_ms", &self.poll_interval_ms)
+            .field("lease_secs", &self.lease_secs)
             .finish()
     }
 }
@@ -270,6 +277,7 @@ impl Default for MailConfig {
             smtp_timeout_secs: 10,
             max_attempts: 12,
             poll_interval_ms: 1000,
+            lease_secs: 30,
         }
     }
 }
@@ -715,6 +723,7 @@ impl LoadedConfig {
             ("identity.breaker_threshold", c.identity.breaker_threshold),
             ("mail.max_attempts", c.mail.max_attempts),
             ("mail.poll_interval_ms", c.mail.poll_interval_ms),
+            ("mail.lease_secs", c.mail.lease_secs),
             ("mail.smtp_timeout_secs", c.mail.smtp_timeout_secs),
             ("auth.access_token_ttl_secs", c.auth.access_token_ttl_secs),
             ("auth.client_token_ttl_secs", c.auth.client_token_ttl_secs),

@@ -21,6 +21,7 @@ pub mod http;
 pub mod i18n;
 pub mod identity;
 pub mod keys;
+pub mod leases;
 pub mod links;
 pub mod listings;
 pub mod metrics;

@@ -195,6 +195,7 @@ impl Application {
             evidence: Arc::new(EvidenceStore::new(&config.disputes.evidence_dir)),
             hashing: Arc::new(hashing),
             revocations: revocations.clone(),
+            node: crate::leases::NodeId::new(),
             keys: Arc::new(keys),
             pool,
             clock,
@@ -210,6 +211,8 @@ impl Application {
             metrics: state.metrics.clone(),
             max_attempts: state.config.mail.max_attempts,
             poll_interval: Duration::from_millis(u64::from(state.config.mail.poll_interval_ms)),
+            node: state.node.clone(),
+            lease: Duration::from_secs(u64::from(state.config.mail.lease_secs)),
         };
         let identity_monitor = IdentityMonitor {
             pool: state.pool.clone(),
@@ -219,6 +222,7 @@ impl Application {
             policies: state.policies.clone(),
             public_url: state.config.server.public_url.clone(),
             interval: Duration::from_secs(u64::from(state.config.identity.monitor_interval_secs)),
+            node: state.node.clone(),
         };
         let dispute_worker = DisputeWorker {
             pool: state.pool.clone(),
@@ -230,6 +234,7 @@ impl Application {
             config: state.config.disputes.clone(),
             public_url: state.config.server.public_url.clone(),
             interval: Duration::from_secs(u64::from(state.config.disputes.worker_interval_secs)),
+            node: state.node.clone(),
         };
         let server = http_server(state.clone(), listener)?;
         tracing::info!(address = %address, port, "listening");

@@ -103,6 +103,7 @@ diesel::table! {
         last_error -> Nullable<Text>,
         delivered_at -> Nullable<Timestamp>,
         dead_at -> Nullable<Timestamp>,
+        lease_holder -> Nullable<Text>,
     }
 }
 
@@ -510,5 +511,13 @@ diesel::table! {
         place -> Integer,
         account_id -> Text,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    worker_leases (name) {
+        name -> Text,
+        holder -> Text,
+        expires_at -> Timestamp,
     }
 }

@@ -295,6 +295,7 @@ impl TestApp {
             config: state.config.disputes.clone(),
             public_url: state.config.server.public_url.clone(),
             interval: std::time::Duration::from_secs(3600),
+            node: state.node.clone(),
         };
         tokio::task::spawn_blocking(move || worker.round())
             .await

@@ -22,6 +22,7 @@ mod idempotency;
 mod identity;
 mod listings;
 mod mail;
+mod nodes;
 mod operations;
 mod pages;
 mod registry_http;
