@@ -24,6 +24,7 @@ pub mod keys;
 pub mod leases;
 pub mod links;
 pub mod listings;
+pub mod maintenance;
 pub mod metrics;
 pub mod notify;
 pub mod openapi;

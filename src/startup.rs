@@ -271,6 +271,15 @@ impl Application {
         let outbox = tokio::spawn(self.outbox_worker.run(stopped.clone()));
         let monitor = tokio::spawn(self.identity_monitor.run(stopped.clone()));
         let disputes = tokio::spawn(self.dispute_worker.run(stopped.clone()));
+        let partitions = tokio::spawn(
+            crate::maintenance::PartitionKeeper {
+                pool: self.state.pool.clone(),
+                clock: self.state.clock.clone(),
+                node: self.state.node.clone(),
+                interval: crate::maintenance::INTERVAL,
+            }
+            .run(stopped.clone()),
+        );
         let revocations = tokio::spawn(crate::auth::revocation::follow(
             self.state.revocations.clone(),
             self.state.pool.clone(),
@@ -284,6 +293,7 @@ impl Application {
             ("outbox worker", outbox),
             ("identity monitor", monitor),
             ("dispute worker", disputes),
+            ("partition keeper", partitions),
             ("revocation follower", revocations),
         ] {
             if let Err(error) = worker.await {

@@ -298,6 +298,8 @@ diesel::table! {
     listing_check_codes (code_key, check_id) {
         check_id -> Text,
         code_key -> Text,
+        /// The month it is filed under on PostgreSQL (empty on SQLite).
+        created_at -> Nullable<Timestamp>,
     }
 }
 

@@ -25,6 +25,7 @@ mod mail;
 mod nodes;
 mod operations;
 mod pages;
+mod partitions;
 mod registry_http;
 mod resolver;
 mod revocation;
