@@ -39,6 +39,24 @@ pub struct Config {
     pub policies: PoliciesConfig,
     pub identity: IdentityConfig,
     pub disputes: DisputesConfig,
+    pub retention: RetentionConfig,
+}
+
+/// Where the retention run (`policies/retention.toml`) puts what it exports before dropping.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Folder of the exported files (created if missing); keep it on storage that outlives
+    /// the database, and back it up.
+    pub export_dir: String,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            export_dir: "./data/retention".into(),
+        }
+    }
 }
 
 /// Dispute cases: where evidence files live, what may be uploaded, how often deadlines

@@ -32,6 +32,7 @@ pub mod ops;
 pub mod outbound;
 pub mod policies;
 pub mod reseal;
+pub mod retention;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

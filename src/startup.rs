@@ -68,6 +68,7 @@ pub struct Application {
     outbox_worker: OutboxWorker,
     identity_monitor: IdentityMonitor,
     dispute_worker: DisputeWorker,
+    partition_keeper: crate::maintenance::PartitionKeeper,
 }
 
 impl Application {
@@ -88,6 +89,8 @@ impl Application {
             Some(dir) => Policies::from_dir(std::path::Path::new(dir))?,
             None => Policies::built_in()?,
         };
+        let retention = crate::retention::RetentionPolicy::load(config.policies.dir.as_deref())
+            .map_err(|e| StartupError::Config(e.to_string()))?;
         let keys = KeyRing::load_or_generate(&config.keys)?;
         let revocations = Arc::new(crate::auth::revocation::Revocations::new(
             config
@@ -236,6 +239,14 @@ impl Application {
             interval: Duration::from_secs(u64::from(state.config.disputes.worker_interval_secs)),
             node: state.node.clone(),
         };
+        let partition_keeper = crate::maintenance::PartitionKeeper {
+            pool: state.pool.clone(),
+            clock: state.clock.clone(),
+            node: state.node.clone(),
+            interval: crate::maintenance::INTERVAL,
+            retention: Arc::new(retention),
+            export_dir: state.config.retention.export_dir.clone().into(),
+        };
         let server = http_server(state.clone(), listener)?;
         tracing::info!(address = %address, port, "listening");
         Ok(Self {
@@ -245,6 +256,7 @@ impl Application {
             outbox_worker,
             identity_monitor,
             dispute_worker,
+            partition_keeper,
         })
     }
 
@@ -271,15 +283,7 @@ impl Application {
         let outbox = tokio::spawn(self.outbox_worker.run(stopped.clone()));
         let monitor = tokio::spawn(self.identity_monitor.run(stopped.clone()));
         let disputes = tokio::spawn(self.dispute_worker.run(stopped.clone()));
-        let partitions = tokio::spawn(
-            crate::maintenance::PartitionKeeper {
-                pool: self.state.pool.clone(),
-                clock: self.state.clock.clone(),
-                node: self.state.node.clone(),
-                interval: crate::maintenance::INTERVAL,
-            }
-            .run(stopped.clone()),
-        );
+        let partitions = tokio::spawn(self.partition_keeper.run(stopped.clone()));
         let revocations = tokio::spawn(crate::auth::revocation::follow(
             self.state.revocations.clone(),
             self.state.pool.clone(),

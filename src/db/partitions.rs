@@ -67,6 +67,49 @@ pub fn ensure_ahead(conn: &mut DbConnection, today: NaiveDate) -> diesel::QueryR
     Ok(created)
 }
 
+#[derive(diesel::QueryableByName)]
+struct Partition {
+    #[diesel(sql_type = Text)]
+    name: String,
+}
+
+/// The month a partition named `<table>_<yyyy>_<mm>` covers.
+fn month_of(table: &str, name: &str) -> Option<NaiveDate> {
+    let suffix = name.strip_prefix(table)?.strip_prefix('_')?;
+    let (year, month) = suffix.split_once('_')?;
+    NaiveDate::from_ymd_opt(year.parse().ok()?, month.parse().ok()?, 1)
+}
+
+/// Drops the month partitions that lie wholly before `until`; returns their names. The
+/// caller exports their rows first.
+pub fn drop_before(
+    pg: &mut diesel::PgConnection,
+    until: chrono::NaiveDateTime,
+) -> diesel::QueryResult<Vec<String>> {
+    let mut dropped = Vec::new();
+    for table in PARTITIONED {
+        let children: Vec<Partition> = diesel::sql_query(
+            "SELECT c.relname::text AS name FROM pg_inherits i \
+             JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent \
+             WHERE p.relname = $1 ORDER BY c.relname",
+        )
+        .bind::<Text, _>(*table)
+        .load(pg)?;
+        for child in children {
+            let Some(month) = month_of(table, &child.name) else {
+                continue;
+            };
+            let ends = month.checked_add_months(Months::new(1)).unwrap_or(month);
+            if ends.and_time(chrono::NaiveTime::MIN) <= until {
+                // The name was read from the catalogue and matched `<table>_<yyyy>_<mm>`.
+                diesel::sql_query(format!("DROP TABLE {}", child.name)).execute(pg)?;
+                dropped.push(child.name);
+            }
+        }
+    }
+    Ok(dropped)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
