@@ -1,7 +1,8 @@
 //! Several nodes on one database: outbox lanes (a hanging webhook endpoint delays only its
 //! own platform), each message delivered once by two nodes, a message whose node died
-//! taken over after its short lease, deadlines acted on once by two deadline workers, and a
-//! recall made on one node denied by another within a second.
+//! taken over after its short lease, deadlines acted on once by two deadline workers, a
+//! seller reminded once by two registry monitors, and a recall made on one node denied by
+//! another within a second.
 
 use std::collections::HashMap;
 use std::net::TcpListener;
@@ -417,3 +418,35 @@ async fn a_recall_on_one_node_is_denied_by_another_within_a_second(backend: Test
     );
 }
 both_backends!(a_recall_on_one_node_is_denied_by_another_within_a_second);
+
+async fn two_registry_monitors_remind_a_seller_once(backend: TestBackend) {
+    let env = TestEnv::new(&backend);
+    let first = TestApp::start(env.config.clone()).await;
+    let second = TestApp::start(env.config.clone()).await;
+    let (email, _) = crate::fixtures::verified_person(&first, crate::fixtures::KHOA).await;
+    // Both monitors run a round every second (test configuration), on clocks 30 days
+    // before the verification ends.
+    for app in [&first, &second] {
+        app.clock.advance(TimeDelta::days(336));
+    }
+    let reminders = || async {
+        first
+            .mails_to(&email)
+            .await
+            .iter()
+            .filter(|(subject, _)| subject.contains("sắp hết hạn"))
+            .count()
+    };
+    let started = Instant::now();
+    while reminders().await == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(6),
+            "a reminder is mailed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A few more rounds of both monitors.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(reminders().await, 1, "reminded once by two nodes");
+}
+both_backends!(two_registry_monitors_remind_a_seller_once);
