@@ -40,6 +40,7 @@ pub struct Config {
     pub identity: IdentityConfig,
     pub disputes: DisputesConfig,
     pub audit: AuditConfig,
+    pub retention: RetentionConfig,
 }
 
 /// Signed checkpoints of the audit log: the chain head is signed once this many entries
@@ -58,6 +59,23 @@ impl Default for AuditConfig {
         Self {
             checkpoint_every_entries: 1000,
             checkpoint_every_secs: 300,
+        }
+    }
+}
+
+/// Where the retention run (`policies/retention.toml`) puts what it exports before dropping.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Folder of the exported files (created if missing); keep it on storage that outlives
+    /// the database, and back it up.
+    pub export_dir: String,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            export_dir: "./data/retention".into(),
         }
     }
 }
@@ -222,6 +240,11 @@ pub struct MailConfig {
     pub max_attempts: u32,
     /// How often the delivery worker looks for due messages, in milliseconds.
     pub poll_interval_ms: u32,
+    /// How long a node holds an outbox message it is delivering before another node may
+    /// take it over, in seconds; renewed while the delivery runs. About what one delivery
+    /// may take (webhook timeout 10 s, `smtp_timeout_secs`) plus a margin: a node that dies
+    /// mid-delivery delays the message by this much.
+    pub lease_secs: u32,
 }
 
 impl fmt::Debug for MailConfig {
@@ -239,6 +262,8 @@ impl fmt::Debug for MailConfig {
                 &self.smtp_password.as_ref().map(|_| "<redacted>"),
             )
             .field("max_attempts", &self.max_attempts)
+            .field("poll_interval_ms", &self.poll_interval_ms)
+            .field("lease_secs", &self.lease_secs)
             .finish()
     }
 }
@@ -291,6 +316,7 @@ impl Default for MailConfig {
             smtp_timeout_secs: 10,
             max_attempts: 12,
             poll_interval_ms: 1000,
+            lease_secs: 30,
         }
     }
 }
@@ -763,6 +789,7 @@ impl LoadedConfig {
             ("identity.breaker_threshold", c.identity.breaker_threshold),
             ("mail.max_attempts", c.mail.max_attempts),
             ("mail.poll_interval_ms", c.mail.poll_interval_ms),
+            ("mail.lease_secs", c.mail.lease_secs),
             ("mail.smtp_timeout_secs", c.mail.smtp_timeout_secs),
             ("auth.access_token_ttl_secs", c.auth.access_token_ttl_secs),
             ("auth.client_token_ttl_secs", c.auth.client_token_ttl_secs),

@@ -55,6 +55,11 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Apply the retention policy (policies/retention.toml).
+    Retention {
+        #[command(subcommand)]
+        command: RetentionCommand,
+    },
     /// Work with traceability codes.
     Codes {
         #[command(subcommand)]
@@ -174,6 +179,13 @@ enum KindArg {
 }
 
 #[derive(Subcommand)]
+enum RetentionCommand {
+    /// Export what has expired to compressed files, log their digests in the audit log,
+    /// then drop it; print what was done.
+    Run,
+}
+
+#[derive(Subcommand)]
 enum AuditCommand {
     /// Recompute the whole chain and check it against the signed checkpoints; print the
     /// first broken entry and exit 1 if there is one, and name the entries no checkpoint
@@ -229,6 +241,9 @@ fn main() -> ExitCode {
         Command::Serve => run_async(serve(loaded)),
         Command::Demo => run_async(demo(loaded)),
         Command::Migrate => run_async(migrate(loaded)),
+        Command::Retention {
+            command: RetentionCommand::Run,
+        } => run_async(retention_run(loaded)),
         Command::Config {
             command: ConfigCommand::Check,
         } => config_check(&loaded),
@@ -492,6 +507,35 @@ fn audit_key(
 }
 
 /// Returns whether the chain is intact.
+async fn retention_run(loaded: LoadedConfig) -> anyhow::Result<()> {
+    telemetry::init(&loaded.config.log);
+    let config = loaded.config;
+    let policy = tracegate::retention::RetentionPolicy::load(config.policies.dir.as_deref())?;
+    let pool = command_pool(&config)?;
+    let export_dir = PathBuf::from(&config.retention.export_dir);
+    let report = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let mut conn = pool.get()?;
+        Ok(tracegate::retention::run(
+            &mut conn,
+            &policy,
+            &export_dir,
+            chrono::Utc::now(),
+        )?)
+    })
+    .await??;
+    println!(
+        "retention: {} decisions and {} decision-code links exported and dropped",
+        report.decisions, report.links
+    );
+    for (path, digest) in &report.files {
+        println!("  {} sha256:{digest}", path.display());
+    }
+    for partition in &report.partitions_dropped {
+        println!("  dropped partition {partition}");
+    }
+    Ok(())
+}
+
 async fn audit_verify(loaded: LoadedConfig, public_key: Option<String>) -> anyhow::Result<bool> {
     telemetry::init(&loaded.config.log);
     let key = audit_key(&loaded.config, public_key)?;

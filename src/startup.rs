@@ -69,6 +69,7 @@ pub struct Application {
     identity_monitor: IdentityMonitor,
     dispute_worker: DisputeWorker,
     checkpoint_worker: crate::audit::checkpoint::CheckpointWorker,
+    partition_keeper: crate::maintenance::PartitionKeeper,
 }
 
 impl Application {
@@ -89,6 +90,8 @@ impl Application {
             Some(dir) => Policies::from_dir(std::path::Path::new(dir))?,
             None => Policies::built_in()?,
         };
+        let retention = crate::retention::RetentionPolicy::load(config.policies.dir.as_deref())
+            .map_err(|e| StartupError::Config(e.to_string()))?;
         let keys = KeyRing::load_or_generate(&config.keys)?;
         let revocations = Arc::new(crate::auth::revocation::Revocations::new(
             config
@@ -196,6 +199,7 @@ impl Application {
             evidence: Arc::new(EvidenceStore::new(&config.disputes.evidence_dir)),
             hashing: Arc::new(hashing),
             revocations: revocations.clone(),
+            node: crate::leases::NodeId::new(),
             keys: Arc::new(keys),
             pool,
             clock,
@@ -211,6 +215,8 @@ impl Application {
             metrics: state.metrics.clone(),
             max_attempts: state.config.mail.max_attempts,
             poll_interval: Duration::from_millis(u64::from(state.config.mail.poll_interval_ms)),
+            node: state.node.clone(),
+            lease: Duration::from_secs(u64::from(state.config.mail.lease_secs)),
         };
         let identity_monitor = IdentityMonitor {
             pool: state.pool.clone(),
@@ -220,6 +226,7 @@ impl Application {
             policies: state.policies.clone(),
             public_url: state.config.server.public_url.clone(),
             interval: Duration::from_secs(u64::from(state.config.identity.monitor_interval_secs)),
+            node: state.node.clone(),
         };
         let dispute_worker = DisputeWorker {
             pool: state.pool.clone(),
@@ -231,6 +238,15 @@ impl Application {
             config: state.config.disputes.clone(),
             public_url: state.config.server.public_url.clone(),
             interval: Duration::from_secs(u64::from(state.config.disputes.worker_interval_secs)),
+            node: state.node.clone(),
+        };
+        let partition_keeper = crate::maintenance::PartitionKeeper {
+            pool: state.pool.clone(),
+            clock: state.clock.clone(),
+            node: state.node.clone(),
+            interval: crate::maintenance::INTERVAL,
+            retention: Arc::new(retention),
+            export_dir: state.config.retention.export_dir.clone().into(),
         };
         let checkpoint_worker = crate::audit::checkpoint::CheckpointWorker {
             pool: state.pool.clone(),
@@ -253,6 +269,7 @@ impl Application {
             identity_monitor,
             dispute_worker,
             checkpoint_worker,
+            partition_keeper,
         })
     }
 
@@ -280,6 +297,7 @@ impl Application {
         let monitor = tokio::spawn(self.identity_monitor.run(stopped.clone()));
         let disputes = tokio::spawn(self.dispute_worker.run(stopped.clone()));
         let checkpoints = tokio::spawn(self.checkpoint_worker.run(stopped.clone()));
+        let partitions = tokio::spawn(self.partition_keeper.run(stopped.clone()));
         let revocations = tokio::spawn(crate::auth::revocation::follow(
             self.state.revocations.clone(),
             self.state.pool.clone(),
@@ -294,6 +312,7 @@ impl Application {
             ("identity monitor", monitor),
             ("dispute worker", disputes),
             ("audit checkpoints", checkpoints),
+            ("partition keeper", partitions),
             ("revocation follower", revocations),
         ] {
             if let Err(error) = worker.await {

@@ -45,6 +45,8 @@ pub struct AppState {
     pub hashing: Arc<HashingPool>,
     /// Sessions and clients that ended before their tokens expire.
     pub revocations: Arc<Revocations>,
+    /// This node among the nodes sharing the database (holder of leases and claims).
+    pub node: crate::leases::NodeId,
 }
 
 impl AppState {

@@ -5,6 +5,7 @@
 //! [`DbConnection`] and [`write_transaction`].
 
 mod migrations;
+pub mod partitions;
 mod pool;
 pub mod schema;
 mod url;

@@ -113,6 +113,7 @@ diesel::table! {
         last_error -> Nullable<Text>,
         delivered_at -> Nullable<Timestamp>,
         dead_at -> Nullable<Timestamp>,
+        lease_holder -> Nullable<Text>,
     }
 }
 
@@ -307,6 +308,8 @@ diesel::table! {
     listing_check_codes (code_key, check_id) {
         check_id -> Text,
         code_key -> Text,
+        /// The month it is filed under on PostgreSQL (empty on SQLite).
+        created_at -> Nullable<Timestamp>,
     }
 }
 
@@ -521,5 +524,13 @@ diesel::table! {
         place -> Integer,
         account_id -> Text,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    worker_leases (name) {
+        name -> Text,
+        holder -> Text,
+        expires_at -> Timestamp,
     }
 }

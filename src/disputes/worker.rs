@@ -16,11 +16,18 @@ use crate::clock::Clock;
 use crate::config::DisputesConfig;
 use crate::db::DbPool;
 use crate::facts::FactBus;
+use crate::leases::{self, NodeId};
 use crate::policies::Policies;
 use crate::vault::Vault;
 
 /// Cases handled per kind of deadline and round.
 const BATCH: i64 = 200;
+/// One node at a time runs a round (each step also checks the case's version, so a step
+/// is taken once even if rounds overlapped); a node that dies mid-round leaves the next
+/// round to another node after this long.
+const ROUND_LEASE: TimeDelta = TimeDelta::minutes(2);
+/// The lease's name in `worker_leases`.
+const LEASE_NAME: &str = "dispute-deadlines";
 
 pub struct DisputeWorker {
     pub pool: DbPool,
@@ -32,6 +39,8 @@ pub struct DisputeWorker {
     pub config: DisputesConfig,
     pub public_url: String,
     pub interval: Duration,
+    /// This node, as the holder of the round's lease.
+    pub node: NodeId,
 }
 
 /// What one round did.
@@ -83,9 +92,18 @@ impl DisputeWorker {
         }
     }
 
-    /// One round over every kind of deadline. A case that cannot be handled is logged and
-    /// left for the next round; it does not hold up the others.
+    /// One round over every kind of deadline, if no other node is running one (then this
+    /// node does nothing this time). A case that cannot be handled is logged and left for
+    /// the next round; it does not hold up the others.
     pub fn round(&self) -> Result<Round, DisputeError> {
+        let now = self.clock.now();
+        leases::under_lease(&self.pool, LEASE_NAME, &self.node, now, ROUND_LEASE, || {
+            self.round_held()
+        })
+        .map(Option::unwrap_or_default)
+    }
+
+    fn round_held(&self) -> Result<Round, DisputeError> {
         let service = self.service();
         let now = self.clock.now();
         let at = now.naive_utc();

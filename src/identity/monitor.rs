@@ -18,11 +18,18 @@ use crate::db::schema::{accounts, seller_bindings};
 use crate::db::{DbConnection, DbPool, write_transaction};
 use crate::facts::FactBus;
 use crate::i18n::Language;
+use crate::leases::{self, NodeId};
 use crate::notify::{self, SellerSuspended, VerificationExpiring, events, webhooks};
 use crate::policies::Policies;
 
 /// Sellers handled per round.
 const BATCH: i64 = 100;
+/// One node at a time runs a round, so the register is asked once per business and a
+/// reminder mailed once; long enough for a round of slow register calls. A node that dies
+/// mid-round leaves the next round to another node after this long.
+const ROUND_LEASE: TimeDelta = TimeDelta::minutes(10);
+/// The lease's name in `worker_leases`.
+const LEASE_NAME: &str = "identity-monitor";
 
 pub struct IdentityMonitor {
     pub pool: DbPool,
@@ -33,6 +40,8 @@ pub struct IdentityMonitor {
     pub policies: Arc<Policies>,
     pub public_url: String,
     pub interval: Duration,
+    /// This node, as the holder of the round's lease.
+    pub node: NodeId,
 }
 
 /// What one round did.
@@ -77,8 +86,17 @@ impl IdentityMonitor {
         }
     }
 
-    /// One round: business re-checks, then expiry reminders.
+    /// One round: business re-checks, then expiry reminders; nothing when another node is
+    /// running one.
     pub fn round(&self) -> Result<Round, MonitorError> {
+        let now = self.clock.now();
+        leases::under_lease(&self.pool, LEASE_NAME, &self.node, now, ROUND_LEASE, || {
+            self.round_held()
+        })
+        .map(Option::unwrap_or_default)
+    }
+
+    fn round_held(&self) -> Result<Round, MonitorError> {
         let now = self.clock.now();
         let recheck =
             TimeDelta::hours(i64::from(self.policies.verification.business_recheck_hours));

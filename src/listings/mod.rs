@@ -13,7 +13,7 @@ mod decision;
 pub mod model;
 mod record;
 pub mod routes;
-mod store;
+pub(crate) mod store;
 mod withdraw;
 mod writer;
 

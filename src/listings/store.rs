@@ -260,9 +260,18 @@ pub fn insert_checks(
     rows: &[&CheckRow],
 ) -> QueryResult<Option<std::collections::HashSet<String>>> {
     let c = match conn {
-        // One statement over arrays: parsed once whatever the group's size, one round trip;
-        // concurrent writers meet at the unique index of decisions in force.
+        // One statement over arrays: parsed once whatever the group's size, one round trip.
+        // The decision log is partitioned by month, so no unique index can span it: a row
+        // whose listing has a decision in force with the same replay key (in any month) is
+        // left out by the statement itself, and repeats within the group before it.
         DbConnection::Postgresql(c) => {
+            let mut seen = std::collections::HashSet::new();
+            let all = rows.len();
+            let rows: Vec<&CheckRow> = rows
+                .iter()
+                .filter(|r| seen.insert((&r.platform_id, &r.listing_id, &r.replay_key)))
+                .copied()
+                .collect();
             let written: Vec<InsertedId> = diesel::sql_query(
                 "INSERT INTO listing_checks (id, platform_id, listing_id, content_hash, shop_id, \
                  seller_id, category, decision, record, policy_version, attestation, created_at, \
@@ -270,6 +279,12 @@ pub fn insert_checks(
                  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
                  $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
                  $12::timestamp[], $13::bytea[], $14::int8[], $15::text[], $16::timestamp[]) \
+                 AS r(id, platform_id, listing_id, content_hash, shop_id, seller_id, category, \
+                 decision, record, policy_version, attestation, created_at, replay_key, \
+                 facts_seq, batch_id, expires_at) \
+                 WHERE r.replay_key IS NULL OR NOT EXISTS (SELECT 1 FROM listing_checks c \
+                 WHERE c.platform_id = r.platform_id AND c.listing_id = r.listing_id \
+                 AND c.replay_key = r.replay_key AND c.withdrawn_at IS NULL) \
                  ON CONFLICT DO NOTHING RETURNING id",
             )
             .bind::<Array<Text>, _>(rows.iter().map(|r| r.id.as_str()).collect::<Vec<_>>())
@@ -321,9 +336,7 @@ pub fn insert_checks(
             )
             .bind::<Array<Timestamp>, _>(rows.iter().map(|r| r.expires_at).collect::<Vec<_>>())
             .load(c)?;
-            return Ok(
-                (written.len() != rows.len()).then(|| written.into_iter().map(|w| w.id).collect())
-            );
+            return Ok((written.len() != all).then(|| written.into_iter().map(|w| w.id).collect()));
         }
         DbConnection::Sqlite(c) => c,
     };

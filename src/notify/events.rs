@@ -255,7 +255,10 @@ pub fn documentation() -> (
             ))
             .parameter(header(
                 "Tracegate-Event-Id",
-                "The event's `id`, to recognise a redelivery",
+                "The event's `id` (the outbox message id): the same on every retry and redelivery. \
+                 Deliveries are at least once (a node that stops mid-delivery leaves the event \
+                 to another, which sends it again): use this header as the deduplication key \
+                 and ignore an id already handled",
             ))
             .parameter(header("Tracegate-Event", "The event's `type`"))
             .request_body(Some(

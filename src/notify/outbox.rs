@@ -1,5 +1,10 @@
-//! The outbox table: enqueue in the caller's transaction, claim due messages (several
-//! workers never claim the same one), record the outcome.
+//! The outbox table: enqueue in the caller's transaction, claim due messages one at a time
+//! per lane (several workers never claim the same one), renew the claim while delivering,
+//! record the outcome.
+//!
+//! A claim is a lease: `locked_until` and `lease_holder`. It lasts about as long as one
+//! delivery may take and its holder renews it while working, so a message whose node died
+//! mid-delivery is taken over by another node soon after, not minutes later.
 
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use diesel::prelude::*;
@@ -49,6 +54,38 @@ pub struct OutboxRow {
     pub last_error: Option<String>,
     pub delivered_at: Option<NaiveDateTime>,
     pub dead_at: Option<NaiveDateTime>,
+    /// The node delivering it while `locked_until` has not passed.
+    pub lease_holder: Option<String>,
+}
+
+/// Messages are delivered in lanes: all mail in one, each platform's webhooks in their
+/// own, so that a platform whose endpoint hangs delays only its own events.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Lane {
+    Mail,
+    /// A platform's webhooks, by outbox destination (`platform:<client id>`).
+    Webhook(String),
+}
+
+impl Lane {
+    /// The lane a stored message travels in.
+    pub fn of(row: &OutboxRow) -> Self {
+        match OutboxKind::parse(&row.kind) {
+            Some(OutboxKind::Webhook) => Lane::Webhook(row.destination.clone()),
+            _ => Lane::Mail,
+        }
+    }
+
+    /// `mail` or `webhook:<platform>`, for logs.
+    pub fn key(&self) -> String {
+        match self {
+            Lane::Mail => "mail".into(),
+            Lane::Webhook(destination) => format!(
+                "webhook:{}",
+                destination.strip_prefix("platform:").unwrap_or(destination)
+            ),
+        }
+    }
 }
 
 /// A message as administrators see it (without its content), times in UTC.
@@ -140,11 +177,13 @@ pub fn enqueue_as(
     Ok(id)
 }
 
-/// Undelivered messages whose time has come and that no worker holds. A macro because the
-/// PostgreSQL branch needs its own concrete query type for the locking clause.
-macro_rules! due_ids {
-    ($now:expr, $limit:expr) => {
+/// Undelivered messages of a lane whose time has come and that no worker holds, oldest
+/// first. A macro because the PostgreSQL branch needs its own concrete query type for the
+/// locking clause, and each lane its own filter.
+macro_rules! due_in_lane {
+    ($now:expr, $lane_filter:expr) => {
         outbox::table
+            .filter($lane_filter)
             .filter(outbox::delivered_at.is_null())
             .filter(outbox::dead_at.is_null())
             .filter(outbox::next_attempt_at.le($now))
@@ -154,41 +193,120 @@ macro_rules! due_ids {
                     .or(outbox::locked_until.lt($now)),
             )
             .order(outbox::next_attempt_at.asc())
-            .limit($limit)
+            .limit(1)
             .select(outbox::id)
     };
 }
 
-/// Claims up to `limit` due messages for `lease`, counting the attempt. On PostgreSQL rows
-/// another worker holds are skipped (`FOR UPDATE SKIP LOCKED`); SQLite has one writer.
-pub fn claim_due(
+/// Lanes with a message due that no worker holds: mail first, then up to `limit` platforms.
+pub fn due_lanes(
     conn: &mut DbConnection,
     now: DateTime<Utc>,
-    lease: TimeDelta,
     limit: i64,
-) -> QueryResult<Vec<OutboxRow>> {
+) -> QueryResult<Vec<Lane>> {
     let now = now.naive_utc();
+    let due = || {
+        outbox::table
+            .filter(outbox::delivered_at.is_null())
+            .filter(outbox::dead_at.is_null())
+            .filter(outbox::next_attempt_at.le(now))
+            .filter(
+                outbox::locked_until
+                    .is_null()
+                    .or(outbox::locked_until.lt(now)),
+            )
+    };
+    let mut lanes = Vec::new();
+    let mail: Option<String> = due()
+        .filter(outbox::kind.eq(OutboxKind::Mail.as_str()))
+        .select(outbox::id)
+        .first(conn)
+        .optional()?;
+    if mail.is_some() {
+        lanes.push(Lane::Mail);
+    }
+    let platforms: Vec<String> = due()
+        .filter(outbox::kind.eq(OutboxKind::Webhook.as_str()))
+        .select(outbox::destination)
+        .distinct()
+        .limit(limit)
+        .load(conn)?;
+    lanes.extend(platforms.into_iter().map(Lane::Webhook));
+    Ok(lanes)
+}
+
+/// Claims the oldest due message of `lane` for `holder` until `now + lease`, counting the
+/// attempt. On PostgreSQL a row another worker is claiming is skipped (`FOR UPDATE SKIP
+/// LOCKED`); SQLite has one writer, and `BEGIN IMMEDIATE` makes select and update one step.
+pub fn claim_next(
+    conn: &mut DbConnection,
+    lane: &Lane,
+    holder: &str,
+    now: DateTime<Utc>,
+    lease: TimeDelta,
+) -> QueryResult<Option<OutboxRow>> {
+    let now = now.naive_utc();
+    let mail = OutboxKind::Mail.as_str();
+    let webhook = OutboxKind::Webhook.as_str();
     write_transaction(conn, |conn| {
-        let ids: Vec<String> = match conn {
-            DbConnection::Postgresql(pg) => {
-                due_ids!(now, limit).for_update().skip_locked().load(pg)?
-            }
-            DbConnection::Sqlite(lite) => due_ids!(now, limit).load(lite)?,
+        let id: Option<String> = match (&mut *conn, lane) {
+            (DbConnection::Postgresql(pg), Lane::Mail) => due_in_lane!(now, outbox::kind.eq(mail))
+                .for_update()
+                .skip_locked()
+                .first(pg)
+                .optional()?,
+            (DbConnection::Postgresql(pg), Lane::Webhook(to)) => due_in_lane!(
+                now,
+                outbox::kind.eq(webhook).and(outbox::destination.eq(to))
+            )
+            .for_update()
+            .skip_locked()
+            .first(pg)
+            .optional()?,
+            (DbConnection::Sqlite(lite), Lane::Mail) => due_in_lane!(now, outbox::kind.eq(mail))
+                .first(lite)
+                .optional()?,
+            (DbConnection::Sqlite(lite), Lane::Webhook(to)) => due_in_lane!(
+                now,
+                outbox::kind.eq(webhook).and(outbox::destination.eq(to))
+            )
+            .first(lite)
+            .optional()?,
         };
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
+        let Some(id) = id else {
+            return Ok(None);
+        };
+        diesel::update(outbox::table.find(&id))
             .set((
                 outbox::locked_until.eq(now + lease),
+                outbox::lease_holder.eq(holder),
                 outbox::attempts.eq(outbox::attempts + 1),
             ))
             .execute(conn)?;
-        outbox::table
-            .filter(outbox::id.eq_any(&ids))
-            .order(outbox::next_attempt_at.asc())
-            .load(conn)
+        outbox::table.find(&id).first(conn).optional()
     })
+}
+
+/// Extends `holder`'s lease on a message it is still delivering. False when the lease was
+/// lost (it ran out and another worker took the message): the delivery may then happen
+/// twice, which the receiver notices by its event id.
+pub fn renew(
+    conn: &mut DbConnection,
+    id: &str,
+    holder: &str,
+    now: DateTime<Utc>,
+    lease: TimeDelta,
+) -> QueryResult<bool> {
+    let changed = diesel::update(
+        outbox::table
+            .find(id)
+            .filter(outbox::lease_holder.eq(holder))
+            .filter(outbox::delivered_at.is_null())
+            .filter(outbox::dead_at.is_null()),
+    )
+    .set(outbox::locked_until.eq((now + lease).naive_utc()))
+    .execute(conn)?;
+    Ok(changed == 1)
 }
 
 pub fn mark_delivered(conn: &mut DbConnection, id: &str, now: DateTime<Utc>) -> QueryResult<()> {
@@ -196,6 +314,7 @@ pub fn mark_delivered(conn: &mut DbConnection, id: &str, now: DateTime<Utc>) -> 
         .set((
             outbox::delivered_at.eq(now.naive_utc()),
             outbox::locked_until.eq(None::<NaiveDateTime>),
+            outbox::lease_holder.eq(None::<String>),
             outbox::last_error.eq(None::<String>),
         ))
         .execute(conn)?;
@@ -217,6 +336,7 @@ pub fn mark_failed(
             .set((
                 outbox::next_attempt_at.eq(at.naive_utc()),
                 outbox::locked_until.eq(None::<NaiveDateTime>),
+                outbox::lease_holder.eq(None::<String>),
                 outbox::last_error.eq(error),
             ))
             .execute(conn)?,
@@ -224,6 +344,7 @@ pub fn mark_failed(
             .set((
                 outbox::dead_at.eq(now),
                 outbox::locked_until.eq(None::<NaiveDateTime>),
+                outbox::lease_holder.eq(None::<String>),
                 outbox::last_error.eq(error),
             ))
             .execute(conn)?,
@@ -265,6 +386,7 @@ pub fn retry(conn: &mut DbConnection, id: &str, now: DateTime<Utc>) -> QueryResu
         outbox::next_attempt_at.eq(now.naive_utc()),
         outbox::attempts.eq(0),
         outbox::locked_until.eq(None::<NaiveDateTime>),
+        outbox::lease_holder.eq(None::<String>),
     ))
     .execute(conn)?;
     Ok(changed == 1)

@@ -1,26 +1,30 @@
-//! The delivery worker: claims due outbox messages, delivers them, and records the outcome
+//! The delivery worker: finds lanes with due messages, and drains each lane in a task of
+//! its own (all mail in one lane, each platform's webhooks in theirs), so that a platform
+//! whose endpoint hangs holds up only its own events. A lane claims one message at a
+//! time under a short lease it renews while delivering, and records the outcome
 //! (delivered, retry later with back-off, or dead after the last attempt).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::TimeDelta;
 use lettre::message::Mailbox;
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 use super::mail::{MailTransport, RenderedMail};
-use super::outbox::{self, OutboxKind, OutboxRow};
+use super::outbox::{self, Lane, OutboxKind, OutboxRow};
 use super::{retry_delay, webhooks};
 use crate::clock::Clock;
 use crate::db::DbPool;
+use crate::leases::NodeId;
 use crate::metrics::Metrics;
 use crate::vault::Vault;
 
-/// Messages claimed per round.
-const BATCH: i64 = 20;
-/// How long a claim holds before another worker may take the message over (a worker that
-/// died mid-delivery must not keep it forever).
-const LEASE: TimeDelta = TimeDelta::minutes(5);
+/// Lanes delivered at once by one node. Each lane holds at most one blocking thread (a
+/// webhook in flight), so this also bounds what hanging endpoints can hold.
+const MAX_LANES: usize = 16;
 
 pub struct OutboxWorker {
     pub pool: DbPool,
@@ -32,6 +36,11 @@ pub struct OutboxWorker {
     pub metrics: Arc<Metrics>,
     pub max_attempts: u32,
     pub poll_interval: Duration,
+    /// This node, as the holder of the messages it delivers.
+    pub node: NodeId,
+    /// How long a claim holds without renewal: about what one delivery may take. A node
+    /// that dies mid-delivery leaves the message to another node after this long.
+    pub lease: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -45,47 +54,134 @@ enum WorkerError {
 }
 
 impl OutboxWorker {
-    /// Delivers until `shutdown` turns true.
+    /// Delivers until `shutdown` turns true; then lets each lane finish the message it is
+    /// delivering.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        tracing::info!("outbox worker started");
+        tracing::info!(node = %self.node, "outbox worker started");
+        let worker = Arc::new(self);
+        let mut lanes: HashMap<Lane, JoinHandle<()>> = HashMap::new();
         loop {
-            let claimed = match self.run_once().await {
-                Ok(n) => n,
-                Err(error) => {
-                    tracing::warn!(error = %error, "outbox round failed");
-                    0
+            lanes.retain(|_, task| !task.is_finished());
+            match worker.due_lanes().await {
+                Ok(due) => {
+                    for lane in due {
+                        if lanes.len() >= MAX_LANES {
+                            break;
+                        }
+                        if lanes.contains_key(&lane) {
+                            continue;
+                        }
+                        let task =
+                            tokio::spawn(worker.clone().drain(lane.clone(), shutdown.clone()));
+                        lanes.insert(lane, task);
+                    }
                 }
-            };
-            // A full batch means more may be waiting: go again without sleeping.
-            if claimed < BATCH as usize {
-                tokio::select! {
-                    _ = tokio::time::sleep(self.poll_interval) => {}
-                    _ = shutdown.changed() => {}
-                }
+                Err(error) => tracing::warn!(error = %error, "outbox round failed"),
+            }
+            if let Err(error) = worker.refresh_pending_gauge().await {
+                tracing::warn!(error = %error, "outbox gauge not refreshed");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(worker.poll_interval) => {}
+                _ = shutdown.changed() => {}
             }
             if *shutdown.borrow() {
+                for (_, task) in lanes {
+                    if let Err(error) = task.await {
+                        tracing::error!(error = %error, "outbox lane ended abnormally");
+                    }
+                }
                 tracing::info!("outbox worker stopped");
                 return;
             }
         }
     }
 
-    /// One round: claim, deliver, record. Returns how many messages were claimed.
-    async fn run_once(&self) -> Result<usize, WorkerError> {
-        let pool = self.pool.clone();
-        let now = self.clock.now();
-        let rows = tokio::task::spawn_blocking(move || -> Result<Vec<OutboxRow>, WorkerError> {
-            let mut conn = pool.get()?;
-            Ok(outbox::claim_due(&mut conn, now, LEASE, BATCH)?)
+    async fn due_lanes(&self) -> Result<Vec<Lane>, WorkerError> {
+        let (pool, now) = (self.pool.clone(), self.clock.now());
+        tokio::task::spawn_blocking(move || -> Result<Vec<Lane>, WorkerError> {
+            Ok(outbox::due_lanes(&mut *pool.get()?, now, MAX_LANES as i64)?)
         })
-        .await??;
-        let claimed = rows.len();
-        for row in rows {
-            let outcome = self.deliver(&row).await;
-            self.record(&row, outcome).await?;
+        .await?
+    }
+
+    /// Delivers a lane's due messages one after the other until none is left.
+    async fn drain(self: Arc<Self>, lane: Lane, shutdown: watch::Receiver<bool>) {
+        while !*shutdown.borrow() {
+            let row = match self.claim(&lane).await {
+                Ok(Some(row)) => row,
+                Ok(None) => return,
+                Err(error) => {
+                    tracing::warn!(lane = %lane.key(), error = %error, "outbox claim failed");
+                    return;
+                }
+            };
+            let outcome = self.deliver_renewing(&row).await;
+            if let Err(error) = self.record(&row, outcome).await {
+                tracing::warn!(lane = %lane.key(), id = %row.id, error = %error, "outbox outcome not recorded; the message is tried again after its lease");
+                return;
+            }
         }
-        self.refresh_pending_gauge().await?;
-        Ok(claimed)
+    }
+
+    async fn claim(&self, lane: &Lane) -> Result<Option<OutboxRow>, WorkerError> {
+        let (pool, now, lane) = (self.pool.clone(), self.clock.now(), lane.clone());
+        let (node, lease) = (self.node.clone(), self.lease_delta());
+        tokio::task::spawn_blocking(move || -> Result<Option<OutboxRow>, WorkerError> {
+            Ok(outbox::claim_next(
+                &mut *pool.get()?,
+                &lane,
+                node.as_str(),
+                now,
+                lease,
+            )?)
+        })
+        .await?
+    }
+
+    fn lease_delta(&self) -> TimeDelta {
+        TimeDelta::from_std(self.lease).unwrap_or(TimeDelta::seconds(30))
+    }
+
+    /// Delivers, renewing the lease every third of its length meanwhile.
+    async fn deliver_renewing(&self, row: &OutboxRow) -> Result<(), String> {
+        let delivery = self.deliver(row);
+        tokio::pin!(delivery);
+        let mut renewal = tokio::time::interval(self.lease / 3);
+        renewal.tick().await;
+        loop {
+            tokio::select! {
+                outcome = &mut delivery => return outcome,
+                _ = renewal.tick() => self.renew(row).await,
+            }
+        }
+    }
+
+    async fn renew(&self, row: &OutboxRow) {
+        let (pool, now, id) = (self.pool.clone(), self.clock.now(), row.id.clone());
+        let (node, lease) = (self.node.clone(), self.lease_delta());
+        let renewed = tokio::task::spawn_blocking(move || -> Result<bool, WorkerError> {
+            Ok(outbox::renew(
+                &mut *pool.get()?,
+                &id,
+                node.as_str(),
+                now,
+                lease,
+            )?)
+        })
+        .await;
+        match renewed {
+            Ok(Ok(true)) => {}
+            Ok(Ok(false)) => {
+                tracing::warn!(id = %row.id, "outbox lease lost mid-delivery; the receiver may see this event id twice")
+            }
+            Ok(Err(error)) => {
+                tracing::warn!(id = %row.id, error = %error, "outbox lease not renewed")
+            }
+            Err(error) => {
+                tracing::warn!(id = %row.id, error = %error, "outbox lease renewal failed")
+            }
+        }
     }
 
     async fn deliver(&self, row: &OutboxRow) -> Result<(), String> {

@@ -103,6 +103,7 @@ impl TestEnv {
         config.mail.poll_interval_ms = 50;
         config.identity.monitor_interval_secs = 1;
         config.disputes.evidence_dir = dir.path().join("evidence").display().to_string();
+        config.retention.export_dir = dir.path().join("retention").display().to_string();
         // Tests run deadline rounds themselves, on a clock they move.
         config.disputes.worker_interval_secs = 3600;
         config.log = test_log_config();
@@ -295,6 +296,7 @@ impl TestApp {
             config: state.config.disputes.clone(),
             public_url: state.config.server.public_url.clone(),
             interval: std::time::Duration::from_secs(3600),
+            node: state.node.clone(),
         };
         tokio::task::spawn_blocking(move || worker.round())
             .await

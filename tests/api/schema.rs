@@ -59,7 +59,15 @@ const POSTGRES_COLUMNS: &str =
             WHERE tc.constraint_type = 'PRIMARY KEY' AND tc.table_name = c.table_name
               AND k.column_name = c.column_name) THEN 1 ELSE 0 END AS primary_key
     FROM information_schema.columns c
-    WHERE c.table_schema = 'public' AND c.table_name <> '__diesel_schema_migrations'";
+    WHERE c.table_schema = 'public' AND c.table_name <> '__diesel_schema_migrations'
+      AND NOT EXISTS (SELECT 1 FROM pg_class p WHERE p.relname = c.table_name AND p.relispartition)";
+
+/// Partition keys on PostgreSQL, where a partitioned table's primary key must contain its
+/// partition key (and so the column is NOT NULL there); SQLite keeps one table.
+const PARTITION_KEYS: &[(&str, &str)] = &[
+    ("listing_checks", "created_at"),
+    ("listing_check_codes", "created_at"),
+];
 
 /// Columns that are SQLite's 64-bit row id (declared `INTEGER`) and BIGINT on PostgreSQL.
 const AUTOINCREMENT_ROW_IDS: &[(&str, &str)] = &[("fact_changes", "seq")];
@@ -85,9 +93,15 @@ async fn shape_of(app: &TestApp) -> Shape {
                     } else {
                         family(&r.data_type)
                     };
+                    let partition_key =
+                        PARTITION_KEYS.contains(&(r.table_name.as_str(), r.column_name.as_str()));
                     (
                         (r.table_name, r.column_name),
-                        (family, r.nullable == 1, r.primary_key == 1),
+                        (
+                            family,
+                            r.nullable == 1 && !partition_key,
+                            r.primary_key == 1 && !partition_key,
+                        ),
                     )
                 })
                 .collect())

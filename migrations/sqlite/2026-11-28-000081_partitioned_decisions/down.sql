@@ -1,0 +1,1 @@
+ALTER TABLE listing_check_codes DROP COLUMN created_at;
