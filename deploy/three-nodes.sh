@@ -73,9 +73,11 @@ start_node() {
   for _ in $(seq 1 600); do ready "$1" && return 0; sleep 0.05; done
   echo "node $(( $1 + 1 )) did not become ready" >&2; return 1
 }
-# Sum of the CPU seconds of every PostgreSQL process (server and backends).
-pg_cpu() { ps -C postgres -o times= | awk '{s += $1} END {print s + 0}'; }
-nodes_cpu() { local s=0; for p in "${pids[@]}"; do s=$(( s + $(ps -p "$p" -o times= || echo 0) )); done; echo "$s"; }
+# CPU time in clock ticks (user + system) of the given processes; 0 for one that is gone.
+ticks() { local s=0 p; for p in "$@"; do s=$(( s + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0) )); done; echo "$s"; }
+pg_cpu() { ticks $(ps -C postgres -o pid=); }
+nodes_cpu() { ticks "${pids[@]}"; }
+hz=$(getconf CLK_TCK)
 failures() { awk '/Socket errors/ {gsub(/,/, ""); s += $4 + $6 + $8 + $10} /Non-2xx/ {s += $NF} END {print s + 0}'; }
 rps() { awk '/Requests\/sec/ {print int($2)}'; }
 
@@ -125,17 +127,23 @@ PLATFORM_TOKEN="$TOKEN" ISSUER_TOKEN="$issuer_token" FIRST=1000 \
 cat "$dir/propagation-all.txt"
 tail -n 1 "$dir/propagation-all.txt" >"$dir/propagation.txt"
 
-echo "== 2. steady load through HAProxy, three nodes, $conns connections, 10 s"
-pg_before=$(pg_cpu); nodes_before=$(nodes_cpu)
-stored_before=$(pg -d "$pg_db" -c "SELECT count(*) FROM listing_checks")
-out=$(PHASE=steady wrk -t2 -c"$conns" -d10s --latency -s benches/load/listing_check.lua "$url")
-pg_after=$(pg_cpu); nodes_after=$(nodes_cpu)
-stored_after=$(pg -d "$pg_db" -c "SELECT count(*) FROM listing_checks")
-echo "$out" | grep -E "Requests/sec|50%|99%|Non-2xx|Socket errors" || true
-steady=$(echo "$out" | rps)
-decided=$(( stored_after - stored_before ))
-echo "decisions stored: $decided; PostgreSQL CPU: $(( pg_after - pg_before )) s, nodes CPU: $(( nodes_after - nodes_before )) s"
-echo "PostgreSQL CPU per decision: $(echo "scale=1; 1000000 * ($pg_after - $pg_before) / $decided" | bc) us; nodes: $(echo "scale=1; 1000000 * ($nodes_after - $nodes_before) / $decided" | bc) us"
+# One 10 s run of single listing checks against URL; prints throughput, latency and CPU
+# per stored decision (PostgreSQL, and the nodes).
+steady() {
+  local pg_before nodes_before stored_before out decided pg_used nodes_used
+  pg_before=$(pg_cpu); nodes_before=$(nodes_cpu)
+  stored_before=$(pg -d "$pg_db" -c "SELECT count(*) FROM listing_checks")
+  out=$(PHASE=$1 wrk -t2 -c"$conns" -d10s --latency -s benches/load/listing_check.lua "$2")
+  pg_used=$(( $(pg_cpu) - pg_before )); nodes_used=$(( $(nodes_cpu) - nodes_before ))
+  decided=$(( $(pg -d "$pg_db" -c "SELECT count(*) FROM listing_checks") - stored_before ))
+  echo "$out" | grep -E "Requests/sec|50%|99%|Non-2xx|Socket errors" || true
+  echo "$out" | rps >"$dir/$1.rps"
+  echo "decisions stored: $decided; CPU per decision: PostgreSQL $(( 1000000 * pg_used / hz / decided )) us, nodes $(( 1000000 * nodes_used / hz / decided )) us" | tee "$dir/$1.cpu"
+}
+echo "== 2a. steady load on node A alone (direct), $conns connections, 10 s"
+steady single "http://$TG_NODE1"
+echo "== 2b. steady load through HAProxy, three nodes, $conns connections, 10 s"
+steady steady "$url"
 
 echo "== 3. node 2 killed (SIGKILL) 5 s into 15 s of load through HAProxy"
 PHASE=kill wrk -t2 -c"$conns" -d15s --timeout 5s -s benches/load/listing_check.lua "$url" >"$dir/kill.txt" &
@@ -186,7 +194,7 @@ pg -d "$pg_db" -c "SELECT DISTINCT listing_id FROM listing_checks WHERE listing_
 lost=$(comm -23 "$dir/acked.txt" "$dir/stored.txt" | wc -l)
 echo "== decisions answered 200: $(wc -l <"$dir/acked.txt"), stored: $(wc -l <"$dir/stored.txt"), lost: $lost"
 
-echo "== sizes"
+echo "== sizes (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
 pg -d "$pg_db" -c "VACUUM ANALYZE" >/dev/null
 pg -d "$pg_db" -F ' ' -c "
   SELECT 'listing_checks rows', count(*) FROM listing_checks;
@@ -197,11 +205,16 @@ pg -d "$pg_db" -c "
 pg -d "$pg_db" -c "
   SELECT 'bytes per decision (listing_checks and tables named listing_check%, with indexes): ' ||
     (SELECT sum(pg_total_relation_size(oid)) FROM pg_class WHERE relkind = 'r' AND relname LIKE 'listing_check%')
-    / greatest(count(*), 1) FROM listing_checks;"
+    / greatest(count(*), 1)::bigint FROM listing_checks;"
+# Where a decision's bytes go: the mean stored size of each column of listing_checks.
+columns=$(pg -d "$pg_db" -c "SELECT string_agg(format('round(avg(pg_column_size(%I))) AS %I', column_name, column_name), ', ' ORDER BY ordinal_position)
+  FROM information_schema.columns WHERE table_name = 'listing_checks'")
+pg -d "$pg_db" -x -F ' ' -c "SELECT $columns FROM listing_checks" | sed 's/^/  mean bytes of listing_checks./'
 
 echo "== summary"
 echo "propagation: $(cat "$dir/propagation.txt")"
-echo "steady through HAProxy: $steady requests/s"
+echo "one node direct: $(cat "$dir/single.rps") checks/s ($(cat "$dir/single.cpu"))"
+echo "three nodes through HAProxy: $(cat "$dir/steady.rps") checks/s ($(cat "$dir/steady.cpu"))"
 echo "node killed: $kill_failed failed requests, HAProxy noticed in $noticed s"
 echo "rolling restart: $rolling_failed failed requests"
 echo "lost acknowledged decisions: $lost"
