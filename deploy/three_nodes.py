@@ -122,8 +122,13 @@ class Cluster:
         self.start("a", "demo")
         self.start("b")
         self.start("c")
+        # deploy/haproxy.cfg takes its addresses from the environment.
+        addresses = dict(os.environ, TG_LB_BIND="127.0.0.1:8080",
+                         TG_ADMIN_SOCKET=str(self.work / "haproxy.sock"),
+                         **{f"TG_NODE{i}": f"127.0.0.1:{port}" for i, port in enumerate(PORTS.values(), 1)})
         self.haproxy = subprocess.Popen(["haproxy", "-db", "-f", str(ROOT / "deploy" / "haproxy.cfg")],
-                                        stdout=open(self.work / "haproxy.log", "a"), stderr=subprocess.STDOUT)
+                                        stdout=open(self.work / "haproxy.log", "a"), stderr=subprocess.STDOUT,
+                                        env=addresses)
         time.sleep(1.5)
 
     def down(self):
