@@ -530,6 +530,10 @@ async fn retention_run(loaded: LoadedConfig) -> anyhow::Result<()> {
     for (path, digest) in &report.files {
         println!("  {} sha256:{digest}", path.display());
     }
+    println!(
+        "retention: {} closed accounts pseudonymised",
+        report.accounts_pseudonymised
+    );
     for partition in &report.partitions_dropped {
         println!("  dropped partition {partition}");
     }

@@ -35,6 +35,7 @@ use crate::policies::Policies;
         crate::accounts::routes::confirm_password_reset,
         crate::accounts::routes::accept_invitation,
         crate::accounts::routes::me,
+        crate::accounts::routes::close_account,
         crate::accounts::routes::change_password,
         crate::accounts::routes::enrol_totp,
         crate::accounts::routes::confirm_totp,

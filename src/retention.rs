@@ -3,6 +3,10 @@
 //! written to the audit log, and only then are they dropped (whole month partitions on
 //! PostgreSQL, rows on SQLite).
 //!
+//! Accounts closed longer ago than `closed_accounts.days` are pseudonymised in the same run:
+//! their contact, sign-in secrets and identity data are cleared, the account id stays (see
+//! [`pseudonymise_closed`]).
+//!
 //! Export format: one `decisions-<from>-<until>.csv.gz` and one
 //! `decision-codes-<from>-<until>.csv.gz` per run. CSV per RFC 4180 with a header row,
 //! every field quoted, UTF-8; times as `YYYY-MM-DD HH:MM:SS[.ffffff]` UTC; NULL as an empty
@@ -17,7 +21,9 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::audit::{self, NewAuditEntry};
-use crate::db::schema::{listing_check_codes, listing_checks};
+use crate::db::schema::{
+    accounts, identity_holders, listing_check_codes, listing_checks, outbox, sellers,
+};
 use crate::db::{DbConnection, partitions, write_transaction};
 use crate::listings::store::CheckRow;
 
@@ -110,6 +116,8 @@ pub struct RetentionReport {
     pub files: Vec<(PathBuf, String)>,
     /// PostgreSQL partitions dropped.
     pub partitions_dropped: Vec<String>,
+    /// Closed accounts pseudonymised.
+    pub accounts_pseudonymised: usize,
 }
 
 /// Exports and drops the decisions made before the policy's period, at `now`.
@@ -212,7 +220,84 @@ pub fn run(
         }
         Ok(())
     })?;
+    report.accounts_pseudonymised = pseudonymise_closed(conn, policy, now)?;
     Ok(report)
+}
+
+/// Pseudonymises the accounts closed more than `closed_accounts.days` before `now`; returns
+/// how many. What stays is what other records need and is no one's personal data: the
+/// account id (named by decisions, cases and the audit log, whose entries name accounts by
+/// id only, so the chain is untouched), its kind and dates, and a seller's business, whose
+/// code and name are public register data. What goes: the email (replaced by one derived
+/// from the id, since it is unique), password and second factor, the national ID number
+/// sealed, its keyed index, its masked form, the name, birth date and province of
+/// residence, the note about an authorisation, the place held under the national ID, and
+/// the mail still held for the address. One audit entry with the counts, in the same
+/// transaction.
+pub fn pseudonymise_closed(
+    conn: &mut DbConnection,
+    policy: &RetentionPolicy,
+    now: DateTime<Utc>,
+) -> Result<usize, RetentionError> {
+    let before =
+        (now - chrono::TimeDelta::days(i64::from(policy.closed_accounts.days))).naive_utc();
+    let naive = now.naive_utc();
+    write_transaction(conn, |conn| -> Result<usize, RetentionError> {
+        let due: Vec<(String, String)> = accounts::table
+            .filter(accounts::closed_at.lt(before))
+            .filter(accounts::pseudonymised_at.is_null())
+            .select((accounts::id, accounts::email))
+            .load(conn)?;
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let mut sellers_cleared = 0;
+        let mut mails_dropped = 0;
+        for (id, email) in &due {
+            diesel::update(accounts::table.find(id))
+                .set((
+                    accounts::email.eq(format!("closed-{id}@closed.invalid")),
+                    accounts::email_verified_at.eq(None::<NaiveDateTime>),
+                    accounts::password_hash.eq(None::<String>),
+                    accounts::totp_secret.eq(None::<Vec<u8>>),
+                    accounts::totp_key_id.eq(None::<String>),
+                    accounts::totp_confirmed_at.eq(None::<NaiveDateTime>),
+                    accounts::totp_last_step.eq(None::<i64>),
+                    accounts::pseudonymised_at.eq(naive),
+                    accounts::updated_at.eq(naive),
+                    accounts::version.eq(accounts::version + 1),
+                ))
+                .execute(conn)?;
+            sellers_cleared += diesel::update(sellers::table.find(id))
+                .set((
+                    sellers::national_id_sealed.eq(None::<Vec<u8>>),
+                    sellers::national_id_key.eq(None::<String>),
+                    sellers::national_id_index.eq(None::<String>),
+                    sellers::national_id_masked.eq(None::<String>),
+                    sellers::full_name.eq(None::<String>),
+                    sellers::birth_date.eq(None::<String>),
+                    sellers::residence_province.eq(None::<String>),
+                    sellers::authorisation_note.eq(None::<String>),
+                    sellers::updated_at.eq(naive),
+                    sellers::version.eq(sellers::version + 1),
+                ))
+                .execute(conn)?;
+            diesel::delete(identity_holders::table.filter(identity_holders::account_id.eq(id)))
+                .execute(conn)?;
+            mails_dropped += diesel::delete(outbox::table.filter(outbox::destination.eq(email)))
+                .execute(conn)?;
+        }
+        let mut entry = NewAuditEntry::new("system", "retention.pseudonymised", "accounts");
+        entry.details = serde_json::json!({
+            "accounts": due.len(),
+            "sellers": sellers_cleared,
+            "mails_dropped": mails_dropped,
+            "closed_before": before.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            "days": policy.closed_accounts.days,
+        });
+        audit::append(conn, now, &entry)?;
+        Ok(due.len())
+    })
 }
 
 const DECISION_COLUMNS: &[&str] = &[

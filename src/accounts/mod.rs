@@ -39,6 +39,8 @@ use crate::vault::{Sealed, Vault};
 const KIND_SELLER: &str = "seller";
 const KIND_OFFICER: &str = "officer";
 const STATUS_ACTIVE: &str = "active";
+/// Closed by its owner: cannot sign in; its personal data is pseudonymised on schedule.
+const STATUS_CLOSED: &str = "closed";
 const PURPOSE_VERIFY: &str = "verify_email";
 const PURPOSE_RESET: &str = "reset_password";
 const PURPOSE_INVITATION: &str = "invitation";
@@ -486,7 +488,10 @@ impl Accounts<'_> {
         if let Some(retry_after_secs) = refused {
             return Err(AccountError::Locked { retry_after_secs });
         }
-        let account = store::find_by_email(&mut conn, email.as_str())?;
+        // A closed account answers like an unknown email: a dummy hash is checked and the
+        // login fails as wrong credentials, so closing tells nobody the address was used.
+        let account =
+            store::find_by_email(&mut conn, email.as_str())?.filter(|a| a.closed_at.is_none());
         Ok(PendingLogin {
             email,
             keys,
@@ -916,6 +921,60 @@ impl Accounts<'_> {
                 conn,
                 now,
                 &NewAuditEntry::new(actor(&account.id), "password.changed", actor(&account.id)),
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Closes the signed-in person's own account after checking their password again: every
+    /// session and unused link ends. Refused while the account is a seller with a dispute
+    /// case not yet final or a shop still bound, since those need the seller reachable.
+    pub fn close_account(&self, account_id: &str, password: &str) -> Result<(), AccountError> {
+        let now = self.clock.now();
+        let account =
+            store::find(&mut *self.pool.get()?, account_id)?.ok_or(AccountError::NotFound)?;
+        let password_ok = account
+            .password_hash
+            .as_deref()
+            .map(|h| password::verify(self.hashing, password, h))
+            .transpose()?
+            .unwrap_or(false);
+        if !password_ok {
+            return Err(AccountError::Invalid {
+                field: "password",
+                message: "the password is wrong".into(),
+            });
+        }
+        let mut conn = self.pool.get()?;
+        write_transaction(&mut conn, |conn| {
+            let (cases, bindings) = store::open_obligations(conn, &account.id)?;
+            if cases > 0 || bindings > 0 {
+                let mut why = Vec::new();
+                if cases > 0 {
+                    why.push(format!("{cases} dispute case(s) not yet closed"));
+                }
+                if bindings > 0 {
+                    why.push(format!(
+                        "{bindings} shop binding(s) still active (ask the platform to unbind them)"
+                    ));
+                }
+                return Err(AccountError::Conflict(format!(
+                    "the account cannot be closed while it has {}",
+                    why.join(" and ")
+                )));
+            }
+            let naive = now.naive_utc();
+            if !store::close(conn, &account.id, STATUS_CLOSED, naive)? {
+                return Err(AccountError::Conflict(
+                    "the account is already closed".into(),
+                ));
+            }
+            store::revoke_sessions(conn, &account.id, None, naive)?;
+            store::void_all_tokens(conn, &account.id, naive)?;
+            audit::append(
+                conn,
+                now,
+                &NewAuditEntry::new(actor(&account.id), "account.closed", actor(&account.id)),
             )?;
             Ok(())
         })

@@ -26,6 +26,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(Endpoint::new("/v1/auth/invitation/accept").post(accept_invitation))
         .service(Endpoint::new("/v1/me").get(me))
         .service(Endpoint::new("/v1/me/password").post(change_password))
+        .service(Endpoint::new("/v1/me/close").post(close_account))
         .service(Endpoint::new("/v1/me/totp").post_creating(enrol_totp))
         .service(Endpoint::new("/v1/me/totp/confirm").post(confirm_totp))
         .service(Endpoint::new("/v1/admin/officers").post_creating(create_officer));
@@ -432,6 +433,37 @@ pub async fn change_password(
             &current_password,
             &new_password,
         )
+    })
+    .await?;
+    state.revoked_now().await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountClosing {
+    /// The account's password, asked again because closing cannot be undone.
+    pub password: String,
+}
+
+/// Close the signed-in person's own account. Every session ends and the account can no
+/// longer sign in; its personal data is pseudonymised after the retention policy's period.
+#[utoipa::path(post, path = "/v1/me/close", tag = "accounts", request_body = AccountClosing, security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Account closed"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a person's token", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A dispute case not yet closed or a shop still bound", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Password wrong", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn close_account(
+    state: web::Data<AppState>,
+    caller: AccountAuth,
+    body: JsonBody<AccountClosing>,
+) -> Result<HttpResponse, AppError> {
+    let AccountClosing { password } = body.0;
+    run(&state, move |a| {
+        a.close_account(&caller.account_id, &password)
     })
     .await?;
     state.revoked_now().await?;

@@ -4,7 +4,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
-use crate::db::schema::{account_tokens, accounts, refresh_tokens};
+use crate::db::schema::{
+    account_tokens, accounts, binding_codes, disputes, refresh_tokens, seller_bindings,
+};
+use crate::disputes::lifecycle::ALL_STATUSES;
 
 /// A stored account.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -24,6 +27,7 @@ pub struct AccountRow {
     pub totp_last_step: Option<i64>,
     pub status: String,
     pub created_at: NaiveDateTime,
+    pub closed_at: Option<NaiveDateTime>,
 }
 
 /// A new account's row.
@@ -344,4 +348,73 @@ pub fn sessions_revoked_since(
             refresh_tokens::revoked_at.assume_not_null(),
         ))
         .load(conn)
+}
+
+// ---- closing ----
+
+/// What keeps an account from closing: its dispute cases not yet final (an appeal window
+/// still open counts) and its shop bindings not revoked. Platforms and officers still need
+/// to reach the seller behind them.
+pub fn open_obligations(conn: &mut DbConnection, account_id: &str) -> QueryResult<(i64, i64)> {
+    let finals: Vec<&str> = ALL_STATUSES
+        .iter()
+        .filter(|s| s.is_final())
+        .map(|s| s.as_str())
+        .collect();
+    let cases = disputes::table
+        .filter(disputes::seller_id.eq(account_id))
+        .filter(disputes::status.ne_all(finals))
+        .count()
+        .get_result(conn)?;
+    let bindings = seller_bindings::table
+        .filter(seller_bindings::seller_id.eq(account_id))
+        .filter(seller_bindings::revoked_at.is_null())
+        .count()
+        .get_result(conn)?;
+    Ok((cases, bindings))
+}
+
+/// Marks an open account closed; false when it was already closed. Unused binding codes
+/// go with it, so no shop can be bound to a closed account.
+pub fn close(
+    conn: &mut DbConnection,
+    id: &str,
+    status: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let changed = diesel::update(
+        accounts::table
+            .find(id)
+            .filter(accounts::closed_at.is_null()),
+    )
+    .set((
+        accounts::status.eq(status),
+        accounts::closed_at.eq(now),
+        accounts::updated_at.eq(now),
+        accounts::version.eq(accounts::version + 1),
+    ))
+    .execute(conn)?;
+    diesel::delete(
+        binding_codes::table
+            .filter(binding_codes::seller_id.eq(id))
+            .filter(binding_codes::used_at.is_null()),
+    )
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// Voids every unused link (verification, reset, invitation) of an account.
+pub fn void_all_tokens(
+    conn: &mut DbConnection,
+    account_id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(
+        account_tokens::table
+            .filter(account_tokens::account_id.eq(account_id))
+            .filter(account_tokens::used_at.is_null()),
+    )
+    .set(account_tokens::used_at.eq(now))
+    .execute(conn)?;
+    Ok(())
 }

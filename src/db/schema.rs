@@ -51,6 +51,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> BigInt,
+        closed_at -> Nullable<Timestamp>,
+        pseudonymised_at -> Nullable<Timestamp>,
     }
 }
 

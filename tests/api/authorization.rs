@@ -98,6 +98,7 @@ const RULES: &[Rule] = &[
     public("POST", "/v1/oauth/token"),
     only("GET", "/v1/me", PEOPLE),
     only("POST", "/v1/me/password", PEOPLE),
+    only("POST", "/v1/me/close", PEOPLE),
     only("POST", "/v1/me/totp", PEOPLE),
     only("POST", "/v1/me/totp/confirm", PEOPLE),
     only("POST", "/v1/admin/officers", ADMINS),

@@ -12,6 +12,7 @@ mod browser;
 mod cli;
 mod client;
 mod clients;
+mod closing;
 mod codes;
 mod contract;
 mod disputes;
