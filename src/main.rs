@@ -513,12 +513,14 @@ async fn retention_run(loaded: LoadedConfig) -> anyhow::Result<()> {
     let policy = tracegate::retention::RetentionPolicy::load(config.policies.dir.as_deref())?;
     let pool = command_pool(&config)?;
     let export_dir = PathBuf::from(&config.retention.export_dir);
+    let evidence_dir = PathBuf::from(&config.disputes.evidence_dir);
     let report = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let mut conn = pool.get()?;
         Ok(tracegate::retention::run(
             &mut conn,
             &policy,
             &export_dir,
+            &evidence_dir,
             chrono::Utc::now(),
         )?)
     })
@@ -531,8 +533,8 @@ async fn retention_run(loaded: LoadedConfig) -> anyhow::Result<()> {
         println!("  {} sha256:{digest}", path.display());
     }
     println!(
-        "retention: {} closed accounts pseudonymised",
-        report.accounts_pseudonymised
+        "retention: {} closed accounts pseudonymised, {} evidence files exported and deleted",
+        report.accounts_pseudonymised, report.evidence_files
     );
     for partition in &report.partitions_dropped {
         println!("  dropped partition {partition}");

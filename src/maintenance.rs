@@ -34,6 +34,8 @@ pub struct PartitionKeeper {
     pub retention: Arc<RetentionPolicy>,
     /// Where the retention run writes its exports.
     pub export_dir: PathBuf,
+    /// Where dispute evidence files live (expired ones are exported, then deleted).
+    pub evidence_dir: PathBuf,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -116,6 +118,7 @@ impl PartitionKeeper {
                     &mut *self.pool.get()?,
                     &self.retention,
                     &self.export_dir,
+                    &self.evidence_dir,
                     now,
                 )
             },

@@ -7,6 +7,10 @@
 //! their contact, sign-in secrets and identity data are cleared, the account id stays (see
 //! [`pseudonymise_closed`]).
 //!
+//! Evidence files of cases that are final, filed longer ago than `evidence.months`, are
+//! copied (checked against their recorded SHA-256) into the export, listed in a manifest
+//! whose digest is audited, then deleted; their records stay, marked `expired_at`.
+//!
 //! Export format: one `decisions-<from>-<until>.csv.gz` and one
 //! `decision-codes-<from>-<until>.csv.gz` per run. CSV per RFC 4180 with a header row,
 //! every field quoted, UTF-8; times as `YYYY-MM-DD HH:MM:SS[.ffffff]` UTC; NULL as an empty
@@ -22,9 +26,12 @@ use sha2::{Digest, Sha256};
 
 use crate::audit::{self, NewAuditEntry};
 use crate::db::schema::{
-    accounts, identity_holders, listing_check_codes, listing_checks, outbox, sellers,
+    accounts, dispute_evidence, disputes, identity_holders, listing_check_codes, listing_checks,
+    outbox, sellers,
 };
 use crate::db::{DbConnection, partitions, write_transaction};
+use crate::disputes::evidence::EvidenceStore;
+use crate::disputes::lifecycle::ALL_STATUSES;
 use crate::listings::store::CheckRow;
 
 /// The policy as written.
@@ -118,6 +125,8 @@ pub struct RetentionReport {
     pub partitions_dropped: Vec<String>,
     /// Closed accounts pseudonymised.
     pub accounts_pseudonymised: usize,
+    /// Evidence files exported and deleted.
+    pub evidence_files: usize,
 }
 
 /// Exports and drops the decisions made before the policy's period, at `now`.
@@ -125,6 +134,7 @@ pub fn run(
     conn: &mut DbConnection,
     policy: &RetentionPolicy,
     export_dir: &Path,
+    evidence_dir: &Path,
     now: DateTime<Utc>,
 ) -> Result<RetentionReport, RetentionError> {
     let until = policy.decisions_kept_from(now);
@@ -221,7 +231,146 @@ pub fn run(
         Ok(())
     })?;
     report.accounts_pseudonymised = pseudonymise_closed(conn, policy, now)?;
+    if let Some((files, manifest)) = expire_evidence(conn, policy, evidence_dir, export_dir, now)? {
+        report.evidence_files = files;
+        report.files.push(manifest);
+    }
     Ok(report)
+}
+
+/// An export file and its SHA-256 (hex).
+type ExportFile = (PathBuf, String);
+
+/// An evidence record due to expire.
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = dispute_evidence)]
+struct ExpiringEvidence {
+    id: String,
+    dispute_id: String,
+    media_type: String,
+    size_bytes: i64,
+    sha256: String,
+    storage_path: String,
+    created_at: NaiveDateTime,
+}
+
+/// Exports and deletes the evidence files of final cases filed before `evidence.months`
+/// ago; returns how many and the manifest with its SHA-256 (none when nothing expired).
+/// A file missing or changed on disk is left as it is (and logged by id), since deleting
+/// it would hide the discrepancy.
+fn expire_evidence(
+    conn: &mut DbConnection,
+    policy: &RetentionPolicy,
+    evidence_dir: &Path,
+    export_dir: &Path,
+    now: DateTime<Utc>,
+) -> Result<Option<(usize, ExportFile)>, RetentionError> {
+    let naive = now.naive_utc();
+    let before = naive
+        .checked_sub_months(Months::new(policy.evidence.months))
+        .unwrap_or(naive);
+    let finals: Vec<&str> = ALL_STATUSES
+        .iter()
+        .filter(|s| s.is_final())
+        .map(|s| s.as_str())
+        .collect();
+    let due: Vec<ExpiringEvidence> = dispute_evidence::table
+        .filter(dispute_evidence::created_at.lt(before))
+        .filter(dispute_evidence::expired_at.is_null())
+        .filter(
+            dispute_evidence::dispute_id.eq_any(
+                disputes::table
+                    .filter(disputes::status.eq_any(finals))
+                    .select(disputes::id),
+            ),
+        )
+        .order(dispute_evidence::created_at.asc())
+        .select(ExpiringEvidence::as_select())
+        .load(conn)?;
+    if due.is_empty() {
+        return Ok(None);
+    }
+    let store = EvidenceStore::new(evidence_dir);
+    let stamp = format!("before-{}", before.format("%Y-%m-%dT%H%M%S"));
+    let folder = export_dir.join(format!("evidence-{stamp}"));
+    let mut exported = Vec::new();
+    for evidence in due {
+        let content = match store.read_verified(&evidence.storage_path, &evidence.sha256) {
+            Ok(content) => content,
+            Err(problem) => {
+                tracing::warn!(evidence = %evidence.id, %problem, "evidence file not expired");
+                continue;
+            }
+        };
+        let relative = format!("{}/{}", evidence.dispute_id, evidence.id);
+        let target = folder.join(&relative);
+        let written = target
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(&target, &content))
+            .and_then(|()| std::fs::File::open(&target)?.sync_all());
+        written.map_err(|source| RetentionError::Export {
+            path: target.clone(),
+            source,
+        })?;
+        exported.push((evidence, relative));
+    }
+    if exported.is_empty() {
+        return Ok(None);
+    }
+    let manifest = export_dir.join(format!("evidence-{stamp}.csv.gz"));
+    let digest = write_csv(
+        &manifest,
+        &[
+            "evidence_id",
+            "dispute_id",
+            "media_type",
+            "size_bytes",
+            "sha256",
+            "created_at",
+            "exported_as",
+        ],
+        exported.iter().map(|(e, relative)| {
+            vec![
+                Some(e.id.clone()),
+                Some(e.dispute_id.clone()),
+                Some(e.media_type.clone()),
+                Some(e.size_bytes.to_string()),
+                Some(e.sha256.clone()),
+                Some(e.created_at.to_string()),
+                Some(format!("evidence-{stamp}/{relative}")),
+            ]
+        }),
+    )?;
+    let ids: Vec<&str> = exported.iter().map(|(e, _)| e.id.as_str()).collect();
+    write_transaction(conn, |conn| -> Result<(), RetentionError> {
+        let mut entry = NewAuditEntry::new(
+            "system",
+            "retention.exported",
+            manifest
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
+        entry.details = serde_json::json!({
+            "sha256": digest,
+            "kind": "evidence",
+            "before": before.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            "files": ids.len(),
+        });
+        audit::append(conn, now, &entry)?;
+        for chunk in ids.chunks(500) {
+            diesel::update(dispute_evidence::table.filter(dispute_evidence::id.eq_any(chunk)))
+                .set(dispute_evidence::expired_at.eq(naive))
+                .execute(conn)?;
+        }
+        Ok(())
+    })?;
+    // Only once the export is audited and the records marked: a failed run deletes nothing.
+    for (e, _) in &exported {
+        store.discard(&e.storage_path);
+    }
+    Ok(Some((exported.len(), (manifest, digest))))
 }
 
 /// Pseudonymises the accounts closed more than `closed_accounts.days` before `now`; returns

@@ -247,6 +247,7 @@ impl Application {
             interval: crate::maintenance::INTERVAL,
             retention: Arc::new(retention),
             export_dir: state.config.retention.export_dir.clone().into(),
+            evidence_dir: state.config.disputes.evidence_dir.clone().into(),
         };
         let checkpoint_worker = crate::audit::checkpoint::CheckpointWorker {
             pool: state.pool.clone(),

@@ -389,8 +389,11 @@ diesel::table! {
         hidden_by -> Nullable<Text>,
         hidden_reason -> Nullable<Text>,
         created_at -> Timestamp,
+        expired_at -> Nullable<Timestamp>,
     }
 }
+
+diesel::allow_tables_to_appear_in_same_query!(disputes, dispute_evidence);
 
 diesel::table! {
     dispute_sanctions (id) {

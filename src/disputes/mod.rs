@@ -1752,6 +1752,11 @@ impl Disputes<'_> {
         let record = store::find_evidence(&mut conn, &row.id, evidence_id)?
             .filter(|e| officer || e.hidden_at.is_none())
             .ok_or_else(|| DisputeError::NotFound("no such evidence on this case".into()))?;
+        if store::evidence_expired_at(&mut conn, &record.id)?.is_some() {
+            return Err(DisputeError::NotFound(
+                "the evidence file was removed under the retention policy; its record and SHA-256 remain".into(),
+            ));
+        }
         let content = self
             .evidence
             .read_verified(&record.storage_path, &record.sha256)

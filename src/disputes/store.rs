@@ -206,6 +206,17 @@ pub fn events(conn: &mut DbConnection, dispute_id: &str) -> QueryResult<Vec<Even
         .load(conn)
 }
 
+/// When the retention run removed an evidence file (its record stays).
+pub fn evidence_expired_at(
+    conn: &mut DbConnection,
+    evidence_id: &str,
+) -> QueryResult<Option<NaiveDateTime>> {
+    dispute_evidence::table
+        .find(evidence_id)
+        .select(dispute_evidence::expired_at)
+        .first(conn)
+}
+
 pub fn insert_evidence(conn: &mut DbConnection, row: &EvidenceRow) -> QueryResult<()> {
     diesel::insert_into(dispute_evidence::table)
         .values(row)

@@ -34,6 +34,7 @@ fn keeper(app: &TestApp) -> PartitionKeeper {
         interval: Duration::from_secs(3600),
         retention: Arc::new(RetentionPolicy::load(None).expect("policy")),
         export_dir: app.state.config.retention.export_dir.clone().into(),
+        evidence_dir: app.state.config.disputes.evidence_dir.clone().into(),
     }
 }
 
@@ -234,3 +235,136 @@ async fn retention_runs_from_the_command_line(backend: TestBackend) {
     );
 }
 both_backends!(retention_runs_from_the_command_line);
+
+/// Files a case against `shop-1` and attaches a text file as the seller; returns the case
+/// id and the evidence id.
+async fn case_with_evidence(
+    app: &TestApp,
+    platform: &str,
+    seller: &str,
+    listing: &str,
+    content: &[u8],
+) -> (String, String) {
+    let filed = app
+        .post_as(
+            "/v1/disputes",
+            platform,
+            json!({
+                "shop_id": "shop-1",
+                "listing_id": listing,
+                "kind": "counterfeit",
+                "claim": "refund",
+                "description": "Hộp kem không có tem chống giả.",
+                "buyer": { "reference": "buyer-1", "email": "mua.hang@example.vn", "language": "vi" }
+            }),
+        )
+        .await;
+    assert_eq!(filed.status(), 201);
+    let case: serde_json::Value = filed.json().await.expect("case");
+    let id = case["id"].as_str().expect("id").to_string();
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(content.to_vec())
+            .file_name("hoa-don.txt")
+            .mime_str("text/plain")
+            .expect("mime"),
+    );
+    let uploaded = app
+        .client
+        .post(app.url(&format!("/v1/disputes/{id}/evidence")))
+        .bearer_auth(seller)
+        .multipart(form)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(uploaded.status(), 201);
+    let evidence: serde_json::Value = uploaded.json().await.expect("evidence");
+    (id, evidence["id"].as_str().expect("id").to_string())
+}
+
+async fn evidence_of_final_cases_is_exported_then_deleted_past_its_period(backend: TestBackend) {
+    let (_env, app) = TestApp::spawn(&backend).await;
+    let (_, _, platform, seller) = bound_enterprise_seller(&app, "shop-1").await;
+    let (ended, ended_file) =
+        case_with_evidence(&app, &platform, &seller, "l-1", b"Hoa don 1").await;
+    let (open, open_file) = case_with_evidence(&app, &platform, &seller, "l-2", b"Hoa don 2").await;
+    let withdrawn = app
+        .post_as(
+            &format!("/v1/disputes/{ended}/actions"),
+            &platform,
+            json!({ "action": "withdraw", "reason": "Đã nhận được hàng thay thế" }),
+        )
+        .await;
+    assert_eq!(withdrawn.status(), 200);
+    let evidence_dir = std::path::PathBuf::from(&app.state.config.disputes.evidence_dir);
+    let original = evidence_dir.join(&ended).join(&ended_file);
+    assert!(original.exists());
+
+    let first = keeper(&app);
+    let months = first.retention.evidence.months;
+    let report = tokio::task::spawn_blocking(move || first.retention_round())
+        .await
+        .expect("task")
+        .expect("round");
+    assert_eq!(report.evidence_files, 0, "kept for the policy's period");
+
+    app.clock
+        .advance(TimeDelta::days(31 * (i64::from(months) + 1)));
+    let later = keeper(&app);
+    let report = tokio::task::spawn_blocking(move || later.retention_round())
+        .await
+        .expect("task")
+        .expect("round");
+    assert_eq!(
+        report.evidence_files, 1,
+        "only the final case's: {report:?}"
+    );
+    assert!(!original.exists(), "deleted");
+    assert!(
+        evidence_dir.join(&open).join(&open_file).exists(),
+        "an open case keeps its evidence"
+    );
+    let export_dir = std::path::PathBuf::from(&app.state.config.retention.export_dir);
+    let (manifest, digest) = report
+        .files
+        .iter()
+        .find(|(p, _)| p.to_string_lossy().contains("evidence-"))
+        .expect("a manifest")
+        .clone();
+    let mut csv = String::new();
+    flate2::read::GzDecoder::new(&std::fs::read(&manifest).expect("manifest")[..])
+        .read_to_string(&mut csv)
+        .expect("gzip CSV");
+    let row = csv.lines().nth(1).expect("a row");
+    assert!(row.starts_with(&format!("\"{ended_file}\"")), "{row}");
+    let exported_as = row
+        .rsplit(',')
+        .next()
+        .expect("last field")
+        .trim_matches('"');
+    assert_eq!(
+        std::fs::read(export_dir.join(exported_as)).expect("exported copy"),
+        b"Hoa don 1"
+    );
+    assert_eq!(
+        app.count_sql("SELECT count(*) AS n FROM dispute_evidence WHERE expired_at IS NOT NULL")
+            .await,
+        1,
+        "the record stays, marked"
+    );
+    assert_eq!(
+        app.count_sql(&format!(
+            "SELECT count(*) AS n FROM audit_log WHERE action = 'retention.exported' AND details LIKE '%{digest}%' AND details LIKE '%evidence%'"
+        ))
+        .await,
+        1,
+        "the manifest's digest is audited"
+    );
+    let intact = app
+        .state
+        .db(|conn| Ok(tracegate::audit::verify(conn)?))
+        .await
+        .expect("verify");
+    assert!(intact.broken.is_none(), "the audit chain still verifies");
+}
+both_backends!(evidence_of_final_cases_is_exported_then_deleted_past_its_period);

@@ -1,0 +1,1 @@
+ALTER TABLE dispute_evidence DROP COLUMN expired_at;
