@@ -366,5 +366,27 @@ async fn evidence_of_final_cases_is_exported_then_deleted_past_its_period(backen
         .await
         .expect("verify");
     assert!(intact.broken.is_none(), "the audit chain still verifies");
+
+    // The case still lists the record; its file answers with why it is gone.
+    let officer = crate::fixtures::officer(
+        &app,
+        tracegate::auth::OfficerRole::Officer,
+        tracegate::policies::ProvinceScope::Only(vec!["79".into()]),
+    )
+    .await;
+    let gone = app
+        .get_as(
+            &format!("/v1/disputes/{ended}/evidence/{ended_file}"),
+            &officer.access_token,
+        )
+        .await;
+    assert_eq!(gone.status(), 404);
+    let body = crate::helpers::problem(gone).await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("retention policy")),
+        "{body}"
+    );
 }
 both_backends!(evidence_of_final_cases_is_exported_then_deleted_past_its_period);
