@@ -30,6 +30,7 @@ pub mod ops;
 pub mod outbound;
 pub mod policies;
 pub mod reseal;
+pub mod sandbox;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

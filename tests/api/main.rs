@@ -27,6 +27,7 @@ mod pages;
 mod registry_http;
 mod resolver;
 mod revocation;
+mod sandbox;
 mod schema;
 mod schemathesis;
 mod stubs;
