@@ -223,7 +223,7 @@ pub struct EventQuery {
     pub eq_destination: Option<String>,
     /// Events per page (1 to 1000; 100 by default).
     #[serde(rename = "perPage")]
-    #[param(rename = "perPage")]
+    #[param(rename = "perPage", minimum = 1, maximum = 1000, example = 100)]
     pub per_page: Option<i64>,
     /// The token of the next page, from the previous page's `Link` header.
     #[serde(rename = "nextPageToken")]
