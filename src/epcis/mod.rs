@@ -152,6 +152,7 @@ pub struct PartyLinks {
 /// The chain of custody of a lot.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Custody {
+    pub view: FullView,
     /// `/01/{gtin}/10/{lot}`.
     pub lot_key: String,
     pub gtin: String,
@@ -201,6 +202,7 @@ pub struct PublicLinks {
 /// (GLNs, enterprise codes); parties tracegate does not know are only counted as unknown.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PublicCustody {
+    pub view: PublicView,
     pub gtin: String,
     pub lot: String,
     pub steps: Vec<PublicStep>,
@@ -234,6 +236,7 @@ impl Custody {
                 .collect()
         };
         PublicCustody {
+            view: PublicView::Public,
             gtin: self.gtin.clone(),
             lot: self.lot.clone(),
             steps: self
@@ -262,15 +265,29 @@ impl Custody {
     }
 }
 
-/// A lot's chain as its reader may see it: in full for officers and the business that
-/// owns the product, otherwise the public view.
+/// A lot's chain as its reader may see it, told apart by `view`: `full` (every step with
+/// quantities, places, containers and party identifiers) for officers and the business
+/// that owns the product, otherwise `public` (businesses by name and province, people
+/// masked, nothing else).
 #[derive(Debug, Clone, Serialize, ToSchema)]
-#[serde(tag = "view", rename_all = "snake_case")]
+#[serde(untagged)]
 pub enum CustodyView {
-    /// Every step with quantities, places, containers and party identifiers.
     Full(Custody),
-    /// Businesses by name and province, people masked, nothing else.
     Public(PublicCustody),
+}
+
+/// Marks the full view of a chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FullView {
+    Full,
+}
+
+/// Marks the public view of a chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PublicView {
+    Public,
 }
 
 /// A page of events, as captured (with `eventID` and `recordTime`).
@@ -585,6 +602,7 @@ impl Epcis<'_> {
         }
         let parties = links_of(&steps);
         Ok(Custody {
+            view: FullView::Full,
             lot_key,
             gtin: code.gtin().unwrap_or(gtin).to_string(),
             lot: code.lot().unwrap_or(lot).to_string(),
