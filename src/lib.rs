@@ -33,6 +33,7 @@ pub mod outbound;
 pub mod policies;
 pub mod reseal;
 pub mod retention;
+pub mod sandbox;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
