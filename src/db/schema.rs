@@ -41,6 +41,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> BigInt,
+        display_name -> Nullable<Text>,
     }
 }
 
@@ -509,6 +510,26 @@ diesel::table! {
         national_id_index -> Text,
         place -> Integer,
         account_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    consumer_complaints (id) {
+        id -> Text,
+        reference -> Text,
+        code -> Nullable<Text>,
+        platform_id -> Nullable<Text>,
+        listing_link -> Nullable<Text>,
+        shop_name -> Nullable<Text>,
+        shop_id -> Nullable<Text>,
+        seller_id -> Nullable<Text>,
+        province -> Nullable<Text>,
+        kind -> Text,
+        claim -> Text,
+        description -> Text,
+        email -> Text,
+        language -> Text,
         created_at -> Timestamp,
     }
 }

@@ -962,6 +962,61 @@ pub static ENTRIES: &[(&str, &str, &str)] = &[
         "Đã áp dụng biện pháp với mã.",
         "The measure was applied to the code.",
     ),
+    // Pages: a consumer's complaint, the authorisation letter, the console's tools and
+    // account self-service.
+    (
+        "complaint.listing_or_shop",
+        "Hãy điền đường dẫn của tin đăng hoặc tên gian hàng",
+        "Give the listing's link or the shop's name",
+    ),
+    (
+        "complaint.listing_link",
+        "Đường dẫn phải bắt đầu bằng https:// và không có khoảng trắng",
+        "The link must start with https:// and have no spaces",
+    ),
+    (
+        "complaint.shop_name",
+        "Tên gian hàng tối đa 200 ký tự, trên một dòng",
+        "The shop name is at most 200 characters, on one line",
+    ),
+    (
+        "complaint.code",
+        "Mã trên sản phẩm tối đa 500 ký tự",
+        "The code on the product is at most 500 characters",
+    ),
+    (
+        "complaint.platform",
+        "Hãy chọn sàn trong danh sách",
+        "Choose a marketplace from the list",
+    ),
+    ("complaint.kind", "Hãy chọn vấn đề", "Choose the problem"),
+    (
+        "complaint.claim",
+        "Hãy chọn yêu cầu của bạn",
+        "Choose what you ask for",
+    ),
+    (
+        "complaint.description",
+        "Hãy mô tả sự việc, từ 10 đến 5000 ký tự",
+        "Describe what happened, in 10 to 5000 characters",
+    ),
+    (
+        "complaint.email",
+        "Hãy nhập địa chỉ email đúng dạng, ví dụ ten@example.vn",
+        "Enter a valid email address, such as name@example.vn",
+    ),
+    ("complaint.label_reference", "Số tham chiếu", "Reference"),
+    (
+        "complaint.label_code",
+        "Mã trên sản phẩm",
+        "Code on the product",
+    ),
+    ("complaint.label_link", "Tin đăng", "Listing"),
+    (
+        "audit.complaint.filed",
+        "người tiêu dùng gửi phản ánh",
+        "consumer complaint filed",
+    ),
 ];
 
 static INDEX: LazyLock<HashMap<&'static str, (&'static str, &'static str)>> =

@@ -331,6 +331,9 @@ struct CasePage {
     progress: Vec<super::thread::Step>,
     deadlines: Vec<(String, String)>,
     messages: Vec<super::thread::Message>,
+    /// Officers the case may be assigned to: (id, name shown).
+    officers: Vec<(String, String)>,
+    assignee_id: String,
 }
 
 async fn render_case(
@@ -342,12 +345,20 @@ async fn render_case(
     notice: Option<(String, bool)>,
 ) -> Result<HttpResponse, AppError> {
     let shared = state.clone();
-    let (view, events) = state
+    let (view, events, officers) = state
         .blocking(move || {
             let service = super::dispute_service(&shared);
             let view = service.get(&caller, &id).map_err(AppError::from)?;
             let events = service.timeline(&caller, &id).map_err(AppError::from)?;
-            Ok((view, events))
+            // Supervisors pick the assignee by name among the province's officers.
+            let officers = if view.your_roles.contains(&crate::disputes::Role::Supervisor) {
+                super::account_service(&shared)
+                    .officers_for(&view.summary.province)
+                    .map_err(AppError::from)?
+            } else {
+                Vec::new()
+            };
+            Ok((view, events, officers))
         })
         .await?;
     let lang = language(req);
@@ -423,6 +434,16 @@ async fn render_case(
         progress: super::thread::progress(&view, &events, lang.0),
         deadlines: super::thread::deadlines(&view, lang.0),
         messages,
+        officers: officers
+            .into_iter()
+            .map(|(id, name)| {
+                (
+                    id,
+                    format!("{} {name}", crate::i18n::label("role", "officer", lang.0)),
+                )
+            })
+            .collect(),
+        assignee_id: view.summary.assignee_id.clone().unwrap_or_default(),
     };
     page_with(req, status, lang, &template, |r| {
         session::keep_csrf(req, r, &csrf);

@@ -647,7 +647,7 @@ async fn audit_people(
                 .map(str::to_string)
                 .collect();
             let emails = super::account_service(&shared)
-                .emails_of(&accounts)
+                .names_of(&accounts)
                 .map_err(AppError::from)?;
             let clients = super::client_service(&shared)
                 .list()

@@ -296,7 +296,8 @@ async fn a_renewed_session_survives_an_error_page_and_long_forms_are_read(backen
         .expect("sent");
     assert_eq!(portal.status(), 200, "the renewed session goes on");
 
-    // A long Vietnamese description is read, not refused for its size.
+    // A long Vietnamese description is read, not refused for its size; the shop named as
+    // the consumer knows it is traced to its seller.
     let (cookie, value) = csrf(&app, "/report").await;
     let description = "Sản phẩm không đúng mô tả, màu sắc và chất liệu khác hẳn. ".repeat(45);
     let filed = app
@@ -306,8 +307,8 @@ async fn a_renewed_session_survives_an_error_page_and_long_forms_are_read(backen
         .form(&[
             ("csrf", value.as_str()),
             ("platform_id", platform_id.as_str()),
-            ("shop_id", "shop-1"),
-            ("listing_id", "listing-long"),
+            ("shop_name", "shop-1"),
+            ("listing_link", "https://san.example.vn/sp/listing-long"),
             ("kind", "not_as_described"),
             ("claim", "refund"),
             ("description", description.as_str()),
@@ -316,14 +317,28 @@ async fn a_renewed_session_survives_an_error_page_and_long_forms_are_read(backen
         .send()
         .await
         .expect("sent");
-    assert_eq!(filed.status(), 200);
-    assert!(
-        filed
-            .text()
-            .await
-            .expect("html")
-            .contains("Đã nhận khiếu nại")
+    assert_eq!(
+        filed.status(),
+        303,
+        "a complaint redirects to its reference"
     );
+    let received = filed.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string();
+    assert!(received.starts_with("/report/received/PA-"), "{received}");
+    let html = app.get(&received).await.text().await.expect("html");
+    assert!(html.contains("Đã nhận khiếu nại"), "{html}");
+    assert!(
+        html.contains(&received["/report/received/".len()..]),
+        "{html}"
+    );
+    assert!(
+        html.contains("đã được liên kết với một người bán"),
+        "traced to the seller: {html}"
+    );
+    let mails = app.mails_to("long.text@example.vn").await;
+    assert!(!mails.is_empty(), "the case's confirmation mail is sent");
 }
 both_backends!(a_renewed_session_survives_an_error_page_and_long_forms_are_read);
 
@@ -721,3 +736,92 @@ async fn a_decision_in_the_console_is_confirmed_before_it_is_made(backend: TestB
     );
 }
 both_backends!(a_decision_in_the_console_is_confirmed_before_it_is_made);
+
+async fn a_consumer_reports_an_unknown_code_and_gets_a_reference(backend: TestBackend) {
+    let (_env, app) = TestApp::spawn(&backend).await;
+    // The form asks for what a consumer sees, with the scanned code filled in.
+    let form = app.get("/report?code=8930000999999").await;
+    assert_eq!(form.status(), 200);
+    let html = form.text().await.expect("html");
+    for field in [
+        "id=\"listing_link\"",
+        "id=\"shop_name\"",
+        "value=\"8930000999999\"",
+    ] {
+        assert!(html.contains(field), "{field}: {html}");
+    }
+    assert!(
+        !html.contains("id=\"shop_id\""),
+        "no internal ids asked: {html}"
+    );
+
+    // Every field in error is named at once, each tied to its message.
+    let (cookie, value) = csrf(&app, "/report?code=8930000999999").await;
+    let refused = app
+        .client
+        .post(app.url("/report"))
+        .header("cookie", &cookie)
+        .form(&[
+            ("csrf", value.as_str()),
+            ("code", "8930000999999"),
+            ("kind", "counterfeit"),
+            ("claim", "report_only"),
+            ("description", "ngắn"),
+            ("email", "không-phải-email"),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(refused.status(), 422);
+    let html = refused.text().await.expect("html");
+    for field in ["listing_link", "description", "email"] {
+        assert!(
+            html.contains(&format!("aria-describedby=\"{field}-error\""))
+                || html.contains(&format!("{field}-error\"")),
+            "{field}: {html}"
+        );
+        assert!(
+            html.contains(&format!("id=\"{field}-error\"")),
+            "{field}: {html}"
+        );
+    }
+    assert!(html.contains("Hãy sửa 3 mục"), "{html}");
+    assert!(html.contains("value=\"8930000999999\""), "kept: {html}");
+
+    let filed = app
+        .client
+        .post(app.url("/report"))
+        .header("cookie", &cookie)
+        .form(&[
+            ("csrf", value.as_str()),
+            ("code", "8930000999999"),
+            ("shop_name", "Cửa hàng Không Rõ"),
+            ("kind", "counterfeit"),
+            ("claim", "report_only"),
+            (
+                "description",
+                "Mã trên hộp không tra cứu được, nghi hàng giả.",
+            ),
+            ("email", "nguoi.bao@example.vn"),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(filed.status(), 303);
+    let received = filed.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string();
+    let html = app.get(&received).await.text().await.expect("html");
+    assert!(html.contains("id=\"reference\""), "{html}");
+    assert!(html.contains("Cán bộ Bộ Công Thương sẽ truy tìm"), "{html}");
+    assert!(
+        !html.contains("nguoi.bao@example.vn"),
+        "nothing personal shown"
+    );
+    assert_eq!(
+        app.get("/report/received/PA-2026-NOTHING0").await.status(),
+        404
+    );
+}
+both_backends!(a_consumer_reports_an_unknown_code_and_gets_a_reference);
