@@ -362,11 +362,16 @@ async fn a_consumer_sees_the_warning_on_a_recalled_product() {
     // The consumer files a complaint from the page.
     browser.click("a.button").await;
     browser.wait_text("h1", "Complain").await;
-    browser.type_into("#shop_id", "shop-1").await;
-    browser.type_into("#listing_id", "listing-kem").await;
+    browser
+        .type_into("#listing_link", "https://san.example.vn/sp/kem-sen-viet")
+        .await;
+    browser.type_into("#shop_name", "shop-1").await;
+    browser
+        .type_into("#description", "The sunscreen I bought is the recalled lot.")
+        .await;
     browser.type_into("#email", "nguoi.mua@example.vn").await;
     browser.click("form[action='/report'] button").await;
-    browser.wait_text(".banner", "Complaint received").await;
+    browser.wait_text("#reference", "PA-").await;
     browser.screenshot("public-complaint").await;
     let mails = app.mails_to("nguoi.mua@example.vn").await;
     assert!(
@@ -837,5 +842,43 @@ async fn a_seller_who_is_not_the_representative_is_asked_for_the_letter() {
         browser.url().await
     );
     browser.screenshot("desktop-business-awaiting-review").await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_complaint_from_an_unknown_code_shows_its_reference() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let (_env, app) = TestApp::spawn(&TestBackend::Sqlite).await;
+    // A code nobody registered: the lookup offers to report it.
+    browser.open(&app.url("/verify?code=8930000999993")).await;
+    browser.click("#report-suspect a").await;
+    browser.wait_text("h1", "Khiếu nại").await;
+    assert!(
+        browser.source().await.contains("value=\"8930000999993\""),
+        "the scanned code is filled in"
+    );
+    // Sent without where it was bought: every field in error is named at once.
+    browser.type_into("#email", "khong-hop-le").await;
+    browser.click("form[action='/report'] button").await;
+    browser.wait_text("#errors", "Hãy sửa").await;
+    browser.find("#listing_link[aria-invalid=true]").await;
+    browser.find("#email[aria-invalid=true]").await;
+    browser.screenshot("public-complaint-errors").await;
+    browser.type_into("#shop_name", "Gian hàng Mỹ Phẩm Giá Rẻ").await;
+    browser
+        .type_into("#description", "Mã trên hộp không tra cứu được, nghi là hàng giả.")
+        .await;
+    browser.type_into("#email", "nguoi.mua.le@example.vn").await;
+    browser.click("form[action='/report'] button").await;
+    let reference = browser.wait_text("#reference", "PA-").await;
+    assert!(
+        browser.url().await.ends_with(reference.trim()),
+        "the reference page is its own address: {}",
+        browser.url().await
+    );
+    assert_eq!(browser.overflow().await, 0, "fits a phone");
+    browser.screenshot("public-complaint-reference").await;
     browser.close().await;
 }
