@@ -1017,6 +1017,32 @@ pub static ENTRIES: &[(&str, &str, &str)] = &[
         "người tiêu dùng gửi phản ánh",
         "consumer complaint filed",
     ),
+    (
+        "decision.authority",
+        "Sở Công Thương {0}",
+        "Department of Industry and Trade, {0}",
+    ),
+    (
+        "decision.authority_ministry",
+        "Bộ Công Thương",
+        "Ministry of Industry and Trade",
+    ),
+    ("decision.place_ministry", "Hà Nội", "Hanoi"),
+    (
+        "decision.date",
+        "{3}, ngày {0} tháng {1} năm {2}",
+        "{3}, {0}/{1}/{2}",
+    ),
+    (
+        "decision.title",
+        "Về việc giải quyết khiếu nại số {0}",
+        "On complaint {0}",
+    ),
+    (
+        "decision.title_appeal",
+        "Về việc giải quyết kháng nghị đối với khiếu nại số {0}",
+        "On the appeal in complaint {0}",
+    ),
 ];
 
 static INDEX: LazyLock<HashMap<&'static str, (&'static str, &'static str)>> =

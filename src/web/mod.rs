@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod cases;
 pub mod console;
 pub mod console_tools;
+pub mod decision;
 pub mod errors;
 pub mod home;
 pub mod labels;
@@ -42,6 +43,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     console::configure(cfg);
     console_tools::configure(cfg);
     cases::configure(cfg);
+    decision::configure(cfg);
     accounts::configure(cfg);
     report::configure(cfg);
 }

@@ -276,6 +276,24 @@ impl Browser {
         .unwrap_or_default()
     }
 
+    /// Prints the page (the print stylesheet applies) to `target/screenshots/{name}.pdf`.
+    async fn print_pdf(&self, name: &str) -> Vec<u8> {
+        let data = self
+            .call(
+                reqwest::Method::POST,
+                "/print",
+                Some(json!({ "page": { "width": 21.0, "height": 29.7 }, "background": true })),
+            )
+            .await;
+        let pdf = BASE64
+            .decode(data.as_str().expect("base64 PDF").as_bytes())
+            .expect("PDF");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        std::fs::create_dir_all(&dir).expect("screenshot folder");
+        std::fs::write(dir.join(format!("{name}.pdf")), &pdf).expect("PDF written");
+        pdf
+    }
+
     /// Saves a screenshot as `target/screenshots/{name}.png`, after scanning the page with
     /// axe-core: every state worth a picture is a state checked for accessibility.
     async fn screenshot(&self, name: &str) {
@@ -367,7 +385,10 @@ async fn a_consumer_sees_the_warning_on_a_recalled_product() {
         .await;
     browser.type_into("#shop_name", "shop-1").await;
     browser
-        .type_into("#description", "The sunscreen I bought is the recalled lot.")
+        .type_into(
+            "#description",
+            "The sunscreen I bought is the recalled lot.",
+        )
         .await;
     browser.type_into("#email", "nguoi.mua@example.vn").await;
     browser.click("form[action='/report'] button").await;
@@ -565,6 +586,28 @@ async fn an_officer_decides_a_case_in_the_console() {
     browser.wait_text("#case-outcome", "upheld").await;
     browser.wait_text("#thread", "decided").await;
     browser.screenshot("console-case-decided").await;
+
+    // The decision as a document to print: number, authority, officer, reasons, sanctions
+    // and the appeal deadline, on A4 with the print stylesheet.
+    browser.click("#decision-link").await;
+    browser.wait_text("#decision-number", &reference).await;
+    let authority = browser.text("#decision .authority").await;
+    assert!(
+        authority.to_uppercase().contains("HO CHI MINH"),
+        "{authority}"
+    );
+    browser.wait_text("#decision-sanctions", "strike").await;
+    browser.wait_text("#appeal-until", "/").await;
+    browser.wait_text("#decision-officer", "Officer").await;
+    browser.screenshot("console-decision").await;
+    let pdf = browser.print_pdf("console-decision").await;
+    assert!(pdf.starts_with(b"%PDF-"), "the decision prints");
+    browser
+        .open(&app.url(&format!(
+            "/console/disputes/{}",
+            case["id"].as_str().expect("id")
+        )))
+        .await;
 
     browser
         .click("nav.console a[href='/console/reports']")
@@ -866,9 +909,14 @@ async fn a_complaint_from_an_unknown_code_shows_its_reference() {
     browser.find("#listing_link[aria-invalid=true]").await;
     browser.find("#email[aria-invalid=true]").await;
     browser.screenshot("public-complaint-errors").await;
-    browser.type_into("#shop_name", "Gian hàng Mỹ Phẩm Giá Rẻ").await;
     browser
-        .type_into("#description", "Mã trên hộp không tra cứu được, nghi là hàng giả.")
+        .type_into("#shop_name", "Gian hàng Mỹ Phẩm Giá Rẻ")
+        .await;
+    browser
+        .type_into(
+            "#description",
+            "Mã trên hộp không tra cứu được, nghi là hàng giả.",
+        )
         .await;
     browser.type_into("#email", "nguoi.mua.le@example.vn").await;
     browser.click("form[action='/report'] button").await;
