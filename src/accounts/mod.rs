@@ -278,6 +278,37 @@ impl Accounts<'_> {
         Ok(officers)
     }
 
+    /// Active officers who share a province with `scope` (all of them for the whole
+    /// country): (id, name shown), by name.
+    pub fn officers_sharing(
+        &self,
+        scope: &ProvinceScope,
+    ) -> Result<Vec<(String, String)>, AccountError> {
+        let rows = store::active_officers(&mut *self.pool.get()?)?;
+        let mut officers: Vec<(String, String)> = rows
+            .into_iter()
+            .filter(|(_, _, _, provinces)| {
+                let theirs = ProvinceScope::from_codes(
+                    &provinces.split(',').map(str::to_string).collect::<Vec<_>>(),
+                );
+                match (scope, &theirs) {
+                    (ProvinceScope::All, _) | (_, ProvinceScope::All) => true,
+                    (ProvinceScope::Only(mine), _) => mine.iter().any(|p| theirs.covers(p)),
+                }
+            })
+            .map(|(id, name, email, _)| (id, name.unwrap_or(email)))
+            .collect();
+        officers.sort_by(|a, b| a.1.cmp(&b.1));
+        Ok(officers)
+    }
+
+    /// The name pages show this account by, if one is set.
+    pub fn display_name(&self, account_id: &str) -> Result<Option<String>, AccountError> {
+        Ok(store::find(&mut *self.pool.get()?, account_id)?
+            .ok_or(AccountError::NotFound)?
+            .display_name)
+    }
+
     /// Sets (or, empty, clears) the name pages show an officer by: 1 to 100 characters on
     /// one line.
     pub fn set_display_name(&self, account_id: &str, name: &str) -> Result<(), AccountError> {

@@ -3,10 +3,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::DbConnection;
 use crate::db::schema::{consumer_complaints, seller_bindings};
-
-diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+use crate::db::{DbConnection, lower};
 
 /// One stored complaint. `None` is written as NULL (no column has a default).
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]

@@ -1043,6 +1043,61 @@ pub static ENTRIES: &[(&str, &str, &str)] = &[
         "Về việc giải quyết kháng nghị đối với khiếu nại số {0}",
         "On the appeal in complaint {0}",
     ),
+    ("queue.reference", "Số hồ sơ", "Reference"),
+    ("queue.status", "Trạng thái", "Status"),
+    ("queue.province", "Tỉnh, thành phố", "Province"),
+    ("queue.filed", "Ngày nộp", "Filed"),
+    ("queue.due", "Hạn giải quyết", "Due"),
+    (
+        "queue.date",
+        "Hãy chọn ngày, dạng năm-tháng-ngày",
+        "Choose a date, as year-month-day",
+    ),
+    (
+        "queue.days",
+        "Số ngày quá hạn là số từ 0 đến 3650",
+        "Days overdue is a number from 0 to 3650",
+    ),
+    (
+        "field.province",
+        "Tỉnh, thành phố này không thuộc địa bàn của bạn",
+        "This province is outside your scope",
+    ),
+    (
+        "field.status",
+        "Hãy chọn trạng thái trong danh sách",
+        "Choose a status from the list",
+    ),
+    (
+        "field.display_name",
+        "Tên hiển thị tối đa 100 ký tự, trên một dòng",
+        "The display name is at most 100 characters, on one line",
+    ),
+    (
+        "audit.account.display_name_set",
+        "đặt tên hiển thị",
+        "display name set",
+    ),
+    (
+        "done.password_changed",
+        "Đã đổi mật khẩu; các phiên đăng nhập khác đã kết thúc.",
+        "The password was changed; your other sessions have ended.",
+    ),
+    (
+        "done.display_name",
+        "Đã lưu tên hiển thị.",
+        "The display name was saved.",
+    ),
+    (
+        "field.current_password",
+        "Hãy nhập đúng mật khẩu hiện tại",
+        "Enter your current password correctly",
+    ),
+    (
+        "field.new_password",
+        "Mật khẩu mới cần ít nhất 10 ký tự, khó đoán và khác mật khẩu cũ",
+        "The new password needs at least 10 characters, hard to guess and unlike the old one",
+    ),
 ];
 
 static INDEX: LazyLock<HashMap<&'static str, (&'static str, &'static str)>> =

@@ -27,7 +27,10 @@ pub use registry::{
     BusinessKey, BusinessKind, BusinessRecord, BusinessRegister, BusinessStatus, PersonCheck,
     PopulationRegister,
 };
-pub use store::{SellerRow, find as find_seller, lock as lock_seller, verified_business};
+pub use store::{
+    SellerRow, find as find_seller, lock as lock_seller, seller_labels, sellers_matching,
+    sellers_with_shops_like, shop_names, verified_business,
+};
 
 use std::sync::Arc;
 use std::time::Duration;

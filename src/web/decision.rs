@@ -75,7 +75,13 @@ async fn render(
         })
         .await?;
     // The latest decision stands: an appeal's replaces the first.
-    let Some(decision) = view.decisions.last().cloned() else {
+    let decision = view
+        .decisions
+        .iter()
+        .find(|d| d.stage == "appeal")
+        .or_else(|| view.decisions.first())
+        .cloned();
+    let Some(decision) = decision else {
         return Err(AppError::not_found("the case has no decision yet"));
     };
     // The signer of an administrative decision is named on it, for every party.

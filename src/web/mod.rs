@@ -12,6 +12,7 @@ pub mod home;
 pub mod labels;
 pub mod portal;
 pub mod report;
+pub mod self_service;
 pub mod session;
 pub mod thread;
 pub mod verify;
@@ -46,6 +47,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     decision::configure(cfg);
     accounts::configure(cfg);
     report::configure(cfg);
+    self_service::configure(cfg);
 }
 
 async fn stylesheet() -> HttpResponse {

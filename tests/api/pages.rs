@@ -825,3 +825,252 @@ async fn a_consumer_reports_an_unknown_code_and_gets_a_reference(backend: TestBa
     );
 }
 both_backends!(a_consumer_reports_an_unknown_code_and_gets_a_reference);
+
+/// Signs this officer in to the console; the cookies a browser then sends.
+async fn signed_in_officer(app: &TestApp, email: &str, secret: &str) -> String {
+    let (csrf_cookie, token) = csrf(app, "/console/login").await;
+    let code = crate::fixtures::totp_code(app, secret);
+    let signed_in = app
+        .client
+        .post(app.url("/console/login"))
+        .header("cookie", &csrf_cookie)
+        .form(&[
+            ("csrf", token.as_str()),
+            ("email", email),
+            ("password", crate::fixtures::PASSWORD),
+            ("totp_code", code.as_str()),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(signed_in.status(), 303);
+    let mut cookies = set_cookies(&signed_in);
+    cookies.push(csrf_cookie);
+    cookies.join("; ")
+}
+
+async fn get_with(app: &TestApp, path: &str, cookies: &str) -> (u16, String) {
+    let response = app
+        .client
+        .get(app.url(path))
+        .header("cookie", cookies)
+        .send()
+        .await
+        .expect("sent");
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("html"))
+}
+
+async fn the_console_queue_is_searched_sorted_and_assigned_by_name(backend: TestBackend) {
+    use tracegate::auth::OfficerRole;
+    use tracegate::policies::ProvinceScope;
+    let (_env, app) = TestApp::spawn(&backend).await;
+    let (_, _, platform, _) = bound_enterprise_seller(&app, "shop-q").await;
+    let mut references = Vec::new();
+    for listing in ["l-1", "l-2", "l-3"] {
+        let filed = app
+            .post_as(
+                "/v1/disputes",
+                &platform,
+                json!({ "shop_id": "shop-q", "listing_id": listing, "kind": "counterfeit", "claim": "refund", "description": "Hàng giả, không có tem chống giả.", "buyer": { "reference": listing, "email": "mua.q@example.vn" } }),
+            )
+            .await;
+        assert_eq!(filed.status(), 201);
+        let case: serde_json::Value = filed.json().await.expect("case");
+        references.push((
+            case["id"].as_str().expect("id").to_string(),
+            case["reference"].as_str().expect("reference").to_string(),
+        ));
+    }
+    let hcm = || ProvinceScope::Only(vec!["79".into()]);
+    let colleague = crate::fixtures::invited_officer(&app, OfficerRole::Officer, hcm()).await;
+    let supervisor = crate::fixtures::invited_officer(&app, OfficerRole::Supervisor, hcm()).await;
+    let secret = crate::fixtures::enrol_totp(&app, &supervisor.access_token).await;
+    let cookies = signed_in_officer(&app, &supervisor.email, &secret).await;
+
+    // A seller is turned away from the console's pages, a stranger sent to sign in.
+    assert_eq!(app.get("/console/account").await.status(), 303);
+    let (status, _) = get_with(&app, "/console?seller=Sen", "").await;
+    assert_eq!(status, 303);
+
+    // The colleague names themself; the supervisor then picks them by name.
+    let colleague_secret = crate::fixtures::enrol_totp(&app, &colleague.access_token).await;
+    let colleague_cookies = signed_in_officer(&app, &colleague.email, &colleague_secret).await;
+    let (status, html) = get_with(&app, "/console/account", &colleague_cookies).await;
+    assert_eq!(status, 200, "{html}");
+    let start = html.find("name=\"csrf\" value=\"").expect("csrf") + 19;
+    let token = html[start..].split('"').next().expect("token").to_string();
+    let named = app
+        .client
+        .post(app.url("/console/account/name"))
+        .header("cookie", &colleague_cookies)
+        .form(&[("csrf", token.as_str()), ("display_name", "Nguyễn Thị Hoa")])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(named.status(), 303);
+    let (_, case_html) = get_with(
+        &app,
+        &format!("/console/disputes/{}", references[0].0),
+        &cookies,
+    )
+    .await;
+    assert!(
+        case_html.contains("Cán bộ Nguyễn Thị Hoa"),
+        "the picker names officers: {case_html}"
+    );
+    assert!(
+        !case_html.contains("mã tài khoản"),
+        "no account ids asked for"
+    );
+
+    // Search by seller name, enterprise code, shop and reference; sort; page.
+    for search in [
+        "seller=Sen+Vi%E1%BB%87t",
+        "seller=0799000033",
+        "shop=shop-q",
+        "province=79",
+    ] {
+        let (status, html) = get_with(&app, &format!("/console?{search}"), &cookies).await;
+        assert_eq!(status, 200, "{search}: {html}");
+        assert!(html.contains("3 hồ sơ"), "{search}: {html}");
+        assert!(
+            html.contains("0799000033"),
+            "the enterprise code is shown: {html}"
+        );
+    }
+    let (_, html) = get_with(
+        &app,
+        &format!("/console?reference={}", &references[1].1[9..]),
+        &cookies,
+    )
+    .await;
+    assert!(
+        html.contains("1 hồ sơ") && html.contains(&references[1].1),
+        "{html}"
+    );
+    let (_, html) = get_with(&app, "/console?seller=Kh%C3%B4ng+c%C3%B3", &cookies).await;
+    assert!(html.contains("0 hồ sơ"), "{html}");
+    let (_, html) = get_with(&app, "/console?sort=reference&dir=asc", &cookies).await;
+    let positions: Vec<usize> = references
+        .iter()
+        .map(|(_, r)| html.find(r.as_str()).expect("listed"))
+        .collect();
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "sorted by reference"
+    );
+    assert!(html.contains("aria-sort=\"ascending\""), "{html}");
+    let (status, html) = get_with(&app, "/console?from=hom-qua&overdue=nhieu", &cookies).await;
+    assert_eq!(status, 422);
+    for field in ["from", "overdue"] {
+        assert!(
+            html.contains(&format!("aria-describedby=\"{field}-error\""))
+                && html.contains(&format!("id=\"{field}-error\"")),
+            "{field}: {html}"
+        );
+    }
+    let (_, html) = get_with(&app, "/console?page=2", &cookies).await;
+    assert!(
+        html.contains("trang 1/1"),
+        "a page past the end shows the last: {html}"
+    );
+}
+both_backends!(the_console_queue_is_searched_sorted_and_assigned_by_name);
+
+async fn a_seller_changes_the_password_and_other_sessions_end(backend: TestBackend) {
+    let (_env, app) = TestApp::spawn(&backend).await;
+    let (email, other_session) = verified_seller(&app).await;
+    let (cookie, token) = csrf(&app, "/portal/login").await;
+    let signed_in = app
+        .client
+        .post(app.url("/portal/login"))
+        .header("cookie", &cookie)
+        .form(&[
+            ("csrf", token.as_str()),
+            ("email", email.as_str()),
+            ("password", crate::fixtures::PASSWORD),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(signed_in.status(), 303);
+    let mut cookies = set_cookies(&signed_in);
+    cookies.push(cookie);
+    let cookies = cookies.join("; ");
+    let (status, html) = get_with(&app, "/portal/account", &cookies).await;
+    assert_eq!(status, 200, "{html}");
+    let start = html.find("name=\"csrf\" value=\"").expect("csrf") + 19;
+    let token = html[start..].split('"').next().expect("token").to_string();
+
+    // Both fields empty: both named at once.
+    let refused = app
+        .client
+        .post(app.url("/portal/account/password"))
+        .header("cookie", &cookies)
+        .form(&[
+            ("csrf", token.as_str()),
+            ("current_password", ""),
+            ("new_password", ""),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(refused.status(), 422);
+    let html = refused.text().await.expect("html");
+    assert!(
+        html.contains("id=\"current_password-error\"")
+            && html.contains("id=\"new_password-error\""),
+        "{html}"
+    );
+    let wrong = app
+        .client
+        .post(app.url("/portal/account/password"))
+        .header("cookie", &cookies)
+        .form(&[
+            ("csrf", token.as_str()),
+            ("current_password", "sai-mat-khau"),
+            ("new_password", "Mật khẩu mới rất dài 2026"),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(wrong.status(), 422);
+    assert!(
+        wrong
+            .text()
+            .await
+            .expect("html")
+            .contains("mật khẩu hiện tại")
+    );
+
+    let changed = app
+        .client
+        .post(app.url("/portal/account/password"))
+        .header("cookie", &cookies)
+        .form(&[
+            ("csrf", token.as_str()),
+            ("current_password", crate::fixtures::PASSWORD),
+            ("new_password", "Mật khẩu mới rất dài 2026"),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(changed.status(), 303);
+    assert_eq!(
+        changed.headers()["location"],
+        "/portal/account?done=password_changed"
+    );
+    // The session that changed it goes on; the other one has ended.
+    let (status, html) = get_with(&app, "/portal/account?done=password_changed", &cookies).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Đã đổi mật khẩu"), "{html}");
+    let refreshed = app
+        .post(
+            "/v1/auth/refresh",
+            json!({ "refresh_token": other_session["refresh_token"] }),
+        )
+        .await;
+    assert_eq!(refreshed.status(), 401);
+}
+both_backends!(a_seller_changes_the_password_and_other_sessions_end);
