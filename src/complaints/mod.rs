@@ -250,15 +250,16 @@ impl Complaints<'_> {
         offset: i64,
         limit: i64,
     ) -> Result<Vec<ComplaintRow>, ComplaintError> {
-        let mut conn = self.pool.get()?;
-        let rows = store::newest(&mut conn, offset, limit)?;
-        Ok(rows
-            .into_iter()
-            .filter(|r| match &r.province {
-                Some(p) => scope.covers(p),
-                None => matches!(scope, crate::policies::ProvinceScope::All),
-            })
-            .collect())
+        let provinces = match scope {
+            crate::policies::ProvinceScope::All => None,
+            crate::policies::ProvinceScope::Only(codes) => Some(codes.as_slice()),
+        };
+        Ok(store::newest(
+            &mut *self.pool.get()?,
+            provinces,
+            offset,
+            limit,
+        )?)
     }
 }
 

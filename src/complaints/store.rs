@@ -42,9 +42,19 @@ pub fn by_reference(conn: &mut DbConnection, reference: &str) -> QueryResult<Opt
         .optional()
 }
 
-/// The newest complaints first, `limit` of them from `offset`.
-pub fn newest(conn: &mut DbConnection, offset: i64, limit: i64) -> QueryResult<Vec<ComplaintRow>> {
-    consumer_complaints::table
+/// The newest complaints first, `limit` of them from `offset`: of sellers in these
+/// provinces only, or (`None`) all of them, traced or not.
+pub fn newest(
+    conn: &mut DbConnection,
+    provinces: Option<&[String]>,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<Vec<ComplaintRow>> {
+    let mut query = consumer_complaints::table.into_boxed();
+    if let Some(provinces) = provinces {
+        query = query.filter(consumer_complaints::province.eq_any(provinces.to_vec()));
+    }
+    query
         .order((
             consumer_complaints::created_at.desc(),
             consumer_complaints::id.desc(),

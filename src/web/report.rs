@@ -23,7 +23,8 @@ use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(Endpoint::new("/report").get(form).post(file))
-        .service(Endpoint::new("/report/received/{reference}").get(received));
+        .service(Endpoint::new("/report/received/{reference}").get(received))
+        .service(Endpoint::new("/console/complaints").get(for_officers));
 }
 
 /// The complaint service, as pages use it.
@@ -291,4 +292,107 @@ async fn received(
             traced: row.seller_id.is_some(),
         },
     )
+}
+
+/// One complaint as officers read it.
+struct ComplaintLine {
+    reference: String,
+    received: String,
+    kind: String,
+    shop_name: String,
+    listing_link: String,
+    code: String,
+    seller: Option<String>,
+    description: String,
+    email: String,
+}
+
+#[derive(Template)]
+#[template(path = "pages/console_complaints.html")]
+struct ComplaintsPage {
+    lang: Language,
+    switch_link: String,
+    csrf: String,
+    complaints: Vec<ComplaintLine>,
+    previous_page: Option<String>,
+    next_page: Option<String>,
+}
+
+const COMPLAINTS_PER_PAGE: i64 = 50;
+
+/// Consumer complaints for officers, newest first: those traced to a seller of their
+/// provinces and, for the whole country, those not traced yet.
+async fn for_officers(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, AppError> {
+    let (_, caller) = match super::console::officer(&state, &req).await {
+        Ok(o) => o,
+        Err(redirect) => return Ok(redirect),
+    };
+    let crate::disputes::Caller::Officer { scope, .. } = caller else {
+        return Err(AppError::forbidden("officers only"));
+    };
+    let page_number = query
+        .get("page")
+        .and_then(|p| p.parse::<i64>().ok())
+        .filter(|p| (1..=100_000).contains(p))
+        .unwrap_or(1);
+    let shared = state.clone();
+    let (rows, sellers) = state
+        .blocking(move || {
+            let rows = complaint_service(&shared)
+                .newest_for(
+                    &scope,
+                    (page_number - 1) * COMPLAINTS_PER_PAGE,
+                    COMPLAINTS_PER_PAGE + 1,
+                )
+                .map_err(|e| {
+                    AppError::internal(anyhow::Error::new(e).context("listing complaints"))
+                })?;
+            let ids: Vec<String> = rows.iter().filter_map(|r| r.seller_id.clone()).collect();
+            let sellers = crate::identity::seller_labels(&mut *shared.pool.get()?, &ids)?;
+            Ok((rows, sellers))
+        })
+        .await?;
+    let lang = language(&req);
+    let csrf = session::csrf_token(&req);
+    let more = rows.len() as i64 > COMPLAINTS_PER_PAGE;
+    let complaints = rows
+        .into_iter()
+        .take(COMPLAINTS_PER_PAGE as usize)
+        .map(|r| ComplaintLine {
+            reference: r.reference,
+            received: crate::disputes::calendar::local(
+                chrono::DateTime::from_naive_utc_and_offset(r.created_at, chrono::Utc),
+            )
+            .format("%d/%m/%Y %H:%M")
+            .to_string(),
+            kind: super::labels::kind(&state.policies, &r.kind, lang.0),
+            shop_name: r.shop_name.unwrap_or_default(),
+            listing_link: r.listing_link.unwrap_or_default(),
+            code: r.code.unwrap_or_default(),
+            seller: r.seller_id.as_ref().map(|id| {
+                sellers
+                    .get(id)
+                    .and_then(|(name, _)| name.clone())
+                    .unwrap_or_else(|| id.clone())
+            }),
+            description: r.description,
+            email: r.email,
+        })
+        .collect();
+    let template = ComplaintsPage {
+        lang: lang.0,
+        switch_link: switch_link(&req, lang.0),
+        csrf: csrf.0.clone(),
+        complaints,
+        previous_page: (page_number > 1)
+            .then(|| format!("/console/complaints?page={}", page_number - 1)),
+        next_page: more.then(|| format!("/console/complaints?page={}", page_number + 1)),
+    };
+    page_with(&req, StatusCode::OK, lang, &template, |r| {
+        session::keep_csrf(&req, r, &csrf)
+    })
 }

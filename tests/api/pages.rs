@@ -823,6 +823,33 @@ async fn a_consumer_reports_an_unknown_code_and_gets_a_reference(backend: TestBa
         app.get("/report/received/PA-2026-NOTHING0").await.status(),
         404
     );
+
+    // The Ministry's officers read it to trace the seller; a province's officers do not
+    // see complaints not traced to their province; strangers are sent to sign in.
+    let reference = received["/report/received/".len()..].to_string();
+    assert_eq!(app.get("/console/complaints").await.status(), 303);
+    for (scope, sees) in [
+        (tracegate::policies::ProvinceScope::All, true),
+        (
+            tracegate::policies::ProvinceScope::Only(vec!["79".into()]),
+            false,
+        ),
+    ] {
+        let officer =
+            crate::fixtures::invited_officer(&app, tracegate::auth::OfficerRole::Officer, scope)
+                .await;
+        let secret = crate::fixtures::enrol_totp(&app, &officer.access_token).await;
+        let cookies = signed_in_officer(&app, &officer.email, &secret).await;
+        let (status, html) = get_with(&app, "/console/complaints", &cookies).await;
+        assert_eq!(status, 200, "{html}");
+        assert_eq!(html.contains(&reference), sees, "{html}");
+        if sees {
+            assert!(
+                html.contains("Cửa hàng Không Rõ") && html.contains("8930000999999"),
+                "{html}"
+            );
+        }
+    }
 }
 both_backends!(a_consumer_reports_an_unknown_code_and_gets_a_reference);
 

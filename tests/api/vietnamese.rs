@@ -452,6 +452,8 @@ async fn every_page_and_mail_reads_in_vietnamese(backend: TestBackend) {
         "/console/codes".to_string(),
         "/console/codes?code=khong-doc-duoc".to_string(),
         "/console/clients".to_string(),
+        "/console/complaints".to_string(),
+        "/console/account".to_string(),
     ] {
         let (status, html) = console.get(&app, &path).await;
         assert!(status < 500, "{path}: {status}");
