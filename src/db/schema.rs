@@ -533,3 +533,16 @@ diesel::table! {
         created_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    authorisation_letters (id) {
+        id -> Text,
+        seller_id -> Text,
+        file_name -> Text,
+        media_type -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        stored_path -> Text,
+        created_at -> Timestamp,
+    }
+}

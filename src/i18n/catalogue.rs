@@ -1098,6 +1098,26 @@ pub static ENTRIES: &[(&str, &str, &str)] = &[
         "Mật khẩu mới cần ít nhất 10 ký tự, khó đoán và khác mật khẩu cũ",
         "The new password needs at least 10 characters, hard to guess and unlike the old one",
     ),
+    (
+        "done.letter",
+        "Đã tải lên giấy ủy quyền; cán bộ sẽ xem khi xét duyệt.",
+        "The authorisation letter was uploaded; officers will read it when they review.",
+    ),
+    (
+        "done.letter_refused",
+        "Không nhận tệp này: giấy ủy quyền phải là tệp PDF, JPEG hoặc PNG.",
+        "This file was not accepted: the letter must be a PDF, JPEG or PNG file.",
+    ),
+    (
+        "done.letter_missing",
+        "Hãy chọn tệp giấy ủy quyền để tải lên.",
+        "Choose the letter's file to upload.",
+    ),
+    (
+        "audit.seller.authorisation_letter_uploaded",
+        "tải lên giấy ủy quyền",
+        "authorisation letter uploaded",
+    ),
 ];
 
 static INDEX: LazyLock<HashMap<&'static str, (&'static str, &'static str)>> =

@@ -8,6 +8,7 @@ mod binding;
 mod enterprise_code;
 pub mod facts;
 mod http_registry;
+pub mod letters;
 mod local_registry;
 pub mod monitor;
 mod national_id;

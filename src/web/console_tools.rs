@@ -68,6 +68,11 @@ struct SellerPage {
     name: String,
     masked: String,
     business: String,
+    /// What was searched for by name, code or shop, and the sellers found: (id, name, code).
+    query: String,
+    matches: Vec<(String, String, String)>,
+    /// Authorisation letters: (id, file name, day).
+    letters: Vec<(String, String, String)>,
 }
 
 async fn seller_page(
@@ -77,9 +82,40 @@ async fn seller_page(
     id: String,
     revealed: Option<String>,
     error: Option<String>,
+    query: String,
 ) -> Result<HttpResponse, AppError> {
     let lang = language(req);
     let csrf = session::csrf_token(req);
+    // A search by name, enterprise code or shop: the sellers of the officer's provinces
+    // that answer to it, at most 50.
+    let (shared, text, in_scope) = (state.clone(), query.clone(), scope.clone());
+    let matches: Vec<(String, String, String)> = if query.trim().is_empty() {
+        Vec::new()
+    } else {
+        state
+            .blocking(move || {
+                let mut conn = shared.pool.get()?;
+                let mut ids = crate::identity::sellers_matching(&mut conn, &text)?;
+                ids.extend(crate::identity::sellers_with_shops_like(&mut conn, &text)?);
+                ids.sort();
+                ids.dedup();
+                let labels = crate::identity::seller_labels(&mut conn, &ids)?;
+                drop(conn);
+                let sellers = super::seller_service(&shared);
+                let mut found = Vec::new();
+                for id in ids {
+                    if found.len() >= 50 {
+                        break;
+                    }
+                    if sellers.for_officer(&in_scope, &id).is_ok() {
+                        let (name, code) = labels.get(&id).cloned().unwrap_or_default();
+                        found.push((id, name.unwrap_or_default(), code.unwrap_or_default()));
+                    }
+                }
+                Ok(found)
+            })
+            .await?
+    };
     let (shared, lookup) = (state.clone(), id.clone());
     let view = if id.is_empty() {
         None
@@ -108,6 +144,18 @@ async fn seller_page(
             }
         })
     });
+    let letters = if view.is_some() {
+        let (shared, seller_id) = (state.clone(), id.clone());
+        state
+            .blocking(move || {
+                super::letters::letter_service(&shared)
+                    .of_seller(&seller_id)
+                    .map_err(super::letters::letter_error)
+            })
+            .await?
+    } else {
+        Vec::new()
+    };
     let template = SellerPage {
         lang: lang.0,
         switch_link: switch_link(req, lang.0),
@@ -130,6 +178,9 @@ async fn seller_page(
             .and_then(|v| v.business.as_ref())
             .map(|b| format!("{} {}", b.code, b.name.clone().unwrap_or_default()))
             .unwrap_or_default(),
+        letters: super::letters::listed(letters),
+        query,
+        matches,
         id,
         error,
         revealed,
@@ -156,7 +207,12 @@ async fn sellers(
         .get("id")
         .map(|s| s.trim().to_string())
         .unwrap_or_default();
-    seller_page(&state, &req, scope, id, None, None).await
+    let search = query
+        .get("q")
+        .map(|s| s.trim().to_string())
+        .filter(|s| s.chars().count() <= 200 && !s.chars().any(char::is_control))
+        .unwrap_or_default();
+    seller_page(&state, &req, scope, id, None, None, search).await
 }
 
 async fn reveal(
@@ -185,9 +241,9 @@ async fn reveal(
         })
         .await?;
     match outcome {
-        Ok(number) => seller_page(&state, &req, scope, id, Some(number), None).await,
+        Ok(number) => seller_page(&state, &req, scope, id, Some(number), None, String::new()).await,
         Err(crate::identity::IdentityError::Invalid { message, .. }) => {
-            seller_page(&state, &req, scope, id, None, Some(message)).await
+            seller_page(&state, &req, scope, id, None, Some(message), String::new()).await
         }
         Err(other) => Err(other.into()),
     }

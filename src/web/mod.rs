@@ -10,6 +10,7 @@ pub mod decision;
 pub mod errors;
 pub mod home;
 pub mod labels;
+pub mod letters;
 pub mod portal;
 pub mod report;
 pub mod self_service;
@@ -48,6 +49,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     accounts::configure(cfg);
     report::configure(cfg);
     self_service::configure(cfg);
+    letters::configure(cfg);
 }
 
 async fn stylesheet() -> HttpResponse {

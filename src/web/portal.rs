@@ -466,6 +466,10 @@ struct PortalPage {
     binding_code: Option<String>,
     bindings: Vec<(String, String)>,
     disputes: Vec<(String, String, String, String)>,
+    /// Whether an authorisation letter may be uploaded now.
+    show_letter_form: bool,
+    /// Letters uploaded: (id, file name, day).
+    letters: Vec<(String, String, String)>,
     /// Cases waiting for the seller: (id, reference, status, deadline).
     needs_action: Vec<(String, String, String, String)>,
     /// The day the verification runs out, once verified.
@@ -543,7 +547,7 @@ async fn render_dashboard(
     let lang = language(req);
     let seller_id = session.claims.sub.clone();
     let shared = state.clone();
-    let (view, bindings, disputes, needs_action) = state
+    let (view, bindings, disputes, needs_action, letters) = state
         .blocking(move || {
             let sellers = super::seller_service(&shared);
             let view = sellers.verification(&seller_id).map_err(AppError::from)?;
@@ -578,7 +582,10 @@ async fn render_dashboard(
                 };
                 needs_action.push((id.clone(), reference.clone(), status.clone(), due));
             }
-            Ok((view, bindings, disputes, needs_action))
+            let letters = super::letters::letter_service(&shared)
+                .of_seller(&seller_id)
+                .map_err(super::letters::letter_error)?;
+            Ok((view, bindings, disputes, needs_action, letters))
         })
         .await?;
     let VerificationView {
@@ -599,6 +606,9 @@ async fn render_dashboard(
             step_words(b.status, lang.0)
         )
     });
+    let pending_review = business
+        .as_ref()
+        .is_some_and(|b| b.status == crate::identity::Step::PendingReview);
     let business_done = business.as_ref().is_some_and(|b| {
         matches!(
             b.status,
@@ -654,6 +664,8 @@ async fn render_dashboard(
                 )
             })
             .collect(),
+        show_letter_form: identity_verified && (!business_done || pending_review),
+        letters: super::letters::listed(letters),
         needs_action: needs_action
             .into_iter()
             .map(|(id, reference, status, due)| {
@@ -689,9 +701,13 @@ async fn dashboard(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpR
         serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
     let mut extras = Extras::none();
     let lang = language(&req).0;
-    extras.notice = asked
-        .get("done")
-        .and_then(|done| super::done_notice(done, lang).map(|text| (text, done != "mismatch")));
+    extras.notice = asked.get("done").and_then(|done| {
+        let ok = !matches!(
+            done.as_str(),
+            "mismatch" | "letter_refused" | "letter_missing"
+        );
+        super::done_notice(done, lang).map(|text| (text, ok))
+    });
     // The code issued by the last form, shown again on reload (never a new one).
     extras.binding_code = req
         .cookie(BINDING_COOKIE)

@@ -913,6 +913,20 @@ async fn a_seller_who_is_not_the_representative_is_asked_for_the_letter() {
         browser.url().await
     );
     browser.screenshot("desktop-business-awaiting-review").await;
+
+    // The letter itself, for the officers who review it.
+    let letter = std::env::temp_dir().join(format!("giay-uy-quyen-{}.pdf", std::process::id()));
+    std::fs::write(&letter, b"%PDF-1.4\n% Giay uy quyen so 15/2026/UQ\n").expect("letter written");
+    browser
+        .type_into_file("#letter", letter.to_str().expect("path"))
+        .await;
+    browser.click("#letter-form button").await;
+    browser
+        .wait_text(".banner", "Đã tải lên giấy ủy quyền")
+        .await;
+    browser.wait_text("#letters", "giay-uy-quyen").await;
+    browser.screenshot("desktop-business-letter-uploaded").await;
+    let _ = std::fs::remove_file(letter);
     browser.close().await;
 }
 

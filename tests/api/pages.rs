@@ -1101,3 +1101,104 @@ async fn a_seller_changes_the_password_and_other_sessions_end(backend: TestBacke
     assert_eq!(refreshed.status(), 401);
 }
 both_backends!(a_seller_changes_the_password_and_other_sessions_end);
+
+async fn an_authorisation_letter_is_uploaded_and_read_by_officers(backend: TestBackend) {
+    use tracegate::auth::OfficerRole;
+    use tracegate::policies::ProvinceScope;
+    let (_env, app) = TestApp::spawn(&backend).await;
+    let (email, _) = crate::fixtures::verified_person(&app, crate::fixtures::BICH).await;
+    let (cookie, token) = csrf(&app, "/portal/login").await;
+    let signed_in = app
+        .client
+        .post(app.url("/portal/login"))
+        .header("cookie", &cookie)
+        .form(&[
+            ("csrf", token.as_str()),
+            ("email", email.as_str()),
+            ("password", crate::fixtures::PASSWORD),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    let mut cookies = set_cookies(&signed_in);
+    cookies.push(cookie);
+    let cookies = cookies.join("; ");
+    let (_, portal) = get_with(&app, "/portal", &cookies).await;
+    assert!(portal.contains("id=\"letter-form\""), "{portal}");
+    let upload = |name: &'static str, media: &'static str, content: &'static [u8]| {
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", token.clone())
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(content)
+                    .file_name(name)
+                    .mime_str(media)
+                    .expect("media type"),
+            );
+        app.client
+            .post(app.url("/portal/business/letter"))
+            .header("cookie", cookies.clone())
+            .multipart(form)
+            .send()
+    };
+    // A program dressed as a PDF is refused; the letter is kept.
+    let refused = upload("uy-quyen.pdf", "application/pdf", b"MZ\x90\x00")
+        .await
+        .expect("sent");
+    assert_eq!(refused.status(), 303);
+    assert_eq!(refused.headers()["location"], "/portal?done=letter_refused");
+    let kept = upload("giấy ủy quyền.pdf", "application/pdf", b"%PDF-1.4 uy quyen")
+        .await
+        .expect("sent");
+    assert_eq!(kept.headers()["location"], "/portal?done=letter");
+    let (_, portal) = get_with(&app, "/portal?done=letter", &cookies).await;
+    assert!(portal.contains("giấy ủy quyền.pdf"), "{portal}");
+
+    // Officers read it from the seller's page; the seller and strangers cannot.
+    let officer =
+        crate::fixtures::invited_officer(&app, OfficerRole::Officer, ProvinceScope::All).await;
+    let secret = crate::fixtures::enrol_totp(&app, &officer.access_token).await;
+    let console = signed_in_officer(&app, &officer.email, &secret).await;
+    let (status, html) = get_with(&app, "/console/sellers?q=giấy", &console).await;
+    assert_eq!(status, 200);
+    let (_, html_by_name) = get_with(&app, "/console/sellers?q=Tr%E1%BA%A7n", &console).await;
+    let seller_id = {
+        let start = html_by_name
+            .find("/console/sellers?id=")
+            .map(|i| i + 20)
+            .unwrap_or_else(|| panic!("found by name: {html_by_name} {html}"));
+        html_by_name[start..]
+            .split('"')
+            .next()
+            .expect("id")
+            .to_string()
+    };
+    let (_, page) = get_with(&app, &format!("/console/sellers?id={seller_id}"), &console).await;
+    let start = page.find("/letters/").expect("a letter link") + 9;
+    let letter_id = page[start..]
+        .split('"')
+        .next()
+        .expect("letter id")
+        .to_string();
+    let path = format!("/console/sellers/{seller_id}/letters/{letter_id}");
+    let file = app
+        .client
+        .get(app.url(&path))
+        .header("cookie", &console)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(file.status(), 200);
+    assert_eq!(file.headers()["content-type"], "application/pdf");
+    assert_eq!(
+        file.bytes().await.expect("body").as_ref(),
+        b"%PDF-1.4 uy quyen"
+    );
+    assert_eq!(get_with(&app, &path, "").await.0, 303);
+    assert_eq!(
+        get_with(&app, &path, &cookies).await.0,
+        303,
+        "a seller is sent to the officers' sign-in"
+    );
+}
+both_backends!(an_authorisation_letter_is_uploaded_and_read_by_officers);
