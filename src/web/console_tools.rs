@@ -623,10 +623,24 @@ struct AuditPage {
     head: String,
     broken: Option<String>,
     rows: Vec<(i64, String, String, String, String)>,
+    /// Actions to filter by: (code, words).
+    actions: Vec<(String, String)>,
+    action: String,
+    who: String,
+    before: String,
+    /// The next (older) page, when there is one.
+    next_page: Option<String>,
 }
 
-/// The audit log: supervisors and administrators.
-async fn audit(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AppError> {
+const AUDIT_PAGE: i64 = 100;
+
+/// The audit log: supervisors and administrators. Filtered by action and by who acted or
+/// was acted on (`account:…`, `client:…`, as recorded), paged from the newest entry back.
+async fn audit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, AppError> {
     let (_, caller) = match officer(&state, &req).await {
         Ok(o) => o,
         Err(redirect) => return Ok(redirect),
@@ -637,12 +651,18 @@ async fn audit(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRespo
             "the audit log is for supervisors and administrators",
         ));
     }
-    let (report, rows) = state
-        .db(|conn| {
+    let asked = |k: &str| {
+        query.get(k).map(|v| v.trim().to_string()).filter(|v| {
+            !v.is_empty() && v.chars().count() <= 200 && !v.chars().any(char::is_control)
+        })
+    };
+    let (action, who) = (asked("action"), asked("who"));
+    let before = asked("before").and_then(|b| b.parse::<i64>().ok());
+    let (for_action, for_who) = (action.clone(), who.clone());
+    let (report, mut rows) = state
+        .db(move |conn| {
             let report = crate::audit::verify(conn)?;
-            let rows: Vec<(i64, chrono::NaiveDateTime, String, String, String)> = audit_log::table
-                .order(audit_log::seq.desc())
-                .limit(200)
+            let mut entries = audit_log::table
                 .select((
                     audit_log::seq,
                     audit_log::occurred_at,
@@ -650,10 +670,42 @@ async fn audit(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRespo
                     audit_log::action,
                     audit_log::subject,
                 ))
+                .into_boxed();
+            if let Some(action) = for_action {
+                entries = entries.filter(audit_log::action.eq(action));
+            }
+            if let Some(who) = for_who {
+                let pattern = crate::db::contains_pattern(&who);
+                entries = entries.filter(
+                    crate::db::lower(audit_log::actor)
+                        .like(pattern.clone())
+                        .escape('\\')
+                        .or(crate::db::lower(audit_log::subject)
+                            .like(pattern)
+                            .escape('\\')),
+                );
+            }
+            if let Some(before) = before {
+                entries = entries.filter(audit_log::seq.lt(before));
+            }
+            let rows: Vec<(i64, chrono::NaiveDateTime, String, String, String)> = entries
+                .order(audit_log::seq.desc())
+                .limit(AUDIT_PAGE + 1)
                 .load(conn)?;
             Ok((report, rows))
         })
         .await?;
+    let more = rows.len() as i64 > AUDIT_PAGE;
+    rows.truncate(AUDIT_PAGE as usize);
+    let next_page = more.then(|| rows.last().map(|r| r.0)).flatten().map(|seq| {
+        let mut pairs = vec![("before".to_string(), seq.to_string())];
+        pairs.extend(action.clone().map(|a| ("action".to_string(), a)));
+        pairs.extend(who.clone().map(|w| ("who".to_string(), w)));
+        format!(
+            "/console/audit?{}",
+            serde_urlencoded::to_string(&pairs).unwrap_or_default()
+        )
+    });
     let lang = language(&req);
     let csrf = session::csrf_token(&req);
     let people = audit_people(&state, &rows).await?;
@@ -665,6 +717,15 @@ async fn audit(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRespo
         entries: report.entries,
         head: report.head_hash.clone(),
         broken: report.broken.as_ref().map(|b| b.to_string()),
+        actions: crate::i18n::catalogue::ENTRIES
+            .iter()
+            .filter_map(|(key, _, _)| key.strip_prefix("audit."))
+            .map(|code| (code.to_string(), super::labels::audit_action(code, lang.0)))
+            .collect(),
+        action: action.unwrap_or_default(),
+        who: who.unwrap_or_default(),
+        before: before.map(|b| b.to_string()).unwrap_or_default(),
+        next_page,
         rows: rows
             .into_iter()
             .map(|(seq, at, actor, action, subject)| {

@@ -1002,6 +1002,18 @@ async fn the_console_queue_is_searched_sorted_and_assigned_by_name(backend: Test
         html.contains("trang 1/1"),
         "a page past the end shows the last: {html}"
     );
+
+    // The audit log, filtered by action and by who.
+    let (status, html) = get_with(&app, "/console/audit?action=login.succeeded", &cookies).await;
+    assert_eq!(status, 200);
+    let body = &html[html.find("<tbody>").expect("entries")..];
+    assert!(
+        body.contains("đăng nhập") && !body.contains("tạo tài khoản"),
+        "{body}"
+    );
+    let (_, html) = get_with(&app, "/console/audit?who=khong-ai-ca", &cookies).await;
+    let body = &html[html.find("<tbody>").expect("entries")..];
+    assert!(!body.contains("<td>"), "{body}");
 }
 both_backends!(the_console_queue_is_searched_sorted_and_assigned_by_name);
 
