@@ -687,9 +687,12 @@ async fn render_dashboard(
         business_form: extras.business_form,
         errors: extras.errors,
     };
-    page_with(req, status, lang, &template, |r| {
+    // The portal loads our script: a button that copies the binding code.
+    let mut response = page_with(req, status, lang, &template, |r| {
         session::keep_csrf(req, r, &csrf);
-    })
+    })?;
+    super::allow_script(&mut response);
+    Ok(response)
 }
 
 async fn dashboard(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AppError> {

@@ -494,6 +494,8 @@ async fn a_seller_registers_and_verifies_in_the_portal() {
     browser
         .click("form[action='/portal/binding-code'] button")
         .await;
+    // Our one script adds a copy button beside the code.
+    browser.find("#copy-binding-code").await;
     assert_eq!(
         browser.text("#binding-code").await.len(),
         11,

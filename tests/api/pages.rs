@@ -1214,3 +1214,42 @@ async fn an_authorisation_letter_is_uploaded_and_read_by_officers(backend: TestB
     );
 }
 both_backends!(an_authorisation_letter_is_uploaded_and_read_by_officers);
+
+async fn only_the_home_page_and_the_portal_may_load_our_one_script(backend: TestBackend) {
+    let (_env, app) = TestApp::spawn(&backend).await;
+    let policy = |r: &reqwest::Response| {
+        r.headers()["content-security-policy"]
+            .to_str()
+            .expect("policy")
+            .to_string()
+    };
+    let home = app.get("/").await;
+    assert!(
+        policy(&home).contains("script-src 'self'"),
+        "{}",
+        policy(&home)
+    );
+    let html = home.text().await.expect("html");
+    assert!(html.contains("<script src=\"/static/enhance.js\" defer></script>"));
+    assert!(html.contains("data-scan=\"Quét mã bằng camera\""), "{html}");
+    // The lookup works without it: a plain GET form.
+    assert!(html.contains("method=\"get\" action=\"/verify\""));
+    for path in ["/verify", "/report", "/portal/login", "/console/login"] {
+        let page = app.get(path).await;
+        assert!(
+            !policy(&page).contains("script-src"),
+            "{path}: {}",
+            policy(&page)
+        );
+    }
+    let script = app.get("/static/enhance.js").await;
+    assert_eq!(script.status(), 200);
+    assert!(
+        script.headers()["content-type"]
+            .to_str()
+            .expect("type")
+            .starts_with("text/javascript")
+    );
+    assert!(script.text().await.expect("js").contains("BarcodeDetector"));
+}
+both_backends!(only_the_home_page_and_the_portal_may_load_our_one_script);
