@@ -364,10 +364,11 @@ pub fn set_display_name(
         .execute(conn)
 }
 
-/// Active officers with a role: (id, display name, email, provinces).
-pub fn active_officers(
-    conn: &mut DbConnection,
-) -> QueryResult<Vec<(String, Option<String>, String, String)>> {
+/// An active officer: (id, display name, email, provinces).
+pub type OfficerEntry = (String, Option<String>, String, String);
+
+/// Active officers with a role.
+pub fn active_officers(conn: &mut DbConnection) -> QueryResult<Vec<OfficerEntry>> {
     accounts::table
         .filter(accounts::kind.eq("officer"))
         .filter(accounts::status.eq("active"))

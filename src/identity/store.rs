@@ -360,12 +360,16 @@ pub fn sellers_with_shops_like(conn: &mut DbConnection, text: &str) -> QueryResu
         .load(conn)
 }
 
-/// How pages name sellers: account id → (business or own name, enterprise code).
+/// How pages name a seller: (business or own name, enterprise code).
+pub type SellerLabel = (Option<String>, Option<String>);
+
+/// How pages name sellers, by account id.
 pub fn seller_labels(
     conn: &mut DbConnection,
     ids: &[String],
-) -> QueryResult<std::collections::HashMap<String, (Option<String>, Option<String>)>> {
-    let rows: Vec<(String, Option<String>, Option<String>, Option<String>)> = sellers::table
+) -> QueryResult<std::collections::HashMap<String, SellerLabel>> {
+    type Names = (String, Option<String>, Option<String>, Option<String>);
+    let rows: Vec<Names> = sellers::table
         .filter(sellers::account_id.eq_any(ids))
         .select((
             sellers::account_id,
