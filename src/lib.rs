@@ -10,6 +10,7 @@ pub mod auth;
 pub mod clients;
 pub mod clock;
 pub mod codes;
+pub mod complaints;
 pub mod config;
 pub mod db;
 pub mod demo;
