@@ -57,6 +57,21 @@ impl Clock for ManualClock {
     }
 }
 
+/// The operating system's clock moved by a fixed offset. The sandbox seeds with it, so
+/// that a seller verified "a year and a month ago" has an expired verification today; the
+/// service itself always runs on [`SystemClock`] (nothing in its configuration can shift
+/// time).
+#[derive(Debug, Clone, Copy)]
+pub struct OffsetClock {
+    pub offset: TimeDelta,
+}
+
+impl Clock for OffsetClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() + self.offset
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

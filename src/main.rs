@@ -43,6 +43,9 @@ enum Command {
     /// Seed a SYNTHETIC demo data set (once), print its credentials and example requests,
     /// and serve.
     Demo,
+    /// Seed the SYNTHETIC sandbox (once, into an empty database): fixed, documented
+    /// credentials and a listing for every reason the gate gives; print them and serve.
+    Sandbox,
     /// Apply pending database migrations, print what was applied, and exit.
     Migrate,
     /// Inspect the configuration.
@@ -240,6 +243,7 @@ fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => run_async(serve(loaded)),
         Command::Demo => run_async(demo(loaded)),
+        Command::Sandbox => run_async(sandbox(loaded)),
         Command::Migrate => run_async(migrate(loaded)),
         Command::Retention {
             command: RetentionCommand::Run,
@@ -326,6 +330,19 @@ async fn demo(loaded: LoadedConfig) -> anyhow::Result<()> {
     println!(
         "{}",
         tracegate::demo::describe(&credentials, config.server.public_url.trim_end_matches('/'))
+    );
+    let app = Application::build(config).await?;
+    app.run_until_stopped().await?;
+    Ok(())
+}
+
+async fn sandbox(loaded: LoadedConfig) -> anyhow::Result<()> {
+    telemetry::init(&loaded.config.log);
+    let config = loaded.config;
+    tracegate::sandbox::prepare(&config).await?;
+    println!(
+        "{}",
+        tracegate::sandbox::describe(config.server.public_url.trim_end_matches('/'))
     );
     let app = Application::build(config).await?;
     app.run_until_stopped().await?;

@@ -181,8 +181,51 @@ impl Modify for Conventions {
                 add_answers(operation, false);
             }
         }
+        for (method, path, scope) in OPERATION_SCOPES {
+            let operation = openapi
+                .paths
+                .paths
+                .get_mut(*path)
+                .and_then(|item| match *method {
+                    "get" => item.get.as_mut(),
+                    "put" => item.put.as_mut(),
+                    "post" => item.post.as_mut(),
+                    _ => None,
+                });
+            for requirement in operation
+                .and_then(|o| o.security.as_mut())
+                .into_iter()
+                .flatten()
+            {
+                if *requirement == SecurityRequirement::new("oauth2", Vec::<String>::new()) {
+                    *requirement = SecurityRequirement::new("oauth2", [*scope]);
+                }
+            }
+        }
     }
 }
+
+/// The scope a client's token must hold for an operation, as its handler checks it
+/// (`require_scope`); stated in the operation's `oauth2` requirement so that generated
+/// clients and Swagger UI ask for it.
+pub const OPERATION_SCOPES: &[(&str, &str, &str)] = &[
+    ("post", "/v1/seller-bindings", "sellers:bind"),
+    ("get", "/v1/sellers/by-shop/{shop_id}", "sellers:read"),
+    ("post", "/v1/listing-checks", "listings:check"),
+    ("post", "/v1/listing-checks/batch", "listings:check"),
+    ("get", "/v1/listing-checks/{id}", "listings:check"),
+    ("post", "/v1/disputes", "disputes:file"),
+    ("get", "/v1/platforms/me/webhook", "webhooks:manage"),
+    ("put", "/v1/platforms/me/webhook", "webhooks:manage"),
+    ("post", "/v1/platforms/me/webhook/secret", "webhooks:manage"),
+    ("post", "/v1/platforms/me/webhook/test", "webhooks:manage"),
+    ("post", "/v1/issuers/me/code-batches", "codes:write"),
+    (
+        "post",
+        "/v1/epcis/capture",
+        crate::epcis::routes::CAPTURE_SCOPE,
+    ),
+];
 
 /// Every scope a client can hold, with what it allows.
 fn client_scopes() -> Scopes {
@@ -194,6 +237,7 @@ fn client_scopes() -> Scopes {
             "disputes:file" => "file disputes for buyers",
             "webhooks:manage" => "set the webhook URL, rotate its secret, send test events",
             "codes:write" => "register signed code batches, licences and code statuses",
+            "epcis:capture" => "capture EPCIS events",
             _ => "",
         };
         (scope, what)

@@ -378,11 +378,11 @@ fn expire_evidence(
 /// account id (named by decisions, cases and the audit log, whose entries name accounts by
 /// id only, so the chain is untouched), its kind and dates, and a seller's business, whose
 /// code and name are public register data. What goes: the email (replaced by one derived
-/// from the id, since it is unique), password and second factor, the national ID number
-/// sealed, its keyed index, its masked form, the name, birth date and province of
-/// residence, the note about an authorisation, the place held under the national ID, and
-/// the mail still held for the address. One audit entry with the counts, in the same
-/// transaction.
+/// from the id, since it is unique), display name, password and second factor, the
+/// national ID number sealed, its keyed index, its masked form, the name, birth date and
+/// province of residence, the note about an authorisation, the place held under the
+/// national ID, and the mail still held for the address. One audit entry with the counts,
+/// in the same transaction.
 pub fn pseudonymise_closed(
     conn: &mut DbConnection,
     policy: &RetentionPolicy,
@@ -407,6 +407,7 @@ pub fn pseudonymise_closed(
                 .set((
                     accounts::email.eq(format!("closed-{id}@closed.invalid")),
                     accounts::email_verified_at.eq(None::<NaiveDateTime>),
+                    accounts::display_name.eq(None::<String>),
                     accounts::password_hash.eq(None::<String>),
                     accounts::totp_secret.eq(None::<Vec<u8>>),
                     accounts::totp_key_id.eq(None::<String>),

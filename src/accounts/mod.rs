@@ -243,8 +243,9 @@ fn vietnam_time(at: DateTime<Utc>) -> String {
 }
 
 impl Accounts<'_> {
-    /// The email addresses of these accounts (those that exist), to name people on pages.
-    pub fn emails_of(
+    /// How pages name these accounts (those that exist): an officer's display name where
+    /// one is set, the email address otherwise.
+    pub fn names_of(
         &self,
         ids: &[String],
     ) -> Result<std::collections::HashMap<String, String>, AccountError> {
@@ -255,10 +256,91 @@ impl Accounts<'_> {
                 continue;
             }
             if let Some(account) = store::find(&mut conn, id)? {
-                found.insert(id.clone(), account.email);
+                found.insert(id.clone(), account.display_name.unwrap_or(account.email));
             }
         }
         Ok(found)
+    }
+
+    /// Active officers whose provinces cover `province`, for assigning a case:
+    /// (id, name shown), by name.
+    pub fn officers_for(&self, province: &str) -> Result<Vec<(String, String)>, AccountError> {
+        let rows = store::active_officers(&mut *self.pool.get()?)?;
+        let mut officers: Vec<(String, String)> = rows
+            .into_iter()
+            .filter(|(_, _, _, provinces)| {
+                ProvinceScope::from_codes(
+                    &provinces.split(',').map(str::to_string).collect::<Vec<_>>(),
+                )
+                .covers(province)
+            })
+            .map(|(id, name, email, _)| (id, name.unwrap_or(email)))
+            .collect();
+        officers.sort_by(|a, b| a.1.cmp(&b.1));
+        Ok(officers)
+    }
+
+    /// Active officers who share a province with `scope` (all of them for the whole
+    /// country): (id, name shown), by name.
+    pub fn officers_sharing(
+        &self,
+        scope: &ProvinceScope,
+    ) -> Result<Vec<(String, String)>, AccountError> {
+        let rows = store::active_officers(&mut *self.pool.get()?)?;
+        let mut officers: Vec<(String, String)> = rows
+            .into_iter()
+            .filter(|(_, _, _, provinces)| {
+                let theirs = ProvinceScope::from_codes(
+                    &provinces.split(',').map(str::to_string).collect::<Vec<_>>(),
+                );
+                match (scope, &theirs) {
+                    (ProvinceScope::All, _) | (_, ProvinceScope::All) => true,
+                    (ProvinceScope::Only(mine), _) => mine.iter().any(|p| theirs.covers(p)),
+                }
+            })
+            .map(|(id, name, email, _)| (id, name.unwrap_or(email)))
+            .collect();
+        officers.sort_by(|a, b| a.1.cmp(&b.1));
+        Ok(officers)
+    }
+
+    /// The name pages show this account by, if one is set.
+    pub fn display_name(&self, account_id: &str) -> Result<Option<String>, AccountError> {
+        Ok(store::find(&mut *self.pool.get()?, account_id)?
+            .ok_or(AccountError::NotFound)?
+            .display_name)
+    }
+
+    /// Sets (or, empty, clears) the name pages show an officer by: 1 to 100 characters on
+    /// one line.
+    pub fn set_display_name(&self, account_id: &str, name: &str) -> Result<(), AccountError> {
+        let name = name.trim();
+        if name.chars().count() > 100 || name.chars().any(char::is_control) {
+            return Err(AccountError::Invalid {
+                field: "display_name",
+                message: "write at most 100 characters on one line".into(),
+            });
+        }
+        let now = self.clock.now();
+        let mut conn = self.pool.get()?;
+        write_transaction(&mut conn, |conn| {
+            store::set_display_name(
+                conn,
+                account_id,
+                Some(name).filter(|n| !n.is_empty()),
+                now.naive_utc(),
+            )?;
+            audit::append(
+                conn,
+                now,
+                &NewAuditEntry::new(
+                    actor(account_id),
+                    "account.display_name_set",
+                    actor(account_id),
+                ),
+            )?;
+            Ok(())
+        })
     }
 
     fn link(&self, path: &str, token: &str) -> String {

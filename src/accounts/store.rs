@@ -27,6 +27,8 @@ pub struct AccountRow {
     pub totp_last_step: Option<i64>,
     pub status: String,
     pub created_at: NaiveDateTime,
+    /// The name pages show an officer by; `None` until set.
+    pub display_name: Option<String>,
     pub closed_at: Option<NaiveDateTime>,
 }
 
@@ -417,4 +419,39 @@ pub fn void_all_tokens(
     .set(account_tokens::used_at.eq(now))
     .execute(conn)?;
     Ok(())
+}
+
+/// Sets the name pages show an officer by.
+pub fn set_display_name(
+    conn: &mut DbConnection,
+    id: &str,
+    name: Option<&str>,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(accounts::table.find(id))
+        .set((
+            accounts::display_name.eq(name),
+            accounts::updated_at.eq(now),
+            accounts::version.eq(accounts::version + 1),
+        ))
+        .execute(conn)
+}
+
+/// An active officer: (id, display name, email, provinces).
+pub type OfficerEntry = (String, Option<String>, String, String);
+
+/// Active officers with a role.
+pub fn active_officers(conn: &mut DbConnection) -> QueryResult<Vec<OfficerEntry>> {
+    accounts::table
+        .filter(accounts::kind.eq("officer"))
+        .filter(accounts::status.eq("active"))
+        .filter(accounts::role.is_not_null())
+        .order(accounts::email.asc())
+        .select((
+            accounts::id,
+            accounts::display_name,
+            accounts::email,
+            accounts::provinces,
+        ))
+        .load(conn)
 }

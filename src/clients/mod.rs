@@ -210,6 +210,32 @@ impl Clients<'_> {
         let id = random_id()?;
         let secret = random_token("tgs_")
             .map_err(|e| ClientError::Internal(format!("random secret: {e}")))?;
+        self.insert(kind, name, scopes, id, secret, created_by)
+    }
+
+    /// Creates a client with an id and secret chosen beforehand: the sandbox's documented
+    /// credentials. Never for real clients, whose secrets must be random.
+    pub fn create_with_credentials(
+        &self,
+        kind: ClientKind,
+        name: &str,
+        id: &str,
+        secret: &str,
+        created_by: &str,
+    ) -> Result<CreatedClient, ClientError> {
+        let scopes = kind.scopes().iter().map(|s| s.to_string()).collect();
+        self.insert(kind, name, scopes, id.into(), secret.into(), created_by)
+    }
+
+    fn insert(
+        &self,
+        kind: ClientKind,
+        name: &str,
+        scopes: Vec<String>,
+        id: String,
+        secret: String,
+        created_by: &str,
+    ) -> Result<CreatedClient, ClientError> {
         let hash = self.secret_digest(&secret);
         let now = self.clock.now();
         let mut conn = self.pool.get()?;

@@ -105,3 +105,22 @@ where
         }
     }
 }
+
+diesel::define_sql_function! {
+    /// Text in lower case, for searches that ignore case (on SQLite, ASCII letters only).
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+/// A `LIKE` pattern finding `text` anywhere, in lower case, with `\`, `%` and `_` escaped
+/// (use with `.escape('\\')`), so what a person types is matched as written.
+pub fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in text.trim().to_lowercase().chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}

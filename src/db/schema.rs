@@ -51,6 +51,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> BigInt,
+        display_name -> Nullable<Text>,
         closed_at -> Nullable<Timestamp>,
         pseudonymised_at -> Nullable<Timestamp>,
     }
@@ -537,5 +538,38 @@ diesel::table! {
         name -> Text,
         holder -> Text,
         expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    consumer_complaints (id) {
+        id -> Text,
+        reference -> Text,
+        code -> Nullable<Text>,
+        platform_id -> Nullable<Text>,
+        listing_link -> Nullable<Text>,
+        shop_name -> Nullable<Text>,
+        shop_id -> Nullable<Text>,
+        seller_id -> Nullable<Text>,
+        province -> Nullable<Text>,
+        kind -> Text,
+        claim -> Text,
+        description -> Text,
+        email -> Text,
+        language -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    authorisation_letters (id) {
+        id -> Text,
+        seller_id -> Text,
+        file_name -> Text,
+        media_type -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        stored_path -> Text,
+        created_at -> Timestamp,
     }
 }

@@ -1642,6 +1642,83 @@ impl Disputes<'_> {
         ))
     }
 
+    /// One page of the console's queue: the cases of the officer's provinces that match
+    /// what they search for, sorted as asked, with the shop of each and the total count.
+    pub fn console_queue(
+        &self,
+        scope: &ProvinceScope,
+        officer_id: &str,
+        search: &ConsoleSearch,
+    ) -> Result<(Vec<(DisputeSummary, String)>, i64), DisputeError> {
+        let provinces = match (&search.province, scope) {
+            (Some(p), scope) if !scope.covers(p) => {
+                return Err(invalid(
+                    "province",
+                    format!("province {p} is outside your scope"),
+                ));
+            }
+            (Some(p), _) => Some(vec![p.clone()]),
+            (None, ProvinceScope::All) => None,
+            (None, ProvinceScope::Only(codes)) => Some(codes.clone()),
+        };
+        let mut statuses = Vec::new();
+        if let Some(s) = search.status.as_deref().filter(|s| !s.is_empty()) {
+            let status = Status::parse(s)
+                .ok_or_else(|| invalid("status", format!("{s:?} is not a case status")))?;
+            statuses.push(status.as_str().to_string());
+        }
+        let assignee = match search.assignee.as_deref() {
+            None => None,
+            Some("me") => Some(Some(officer_id.to_string())),
+            Some("none") => Some(None),
+            Some(id) => Some(Some(id.to_string())),
+        };
+        let now = naive(self.now());
+        // Vietnam keeps one offset all year: a day there starts at 17:00 UTC the day before.
+        let day_start =
+            |d: chrono::NaiveDate| d.and_time(chrono::NaiveTime::MIN) - TimeDelta::hours(7);
+        let mut conn = self.pool.get()?;
+        let seller_ids = match search.seller.as_deref().filter(|s| !s.trim().is_empty()) {
+            Some(text) => Some(crate::identity::sellers_matching(&mut conn, text)?),
+            None => None,
+        };
+        let shop = match search.shop.as_deref().filter(|s| !s.trim().is_empty()) {
+            Some(text) => Some((
+                text.to_string(),
+                crate::identity::sellers_with_shops_like(&mut conn, text)?,
+            )),
+            None => None,
+        };
+        let filter = store::ConsoleFilter {
+            queue: store::QueueFilter {
+                provinces,
+                statuses,
+                kind: None,
+                assignee,
+                overdue_at: search
+                    .overdue_days
+                    .map(|days| now - TimeDelta::days(days.max(0))),
+                before: None,
+                limit: 0,
+            },
+            reference: search.reference.clone().filter(|r| !r.trim().is_empty()),
+            seller_ids,
+            shop,
+            filed_from: search.filed_from.map(day_start),
+            filed_before: search.filed_to.and_then(|d| d.succ_opt()).map(day_start),
+            sort: search.sort,
+            descending: search.descending,
+            offset: (search.page.max(1) - 1) * search.page_size,
+        };
+        let (rows, total) = store::console_queue(&mut conn, &filter, search.page_size)?;
+        Ok((
+            rows.iter()
+                .map(|r| (views::summary(r, now), r.shop_id.clone()))
+                .collect(),
+            total,
+        ))
+    }
+
     /// The cases against a seller.
     pub fn of_seller(&self, seller_id: &str) -> Result<Vec<DisputeSummary>, DisputeError> {
         let now = naive(self.now());
@@ -1841,6 +1918,7 @@ impl Disputes<'_> {
 }
 
 pub use store::DisputeRow as Row;
+pub use store::QueueSort;
 
 /// Filters of the officers' queue.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
@@ -1861,6 +1939,31 @@ pub struct QueueQuery {
     /// 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
+}
+
+/// What an officer searches the console's queue for.
+#[derive(Debug, Clone, Default)]
+pub struct ConsoleSearch {
+    pub status: Option<String>,
+    pub province: Option<String>,
+    /// `me`, `none`, or an officer's account id.
+    pub assignee: Option<String>,
+    /// Cases overdue by at least this many days (0: overdue at all).
+    pub overdue_days: Option<i64>,
+    pub reference: Option<String>,
+    /// A seller's name (business or own) or enterprise code.
+    pub seller: Option<String>,
+    /// A shop's name or platform id.
+    pub shop: Option<String>,
+    /// Filed on or after this day, in Vietnam.
+    pub filed_from: Option<chrono::NaiveDate>,
+    /// Filed on or before this day, in Vietnam.
+    pub filed_to: Option<chrono::NaiveDate>,
+    pub sort: QueueSort,
+    pub descending: bool,
+    /// From 1.
+    pub page: i64,
+    pub page_size: i64,
 }
 
 /// Someone else changed the case between reading and writing it: 412 for a caller who

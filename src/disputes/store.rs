@@ -422,6 +422,128 @@ pub fn queue(conn: &mut DbConnection, filter: &QueueFilter) -> QueryResult<Vec<D
         .load(conn)
 }
 
+/// How the console's queue is sorted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum QueueSort {
+    /// By filing time.
+    #[default]
+    Filed,
+    Reference,
+    /// By resolution deadline: the most overdue first when ascending.
+    Due,
+    Province,
+    Status,
+}
+
+/// What the console's queue is filtered, sorted and paged by: the queue's own filter
+/// (its cursor and limit aside) and what an officer searches for.
+#[derive(Debug, Clone, Default)]
+pub struct ConsoleFilter {
+    pub queue: QueueFilter,
+    /// Part of the reference, upper case.
+    pub reference: Option<String>,
+    /// Only these sellers' cases (`Some(empty)`: none).
+    pub seller_ids: Option<Vec<String>>,
+    /// A shop: part of its id, or one of these sellers (whose shop names matched).
+    pub shop: Option<(String, Vec<String>)>,
+    pub filed_from: Option<NaiveDateTime>,
+    pub filed_before: Option<NaiveDateTime>,
+    pub sort: QueueSort,
+    pub descending: bool,
+    pub offset: i64,
+}
+
+/// The console's filters, on a query over `disputes` (rows or a count).
+macro_rules! console_filtered {
+    ($query:expr, $filter:expr) => {{
+        let f: &ConsoleFilter = $filter;
+        let q = &f.queue;
+        let mut query = $query.filter(disputes::status.ne("filed")).into_boxed();
+        if let Some(provinces) = &q.provinces {
+            query = query.filter(disputes::province.eq_any(provinces.clone()));
+        }
+        if !q.statuses.is_empty() {
+            query = query.filter(disputes::status.eq_any(q.statuses.clone()));
+        }
+        if let Some(kind) = &q.kind {
+            query = query.filter(disputes::kind.eq(kind.clone()));
+        }
+        match &q.assignee {
+            Some(Some(id)) => query = query.filter(disputes::assignee_id.eq(id.clone())),
+            Some(None) => query = query.filter(disputes::assignee_id.is_null()),
+            None => {}
+        }
+        if let Some(before) = q.overdue_at {
+            query = query
+                .filter(disputes::resolution_due_at.lt(before))
+                .filter(disputes::paused_at.is_null())
+                .filter(disputes::status.eq_any([
+                    "awaiting_seller",
+                    "seller_responded",
+                    "under_review",
+                ]));
+        }
+        if let Some(reference) = &f.reference {
+            query = query.filter(
+                disputes::reference
+                    .like(crate::db::contains_pattern(reference).to_uppercase())
+                    .escape('\\'),
+            );
+        }
+        if let Some(ids) = &f.seller_ids {
+            query = query.filter(disputes::seller_id.eq_any(ids.clone()));
+        }
+        if let Some((text, sellers)) = &f.shop {
+            query = query.filter(
+                crate::db::lower(disputes::shop_id)
+                    .like(crate::db::contains_pattern(text))
+                    .escape('\\')
+                    .or(disputes::seller_id.eq_any(sellers.clone())),
+            );
+        }
+        if let Some(from) = f.filed_from {
+            query = query.filter(disputes::created_at.ge(from));
+        }
+        if let Some(before) = f.filed_before {
+            query = query.filter(disputes::created_at.lt(before));
+        }
+        query
+    }};
+}
+
+/// One page of the console's queue, and how many cases match in all.
+pub fn console_queue(
+    conn: &mut DbConnection,
+    filter: &ConsoleFilter,
+    limit: i64,
+) -> QueryResult<(Vec<DisputeRow>, i64)> {
+    let total: i64 =
+        console_filtered!(disputes::table.select(diesel::dsl::count_star()), filter).first(conn)?;
+    let query = console_filtered!(disputes::table.select(DisputeRow::as_select()), filter);
+    let query = match (filter.sort, filter.descending) {
+        (QueueSort::Filed, false) => query.order((disputes::created_at.asc(), disputes::id.asc())),
+        (QueueSort::Filed, true) => query.order((disputes::created_at.desc(), disputes::id.desc())),
+        (QueueSort::Reference, false) => query.order(disputes::reference.asc()),
+        (QueueSort::Reference, true) => query.order(disputes::reference.desc()),
+        (QueueSort::Due, false) => {
+            query.order((disputes::resolution_due_at.asc(), disputes::id.asc()))
+        }
+        (QueueSort::Due, true) => {
+            query.order((disputes::resolution_due_at.desc(), disputes::id.desc()))
+        }
+        (QueueSort::Province, false) => {
+            query.order((disputes::province.asc(), disputes::id.desc()))
+        }
+        (QueueSort::Province, true) => {
+            query.order((disputes::province.desc(), disputes::id.desc()))
+        }
+        (QueueSort::Status, false) => query.order((disputes::status.asc(), disputes::id.desc())),
+        (QueueSort::Status, true) => query.order((disputes::status.desc(), disputes::id.desc())),
+    };
+    let rows = query.offset(filter.offset).limit(limit).load(conn)?;
+    Ok((rows, total))
+}
+
 /// Cases of a seller, newest first.
 pub fn of_seller(conn: &mut DbConnection, seller_id: &str) -> QueryResult<Vec<DisputeRow>> {
     disputes::table

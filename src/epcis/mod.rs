@@ -17,7 +17,7 @@ pub mod routes;
 mod store;
 
 pub use document::{Action, CapturedEvent, DocumentError, EventType, MAX_EVENTS};
-pub use store::EventFilter;
+pub use store::{EventFilter, Viewer};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -152,12 +152,142 @@ pub struct PartyLinks {
 /// The chain of custody of a lot.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Custody {
+    pub view: FullView,
     /// `/01/{gtin}/10/{lot}`.
     pub lot_key: String,
     pub gtin: String,
     pub lot: String,
     pub steps: Vec<CustodyStep>,
     pub parties: Vec<PartyLinks>,
+}
+
+/// A party as the public custody shows it: a business tracegate knows, by name and
+/// province (a household business's name masked); any other party only as unknown.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, ToSchema)]
+pub struct PublicParty {
+    pub known: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub province: Option<String>,
+}
+
+/// One step of a lot's chain as anyone may read it: the day, what happened, between whom.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicStep {
+    /// The day of the event (UTC); the hour is left out.
+    pub date: chrono::NaiveDate,
+    pub event_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub biz_step: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disposition: Option<String>,
+    /// Holders the lot came from (owning or possessing parties).
+    pub from: Vec<PublicParty>,
+    /// Holders the lot went to.
+    pub to: Vec<PublicParty>,
+}
+
+/// One step before and one step after a known business of the chain.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicLinks {
+    pub party: PublicParty,
+    pub received_from: Vec<PublicParty>,
+    pub shipped_to: Vec<PublicParty>,
+}
+
+/// The chain of custody of a lot as anyone may read it. It answers "who stood behind this
+/// lot, one step before and one step after", and nothing a competitor could mine: no
+/// quantities, locations, containers, event ids, times of day, or identifiers of parties
+/// (GLNs, enterprise codes); parties tracegate does not know are only counted as unknown.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicCustody {
+    pub view: PublicView,
+    pub gtin: String,
+    pub lot: String,
+    pub steps: Vec<PublicStep>,
+    /// Known businesses of the chain.
+    pub parties: Vec<PublicLinks>,
+}
+
+impl PartyView {
+    fn public(&self) -> PublicParty {
+        PublicParty {
+            known: self.known,
+            name: self.name.clone().filter(|_| self.known),
+            province: self.province.clone().filter(|_| self.known),
+        }
+    }
+}
+
+impl Custody {
+    /// What anyone may read of the chain (see [`PublicCustody`]).
+    pub fn public(&self) -> PublicCustody {
+        let holders = |list: &[PartyView]| -> Vec<PublicParty> {
+            list.iter()
+                .filter(|p| is_holder(&p.party_type))
+                .map(PartyView::public)
+                .collect()
+        };
+        let known = |list: &[PartyView]| -> Vec<PublicParty> {
+            list.iter()
+                .filter(|p| p.known)
+                .map(PartyView::public)
+                .collect()
+        };
+        PublicCustody {
+            view: PublicView::Public,
+            gtin: self.gtin.clone(),
+            lot: self.lot.clone(),
+            steps: self
+                .steps
+                .iter()
+                .map(|step| PublicStep {
+                    date: step.event_time.date_naive(),
+                    event_type: step.event_type.clone(),
+                    biz_step: step.biz_step.clone(),
+                    disposition: step.disposition.clone(),
+                    from: holders(&step.sources),
+                    to: holders(&step.destinations),
+                })
+                .collect(),
+            parties: self
+                .parties
+                .iter()
+                .filter(|links| links.party.known)
+                .map(|links| PublicLinks {
+                    party: links.party.public(),
+                    received_from: known(&links.received_from),
+                    shipped_to: known(&links.shipped_to),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A lot's chain as its reader may see it, told apart by `view`: `full` (every step with
+/// quantities, places, containers and party identifiers) for officers and the business
+/// that owns the product, otherwise `public` (businesses by name and province, people
+/// masked, nothing else).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum CustodyView {
+    Full(Custody),
+    Public(PublicCustody),
+}
+
+/// Marks the full view of a chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FullView {
+    Full,
+}
+
+/// Marks the public view of a chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PublicView {
+    Public,
 }
 
 /// A page of events, as captured (with `eventID` and `recordTime`).
@@ -313,6 +443,24 @@ impl Epcis<'_> {
         Ok((captured, total - captured))
     }
 
+    /// Whether `business` owns the product of this chain's lot (registered the lot, or
+    /// its GTIN, as its owner).
+    pub fn owns_lot(&self, business: &str, custody: &Custody) -> Result<bool, EpcisError> {
+        let mut conn = self.pool.get()?;
+        let product = format!("/01/{}", custody.gtin);
+        let owners = crate::codes::facts::codes_by_key(
+            &mut conn,
+            &[custody.lot_key.as_str(), product.as_str()],
+        )?;
+        Ok(owners.iter().any(|c| c.owner_code == business))
+    }
+
+    /// The verified business a seller acts for, if any.
+    pub fn business_of(&self, seller: &str) -> Result<Option<String>, EpcisError> {
+        let mut conn = self.pool.get()?;
+        Ok(business_of_seller(&mut conn, seller)?)
+    }
+
     /// Events matching `filter`, a page at a time.
     pub fn query(&self, filter: &EventFilter, per_page: i64) -> Result<EventPage, EpcisError> {
         let mut conn = self.pool.get()?;
@@ -455,6 +603,7 @@ impl Epcis<'_> {
         }
         let parties = links_of(&steps);
         Ok(Custody {
+            view: FullView::Full,
             lot_key,
             gtin: code.gtin().unwrap_or(gtin).to_string(),
             lot: code.lot().unwrap_or(lot).to_string(),

@@ -7,10 +7,10 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::{
-    Caller, CaptureSummary, Custody, Epcis, EpcisError, EventFilter, MAX_PAGE, PAGE, field_errors,
-    party_key, read_page_token,
+    Caller, CaptureSummary, CustodyView, Epcis, EpcisError, EventFilter, MAX_PAGE, PAGE, Viewer,
+    field_errors, party_key, read_page_token,
 };
-use crate::auth::{Authenticated, PrincipalKind};
+use crate::auth::{Authenticated, OfficerAuth, PrincipalKind};
 use crate::error::{AppError, FieldError, Problem};
 use crate::http::Endpoint;
 use crate::state::AppState;
@@ -81,6 +81,47 @@ impl FromRequest for CaptureCaller {
                     "events are captured by issuers, code owners and verified businesses",
                 )),
             }
+        })
+    }
+}
+
+/// Who reads events or a lot's custody, known from the token alone. Sellers are resolved to
+/// their business in the handler (a database read).
+pub enum Reader {
+    /// Anyone without a token (custody only).
+    Anonymous,
+    /// An officer with a second factor: everything.
+    Officer,
+    /// An officer signed in without the second factor: what anyone may read, and the
+    /// reason the rest is refused.
+    OfficerWithoutSecondFactor(AppError),
+    Seller(String),
+    Issuer(String),
+    Platform,
+}
+
+impl FromRequest for Reader {
+    type Error = AppError;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        if !req.headers().contains_key(header::AUTHORIZATION) {
+            return Box::pin(async { Ok(Reader::Anonymous) });
+        }
+        let caller = Authenticated::from_request(req, payload);
+        // Officers pass only with the second factor their other routes ask for.
+        let officer = OfficerAuth::from_request(req, payload);
+        Box::pin(async move {
+            let claims = caller.await?.0;
+            Ok(match claims.kind {
+                PrincipalKind::Officer => match officer.await {
+                    Ok(_) => Reader::Officer,
+                    Err(refused) => Reader::OfficerWithoutSecondFactor(refused),
+                },
+                PrincipalKind::Seller => Reader::Seller(claims.sub),
+                PrincipalKind::Issuer => Reader::Issuer(claims.sub),
+                PrincipalKind::Platform => Reader::Platform,
+            })
         })
     }
 }
@@ -182,7 +223,7 @@ pub struct EventQuery {
     pub eq_destination: Option<String>,
     /// Events per page (1 to 1000; 100 by default).
     #[serde(rename = "perPage")]
-    #[param(rename = "perPage")]
+    #[param(rename = "perPage", minimum = 1, maximum = 1000, example = 100)]
     pub per_page: Option<i64>,
     /// The token of the next page, from the previous page's `Link` header.
     #[serde(rename = "nextPageToken")]
@@ -265,6 +306,7 @@ impl EventQuery {
                     .collect(),
                 after,
                 hashes: None,
+                viewer: None,
             },
             per_page,
         ))
@@ -296,23 +338,44 @@ impl EventQuery {
 
 /// Events in time order, filtered by the common EPCIS query parameters, as an
 /// `EPCISQueryDocument`; a `Link: <…>; rel="next"` header leads to the next page.
+///
+/// A caller reads only the events it is party to: a seller those naming its verified
+/// business as a source or destination, captured by it, or naming a product (GTIN) it
+/// owns; an issuer those it captured or naming a product it registered; officers (with a
+/// second factor) every event. Other events are left out of the results as if absent; a
+/// seller whose business is not verified yet reads none. Platforms are party to no event.
 #[utoipa::path(get, path = "/v1/epcis/events", tag = "epcis", params(EventQuery), security(("bearer" = [])),
     responses(
-        (status = 200, description = "An EPCISQueryDocument", body = serde_json::Value, content_type = "application/ld+json"),
+        (status = 200, description = "An EPCISQueryDocument of the events the caller is party to", body = serde_json::Value, content_type = "application/ld+json"),
         (status = 400, description = "A parameter that cannot be read, named", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A platform, or an officer without a second factor", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn events(
     state: web::Data<AppState>,
-    _caller: Authenticated,
+    reader: Reader,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
+    let reader = match reader {
+        Reader::Anonymous => {
+            return Err(AppError::unauthorized(
+                "send an access token: Authorization: Bearer <token>",
+            ));
+        }
+        Reader::Platform => {
+            return Err(AppError::forbidden(
+                "events are read by the parties named in them and by officers; a platform is party to none",
+            ));
+        }
+        Reader::OfficerWithoutSecondFactor(refused) => return Err(refused),
+        reader => reader,
+    };
     let query: EventQuery =
         serde_urlencoded::from_str(req.query_string()).map_err(|e| AppError::BadRequest {
             detail: format!("the query cannot be read: {e}"),
             errors: vec![FieldError::new("query", e.to_string())],
         })?;
-    let (filter, per_page) = query.filter()?;
+    let (mut filter, per_page) = query.filter()?;
     let shared = state.clone();
     let page = state
         .blocking(move || {
@@ -320,6 +383,18 @@ pub async fn events(
                 pool: &shared.pool,
                 clock: shared.clock.as_ref(),
                 facts: &shared.facts,
+            };
+            filter.viewer = match reader {
+                Reader::Seller(account) => Some(
+                    epcis
+                        .business_of(&account)?
+                        .map_or(Viewer::Nobody, Viewer::Business),
+                ),
+                Reader::Issuer(id) => Some(Viewer::Issuer(id)),
+                Reader::Officer => None,
+                Reader::Anonymous | Reader::Platform | Reader::OfficerWithoutSecondFactor(_) => {
+                    Some(Viewer::Nobody)
+                }
             };
             Ok(epcis.query(&filter, per_page)?)
         })
@@ -356,19 +431,33 @@ pub struct LotPath {
     pub lot: String,
 }
 
-/// The chain of custody of a lot: each step (what, when, where, how much, from whom, to
-/// whom), through the containers it was aggregated into, and for each party one step
-/// before and one step after. Businesses are shown by name and province; people's names
-/// are masked.
+/// The chain of custody of a lot, through the containers it was aggregated into, with one
+/// step before and one step after each business in it.
+///
+/// **Public view** (`view: public`; anyone, with or without a token): for each step the
+/// day, the event type, business step and disposition, and the holders it went from and
+/// to: businesses tracegate knows by name and province (a household business, named after
+/// a person, masked to initials), any other party only as unknown. Nothing a competitor
+/// could mine is shown: no quantities, places, containers, event ids, times of day, nor
+/// identifiers of parties (GLNs, enterprise codes).
+///
+/// **Full view** (`view: full`): every step with what moved, how much, where, the
+/// container and each party's identifier, for officers (with a second factor; without
+/// one, the public view) and for a
+/// seller whose verified business owns the product (registered the lot or its GTIN).
+/// Other parties read their own events with `GET /v1/epcis/events`.
 #[utoipa::path(get, path = "/v1/lots/{gtin}/{lot}/custody", tag = "epcis", params(LotPath),
+    security((), ("bearer" = [])),
     responses(
-        (status = 200, description = "The chain (no steps when no event names the lot)", body = Custody),
+        (status = 200, description = "The chain (no steps when no event names the lot), public or full by the caller", body = CustodyView),
+        (status = 401, description = "A token was sent and is not valid (send none for the public view)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not a GTIN and lot", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn custody(
     state: web::Data<AppState>,
+    reader: Reader,
     path: web::Path<LotPath>,
-) -> Result<web::Json<Custody>, AppError> {
+) -> Result<web::Json<CustodyView>, AppError> {
     let LotPath { gtin, lot } = path.into_inner();
     let shared = state.clone();
     let custody = state
@@ -378,7 +467,23 @@ pub async fn custody(
                 clock: shared.clock.as_ref(),
                 facts: &shared.facts,
             };
-            Ok(epcis.custody(&gtin, &lot)?)
+            let custody = epcis.custody(&gtin, &lot)?;
+            let full = match reader {
+                Reader::Officer => true,
+                Reader::Seller(account) => match epcis.business_of(&account)? {
+                    Some(business) => epcis.owns_lot(&business, &custody)?,
+                    None => false,
+                },
+                Reader::Anonymous
+                | Reader::Issuer(_)
+                | Reader::Platform
+                | Reader::OfficerWithoutSecondFactor(_) => false,
+            };
+            Ok(if full {
+                CustodyView::Full(custody)
+            } else {
+                CustodyView::Public(custody.public())
+            })
         })
         .await?;
     Ok(web::Json(custody))

@@ -434,7 +434,30 @@ pub struct EventFilter {
     /// Only events after this (time, hash).
     pub after: Option<(NaiveDateTime, String)>,
     pub hashes: Option<Vec<String>>,
+    /// Only the events this viewer may read; `None` reads every event (officers, and
+    /// tracegate itself).
+    pub viewer: Option<Viewer>,
 }
+
+/// Whose events a caller may read: those that name its business (as source or
+/// destination), that it captured, or that name a product it owns or registered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Viewer {
+    /// A business, by its enterprise or household code.
+    Business(String),
+    /// An issuer client, by its client id.
+    Issuer(String),
+    /// A caller party to no event (a seller whose business is not verified yet).
+    Nobody,
+}
+
+diesel::define_sql_function! {
+    /// SQL's `substr` (1-based), the same on SQLite and PostgreSQL.
+    fn substr(text: diesel::sql_types::Text, start: diesel::sql_types::Integer, length: diesel::sql_types::Integer) -> diesel::sql_types::Text;
+}
+
+/// `/01/` and a GTIN-14: how every GS1 item key of a product starts.
+const GTIN_PATH_PREFIX: &str = "/01/";
 
 /// Events matching the filter, in time order, at most `limit`.
 pub fn find_events(
@@ -497,6 +520,47 @@ pub fn find_events(
     }
     if let Some(hashes) = &filter.hashes {
         query = query.filter(epcis_events::event_hash.eq_any(hashes.clone()));
+    }
+    if let Some(viewer) = &filter.viewer {
+        use crate::db::schema::codes;
+        let gtins = codes::table
+            .filter(codes::gtin.is_not_null())
+            .select(codes::gtin.assume_not_null())
+            .distinct();
+        let (actor, gtins): (String, Vec<String>) = match viewer {
+            Viewer::Business(code) => (
+                format!("business:{code}"),
+                gtins.filter(codes::owner_code.eq(code)).load(conn)?,
+            ),
+            Viewer::Issuer(id) => (
+                format!("issuer:{id}"),
+                gtins.filter(codes::issuer_id.eq(id)).load(conn)?,
+            ),
+            Viewer::Nobody => (String::new(), Vec::new()),
+        };
+        // Events naming a product of the viewer's codes (any lot or item of its GTIN).
+        let naming_products = epcis_events::seq.eq_any(
+            epcis_event_items::table
+                .filter(substr(epcis_event_items::item, 1, 4).eq(GTIN_PATH_PREFIX))
+                .filter(substr(epcis_event_items::item, 5, 14).eq_any(gtins))
+                .select(epcis_event_items::event_seq),
+        );
+        query = match viewer {
+            Viewer::Business(code) => query.filter(
+                epcis_events::seq
+                    .eq_any(
+                        epcis_event_parties::table
+                            .filter(epcis_event_parties::business_code.eq(code.clone()))
+                            .select(epcis_event_parties::event_seq),
+                    )
+                    .or(epcis_events::captured_by.eq(actor))
+                    .or(naming_products),
+            ),
+            Viewer::Issuer(_) => {
+                query.filter(epcis_events::captured_by.eq(actor).or(naming_products))
+            }
+            Viewer::Nobody => query.filter(epcis_events::event_hash.ne(epcis_events::event_hash)),
+        };
     }
     if let Some((time, hash)) = &filter.after {
         query = query.filter(

@@ -259,7 +259,7 @@ fn reserve(
             .first(conn)
             .optional()?;
         let Some(kept) = kept else {
-            diesel::insert_into(idempotency_keys::table)
+            let inserted = diesel::insert_into(idempotency_keys::table)
                 .values((
                     idempotency_keys::scope.eq(scope),
                     idempotency_keys::idempotency_key.eq(key),
@@ -267,8 +267,18 @@ fn reserve(
                     idempotency_keys::created_at.eq(now),
                     idempotency_keys::expires_at.eq(now + TimeDelta::hours(KEEP_HOURS)),
                 ))
-                .execute(conn)?;
-            return Ok(Reservation::Reserved);
+                .execute(conn);
+            return match inserted {
+                Ok(_) => Ok(Reservation::Reserved),
+                // A concurrent duplicate reserved it between the read and the insert (on
+                // PostgreSQL, where both read no row): it is in flight. An error, so that
+                // the failed transaction is rolled back.
+                Err(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                )) => Err(in_progress()),
+                Err(error) => Err(error.into()),
+            };
         };
         if kept.request_sha256 != request_sha256 {
             return Ok(Reservation::Refused(AppError::invalid(
@@ -279,11 +289,7 @@ fn reserve(
         let (Some(status), Some(sealed), Some(key_id)) =
             (kept.status, kept.body_sealed, kept.body_key)
         else {
-            return Ok(Reservation::Refused(AppError::Conflict {
-                detail:
-                    "a request with this Idempotency-Key is still being processed; retry shortly"
-                        .into(),
-            }));
+            return Ok(Reservation::Refused(in_progress()));
         };
         let body = vault
             .open(
@@ -301,6 +307,13 @@ fn reserve(
             body,
         }))
     })
+}
+
+fn in_progress() -> AppError {
+    AppError::Conflict {
+        detail: "a request with this Idempotency-Key is still being processed; retry shortly"
+            .into(),
+    }
 }
 
 fn record(

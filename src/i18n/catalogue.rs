@@ -977,6 +977,162 @@ pub static ENTRIES: &[(&str, &str, &str)] = &[
         "Đã áp dụng biện pháp với mã.",
         "The measure was applied to the code.",
     ),
+    // Pages: a consumer's complaint, the authorisation letter, the console's tools and
+    // account self-service.
+    (
+        "complaint.listing_or_shop",
+        "Hãy điền đường dẫn của tin đăng hoặc tên gian hàng",
+        "Give the listing's link or the shop's name",
+    ),
+    (
+        "complaint.listing_link",
+        "Đường dẫn phải bắt đầu bằng https:// và không có khoảng trắng",
+        "The link must start with https:// and have no spaces",
+    ),
+    (
+        "complaint.shop_name",
+        "Tên gian hàng tối đa 200 ký tự, trên một dòng",
+        "The shop name is at most 200 characters, on one line",
+    ),
+    (
+        "complaint.code",
+        "Mã trên sản phẩm tối đa 500 ký tự",
+        "The code on the product is at most 500 characters",
+    ),
+    (
+        "complaint.platform",
+        "Hãy chọn sàn trong danh sách",
+        "Choose a marketplace from the list",
+    ),
+    ("complaint.kind", "Hãy chọn vấn đề", "Choose the problem"),
+    (
+        "complaint.claim",
+        "Hãy chọn yêu cầu của bạn",
+        "Choose what you ask for",
+    ),
+    (
+        "complaint.description",
+        "Hãy mô tả sự việc, từ 10 đến 5000 ký tự",
+        "Describe what happened, in 10 to 5000 characters",
+    ),
+    (
+        "complaint.email",
+        "Hãy nhập địa chỉ email đúng dạng, ví dụ ten@example.vn",
+        "Enter a valid email address, such as name@example.vn",
+    ),
+    ("complaint.label_reference", "Số tham chiếu", "Reference"),
+    (
+        "complaint.label_code",
+        "Mã trên sản phẩm",
+        "Code on the product",
+    ),
+    ("complaint.label_link", "Tin đăng", "Listing"),
+    (
+        "audit.complaint.filed",
+        "người tiêu dùng gửi phản ánh",
+        "consumer complaint filed",
+    ),
+    (
+        "decision.authority",
+        "Sở Công Thương {0}",
+        "Department of Industry and Trade, {0}",
+    ),
+    (
+        "decision.authority_ministry",
+        "Bộ Công Thương",
+        "Ministry of Industry and Trade",
+    ),
+    ("decision.place_ministry", "Hà Nội", "Hanoi"),
+    (
+        "decision.date",
+        "{3}, ngày {0} tháng {1} năm {2}",
+        "{3}, {0}/{1}/{2}",
+    ),
+    (
+        "decision.title",
+        "Về việc giải quyết khiếu nại số {0}",
+        "On complaint {0}",
+    ),
+    (
+        "decision.title_appeal",
+        "Về việc giải quyết kháng nghị đối với khiếu nại số {0}",
+        "On the appeal in complaint {0}",
+    ),
+    ("queue.reference", "Số hồ sơ", "Reference"),
+    ("queue.status", "Trạng thái", "Status"),
+    ("queue.province", "Tỉnh, thành phố", "Province"),
+    ("queue.filed", "Ngày nộp", "Filed"),
+    ("queue.due", "Hạn giải quyết", "Due"),
+    (
+        "queue.date",
+        "Hãy chọn ngày, dạng năm-tháng-ngày",
+        "Choose a date, as year-month-day",
+    ),
+    (
+        "queue.days",
+        "Số ngày quá hạn là số từ 0 đến 3650",
+        "Days overdue is a number from 0 to 3650",
+    ),
+    (
+        "field.province",
+        "Tỉnh, thành phố này không thuộc địa bàn của bạn",
+        "This province is outside your scope",
+    ),
+    (
+        "field.status",
+        "Hãy chọn trạng thái trong danh sách",
+        "Choose a status from the list",
+    ),
+    (
+        "field.display_name",
+        "Tên hiển thị tối đa 100 ký tự, trên một dòng",
+        "The display name is at most 100 characters, on one line",
+    ),
+    (
+        "audit.account.display_name_set",
+        "đặt tên hiển thị",
+        "display name set",
+    ),
+    (
+        "done.password_changed",
+        "Đã đổi mật khẩu; các phiên đăng nhập khác đã kết thúc.",
+        "The password was changed; your other sessions have ended.",
+    ),
+    (
+        "done.display_name",
+        "Đã lưu tên hiển thị.",
+        "The display name was saved.",
+    ),
+    (
+        "field.current_password",
+        "Hãy nhập đúng mật khẩu hiện tại",
+        "Enter your current password correctly",
+    ),
+    (
+        "field.new_password",
+        "Mật khẩu mới cần ít nhất 10 ký tự, khó đoán và khác mật khẩu cũ",
+        "The new password needs at least 10 characters, hard to guess and unlike the old one",
+    ),
+    (
+        "done.letter",
+        "Đã tải lên giấy ủy quyền; cán bộ sẽ xem khi xét duyệt.",
+        "The authorisation letter was uploaded; officers will read it when they review.",
+    ),
+    (
+        "done.letter_refused",
+        "Không nhận tệp này: giấy ủy quyền phải là tệp PDF, JPEG hoặc PNG.",
+        "This file was not accepted: the letter must be a PDF, JPEG or PNG file.",
+    ),
+    (
+        "done.letter_missing",
+        "Hãy chọn tệp giấy ủy quyền để tải lên.",
+        "Choose the letter's file to upload.",
+    ),
+    (
+        "audit.seller.authorisation_letter_uploaded",
+        "tải lên giấy ủy quyền",
+        "authorisation letter uploaded",
+    ),
 ];
 
 static INDEX: LazyLock<HashMap<&'static str, (&'static str, &'static str)>> =

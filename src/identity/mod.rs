@@ -8,6 +8,7 @@ mod binding;
 mod enterprise_code;
 pub mod facts;
 mod http_registry;
+pub mod letters;
 mod local_registry;
 pub mod monitor;
 mod national_id;
@@ -27,7 +28,10 @@ pub use registry::{
     BusinessKey, BusinessKind, BusinessRecord, BusinessRegister, BusinessStatus, PersonCheck,
     PopulationRegister,
 };
-pub use store::{SellerRow, find as find_seller, lock as lock_seller, verified_business};
+pub use store::{
+    SellerRow, find as find_seller, lock as lock_seller, seller_labels, sellers_matching,
+    sellers_with_shops_like, shop_names, verified_business,
+};
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -321,3 +321,84 @@ pub fn take_holder_place(
         .execute(conn)?;
     Ok(true)
 }
+
+/// Sellers whose business name or own name contains `text` (ignoring case), or whose
+/// enterprise or household code is `text`: their account ids, at most 500.
+pub fn sellers_matching(conn: &mut DbConnection, text: &str) -> QueryResult<Vec<String>> {
+    use crate::db::{contains_pattern, lower};
+    let pattern = contains_pattern(text);
+    sellers::table
+        .filter(
+            lower(sellers::business_name.assume_not_null())
+                .like(pattern.clone())
+                .escape('\\')
+                .or(lower(sellers::full_name.assume_not_null())
+                    .like(pattern)
+                    .escape('\\'))
+                .or(sellers::business_code.eq(text.trim())),
+        )
+        .select(sellers::account_id)
+        .limit(500)
+        .load(conn)
+}
+
+/// Sellers with a shop, bound now or before, whose name or platform id contains `text`
+/// (ignoring case): their account ids, at most 500.
+pub fn sellers_with_shops_like(conn: &mut DbConnection, text: &str) -> QueryResult<Vec<String>> {
+    use crate::db::{contains_pattern, lower};
+    let pattern = contains_pattern(text);
+    seller_bindings::table
+        .filter(
+            lower(seller_bindings::shop_name.assume_not_null())
+                .like(pattern.clone())
+                .escape('\\')
+                .or(lower(seller_bindings::shop_id).like(pattern).escape('\\')),
+        )
+        .select(seller_bindings::seller_id)
+        .distinct()
+        .limit(500)
+        .load(conn)
+}
+
+/// How pages name a seller: (business or own name, enterprise code).
+pub type SellerLabel = (Option<String>, Option<String>);
+
+/// How pages name sellers, by account id.
+pub fn seller_labels(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> QueryResult<std::collections::HashMap<String, SellerLabel>> {
+    type Names = (String, Option<String>, Option<String>, Option<String>);
+    let rows: Vec<Names> = sellers::table
+        .filter(sellers::account_id.eq_any(ids))
+        .select((
+            sellers::account_id,
+            sellers::business_name,
+            sellers::full_name,
+            sellers::business_code,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, business, person, code)| (id, (business.or(person), code)))
+        .collect())
+}
+
+/// Shop names by (platform id, shop id), for the shops given that have one.
+pub fn shop_names(
+    conn: &mut DbConnection,
+    seller_ids: &[String],
+) -> QueryResult<std::collections::HashMap<(String, String), String>> {
+    let rows: Vec<(String, String, Option<String>)> = seller_bindings::table
+        .filter(seller_bindings::seller_id.eq_any(seller_ids))
+        .select((
+            seller_bindings::platform_id,
+            seller_bindings::shop_id,
+            seller_bindings::shop_name,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(platform, shop, name)| name.map(|n| ((platform, shop), n)))
+        .collect())
+}

@@ -13,7 +13,7 @@ use super::session::{self, Session};
 use super::{language, page_with, switch_link};
 use crate::auth::PrincipalKind;
 use crate::auth::tokens::AMR_OTP;
-use crate::disputes::{ActionInput, Caller, DisputeError, QueueQuery, SanctionInput, SanctionKind};
+use crate::disputes::{ActionInput, Caller, DisputeError, SanctionInput, SanctionKind};
 use crate::error::AppError;
 use crate::http::Endpoint;
 use crate::i18n::Language;
@@ -195,8 +195,23 @@ struct QueueRow {
     reference: String,
     status: String,
     kind: String,
+    seller: String,
+    enterprise_code: String,
+    shop: String,
+    province: String,
+    filed: String,
+    assignee: String,
     due: String,
+    /// Whole days past the resolution deadline (0 when not overdue).
+    days_overdue: i64,
     overdue: bool,
+}
+
+/// A sortable column's header: (key, words, link, `aria-sort` value).
+struct SortHeader {
+    words: String,
+    link: String,
+    aria_sort: &'static str,
 }
 
 #[derive(Template)]
@@ -206,12 +221,122 @@ struct QueuePage {
     switch_link: String,
     csrf: String,
     statuses: Vec<(String, String)>,
-    status: String,
-    assignee: String,
-    overdue: bool,
+    provinces: Vec<(String, String)>,
+    officers: Vec<(String, String)>,
+    /// The search as asked, to fill the form again.
+    asked: HashMap<String, String>,
     cases: Vec<QueueRow>,
+    headers: HashMap<&'static str, SortHeader>,
+    total: i64,
+    page: i64,
+    pages: i64,
+    previous_page: Option<String>,
     next_page: Option<String>,
     notice: Option<String>,
+    errors: Vec<(String, String)>,
+}
+
+impl QueuePage {
+    fn asked(&self, name: &str) -> &str {
+        self.asked.get(name).map(String::as_str).unwrap_or("")
+    }
+
+    fn error_for(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, m)| m.as_str())
+    }
+
+    fn header(&self, key: &str) -> Option<&SortHeader> {
+        self.headers.get(key)
+    }
+}
+
+const PAGE_SIZE: i64 = 50;
+
+/// The console's address with `changes` applied to the current search.
+fn queue_link(asked: &HashMap<String, String>, changes: &[(&str, String)]) -> String {
+    let mut pairs: Vec<(String, String)> = asked
+        .iter()
+        .filter(|(k, v)| !v.is_empty() && !changes.iter().any(|(c, _)| c == k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    pairs.extend(changes.iter().map(|(k, v)| (k.to_string(), v.clone())));
+    pairs.sort();
+    format!(
+        "/console?{}",
+        serde_urlencoded::to_string(&pairs).unwrap_or_default()
+    )
+}
+
+/// Reads the queue's search from the address: every field in error is named at once.
+fn console_search(
+    asked: &HashMap<String, String>,
+    lang: Language,
+) -> (crate::disputes::ConsoleSearch, Vec<(String, String)>) {
+    use crate::disputes::{ConsoleSearch, QueueSort};
+    let get = |k: &str| {
+        asked
+            .get(k)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let mut errors = Vec::new();
+    let mut error = |field: &str, key: &str| {
+        errors.push((field.to_string(), crate::i18n::label("queue", key, lang)));
+    };
+    let mut date = |field: &str| {
+        get(field).and_then(
+            |v| match chrono::NaiveDate::parse_from_str(&v, "%Y-%m-%d") {
+                Ok(d) => Some(d),
+                Err(_) => {
+                    error(field, "date");
+                    None
+                }
+            },
+        )
+    };
+    let (filed_from, filed_to) = (date("from"), date("to"));
+    let overdue_days = match get("overdue").as_deref() {
+        None => None,
+        // The earlier checkbox's value.
+        Some("true") => Some(0),
+        Some(v) => match v.parse::<i64>() {
+            Ok(days) if (0..=3650).contains(&days) => Some(days),
+            _ => {
+                error("overdue", "days");
+                None
+            }
+        },
+    };
+    let text =
+        |k: &str| get(k).filter(|v| v.chars().count() <= 200 && !v.chars().any(char::is_control));
+    let search = ConsoleSearch {
+        status: get("status"),
+        province: get("province"),
+        assignee: get("assignee"),
+        overdue_days,
+        reference: text("reference"),
+        seller: text("seller"),
+        shop: text("shop"),
+        filed_from,
+        filed_to,
+        sort: match get("sort").as_deref() {
+            Some("reference") => QueueSort::Reference,
+            Some("due") => QueueSort::Due,
+            Some("province") => QueueSort::Province,
+            Some("status") => QueueSort::Status,
+            _ => QueueSort::Filed,
+        },
+        descending: get("dir").as_deref() != Some("asc"),
+        page: get("page")
+            .and_then(|p| p.parse::<i64>().ok())
+            .filter(|p| (1..=100_000).contains(p))
+            .unwrap_or(1),
+        page_size: PAGE_SIZE,
+    };
+    (search, errors)
 }
 
 async fn queue(
@@ -226,39 +351,148 @@ async fn queue(
     let Caller::Officer { id, scope, .. } = caller else {
         return Err(AppError::forbidden("officers only"));
     };
-    let get = |k: &str| query.get(k).cloned().filter(|v| !v.is_empty());
-    let filter = QueueQuery {
-        status: get("status"),
-        province: None,
-        kind: None,
-        overdue: get("overdue").map(|v| v == "true"),
-        assignee: get("assignee"),
-        cursor: get("cursor"),
-        limit: Some(50),
-    };
+    let lang = language(&req);
+    let mut asked = query.into_inner();
+    asked.remove("lang");
+    let notice = asked
+        .remove("done")
+        .and_then(|done| super::done_notice(&done, lang.0));
+    let (search, mut errors) = console_search(&asked, lang.0);
     let shared = state.clone();
-    let for_query = filter.clone();
-    let (cases, cursor) = state
+    let for_search = (scope.clone(), id.clone(), search.clone());
+    let (found, officers, sellers, shops) = state
         .blocking(move || {
-            super::dispute_service(&shared)
-                .queue(&scope, &id, &for_query)
-                .map_err(AppError::from)
+            let (scope, officer_id, search) = for_search;
+            let found = super::dispute_service(&shared).console_queue(&scope, &officer_id, &search);
+            let officers = super::account_service(&shared)
+                .officers_sharing(&scope)
+                .map_err(AppError::from)?;
+            let seller_ids: Vec<String> = match &found {
+                Ok((rows, _)) => rows.iter().map(|(c, _)| c.seller_id.clone()).collect(),
+                Err(_) => Vec::new(),
+            };
+            let mut conn = shared.pool.get()?;
+            let sellers = crate::identity::seller_labels(&mut conn, &seller_ids)?;
+            let shops = crate::identity::shop_names(&mut conn, &seller_ids)?;
+            Ok((found, officers, sellers, shops))
         })
         .await?;
-    let lang = language(&req);
+    let (cases, total, status) = match found {
+        Ok((cases, total)) => (cases, total, StatusCode::OK),
+        Err(DisputeError::Invalid { field, message }) => {
+            errors.push((
+                field.clone(),
+                super::labels::field_error(&field, &message, lang.0),
+            ));
+            (Vec::new(), 0, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(other) => return Err(other.into()),
+    };
+    let status = if errors.is_empty() {
+        status
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let officer_names: HashMap<&str, &str> = officers
+        .iter()
+        .map(|(id, name)| (id.as_str(), name.as_str()))
+        .collect();
+    let province_name = |code: &str| {
+        state
+            .policies
+            .jurisdictions
+            .province(code)
+            .map(|p| {
+                if lang.0.is_vi() {
+                    p.name.clone()
+                } else {
+                    p.name_en.clone()
+                }
+            })
+            .unwrap_or_else(|| code.to_string())
+    };
+    let now = state.clock.now();
+    let officer_word = crate::i18n::label("role", "officer", lang.0);
+    let rows = cases
+        .into_iter()
+        .map(|(c, shop_id)| {
+            let (seller, code) = sellers.get(&c.seller_id).cloned().unwrap_or_default();
+            let days_overdue = if c.overdue {
+                c.resolution_due_at
+                    .map(|due| (now - due.with_timezone(&chrono::Utc)).num_days().max(0))
+                    .unwrap_or(0)
+            } else {
+                0
+            };
+            QueueRow {
+                id: c.id.clone(),
+                reference: c.reference.clone(),
+                status: super::labels::status(&c.status, lang.0),
+                kind: super::labels::kind(&state.policies, &c.kind, lang.0),
+                seller: seller.unwrap_or_else(|| "—".into()),
+                enterprise_code: code.unwrap_or_default(),
+                shop: shops
+                    .get(&(c.platform_id.clone(), shop_id.clone()))
+                    .cloned()
+                    .unwrap_or(shop_id),
+                province: province_name(&c.province),
+                filed: c.created_at.format("%d/%m/%Y").to_string(),
+                assignee: c
+                    .assignee_id
+                    .as_deref()
+                    .map(|a| {
+                        format!(
+                            "{officer_word} {}",
+                            officer_names.get(a).copied().unwrap_or(a)
+                        )
+                    })
+                    .unwrap_or_else(|| "—".into()),
+                due: super::deadline_shown(c.resolution_due_at),
+                days_overdue,
+                overdue: c.overdue,
+            }
+        })
+        .collect();
+    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    let page = search.page.min(pages);
+    let (current_sort, descending) = (
+        asked.get("sort").map(String::as_str).unwrap_or("filed"),
+        search.descending,
+    );
+    let mut headers = HashMap::new();
+    for (key, words_key) in [
+        ("reference", "queue.reference"),
+        ("status", "queue.status"),
+        ("province", "queue.province"),
+        ("filed", "queue.filed"),
+        ("due", "queue.due"),
+    ] {
+        let current = current_sort == key;
+        // A first click sorts the most urgent first: the oldest deadline, the newest filing.
+        let next_desc = if current { !descending } else { key == "filed" };
+        headers.insert(
+            key,
+            SortHeader {
+                words: crate::i18n::lookup(words_key, lang.0)
+                    .unwrap_or_default()
+                    .to_string(),
+                link: queue_link(
+                    &asked,
+                    &[
+                        ("sort", key.to_string()),
+                        ("dir", if next_desc { "desc" } else { "asc" }.to_string()),
+                        ("page", String::new()),
+                    ],
+                ),
+                aria_sort: match (current, descending) {
+                    (false, _) => "none",
+                    (true, true) => "descending",
+                    (true, false) => "ascending",
+                },
+            },
+        );
+    }
     let csrf = session::csrf_token(&req);
-    let next_page = cursor.map(|c| {
-        let mut pairs: Vec<(String, String)> = query
-            .iter()
-            .filter(|(k, _)| k.as_str() != "cursor")
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        pairs.push(("cursor".into(), c));
-        format!(
-            "/console?{}",
-            serde_urlencoded::to_string(&pairs).unwrap_or_default()
-        )
-    });
     let template = QueuePage {
         lang: lang.0,
         switch_link: switch_link(&req, lang.0),
@@ -273,26 +507,38 @@ async fn queue(
                 )
             })
             .collect(),
-        status: filter.status.unwrap_or_default(),
-        assignee: filter.assignee.unwrap_or_default(),
-        overdue: filter.overdue.unwrap_or(false),
-        cases: cases
-            .into_iter()
-            .map(|c| QueueRow {
-                id: c.id,
-                reference: c.reference,
-                status: super::labels::status(&c.status, lang.0),
-                kind: super::labels::kind(&state.policies, &c.kind, lang.0),
-                due: super::deadline_shown(c.resolution_due_at),
-                overdue: c.overdue,
+        provinces: state
+            .policies
+            .jurisdictions
+            .provinces()
+            .filter(|(code, _)| scope.covers(code))
+            .map(|(code, p)| {
+                (
+                    code.clone(),
+                    if lang.0.is_vi() {
+                        p.name.clone()
+                    } else {
+                        p.name_en.clone()
+                    },
+                )
             })
             .collect(),
-        next_page,
-        notice: query
-            .get("done")
-            .and_then(|done| super::done_notice(done, lang.0)),
+        officers: officers
+            .into_iter()
+            .map(|(id, name)| (id, format!("{officer_word} {name}")))
+            .collect(),
+        cases: rows,
+        headers,
+        total,
+        page,
+        pages,
+        previous_page: (page > 1).then(|| queue_link(&asked, &[("page", (page - 1).to_string())])),
+        next_page: (page < pages).then(|| queue_link(&asked, &[("page", (page + 1).to_string())])),
+        notice,
+        errors,
+        asked,
     };
-    page_with(&req, StatusCode::OK, lang, &template, |r| {
+    page_with(&req, status, lang, &template, |r| {
         session::keep_csrf(&req, r, &csrf);
     })
 }
@@ -331,6 +577,9 @@ struct CasePage {
     progress: Vec<super::thread::Step>,
     deadlines: Vec<(String, String)>,
     messages: Vec<super::thread::Message>,
+    /// Officers the case may be assigned to: (id, name shown).
+    officers: Vec<(String, String)>,
+    assignee_id: String,
 }
 
 async fn render_case(
@@ -342,12 +591,20 @@ async fn render_case(
     notice: Option<(String, bool)>,
 ) -> Result<HttpResponse, AppError> {
     let shared = state.clone();
-    let (view, events) = state
+    let (view, events, officers) = state
         .blocking(move || {
             let service = super::dispute_service(&shared);
             let view = service.get(&caller, &id).map_err(AppError::from)?;
             let events = service.timeline(&caller, &id).map_err(AppError::from)?;
-            Ok((view, events))
+            // Supervisors pick the assignee by name among the province's officers.
+            let officers = if view.your_roles.contains(&crate::disputes::Role::Supervisor) {
+                super::account_service(&shared)
+                    .officers_for(&view.summary.province)
+                    .map_err(AppError::from)?
+            } else {
+                Vec::new()
+            };
+            Ok((view, events, officers))
         })
         .await?;
     let lang = language(req);
@@ -423,6 +680,16 @@ async fn render_case(
         progress: super::thread::progress(&view, &events, lang.0),
         deadlines: super::thread::deadlines(&view, lang.0),
         messages,
+        officers: officers
+            .into_iter()
+            .map(|(id, name)| {
+                (
+                    id,
+                    format!("{} {name}", crate::i18n::label("role", "officer", lang.0)),
+                )
+            })
+            .collect(),
+        assignee_id: view.summary.assignee_id.clone().unwrap_or_default(),
     };
     page_with(req, status, lang, &template, |r| {
         session::keep_csrf(req, r, &csrf);

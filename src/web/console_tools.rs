@@ -68,6 +68,11 @@ struct SellerPage {
     name: String,
     masked: String,
     business: String,
+    /// What was searched for by name, code or shop, and the sellers found: (id, name, code).
+    query: String,
+    matches: Vec<(String, String, String)>,
+    /// Authorisation letters: (id, file name, day).
+    letters: Vec<(String, String, String)>,
 }
 
 async fn seller_page(
@@ -77,9 +82,40 @@ async fn seller_page(
     id: String,
     revealed: Option<String>,
     error: Option<String>,
+    query: String,
 ) -> Result<HttpResponse, AppError> {
     let lang = language(req);
     let csrf = session::csrf_token(req);
+    // A search by name, enterprise code or shop: the sellers of the officer's provinces
+    // that answer to it, at most 50.
+    let (shared, text, in_scope) = (state.clone(), query.clone(), scope.clone());
+    let matches: Vec<(String, String, String)> = if query.trim().is_empty() {
+        Vec::new()
+    } else {
+        state
+            .blocking(move || {
+                let mut conn = shared.pool.get()?;
+                let mut ids = crate::identity::sellers_matching(&mut conn, &text)?;
+                ids.extend(crate::identity::sellers_with_shops_like(&mut conn, &text)?);
+                ids.sort();
+                ids.dedup();
+                let labels = crate::identity::seller_labels(&mut conn, &ids)?;
+                drop(conn);
+                let sellers = super::seller_service(&shared);
+                let mut found = Vec::new();
+                for id in ids {
+                    if found.len() >= 50 {
+                        break;
+                    }
+                    if sellers.for_officer(&in_scope, &id).is_ok() {
+                        let (name, code) = labels.get(&id).cloned().unwrap_or_default();
+                        found.push((id, name.unwrap_or_default(), code.unwrap_or_default()));
+                    }
+                }
+                Ok(found)
+            })
+            .await?
+    };
     let (shared, lookup) = (state.clone(), id.clone());
     let view = if id.is_empty() {
         None
@@ -108,6 +144,18 @@ async fn seller_page(
             }
         })
     });
+    let letters = if view.is_some() {
+        let (shared, seller_id) = (state.clone(), id.clone());
+        state
+            .blocking(move || {
+                super::letters::letter_service(&shared)
+                    .of_seller(&seller_id)
+                    .map_err(super::letters::letter_error)
+            })
+            .await?
+    } else {
+        Vec::new()
+    };
     let template = SellerPage {
         lang: lang.0,
         switch_link: switch_link(req, lang.0),
@@ -130,6 +178,9 @@ async fn seller_page(
             .and_then(|v| v.business.as_ref())
             .map(|b| format!("{} {}", b.code, b.name.clone().unwrap_or_default()))
             .unwrap_or_default(),
+        letters: super::letters::listed(letters),
+        query,
+        matches,
         id,
         error,
         revealed,
@@ -156,7 +207,12 @@ async fn sellers(
         .get("id")
         .map(|s| s.trim().to_string())
         .unwrap_or_default();
-    seller_page(&state, &req, scope, id, None, None).await
+    let search = query
+        .get("q")
+        .map(|s| s.trim().to_string())
+        .filter(|s| s.chars().count() <= 200 && !s.chars().any(char::is_control))
+        .unwrap_or_default();
+    seller_page(&state, &req, scope, id, None, None, search).await
 }
 
 async fn reveal(
@@ -185,9 +241,9 @@ async fn reveal(
         })
         .await?;
     match outcome {
-        Ok(number) => seller_page(&state, &req, scope, id, Some(number), None).await,
+        Ok(number) => seller_page(&state, &req, scope, id, Some(number), None, String::new()).await,
         Err(crate::identity::IdentityError::Invalid { message, .. }) => {
-            seller_page(&state, &req, scope, id, None, Some(message)).await
+            seller_page(&state, &req, scope, id, None, Some(message), String::new()).await
         }
         Err(other) => Err(other.into()),
     }
@@ -583,10 +639,24 @@ struct AuditPage {
     head: String,
     broken: Option<String>,
     rows: Vec<(i64, String, String, String, String)>,
+    /// Actions to filter by: (code, words).
+    actions: Vec<(String, String)>,
+    action: String,
+    who: String,
+    before: String,
+    /// The next (older) page, when there is one.
+    next_page: Option<String>,
 }
 
-/// The audit log: supervisors and administrators.
-async fn audit(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AppError> {
+const AUDIT_PAGE: i64 = 100;
+
+/// The audit log: supervisors and administrators. Filtered by action and by who acted or
+/// was acted on (`account:…`, `client:…`, as recorded), paged from the newest entry back.
+async fn audit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, AppError> {
     let (_, caller) = match officer(&state, &req).await {
         Ok(o) => o,
         Err(redirect) => return Ok(redirect),
@@ -597,12 +667,18 @@ async fn audit(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRespo
             "the audit log is for supervisors and administrators",
         ));
     }
-    let (report, rows) = state
-        .db(|conn| {
+    let asked = |k: &str| {
+        query.get(k).map(|v| v.trim().to_string()).filter(|v| {
+            !v.is_empty() && v.chars().count() <= 200 && !v.chars().any(char::is_control)
+        })
+    };
+    let (action, who) = (asked("action"), asked("who"));
+    let before = asked("before").and_then(|b| b.parse::<i64>().ok());
+    let (for_action, for_who) = (action.clone(), who.clone());
+    let (report, mut rows) = state
+        .db(move |conn| {
             let report = crate::audit::verify(conn)?;
-            let rows: Vec<(i64, chrono::NaiveDateTime, String, String, String)> = audit_log::table
-                .order(audit_log::seq.desc())
-                .limit(200)
+            let mut entries = audit_log::table
                 .select((
                     audit_log::seq,
                     audit_log::occurred_at,
@@ -610,10 +686,42 @@ async fn audit(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRespo
                     audit_log::action,
                     audit_log::subject,
                 ))
+                .into_boxed();
+            if let Some(action) = for_action {
+                entries = entries.filter(audit_log::action.eq(action));
+            }
+            if let Some(who) = for_who {
+                let pattern = crate::db::contains_pattern(&who);
+                entries = entries.filter(
+                    crate::db::lower(audit_log::actor)
+                        .like(pattern.clone())
+                        .escape('\\')
+                        .or(crate::db::lower(audit_log::subject)
+                            .like(pattern)
+                            .escape('\\')),
+                );
+            }
+            if let Some(before) = before {
+                entries = entries.filter(audit_log::seq.lt(before));
+            }
+            let rows: Vec<(i64, chrono::NaiveDateTime, String, String, String)> = entries
+                .order(audit_log::seq.desc())
+                .limit(AUDIT_PAGE + 1)
                 .load(conn)?;
             Ok((report, rows))
         })
         .await?;
+    let more = rows.len() as i64 > AUDIT_PAGE;
+    rows.truncate(AUDIT_PAGE as usize);
+    let next_page = more.then(|| rows.last().map(|r| r.0)).flatten().map(|seq| {
+        let mut pairs = vec![("before".to_string(), seq.to_string())];
+        pairs.extend(action.clone().map(|a| ("action".to_string(), a)));
+        pairs.extend(who.clone().map(|w| ("who".to_string(), w)));
+        format!(
+            "/console/audit?{}",
+            serde_urlencoded::to_string(&pairs).unwrap_or_default()
+        )
+    });
     let lang = language(&req);
     let csrf = session::csrf_token(&req);
     let people = audit_people(&state, &rows).await?;
@@ -625,6 +733,15 @@ async fn audit(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRespo
         entries: report.entries,
         head: report.head_hash.clone(),
         broken: report.broken.as_ref().map(|b| b.to_string()),
+        actions: crate::i18n::catalogue::ENTRIES
+            .iter()
+            .filter_map(|(key, _, _)| key.strip_prefix("audit."))
+            .map(|code| (code.to_string(), super::labels::audit_action(code, lang.0)))
+            .collect(),
+        action: action.unwrap_or_default(),
+        who: who.unwrap_or_default(),
+        before: before.map(|b| b.to_string()).unwrap_or_default(),
+        next_page,
         rows: rows
             .into_iter()
             .map(|(seq, at, actor, action, subject)| {
@@ -663,7 +780,7 @@ async fn audit_people(
                 .map(str::to_string)
                 .collect();
             let emails = super::account_service(&shared)
-                .emails_of(&accounts)
+                .names_of(&accounts)
                 .map_err(AppError::from)?;
             let clients = super::client_service(&shared)
                 .list()

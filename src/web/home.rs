@@ -1,5 +1,6 @@
 //! The home page at `/`: look a product code up, or go on to the seller portal, the
-//! officers' console or a complaint. Public; it works without any script.
+//! officers' console or a complaint. Public; it works without any script, and where the
+//! browser reads barcodes itself our one script offers to scan the code with the camera.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -27,5 +28,7 @@ async fn home(req: HttpRequest) -> Result<HttpResponse, AppError> {
         lang: lang.0,
         switch_link: switch_link(&req, lang.0),
     };
-    page(&req, StatusCode::OK, lang, &template)
+    let mut response = page(&req, StatusCode::OK, lang, &template)?;
+    super::allow_script(&mut response);
+    Ok(response)
 }

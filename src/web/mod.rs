@@ -6,11 +6,14 @@ pub mod accounts;
 pub mod cases;
 pub mod console;
 pub mod console_tools;
+pub mod decision;
 pub mod errors;
 pub mod home;
 pub mod labels;
+pub mod letters;
 pub mod portal;
 pub mod report;
+pub mod self_service;
 pub mod session;
 pub mod thread;
 pub mod verify;
@@ -28,22 +31,35 @@ use crate::state::AppState;
 /// The stylesheet, built into the binary.
 const STYLE: &str = include_str!("../../templates/static/style.css");
 
-/// What pages may load: only our own stylesheet and images, no scripts at all (none are
-/// needed yet), no framing, forms only to ourselves.
+/// What pages may load: only our own stylesheet and images, no scripts (two pages allow
+/// our one script: [`CONTENT_SECURITY_POLICY_WITH_SCRIPT`]), no framing, forms only to
+/// ourselves.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The policy of the pages that load our one script (`/static/enhance.js`): the home
+/// page (scanning a code with the camera) and the seller portal (copying the binding
+/// code). The same as [`CONTENT_SECURITY_POLICY`] plus that file and the camera's video.
+pub const CONTENT_SECURITY_POLICY_WITH_SCRIPT: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; media-src 'self' blob:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The script, built into the binary.
+const SCRIPT: &str = include_str!("../../templates/static/enhance.js");
 
 const LANG_COOKIE: &str = "lang";
 
 /// The pages. The public resolver (`verify::configure`) is registered on its own, early.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(Endpoint::new("/static/style.css").get(stylesheet));
+    cfg.service(Endpoint::new("/static/style.css").get(stylesheet))
+        .service(Endpoint::new("/static/enhance.js").get(script));
     home::configure(cfg);
     portal::configure(cfg);
     console::configure(cfg);
     console_tools::configure(cfg);
     cases::configure(cfg);
+    decision::configure(cfg);
     accounts::configure(cfg);
     report::configure(cfg);
+    self_service::configure(cfg);
+    letters::configure(cfg);
 }
 
 async fn stylesheet() -> HttpResponse {
@@ -51,6 +67,22 @@ async fn stylesheet() -> HttpResponse {
         .content_type("text/css; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
         .body(STYLE)
+}
+
+async fn script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .body(SCRIPT)
+}
+
+/// Lets a rendered page load our script (and nothing else besides what every page may).
+pub(crate) fn allow_script(response: &mut HttpResponse) {
+    response.headers_mut().insert(
+        header::HeaderName::from_static("content-security-policy"),
+        header::HeaderValue::from_static(CONTENT_SECURITY_POLICY_WITH_SCRIPT),
+    );
 }
 
 /// The reader's language: `?lang=` first, then the cookie; Vietnamese otherwise (whatever

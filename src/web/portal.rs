@@ -466,6 +466,14 @@ struct PortalPage {
     binding_code: Option<String>,
     bindings: Vec<(String, String)>,
     disputes: Vec<(String, String, String, String)>,
+    /// Whether an authorisation letter may be uploaded now.
+    show_letter_form: bool,
+    /// Letters uploaded: (id, file name, day).
+    letters: Vec<(String, String, String)>,
+    /// Cases waiting for the seller: (id, reference, status, deadline).
+    needs_action: Vec<(String, String, String, String)>,
+    /// The day the verification runs out, once verified.
+    verified_until: Option<String>,
     full_name: String,
     birth_date: String,
     /// The business form's code, kind and letter reference, kept when it is refused.
@@ -539,7 +547,7 @@ async fn render_dashboard(
     let lang = language(req);
     let seller_id = session.claims.sub.clone();
     let shared = state.clone();
-    let (view, bindings, disputes) = state
+    let (view, bindings, disputes, needs_action, letters) = state
         .blocking(move || {
             let sellers = super::seller_service(&shared);
             let view = sellers.verification(&seller_id).map_err(AppError::from)?;
@@ -552,7 +560,32 @@ async fn render_dashboard(
             .list(&seller_id)
             .map_err(AppError::from)?;
             let disputes = super::disputes_of(&shared, &seller_id)?;
-            Ok((view, bindings, disputes))
+            // The cases waiting for the seller: those where a move is theirs to make now.
+            let service = super::dispute_service(&shared);
+            let caller = crate::disputes::Caller::Seller(seller_id.clone());
+            let mut needs_action = Vec::new();
+            for (id, reference, status, _) in disputes.iter().take(50) {
+                if matches!(
+                    status.as_str(),
+                    "closed" | "withdrawn" | "settled" | "appeal_decided"
+                ) {
+                    continue;
+                }
+                let case = service.get(&caller, id).map_err(AppError::from)?;
+                if case.allowed_actions.is_empty() {
+                    continue;
+                }
+                let due = if status == "decided" {
+                    case.deadlines.appeal
+                } else {
+                    case.deadlines.seller_answer
+                };
+                needs_action.push((id.clone(), reference.clone(), status.clone(), due));
+            }
+            let letters = super::letters::letter_service(&shared)
+                .of_seller(&seller_id)
+                .map_err(super::letters::letter_error)?;
+            Ok((view, bindings, disputes, needs_action, letters))
         })
         .await?;
     let VerificationView {
@@ -560,6 +593,7 @@ async fn render_dashboard(
         identity,
         business,
         missing,
+        expires_at,
         ..
     } = view;
     let (standing_class, standing_label) = standing_words(standing, lang.0);
@@ -572,6 +606,9 @@ async fn render_dashboard(
             step_words(b.status, lang.0)
         )
     });
+    let pending_review = business
+        .as_ref()
+        .is_some_and(|b| b.status == crate::identity::Step::PendingReview);
     let business_done = business.as_ref().is_some_and(|b| {
         matches!(
             b.status,
@@ -627,14 +664,35 @@ async fn render_dashboard(
                 )
             })
             .collect(),
+        show_letter_form: identity_verified && (!business_done || pending_review),
+        letters: super::letters::listed(letters),
+        needs_action: needs_action
+            .into_iter()
+            .map(|(id, reference, status, due)| {
+                (
+                    id,
+                    reference,
+                    super::labels::status(&status, lang.0),
+                    super::deadline_shown(due),
+                )
+            })
+            .collect(),
+        verified_until: expires_at.map(|at| {
+            crate::disputes::calendar::local(at)
+                .format("%d/%m/%Y")
+                .to_string()
+        }),
         full_name: extras.full_name,
         birth_date: extras.birth_date,
         business_form: extras.business_form,
         errors: extras.errors,
     };
-    page_with(req, status, lang, &template, |r| {
+    // The portal loads our script: a button that copies the binding code.
+    let mut response = page_with(req, status, lang, &template, |r| {
         session::keep_csrf(req, r, &csrf);
-    })
+    })?;
+    super::allow_script(&mut response);
+    Ok(response)
 }
 
 async fn dashboard(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AppError> {
@@ -646,9 +704,13 @@ async fn dashboard(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpR
         serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
     let mut extras = Extras::none();
     let lang = language(&req).0;
-    extras.notice = asked
-        .get("done")
-        .and_then(|done| super::done_notice(done, lang).map(|text| (text, done != "mismatch")));
+    extras.notice = asked.get("done").and_then(|done| {
+        let ok = !matches!(
+            done.as_str(),
+            "mismatch" | "letter_refused" | "letter_missing"
+        );
+        super::done_notice(done, lang).map(|text| (text, ok))
+    });
     // The code issued by the last form, shown again on reload (never a new one).
     extras.binding_code = req
         .cookie(BINDING_COOKIE)
@@ -747,6 +809,40 @@ async fn submit_identity(
         field(&form, "full_name").to_string(),
         field(&form, "birth_date").to_string(),
     );
+    // The form's shape is checked field by field first, so every mistake shows at once;
+    // the register then checks what the fields say.
+    let lang = language(&req).0;
+    let shape_errors: Vec<(String, String)> = [
+        (
+            "national_id",
+            id.trim().len() == 12 && id.trim().chars().all(|c| c.is_ascii_digit()),
+        ),
+        ("full_name", !name.trim().is_empty()),
+        (
+            "birth_date",
+            chrono::NaiveDate::parse_from_str(born.trim(), "%Y-%m-%d").is_ok(),
+        ),
+    ]
+    .into_iter()
+    .filter(|(_, fits)| !fits)
+    .map(|(f, _)| (f.to_string(), crate::i18n::label("field", f, lang)))
+    .collect();
+    if !shape_errors.is_empty() {
+        let mut extras = Extras::none();
+        extras.notice =
+            crate::i18n::lookup("problem.validation", lang).map(|t| (t.to_string(), false));
+        extras.errors = shape_errors;
+        extras.full_name = name;
+        extras.birth_date = born;
+        return render_dashboard(
+            &state,
+            &req,
+            &session,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            extras,
+        )
+        .await;
+    }
     let (seller_id, shared) = (session.claims.sub.clone(), state.clone());
     let (n, b) = (name.clone(), born.clone());
     let source = req

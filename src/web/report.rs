@@ -1,5 +1,8 @@
-//! A buyer's complaint from the public page of a code: the form files a case directly
-//! (the buyer then confirms their address from the mailed link).
+//! A consumer's complaint from the public pages: asked for the listing's link or the
+//! shop's name (what a consumer sees, never the marketplace's internal ids), with the code
+//! they scanned filled in. A complaint kept is answered with a redirect to a page with
+//! its reference (a reload sends nothing again); a shop bound to a seller also opens a
+//! case for the seller to answer, once the consumer confirms their address.
 
 use std::collections::HashMap;
 
@@ -9,16 +12,28 @@ use askama::Template;
 
 use super::console::{Form, field};
 use super::session;
-use super::{language, page_with, switch_link};
+use super::{language, page, page_with, switch_link};
 use crate::clients::ClientKind;
-use crate::disputes::{CaseInput, DisputeError};
+use crate::complaints::{ComplaintError, ComplaintInput, Complaints, Filed};
+use crate::disputes::CaseInput;
 use crate::error::AppError;
 use crate::http::Endpoint;
 use crate::i18n::Language;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(Endpoint::new("/report").get(form).post(file));
+    cfg.service(Endpoint::new("/report").get(form).post(file))
+        .service(Endpoint::new("/report/received/{reference}").get(received))
+        .service(Endpoint::new("/console/complaints").get(for_officers));
+}
+
+/// The complaint service, as pages use it.
+pub(crate) fn complaint_service(state: &AppState) -> Complaints<'_> {
+    Complaints {
+        pool: &state.pool,
+        clock: state.clock.as_ref(),
+        policies: &state.policies,
+    }
 }
 
 #[derive(Template)]
@@ -30,13 +45,15 @@ struct ReportPage {
     code: String,
     platforms: Vec<(String, String)>,
     kinds: Vec<(String, String)>,
+    claims: Vec<(String, String)>,
     platform_id: String,
-    shop_id: String,
-    listing_id: String,
+    listing_link: String,
+    shop_name: String,
     kind: String,
+    claim: String,
     description: String,
     email: String,
-    error: Option<String>,
+    /// (field, message), in the form's order.
     errors: Vec<(String, String)>,
 }
 
@@ -49,12 +66,11 @@ impl ReportPage {
     }
 }
 
-async fn page(
+async fn render(
     state: &web::Data<AppState>,
     req: &HttpRequest,
     status: StatusCode,
     values: &HashMap<String, String>,
-    error: Option<String>,
     errors: Vec<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let lang = language(req);
@@ -71,21 +87,19 @@ async fn page(
         .filter(|c| c.kind == ClientKind::Platform && c.disabled_at.is_none())
         .map(|c| (c.id, c.name))
         .collect();
-    let kinds = state
-        .policies
-        .disputes
+    let disputes = &state.policies.disputes;
+    let kinds = disputes
         .kinds
         .iter()
         .map(|(id, k)| {
-            (
-                id.clone(),
-                if lang.0.is_vi() {
-                    k.name.clone()
-                } else {
-                    k.name_en.clone()
-                },
-            )
+            let name = if lang.0.is_vi() { &k.name } else { &k.name_en };
+            (id.clone(), name.clone())
         })
+        .collect();
+    let claims = disputes
+        .claims
+        .iter()
+        .map(|c| (c.clone(), super::labels::claim(c, lang.0)))
         .collect();
     let value = |name: &str| values.get(name).cloned().unwrap_or_default();
     let template = ReportPage {
@@ -95,13 +109,14 @@ async fn page(
         code: value("code"),
         platforms,
         kinds,
+        claims,
         platform_id: value("platform_id"),
-        shop_id: value("shop_id"),
-        listing_id: value("listing_id"),
+        listing_link: value("listing_link"),
+        shop_name: value("shop_name"),
         kind: value("kind"),
+        claim: value("claim"),
         description: value("description"),
         email: value("email"),
-        error,
         errors,
     };
     page_with(req, status, lang, &template, |r| {
@@ -114,19 +129,14 @@ async fn form(
     req: HttpRequest,
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, AppError> {
-    let mut values = query.into_inner();
-    if let Some(code) = values.get("code").cloned().filter(|c| !c.is_empty()) {
-        let vi = language(&req).0.is_vi();
-        values.insert(
-            "description".into(),
-            if vi {
-                format!("Mã trên sản phẩm: {code}\n")
-            } else {
-                format!("Code on the product: {code}\n")
-            },
-        );
-    }
-    page(&state, &req, StatusCode::OK, &values, None, Vec::new()).await
+    // Only the code is taken from the address: the rest is the consumer's to write.
+    let values: HashMap<String, String> = query
+        .get("code")
+        .filter(|c| c.chars().count() <= 500 && !c.chars().any(char::is_control))
+        .map(|c| ("code".to_string(), c.trim().to_string()))
+        .into_iter()
+        .collect();
+    render(&state, &req, StatusCode::OK, &values, Vec::new()).await
 }
 
 async fn file(
@@ -136,56 +146,253 @@ async fn file(
 ) -> Result<HttpResponse, AppError> {
     session::check_csrf(&req, field(&form, "csrf"))?;
     let lang = language(&req).0;
-    let case = CaseInput {
-        shop_id: field(&form, "shop_id").to_string(),
-        listing_id: field(&form, "listing_id").to_string(),
+    let input = ComplaintInput {
+        code: field(&form, "code").to_string(),
+        platform_id: field(&form, "platform_id").to_string(),
+        listing_link: field(&form, "listing_link").to_string(),
+        shop_name: field(&form, "shop_name").to_string(),
         kind: field(&form, "kind").to_string(),
         claim: field(&form, "claim").to_string(),
         description: field(&form, "description").to_string(),
+        email: field(&form, "email").to_string(),
     };
-    let (platform, email) = (
-        field(&form, "platform_id").to_string(),
-        field(&form, "email").to_string(),
-    );
     let shared = state.clone();
     let outcome = state
         .blocking(move || {
-            Ok(super::dispute_service(&shared).file_directly(&platform, &case, &email, lang))
+            let filed = complaint_service(&shared).file(&input, lang);
+            if let Ok(filed) = &filed {
+                open_case(&shared, filed, lang);
+            }
+            Ok(filed)
         })
         .await?;
-    let values = form.into_inner();
     match outcome {
-        Ok(()) => {
-            let vi = lang.is_vi();
-            page(
-                &state,
-                &req,
-                StatusCode::OK,
-                &HashMap::new(),
-                Some(if vi {
-                    "Đã nhận khiếu nại. Hãy mở đường dẫn trong thư chúng tôi vừa gửi để xác nhận địa chỉ email."
-                } else {
-                    "Complaint received. Open the link in the mail we just sent to confirm your address."
-                }
-                .into()),
-                Vec::new(),
-            )
-            .await
+        Ok(filed) => {
+            Ok(session::see_other(&format!("/report/received/{}", filed.reference)).finish())
         }
-        Err(DisputeError::Invalid { field, message }) => {
-            page(
+        Err(ComplaintError::Invalid(problems)) => {
+            let errors = problems
+                .iter()
+                .map(|p| {
+                    (
+                        p.field.to_string(),
+                        crate::i18n::label("complaint", p.problem, lang),
+                    )
+                })
+                .collect();
+            let values = form.into_inner();
+            render(
                 &state,
                 &req,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &values,
-                None,
-                vec![(
-                    field.clone(),
-                    super::labels::field_error(&field, &message, lang),
-                )],
+                errors,
             )
             .await
         }
-        Err(other) => Err(other.into()),
+        Err(other) => Err(AppError::internal(
+            anyhow::Error::new(other).context("filing a complaint"),
+        )),
     }
+}
+
+/// A complaint traced to a bound shop also opens a case for its seller. The complaint is
+/// kept whatever happens here: a case that cannot be opened is logged, and the officers
+/// still read the complaint.
+fn open_case(state: &AppState, filed: &Filed, lang: Language) {
+    let Some(shop) = &filed.shop else {
+        return;
+    };
+    let complaint = &filed.complaint;
+    // The listing as the consumer knows it: its link when it fits a listing id.
+    let listing_id = if (1..=128).contains(&complaint.listing_link.chars().count()) {
+        complaint.listing_link.clone()
+    } else {
+        format!("shop:{}", shop.shop_id)
+    };
+    let mut description = complaint.description.clone();
+    for (label, value) in [
+        ("label_reference", filed.reference.as_str()),
+        ("label_code", complaint.code.as_str()),
+        ("label_link", complaint.listing_link.as_str()),
+    ] {
+        if !value.is_empty() {
+            let label = crate::i18n::label("complaint", label, lang);
+            description.push_str(&format!("\n{label}: {value}"));
+        }
+    }
+    let case = CaseInput {
+        shop_id: shop.shop_id.clone(),
+        listing_id,
+        kind: complaint.kind.clone(),
+        claim: complaint.claim.clone(),
+        description,
+    };
+    if let Err(error) = super::dispute_service(state).file_directly(
+        &shop.platform_id,
+        &case,
+        &complaint.email,
+        lang,
+    ) {
+        tracing::warn!(reference = %filed.reference, error = %error, "complaint kept without a case");
+    }
+}
+
+#[derive(Template)]
+#[template(path = "pages/report_received.html")]
+struct ReceivedPage {
+    lang: Language,
+    switch_link: String,
+    reference: String,
+    received: String,
+    code: String,
+    traced: bool,
+}
+
+/// The page a complaint lands on: its reference and what happens next. It shows nothing
+/// the consumer wrote besides the code, so a reference guessed reveals nothing personal.
+async fn received(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let reference = path.into_inner();
+    let shared = state.clone();
+    let row = state
+        .blocking(
+            move || match complaint_service(&shared).by_reference(&reference) {
+                Ok(row) => Ok(Some(row)),
+                Err(ComplaintError::NotFound) => Ok(None),
+                Err(other) => Err(AppError::internal(
+                    anyhow::Error::new(other).context("reading a complaint"),
+                )),
+            },
+        )
+        .await?;
+    let Some(row) = row else {
+        return Err(AppError::not_found("no complaint has this reference"));
+    };
+    let lang = language(&req);
+    let received = crate::disputes::calendar::local(chrono::DateTime::from_naive_utc_and_offset(
+        row.created_at,
+        chrono::Utc,
+    ))
+    .format("%d/%m/%Y %H:%M")
+    .to_string();
+    page(
+        &req,
+        StatusCode::OK,
+        lang,
+        &ReceivedPage {
+            lang: lang.0,
+            switch_link: switch_link(&req, lang.0),
+            reference: row.reference,
+            received,
+            code: row.code.unwrap_or_default(),
+            traced: row.seller_id.is_some(),
+        },
+    )
+}
+
+/// One complaint as officers read it.
+struct ComplaintLine {
+    reference: String,
+    received: String,
+    kind: String,
+    shop_name: String,
+    listing_link: String,
+    code: String,
+    seller: Option<String>,
+    description: String,
+    email: String,
+}
+
+#[derive(Template)]
+#[template(path = "pages/console_complaints.html")]
+struct ComplaintsPage {
+    lang: Language,
+    switch_link: String,
+    csrf: String,
+    complaints: Vec<ComplaintLine>,
+    previous_page: Option<String>,
+    next_page: Option<String>,
+}
+
+const COMPLAINTS_PER_PAGE: i64 = 50;
+
+/// Consumer complaints for officers, newest first: those traced to a seller of their
+/// provinces and, for the whole country, those not traced yet.
+async fn for_officers(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, AppError> {
+    let (_, caller) = match super::console::officer(&state, &req).await {
+        Ok(o) => o,
+        Err(redirect) => return Ok(redirect),
+    };
+    let crate::disputes::Caller::Officer { scope, .. } = caller else {
+        return Err(AppError::forbidden("officers only"));
+    };
+    let page_number = query
+        .get("page")
+        .and_then(|p| p.parse::<i64>().ok())
+        .filter(|p| (1..=100_000).contains(p))
+        .unwrap_or(1);
+    let shared = state.clone();
+    let (rows, sellers) = state
+        .blocking(move || {
+            let rows = complaint_service(&shared)
+                .newest_for(
+                    &scope,
+                    (page_number - 1) * COMPLAINTS_PER_PAGE,
+                    COMPLAINTS_PER_PAGE + 1,
+                )
+                .map_err(|e| {
+                    AppError::internal(anyhow::Error::new(e).context("listing complaints"))
+                })?;
+            let ids: Vec<String> = rows.iter().filter_map(|r| r.seller_id.clone()).collect();
+            let sellers = crate::identity::seller_labels(&mut *shared.pool.get()?, &ids)?;
+            Ok((rows, sellers))
+        })
+        .await?;
+    let lang = language(&req);
+    let csrf = session::csrf_token(&req);
+    let more = rows.len() as i64 > COMPLAINTS_PER_PAGE;
+    let complaints = rows
+        .into_iter()
+        .take(COMPLAINTS_PER_PAGE as usize)
+        .map(|r| ComplaintLine {
+            reference: r.reference,
+            received: crate::disputes::calendar::local(
+                chrono::DateTime::from_naive_utc_and_offset(r.created_at, chrono::Utc),
+            )
+            .format("%d/%m/%Y %H:%M")
+            .to_string(),
+            kind: super::labels::kind(&state.policies, &r.kind, lang.0),
+            shop_name: r.shop_name.unwrap_or_default(),
+            listing_link: r.listing_link.unwrap_or_default(),
+            code: r.code.unwrap_or_default(),
+            seller: r.seller_id.as_ref().map(|id| {
+                sellers
+                    .get(id)
+                    .and_then(|(name, _)| name.clone())
+                    .unwrap_or_else(|| id.clone())
+            }),
+            description: r.description,
+            email: r.email,
+        })
+        .collect();
+    let template = ComplaintsPage {
+        lang: lang.0,
+        switch_link: switch_link(&req, lang.0),
+        csrf: csrf.0.clone(),
+        complaints,
+        previous_page: (page_number > 1)
+            .then(|| format!("/console/complaints?page={}", page_number - 1)),
+        next_page: more.then(|| format!("/console/complaints?page={}", page_number + 1)),
+    };
+    page_with(&req, StatusCode::OK, lang, &template, |r| {
+        session::keep_csrf(&req, r, &csrf)
+    })
 }

@@ -101,7 +101,7 @@ impl Names {
                         .map(|c| c.name);
                 }
                 names.officers = super::account_service(&shared)
-                    .emails_of(&accounts)
+                    .names_of(&accounts)
                     .map_err(AppError::from)?;
                 Ok(names)
             })

@@ -192,21 +192,18 @@ struct CodePage {
     custody_link: Option<String>,
 }
 
-/// One step of a lot's chain as the page shows it.
+/// One step of a lot's chain as the page shows it: the public view, no quantities.
 struct ChainLine {
     date: String,
     step: String,
     from: String,
     to: String,
-    quantity: String,
 }
 
-/// The holders of a step (owning or possessing parties), by name and province; a party
-/// tracegate does not know as such.
-fn holders(parties: &[crate::epcis::PartyView], lang: Language) -> String {
+/// The holders of a step, by name and province; a party tracegate does not know as such.
+fn holders(parties: &[crate::epcis::PublicParty], lang: Language) -> String {
     let names: Vec<String> = parties
         .iter()
-        .filter(|p| p.party_type != "location")
         .map(|p| match (&p.name, &p.province) {
             (Some(name), Some(province)) => format!("{name} ({province})"),
             (Some(name), None) => name.clone(),
@@ -221,24 +218,20 @@ fn holders(parties: &[crate::epcis::PartyView], lang: Language) -> String {
     }
 }
 
-fn chain_lines(custody: &crate::epcis::Custody, lang: Language) -> Vec<ChainLine> {
+/// The page shows what anyone may read of a chain (`Custody::public`), as the JSON does.
+fn chain_lines(custody: &crate::epcis::PublicCustody, lang: Language) -> Vec<ChainLine> {
     custody
         .steps
         .iter()
         .map(|step| ChainLine {
-            date: date(&step.event_time.date_naive().to_string(), lang),
+            date: date(&step.date.to_string(), lang),
             step: step
                 .biz_step
                 .clone()
                 .unwrap_or_else(|| step.event_type.clone())
                 .replace('_', " "),
-            from: holders(&step.sources, lang),
-            to: holders(&step.destinations, lang),
-            quantity: match (step.quantity, &step.uom) {
-                (Some(q), Some(uom)) => format!("{q} {uom}"),
-                (Some(q), None) => format!("{q}"),
-                (None, _) => "—".to_string(),
-            },
+            from: holders(&step.from, lang),
+            to: holders(&step.to, lang),
         })
         .collect()
 }
@@ -1358,7 +1351,7 @@ pub async fn verify(
             known_by_lots: facts.lots,
             chain: custody
                 .as_ref()
-                .map(|c| chain_lines(c, lang.0))
+                .map(|c| chain_lines(&c.public(), lang.0))
                 .unwrap_or_default(),
             custody_link: custody_path(&parsed),
         },

@@ -56,6 +56,8 @@ const PLATFORMS: &[Caller] = &[Platform];
 const ISSUERS: &[Caller] = &[Issuer];
 /// Those who may manage a code's links; the service then decides whose code it is.
 const CODE_MANAGERS: &[Caller] = &[Seller, Issuer];
+/// Those who may be named in EPCIS events, and officers.
+const EVENT_READERS: &[Caller] = &[Seller, Officer, Supervisor, Admin, Issuer];
 /// Parties to a case and officers; the service then decides which case is whose.
 const PARTIES: &[Caller] = &[Seller, Officer, Supervisor, Admin, Platform];
 
@@ -141,7 +143,9 @@ const RULES: &[Rule] = &[
     only("DELETE", "/v1/codes/links/{id}", CODE_MANAGERS),
     // Issuers with `epcis:capture` and sellers (whose business must then be verified).
     only("POST", "/v1/epcis/capture", CODE_MANAGERS),
-    only("GET", "/v1/epcis/events", SIGNED_IN),
+    // Parties named in events (results filtered to theirs) and officers; platforms are
+    // party to none.
+    only("GET", "/v1/epcis/events", EVENT_READERS),
     public("GET", "/v1/lots/{gtin}/{lot}/custody"),
     public("GET", "/.well-known/gs1resolver"),
     public("GET", "/v1/audit/checkpoints"),

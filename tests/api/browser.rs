@@ -200,6 +200,20 @@ impl Browser {
         .await;
     }
 
+    /// Sets a field's value as a picker would (a date input's typing order depends on the
+    /// browser's locale), and tells the page it changed.
+    async fn set_value(&self, css: &str, value: &str) {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({
+                "script": "const e = document.querySelector(arguments[0]); e.value = arguments[1]; e.dispatchEvent(new Event('change', { bubbles: true }));",
+                "args": [css, value]
+            })),
+        )
+        .await;
+    }
+
     /// The page's HTML, for messages when an expectation fails.
     async fn source(&self) -> String {
         self.call(reqwest::Method::GET, "/source", None)
@@ -274,6 +288,24 @@ impl Browser {
         .await
         .as_i64()
         .unwrap_or_default()
+    }
+
+    /// Prints the page (the print stylesheet applies) to `target/screenshots/{name}.pdf`.
+    async fn print_pdf(&self, name: &str) -> Vec<u8> {
+        let data = self
+            .call(
+                reqwest::Method::POST,
+                "/print",
+                Some(json!({ "page": { "width": 21.0, "height": 29.7 }, "background": true })),
+            )
+            .await;
+        let pdf = BASE64
+            .decode(data.as_str().expect("base64 PDF").as_bytes())
+            .expect("PDF");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        std::fs::create_dir_all(&dir).expect("screenshot folder");
+        std::fs::write(dir.join(format!("{name}.pdf")), &pdf).expect("PDF written");
+        pdf
     }
 
     /// Saves a screenshot as `target/screenshots/{name}.png`, after scanning the page with
@@ -362,11 +394,19 @@ async fn a_consumer_sees_the_warning_on_a_recalled_product() {
     // The consumer files a complaint from the page.
     browser.click("a.button").await;
     browser.wait_text("h1", "Complain").await;
-    browser.type_into("#shop_id", "shop-1").await;
-    browser.type_into("#listing_id", "listing-kem").await;
+    browser
+        .type_into("#listing_link", "https://san.example.vn/sp/kem-sen-viet")
+        .await;
+    browser.type_into("#shop_name", "shop-1").await;
+    browser
+        .type_into(
+            "#description",
+            "The sunscreen I bought is the recalled lot.",
+        )
+        .await;
     browser.type_into("#email", "nguoi.mua@example.vn").await;
     browser.click("form[action='/report'] button").await;
-    browser.wait_text(".banner", "Complaint received").await;
+    browser.wait_text("#reference", "PA-").await;
     browser.screenshot("public-complaint").await;
     let mails = app.mails_to("nguoi.mua@example.vn").await;
     assert!(
@@ -416,19 +456,33 @@ async fn a_seller_registers_and_verifies_in_the_portal() {
         browser.url().await
     );
 
-    // A malformed birth date is shown beside its field; nothing else is lost.
-    browser.type_into("#national_id", AN.national_id).await;
+    // Every field in error is shown beside it at once, tied to it for screen readers;
+    // the name typed is kept.
+    browser.type_into("#national_id", "0790851").await;
     browser.type_into("#full_name", AN.full_name).await;
-    browser.type_into("#birth_date", "14/03/1985").await;
     browser
         .click("form[action='/portal/identity'] button")
         .await;
-    let error = browser.text("#birth_date-error").await;
-    assert!(!error.is_empty(), "inline error");
+    for field in ["national_id", "birth_date"] {
+        let error = browser.text(&format!("#{field}-error")).await;
+        assert!(!error.is_empty(), "inline error for {field}");
+        browser
+            .find(&format!(
+                "#{field}[aria-invalid=true][aria-describedby='{field}-error']"
+            ))
+            .await;
+    }
+    assert!(
+        browser
+            .source()
+            .await
+            .contains(&format!("value=\"{}\"", AN.full_name)),
+        "the name is kept"
+    );
     browser.screenshot("portal-identity-error").await;
 
     browser.type_into("#national_id", AN.national_id).await;
-    browser.type_into("#birth_date", AN.birth_date).await;
+    browser.set_value("#birth_date", AN.birth_date).await;
     browser
         .click("form[action='/portal/identity'] button")
         .await;
@@ -440,6 +494,8 @@ async fn a_seller_registers_and_verifies_in_the_portal() {
     browser
         .click("form[action='/portal/binding-code'] button")
         .await;
+    // Our one script adds a copy button beside the code.
+    browser.find("#copy-binding-code").await;
     assert_eq!(
         browser.text("#binding-code").await.len(),
         11,
@@ -538,7 +594,7 @@ async fn an_officer_decides_a_case_in_the_console() {
     browser.wait_text("#queue", &reference).await;
     browser.screenshot("console-queue").await;
 
-    browser.click("#queue a").await;
+    browser.click("#queue tbody a").await;
     browser.wait_text("h1", &reference).await;
     browser.wait_text("#case-status", "awaiting seller").await;
     browser.click("#escalate button").await;
@@ -560,6 +616,28 @@ async fn an_officer_decides_a_case_in_the_console() {
     browser.wait_text("#case-outcome", "upheld").await;
     browser.wait_text("#thread", "decided").await;
     browser.screenshot("console-case-decided").await;
+
+    // The decision as a document to print: number, authority, officer, reasons, sanctions
+    // and the appeal deadline, on A4 with the print stylesheet.
+    browser.click("#decision-link").await;
+    browser.wait_text("#decision-number", &reference).await;
+    let authority = browser.text("#decision .authority").await;
+    assert!(
+        authority.to_uppercase().contains("HO CHI MINH"),
+        "{authority}"
+    );
+    browser.wait_text("#decision-sanctions", "strike").await;
+    browser.wait_text("#appeal-until", "/").await;
+    browser.wait_text("#decision-officer", "Officer").await;
+    browser.screenshot("console-decision").await;
+    let pdf = browser.print_pdf("console-decision").await;
+    assert!(pdf.starts_with(b"%PDF-"), "the decision prints");
+    browser
+        .open(&app.url(&format!(
+            "/console/disputes/{}",
+            case["id"].as_str().expect("id")
+        )))
+        .await;
 
     browser
         .click("nav.console a[href='/console/reports']")
@@ -837,5 +915,62 @@ async fn a_seller_who_is_not_the_representative_is_asked_for_the_letter() {
         browser.url().await
     );
     browser.screenshot("desktop-business-awaiting-review").await;
+
+    // The letter itself, for the officers who review it.
+    let letter = std::env::temp_dir().join(format!("giay-uy-quyen-{}.pdf", std::process::id()));
+    std::fs::write(&letter, b"%PDF-1.4\n% Giay uy quyen so 15/2026/UQ\n").expect("letter written");
+    browser
+        .type_into_file("#letter", letter.to_str().expect("path"))
+        .await;
+    browser.click("#letter-form button").await;
+    browser
+        .wait_text(".banner", "Đã tải lên giấy ủy quyền")
+        .await;
+    browser.wait_text("#letters", "giay-uy-quyen").await;
+    browser.screenshot("desktop-business-letter-uploaded").await;
+    let _ = std::fs::remove_file(letter);
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_complaint_from_an_unknown_code_shows_its_reference() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let (_env, app) = TestApp::spawn(&TestBackend::Sqlite).await;
+    // A code nobody registered: the lookup offers to report it.
+    browser.open(&app.url("/verify?code=8930000999993")).await;
+    browser.click("#report-suspect a").await;
+    browser.wait_text("h1", "Khiếu nại").await;
+    assert!(
+        browser.source().await.contains("value=\"8930000999993\""),
+        "the scanned code is filled in"
+    );
+    // Sent without where it was bought: every field in error is named at once.
+    browser.type_into("#email", "khong-hop-le").await;
+    browser.click("form[action='/report'] button").await;
+    browser.wait_text("#errors", "Hãy sửa").await;
+    browser.find("#listing_link[aria-invalid=true]").await;
+    browser.find("#email[aria-invalid=true]").await;
+    browser.screenshot("public-complaint-errors").await;
+    browser
+        .type_into("#shop_name", "Gian hàng Mỹ Phẩm Giá Rẻ")
+        .await;
+    browser
+        .type_into(
+            "#description",
+            "Mã trên hộp không tra cứu được, nghi là hàng giả.",
+        )
+        .await;
+    browser.type_into("#email", "nguoi.mua.le@example.vn").await;
+    browser.click("form[action='/report'] button").await;
+    let reference = browser.wait_text("#reference", "PA-").await;
+    assert!(
+        browser.url().await.ends_with(reference.trim()),
+        "the reference page is its own address: {}",
+        browser.url().await
+    );
+    assert_eq!(browser.overflow().await, 0, "fits a phone");
+    browser.screenshot("public-complaint-reference").await;
     browser.close().await;
 }

@@ -315,3 +315,23 @@ async fn every_operation_documents_its_errors(backend: TestBackend) {
     assert!(reasons.iter().any(|r| r == "code_scheme_not_accepted"));
 }
 both_backends!(every_operation_documents_its_errors);
+
+/// Operations whose handler asks for a client scope state it in their `oauth2`
+/// requirement; every scope named is one clients can hold.
+async fn scoped_operations_state_their_scope(backend: TestBackend) {
+    let (_env, app) = TestApp::spawn(&backend).await;
+    let doc = document(&app).await;
+    let offered =
+        &doc["components"]["securitySchemes"]["oauth2"]["flows"]["clientCredentials"]["scopes"];
+    for (method, path, scope) in tracegate::openapi::OPERATION_SCOPES {
+        let security = &doc["paths"][*path][*method]["security"];
+        let stated = security
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|r| r["oauth2"] == serde_json::json!([scope]));
+        assert!(stated, "{method} {path} does not state {scope}: {security}");
+        assert!(offered.get(*scope).is_some(), "{scope} is not offered");
+    }
+}
+both_backends!(scoped_operations_state_their_scope);

@@ -6,9 +6,12 @@ use serde_json::{Value, json};
 use tracegate::clients::ClientKind;
 
 use crate::both_backends;
+use tracegate::auth::OfficerRole;
+use tracegate::policies::ProvinceScope;
+
 use crate::fixtures::{
-    BICH, bound_enterprise_seller, client, gtin, issuer, post_batch, request_client_token,
-    verified_person, verified_seller,
+    BICH, bound_enterprise_seller, client, gtin, invited_officer, issuer, officer, post_batch,
+    request_client_token, verified_person, verified_seller,
 };
 use crate::helpers::{TestApp, TestBackend, problem};
 
@@ -473,9 +476,14 @@ async fn custody_of_a_lot_follows_it_through_aggregation(backend: TestBackend) {
         captured(&app, &issuer.token, &document(pallet_chain(&g, "LOT7"))).await["captured"],
         4
     );
-    let response = app.get(&format!("/v1/lots/{g}/LOT7/custody")).await;
+    // Officers read the chain in full.
+    let officer = officer(&app, OfficerRole::Officer, ProvinceScope::All).await;
+    let response = app
+        .get_as(&format!("/v1/lots/{g}/LOT7/custody"), &officer.access_token)
+        .await;
     assert_eq!(response.status(), 200);
     let custody: Value = response.json().await.expect("custody");
+    assert_eq!(custody["view"], "full", "{custody}");
     assert_eq!(custody["lot_key"], format!("/01/{g}/10/LOT7"));
     let steps = custody["steps"].as_array().expect("steps");
     let biz_steps: Vec<&str> = steps
@@ -513,7 +521,10 @@ async fn custody_of_a_lot_follows_it_through_aggregation(backend: TestBackend) {
     assert_eq!(of(MAKER)["shipped_to"][0]["business_code"], RESELLER);
     // A lot no event names has an empty chain; a bad GTIN is named.
     let empty: Value = app
-        .get(&format!("/v1/lots/{g}/OTHER/custody"))
+        .get_as(
+            &format!("/v1/lots/{g}/OTHER/custody"),
+            &officer.access_token,
+        )
         .await
         .json()
         .await
@@ -553,8 +564,9 @@ async fn a_container_filled_after_it_moved_still_carries_its_lot(backend: TestBa
         1
     );
     assert_eq!(app.count_sql(&received).await, 2);
+    let officer = officer(&app, OfficerRole::Officer, ProvinceScope::All).await;
     let custody: Value = app
-        .get(&format!("/v1/lots/{g}/LOT8/custody"))
+        .get_as(&format!("/v1/lots/{g}/LOT8/custody"), &officer.access_token)
         .await
         .json()
         .await
@@ -566,6 +578,187 @@ async fn a_container_filled_after_it_moved_still_carries_its_lot(backend: TestBa
     );
 }
 both_backends!(a_container_filled_after_it_moved_still_carries_its_lot);
+
+/// Keys of a JSON object and of every object inside it.
+fn keys_within(value: &Value) -> std::collections::BTreeSet<String> {
+    let mut keys = std::collections::BTreeSet::new();
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map {
+                keys.insert(key.clone());
+                keys.extend(keys_within(inner));
+            }
+        }
+        Value::Array(list) => list.iter().for_each(|v| keys.extend(keys_within(v))),
+        _ => {}
+    }
+    keys
+}
+
+async fn custody_shows_others_names_and_provinces_only(backend: TestBackend) {
+    let (_env, app) = TestApp::spawn(&backend).await;
+    let issuer = issuer(&app, "national", None).await;
+    let bich = maker(&app).await;
+    let (_, _, platform, reseller) = bound_enterprise_seller(&app, "shop-1").await;
+    let g = gtin("893850000027");
+    register_food_lot(&app, &format!("(01){g}(10)LOT9")).await;
+    captured(&app, &issuer.token, &document(pallet_chain(&g, "LOT9"))).await;
+    let path = format!("/v1/lots/{g}/LOT9/custody");
+
+    // Anyone, a platform, the reseller in the chain, an issuer: the public view.
+    for token in [None, Some(&platform), Some(&reseller), Some(&issuer.token)] {
+        let response = match token {
+            Some(token) => app.get_as(&path, token).await,
+            None => app.get(&path).await,
+        };
+        assert_eq!(response.status(), 200);
+        let public: Value = response.json().await.expect("custody");
+        assert_eq!(public["view"], "public", "{public}");
+        let keys = keys_within(&public);
+        for hidden in [
+            "quantity",
+            "uom",
+            "location",
+            "via",
+            "event_id",
+            "id",
+            "business_code",
+            "lot_key",
+        ] {
+            assert!(!keys.contains(hidden), "{hidden} shown in {public}");
+        }
+        let text = public.to_string();
+        for identifier in [MAKER, RESELLER, "893851", "sscc"] {
+            assert!(!text.contains(identifier), "{identifier} shown in {public}");
+        }
+        let shipped = &public["steps"][2];
+        assert_eq!(shipped["biz_step"], "shipping");
+        assert_eq!(shipped["to"][0]["name"], "Công ty TNHH Mỹ phẩm Sen Việt");
+        assert_eq!(shipped["to"][0]["province"], "79");
+        assert!(shipped["date"].as_str().is_some_and(|d| d.len() == 10));
+        let unknown = &public["steps"][3]["to"];
+        assert!(
+            unknown
+                .as_array()
+                .is_some_and(|to| to.iter().any(|p| p == &json!({ "known": false }))),
+            "{public}"
+        );
+    }
+    // The business that owns the product reads it in full.
+    let full: Value = app
+        .get_as(&path, &bich)
+        .await
+        .json()
+        .await
+        .expect("custody");
+    assert_eq!(full["view"], "full", "{full}");
+    assert_eq!(full["steps"][2]["quantity"], 60.0);
+    // A token that does not verify is refused, not read as anonymous; an officer without
+    // the second factor reads what anyone may.
+    assert_eq!(app.get_as(&path, "not-a-token").await.status(), 401);
+    let without_totp = invited_officer(&app, OfficerRole::Officer, ProvinceScope::All).await;
+    let public: Value = app
+        .get_as(&path, &without_totp.access_token)
+        .await
+        .json()
+        .await
+        .expect("custody");
+    assert_eq!(public["view"], "public");
+}
+both_backends!(custody_shows_others_names_and_provinces_only);
+
+async fn events_are_read_by_the_parties_named_in_them(backend: TestBackend) {
+    let (_env, app) = TestApp::spawn(&backend).await;
+    let first = issuer(&app, "national", None).await;
+    let other = issuer(&app, "national", None).await;
+    let bich = maker(&app).await;
+    let (_, _, platform, reseller) = bound_enterprise_seller(&app, "shop-1").await;
+    let (_, stranger) = verified_seller(&app).await;
+    let stranger = stranger["access_token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let g = gtin("893850000028");
+    let outsider = "0319000029";
+    // Maker → reseller, and maker → a business tracegate does not know.
+    captured(
+        &app,
+        &first.token,
+        &document(vec![
+            shipping(
+                &lgtin(&g, "A"),
+                5,
+                MAKER,
+                RESELLER,
+                "2026-11-01T09:00:00+07:00",
+            ),
+            shipping(
+                &lgtin(&g, "B"),
+                5,
+                MAKER,
+                outsider,
+                "2026-11-02T09:00:00+07:00",
+            ),
+        ]),
+    )
+    .await;
+    // Maker's own receiving record of another product, captured by the maker.
+    let mut own = shipping(
+        &lgtin(&gtin("893850000029"), "C"),
+        1,
+        outsider,
+        MAKER,
+        "2026-11-03T09:00:00+07:00",
+    );
+    own["bizStep"] = json!("receiving");
+    captured(&app, &bich, &document(vec![own])).await;
+
+    let count = |token: String| {
+        let app = &app;
+        async move { events(app, &token, "").await.0.len() }
+    };
+    // The maker is named in all three; the reseller in the one shipped to it.
+    assert_eq!(count(bich.clone()).await, 3);
+    assert_eq!(count(reseller.clone()).await, 1);
+    let (to_reseller, _) = events(&app, &reseller, "").await;
+    assert_eq!(to_reseller[0]["eventTime"], "2026-11-01T09:00:00+07:00");
+    // A filter narrows what the caller may read, never widens it.
+    let from_maker = format!("EQ_source={}", urlencode(&party(MAKER)));
+    assert_eq!(events(&app, &reseller, &from_maker).await.0.len(), 1);
+    // A seller without a verified business is party to nothing.
+    assert_eq!(count(stranger).await, 0);
+    // An issuer reads what it captured; another issuer reads none of it.
+    assert_eq!(count(first.token.clone()).await, 2);
+    assert_eq!(count(other.token.clone()).await, 0);
+    // The owner of a product reads events naming it, whoever captured them: once the
+    // maker's GTIN is registered to it, the reseller's own record of that product too.
+    let mut resold = shipping(
+        &lgtin(&g, "A"),
+        2,
+        RESELLER,
+        outsider,
+        "2026-11-04T09:00:00+07:00",
+    );
+    resold["readPoint"] = json!({ "id": "urn:epc:id:sgln:893850.00002.0" });
+    captured(&app, &reseller, &document(vec![resold.clone()])).await;
+    assert_eq!(count(bich.clone()).await, 3);
+    register_food_lot(&app, &format!("(01){g}(10)A")).await;
+    assert_eq!(count(bich.clone()).await, 4);
+    // Officers read every event; platforms none; nobody without a token.
+    let officer = officer(&app, OfficerRole::Officer, ProvinceScope::All).await;
+    assert_eq!(count(officer.access_token.clone()).await, 4);
+    let response = app.get_as("/v1/epcis/events", &platform).await;
+    assert_eq!(response.status(), 403);
+    assert_eq!(app.get("/v1/epcis/events").await.status(), 401);
+    let without_totp = invited_officer(&app, OfficerRole::Officer, ProvinceScope::All).await;
+    assert_eq!(
+        app.get_as("/v1/epcis/events", &without_totp.access_token)
+            .await
+            .status(),
+        403
+    );
+}
+both_backends!(events_are_read_by_the_parties_named_in_them);
 
 async fn register_food_lot(app: &TestApp, code: &str) {
     let issuer = issuer(app, "national", None).await;
@@ -727,8 +920,12 @@ async fn the_demo_chain_sends_a_shop_outside_it_to_review(backend: TestBackend) 
 
     let parsed = tracegate::codes::parse(&demo.chain_code, 2026).expect("code");
     let (g, lot) = (parsed.gtin().expect("gtin"), parsed.lot().expect("lot"));
+    let officer = officer(&app, OfficerRole::Officer, ProvinceScope::All).await;
     let custody: Value = app
-        .get(&format!("/v1/lots/{g}/{lot}/custody"))
+        .get_as(
+            &format!("/v1/lots/{g}/{lot}/custody"),
+            &officer.access_token,
+        )
         .await
         .json()
         .await

@@ -213,3 +213,48 @@ async fn a_signed_batch_sent_again_answers_with_its_first_receipt(backend: TestB
     assert_eq!(replayed.json::<Value>().await.expect("json"), created);
 }
 both_backends!(a_signed_batch_sent_again_answers_with_its_first_receipt);
+
+async fn concurrent_duplicates_execute_once(backend: TestBackend) {
+    let (_env, app) = TestApp::spawn(&backend).await;
+    let admin = officer(&app, OfficerRole::Admin, ProvinceScope::All).await;
+    let before = client_count(&app).await;
+
+    // Identical requests at once: the key is reserved before the handler runs, so one
+    // executes; the others are told it is in progress (409) or, once it answered, get
+    // its answer again.
+    let answers = futures_util::future::join_all(
+        (0..6).map(|_| create_client(&app, &admin.access_token, Some("same-key"), "Shop C")),
+    )
+    .await;
+    let mut executed = 0;
+    for answer in answers {
+        let replayed = answer.headers().get("idempotency-replayed").is_some();
+        match answer.status().as_u16() {
+            201 if !replayed => executed += 1,
+            201 => {}
+            409 => {
+                let problem = problem(answer).await;
+                assert!(
+                    problem["detail"]
+                        .as_str()
+                        .is_some_and(|d| d.contains("still being processed")),
+                    "{problem}"
+                );
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(executed, 1);
+    assert_eq!(client_count(&app).await, before + 1, "created once");
+
+    // A key whose answer is not recorded (its request in flight, or the node stopped
+    // between the handler's commit and the record) is never executed again: 409.
+    app.execute_sql(
+        "UPDATE idempotency_keys SET status = NULL, body_sealed = NULL, body_key = NULL",
+    )
+    .await;
+    let retry = create_client(&app, &admin.access_token, Some("same-key"), "Shop C").await;
+    assert_eq!(retry.status(), 409);
+    assert_eq!(client_count(&app).await, before + 1);
+}
+both_backends!(concurrent_duplicates_execute_once);

@@ -31,6 +31,7 @@ mod partitions;
 mod registry_http;
 mod resolver;
 mod revocation;
+mod sandbox;
 mod schema;
 mod schemathesis;
 mod stubs;

@@ -296,7 +296,8 @@ async fn a_renewed_session_survives_an_error_page_and_long_forms_are_read(backen
         .expect("sent");
     assert_eq!(portal.status(), 200, "the renewed session goes on");
 
-    // A long Vietnamese description is read, not refused for its size.
+    // A long Vietnamese description is read, not refused for its size; the shop named as
+    // the consumer knows it is traced to its seller.
     let (cookie, value) = csrf(&app, "/report").await;
     let description = "Sản phẩm không đúng mô tả, màu sắc và chất liệu khác hẳn. ".repeat(45);
     let filed = app
@@ -306,8 +307,8 @@ async fn a_renewed_session_survives_an_error_page_and_long_forms_are_read(backen
         .form(&[
             ("csrf", value.as_str()),
             ("platform_id", platform_id.as_str()),
-            ("shop_id", "shop-1"),
-            ("listing_id", "listing-long"),
+            ("shop_name", "shop-1"),
+            ("listing_link", "https://san.example.vn/sp/listing-long"),
             ("kind", "not_as_described"),
             ("claim", "refund"),
             ("description", description.as_str()),
@@ -316,14 +317,28 @@ async fn a_renewed_session_survives_an_error_page_and_long_forms_are_read(backen
         .send()
         .await
         .expect("sent");
-    assert_eq!(filed.status(), 200);
-    assert!(
-        filed
-            .text()
-            .await
-            .expect("html")
-            .contains("Đã nhận khiếu nại")
+    assert_eq!(
+        filed.status(),
+        303,
+        "a complaint redirects to its reference"
     );
+    let received = filed.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string();
+    assert!(received.starts_with("/report/received/PA-"), "{received}");
+    let html = app.get(&received).await.text().await.expect("html");
+    assert!(html.contains("Đã nhận khiếu nại"), "{html}");
+    assert!(
+        html.contains(&received["/report/received/".len()..]),
+        "{html}"
+    );
+    assert!(
+        html.contains("đã được liên kết với một người bán"),
+        "traced to the seller: {html}"
+    );
+    let mails = app.mails_to("long.text@example.vn").await;
+    assert!(!mails.is_empty(), "the case's confirmation mail is sent");
 }
 both_backends!(a_renewed_session_survives_an_error_page_and_long_forms_are_read);
 
@@ -721,3 +736,520 @@ async fn a_decision_in_the_console_is_confirmed_before_it_is_made(backend: TestB
     );
 }
 both_backends!(a_decision_in_the_console_is_confirmed_before_it_is_made);
+
+async fn a_consumer_reports_an_unknown_code_and_gets_a_reference(backend: TestBackend) {
+    let (_env, app) = TestApp::spawn(&backend).await;
+    // The form asks for what a consumer sees, with the scanned code filled in.
+    let form = app.get("/report?code=8930000999999").await;
+    assert_eq!(form.status(), 200);
+    let html = form.text().await.expect("html");
+    for field in [
+        "id=\"listing_link\"",
+        "id=\"shop_name\"",
+        "value=\"8930000999999\"",
+    ] {
+        assert!(html.contains(field), "{field}: {html}");
+    }
+    assert!(
+        !html.contains("id=\"shop_id\""),
+        "no internal ids asked: {html}"
+    );
+
+    // Every field in error is named at once, each tied to its message.
+    let (cookie, value) = csrf(&app, "/report?code=8930000999999").await;
+    let refused = app
+        .client
+        .post(app.url("/report"))
+        .header("cookie", &cookie)
+        .form(&[
+            ("csrf", value.as_str()),
+            ("code", "8930000999999"),
+            ("kind", "counterfeit"),
+            ("claim", "report_only"),
+            ("description", "ngắn"),
+            ("email", "không-phải-email"),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(refused.status(), 422);
+    let html = refused.text().await.expect("html");
+    for field in ["listing_link", "description", "email"] {
+        assert!(
+            html.contains(&format!("aria-describedby=\"{field}-error\""))
+                || html.contains(&format!("{field}-error\"")),
+            "{field}: {html}"
+        );
+        assert!(
+            html.contains(&format!("id=\"{field}-error\"")),
+            "{field}: {html}"
+        );
+    }
+    assert!(html.contains("Hãy sửa 3 mục"), "{html}");
+    assert!(html.contains("value=\"8930000999999\""), "kept: {html}");
+
+    let filed = app
+        .client
+        .post(app.url("/report"))
+        .header("cookie", &cookie)
+        .form(&[
+            ("csrf", value.as_str()),
+            ("code", "8930000999999"),
+            ("shop_name", "Cửa hàng Không Rõ"),
+            ("kind", "counterfeit"),
+            ("claim", "report_only"),
+            (
+                "description",
+                "Mã trên hộp không tra cứu được, nghi hàng giả.",
+            ),
+            ("email", "nguoi.bao@example.vn"),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(filed.status(), 303);
+    let received = filed.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string();
+    let html = app.get(&received).await.text().await.expect("html");
+    assert!(html.contains("id=\"reference\""), "{html}");
+    assert!(html.contains("Cán bộ Bộ Công Thương sẽ truy tìm"), "{html}");
+    assert!(
+        !html.contains("nguoi.bao@example.vn"),
+        "nothing personal shown"
+    );
+    assert_eq!(
+        app.get("/report/received/PA-2026-NOTHING0").await.status(),
+        404
+    );
+
+    // The Ministry's officers read it to trace the seller; a province's officers do not
+    // see complaints not traced to their province; strangers are sent to sign in.
+    let reference = received["/report/received/".len()..].to_string();
+    assert_eq!(app.get("/console/complaints").await.status(), 303);
+    for (scope, sees) in [
+        (tracegate::policies::ProvinceScope::All, true),
+        (
+            tracegate::policies::ProvinceScope::Only(vec!["79".into()]),
+            false,
+        ),
+    ] {
+        let officer =
+            crate::fixtures::invited_officer(&app, tracegate::auth::OfficerRole::Officer, scope)
+                .await;
+        let secret = crate::fixtures::enrol_totp(&app, &officer.access_token).await;
+        let cookies = signed_in_officer(&app, &officer.email, &secret).await;
+        let (status, html) = get_with(&app, "/console/complaints", &cookies).await;
+        assert_eq!(status, 200, "{html}");
+        assert_eq!(html.contains(&reference), sees, "{html}");
+        if sees {
+            assert!(
+                html.contains("Cửa hàng Không Rõ") && html.contains("8930000999999"),
+                "{html}"
+            );
+        }
+    }
+}
+both_backends!(a_consumer_reports_an_unknown_code_and_gets_a_reference);
+
+/// Signs this officer in to the console; the cookies a browser then sends.
+async fn signed_in_officer(app: &TestApp, email: &str, secret: &str) -> String {
+    let (csrf_cookie, token) = csrf(app, "/console/login").await;
+    let code = crate::fixtures::totp_code(app, secret);
+    let signed_in = app
+        .client
+        .post(app.url("/console/login"))
+        .header("cookie", &csrf_cookie)
+        .form(&[
+            ("csrf", token.as_str()),
+            ("email", email),
+            ("password", crate::fixtures::PASSWORD),
+            ("totp_code", code.as_str()),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(signed_in.status(), 303);
+    let mut cookies = set_cookies(&signed_in);
+    cookies.push(csrf_cookie);
+    cookies.join("; ")
+}
+
+async fn get_with(app: &TestApp, path: &str, cookies: &str) -> (u16, String) {
+    let response = app
+        .client
+        .get(app.url(path))
+        .header("cookie", cookies)
+        .send()
+        .await
+        .expect("sent");
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("html"))
+}
+
+async fn the_console_queue_is_searched_sorted_and_assigned_by_name(backend: TestBackend) {
+    use tracegate::auth::OfficerRole;
+    use tracegate::policies::ProvinceScope;
+    let (_env, app) = TestApp::spawn(&backend).await;
+    let (_, _, platform, _) = bound_enterprise_seller(&app, "shop-q").await;
+    let mut references = Vec::new();
+    for listing in ["l-1", "l-2", "l-3"] {
+        let filed = app
+            .post_as(
+                "/v1/disputes",
+                &platform,
+                json!({ "shop_id": "shop-q", "listing_id": listing, "kind": "counterfeit", "claim": "refund", "description": "Hàng giả, không có tem chống giả.", "buyer": { "reference": listing, "email": "mua.q@example.vn" } }),
+            )
+            .await;
+        assert_eq!(filed.status(), 201);
+        let case: serde_json::Value = filed.json().await.expect("case");
+        references.push((
+            case["id"].as_str().expect("id").to_string(),
+            case["reference"].as_str().expect("reference").to_string(),
+        ));
+    }
+    let hcm = || ProvinceScope::Only(vec!["79".into()]);
+    let colleague = crate::fixtures::invited_officer(&app, OfficerRole::Officer, hcm()).await;
+    let supervisor = crate::fixtures::invited_officer(&app, OfficerRole::Supervisor, hcm()).await;
+    let secret = crate::fixtures::enrol_totp(&app, &supervisor.access_token).await;
+    let cookies = signed_in_officer(&app, &supervisor.email, &secret).await;
+
+    // A seller is turned away from the console's pages, a stranger sent to sign in.
+    assert_eq!(app.get("/console/account").await.status(), 303);
+    let (status, _) = get_with(&app, "/console?seller=Sen", "").await;
+    assert_eq!(status, 303);
+
+    // The colleague names themself; the supervisor then picks them by name.
+    let colleague_secret = crate::fixtures::enrol_totp(&app, &colleague.access_token).await;
+    let colleague_cookies = signed_in_officer(&app, &colleague.email, &colleague_secret).await;
+    let (status, html) = get_with(&app, "/console/account", &colleague_cookies).await;
+    assert_eq!(status, 200, "{html}");
+    let start = html.find("name=\"csrf\" value=\"").expect("csrf") + 19;
+    let token = html[start..].split('"').next().expect("token").to_string();
+    let named = app
+        .client
+        .post(app.url("/console/account/name"))
+        .header("cookie", &colleague_cookies)
+        .form(&[("csrf", token.as_str()), ("display_name", "Nguyễn Thị Hoa")])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(named.status(), 303);
+    let (_, case_html) = get_with(
+        &app,
+        &format!("/console/disputes/{}", references[0].0),
+        &cookies,
+    )
+    .await;
+    assert!(
+        case_html.contains("Cán bộ Nguyễn Thị Hoa"),
+        "the picker names officers: {case_html}"
+    );
+    assert!(
+        !case_html.contains("mã tài khoản"),
+        "no account ids asked for"
+    );
+
+    // Search by seller name, enterprise code, shop and reference; sort; page.
+    for search in [
+        "seller=Sen+Vi%E1%BB%87t",
+        "seller=0799000033",
+        "shop=shop-q",
+        "province=79",
+    ] {
+        let (status, html) = get_with(&app, &format!("/console?{search}"), &cookies).await;
+        assert_eq!(status, 200, "{search}: {html}");
+        assert!(html.contains("3 hồ sơ"), "{search}: {html}");
+        assert!(
+            html.contains("0799000033"),
+            "the enterprise code is shown: {html}"
+        );
+    }
+    let (_, html) = get_with(
+        &app,
+        &format!("/console?reference={}", &references[1].1[9..]),
+        &cookies,
+    )
+    .await;
+    assert!(
+        html.contains("1 hồ sơ") && html.contains(&references[1].1),
+        "{html}"
+    );
+    let (_, html) = get_with(&app, "/console?seller=Kh%C3%B4ng+c%C3%B3", &cookies).await;
+    assert!(html.contains("0 hồ sơ"), "{html}");
+    let (_, html) = get_with(&app, "/console?sort=reference&dir=asc", &cookies).await;
+    let positions: Vec<usize> = references
+        .iter()
+        .map(|(_, r)| html.find(r.as_str()).expect("listed"))
+        .collect();
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "sorted by reference"
+    );
+    assert!(html.contains("aria-sort=\"ascending\""), "{html}");
+    let (status, html) = get_with(&app, "/console?from=hom-qua&overdue=nhieu", &cookies).await;
+    assert_eq!(status, 422);
+    for field in ["from", "overdue"] {
+        assert!(
+            html.contains(&format!("aria-describedby=\"{field}-error\""))
+                && html.contains(&format!("id=\"{field}-error\"")),
+            "{field}: {html}"
+        );
+    }
+    let (_, html) = get_with(&app, "/console?page=2", &cookies).await;
+    assert!(
+        html.contains("trang 1/1"),
+        "a page past the end shows the last: {html}"
+    );
+
+    // The audit log, filtered by action and by who.
+    let (status, html) = get_with(&app, "/console/audit?action=login.succeeded", &cookies).await;
+    assert_eq!(status, 200);
+    let body = &html[html.find("<tbody>").expect("entries")..];
+    assert!(
+        body.contains("đăng nhập") && !body.contains("tạo tài khoản"),
+        "{body}"
+    );
+    let (_, html) = get_with(&app, "/console/audit?who=khong-ai-ca", &cookies).await;
+    let body = &html[html.find("<tbody>").expect("entries")..];
+    assert!(!body.contains("<td>"), "{body}");
+}
+both_backends!(the_console_queue_is_searched_sorted_and_assigned_by_name);
+
+async fn a_seller_changes_the_password_and_other_sessions_end(backend: TestBackend) {
+    let (_env, app) = TestApp::spawn(&backend).await;
+    let (email, other_session) = verified_seller(&app).await;
+    let (cookie, token) = csrf(&app, "/portal/login").await;
+    let signed_in = app
+        .client
+        .post(app.url("/portal/login"))
+        .header("cookie", &cookie)
+        .form(&[
+            ("csrf", token.as_str()),
+            ("email", email.as_str()),
+            ("password", crate::fixtures::PASSWORD),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(signed_in.status(), 303);
+    let mut cookies = set_cookies(&signed_in);
+    cookies.push(cookie);
+    let cookies = cookies.join("; ");
+    let (status, html) = get_with(&app, "/portal/account", &cookies).await;
+    assert_eq!(status, 200, "{html}");
+    let start = html.find("name=\"csrf\" value=\"").expect("csrf") + 19;
+    let token = html[start..].split('"').next().expect("token").to_string();
+
+    // Both fields empty: both named at once.
+    let refused = app
+        .client
+        .post(app.url("/portal/account/password"))
+        .header("cookie", &cookies)
+        .form(&[
+            ("csrf", token.as_str()),
+            ("current_password", ""),
+            ("new_password", ""),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(refused.status(), 422);
+    let html = refused.text().await.expect("html");
+    assert!(
+        html.contains("id=\"current_password-error\"")
+            && html.contains("id=\"new_password-error\""),
+        "{html}"
+    );
+    let wrong = app
+        .client
+        .post(app.url("/portal/account/password"))
+        .header("cookie", &cookies)
+        .form(&[
+            ("csrf", token.as_str()),
+            ("current_password", "sai-mat-khau"),
+            ("new_password", "Mật khẩu mới rất dài 2026"),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(wrong.status(), 422);
+    assert!(
+        wrong
+            .text()
+            .await
+            .expect("html")
+            .contains("mật khẩu hiện tại")
+    );
+
+    let changed = app
+        .client
+        .post(app.url("/portal/account/password"))
+        .header("cookie", &cookies)
+        .form(&[
+            ("csrf", token.as_str()),
+            ("current_password", crate::fixtures::PASSWORD),
+            ("new_password", "Mật khẩu mới rất dài 2026"),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(changed.status(), 303);
+    assert_eq!(
+        changed.headers()["location"],
+        "/portal/account?done=password_changed"
+    );
+    // The session that changed it goes on; the other one has ended.
+    let (status, html) = get_with(&app, "/portal/account?done=password_changed", &cookies).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Đã đổi mật khẩu"), "{html}");
+    let refreshed = app
+        .post(
+            "/v1/auth/refresh",
+            json!({ "refresh_token": other_session["refresh_token"] }),
+        )
+        .await;
+    assert_eq!(refreshed.status(), 401);
+}
+both_backends!(a_seller_changes_the_password_and_other_sessions_end);
+
+async fn an_authorisation_letter_is_uploaded_and_read_by_officers(backend: TestBackend) {
+    use tracegate::auth::OfficerRole;
+    use tracegate::policies::ProvinceScope;
+    let (_env, app) = TestApp::spawn(&backend).await;
+    let (email, _) = crate::fixtures::verified_person(&app, crate::fixtures::BICH).await;
+    let (cookie, token) = csrf(&app, "/portal/login").await;
+    let signed_in = app
+        .client
+        .post(app.url("/portal/login"))
+        .header("cookie", &cookie)
+        .form(&[
+            ("csrf", token.as_str()),
+            ("email", email.as_str()),
+            ("password", crate::fixtures::PASSWORD),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    let mut cookies = set_cookies(&signed_in);
+    cookies.push(cookie);
+    let cookies = cookies.join("; ");
+    let (_, portal) = get_with(&app, "/portal", &cookies).await;
+    assert!(portal.contains("id=\"letter-form\""), "{portal}");
+    let upload = |name: &'static str, media: &'static str, content: &'static [u8]| {
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", token.clone())
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(content)
+                    .file_name(name)
+                    .mime_str(media)
+                    .expect("media type"),
+            );
+        app.client
+            .post(app.url("/portal/business/letter"))
+            .header("cookie", cookies.clone())
+            .multipart(form)
+            .send()
+    };
+    // A program dressed as a PDF is refused; the letter is kept.
+    let refused = upload("uy-quyen.pdf", "application/pdf", b"MZ\x90\x00")
+        .await
+        .expect("sent");
+    assert_eq!(refused.status(), 303);
+    assert_eq!(refused.headers()["location"], "/portal?done=letter_refused");
+    let kept = upload("giấy ủy quyền.pdf", "application/pdf", b"%PDF-1.4 uy quyen")
+        .await
+        .expect("sent");
+    assert_eq!(kept.headers()["location"], "/portal?done=letter");
+    let (_, portal) = get_with(&app, "/portal?done=letter", &cookies).await;
+    assert!(portal.contains("giấy ủy quyền.pdf"), "{portal}");
+
+    // Officers read it from the seller's page; the seller and strangers cannot.
+    let officer =
+        crate::fixtures::invited_officer(&app, OfficerRole::Officer, ProvinceScope::All).await;
+    let secret = crate::fixtures::enrol_totp(&app, &officer.access_token).await;
+    let console = signed_in_officer(&app, &officer.email, &secret).await;
+    let (status, html) = get_with(&app, "/console/sellers?q=giấy", &console).await;
+    assert_eq!(status, 200);
+    let (_, html_by_name) = get_with(&app, "/console/sellers?q=Tr%E1%BA%A7n", &console).await;
+    let seller_id = {
+        let start = html_by_name
+            .find("/console/sellers?id=")
+            .map(|i| i + 20)
+            .unwrap_or_else(|| panic!("found by name: {html_by_name} {html}"));
+        html_by_name[start..]
+            .split('"')
+            .next()
+            .expect("id")
+            .to_string()
+    };
+    let (_, page) = get_with(&app, &format!("/console/sellers?id={seller_id}"), &console).await;
+    let start = page.find("/letters/").expect("a letter link") + 9;
+    let letter_id = page[start..]
+        .split('"')
+        .next()
+        .expect("letter id")
+        .to_string();
+    let path = format!("/console/sellers/{seller_id}/letters/{letter_id}");
+    let file = app
+        .client
+        .get(app.url(&path))
+        .header("cookie", &console)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(file.status(), 200);
+    assert_eq!(file.headers()["content-type"], "application/pdf");
+    assert_eq!(
+        file.bytes().await.expect("body").as_ref(),
+        b"%PDF-1.4 uy quyen"
+    );
+    assert_eq!(get_with(&app, &path, "").await.0, 303);
+    assert_eq!(
+        get_with(&app, &path, &cookies).await.0,
+        303,
+        "a seller is sent to the officers' sign-in"
+    );
+}
+both_backends!(an_authorisation_letter_is_uploaded_and_read_by_officers);
+
+async fn only_the_home_page_and_the_portal_may_load_our_one_script(backend: TestBackend) {
+    let (_env, app) = TestApp::spawn(&backend).await;
+    let policy = |r: &reqwest::Response| {
+        r.headers()["content-security-policy"]
+            .to_str()
+            .expect("policy")
+            .to_string()
+    };
+    let home = app.get("/").await;
+    assert!(
+        policy(&home).contains("script-src 'self'"),
+        "{}",
+        policy(&home)
+    );
+    let html = home.text().await.expect("html");
+    assert!(html.contains("<script src=\"/static/enhance.js\" defer></script>"));
+    assert!(html.contains("data-scan=\"Quét mã bằng camera\""), "{html}");
+    // The lookup works without it: a plain GET form.
+    assert!(html.contains("method=\"get\" action=\"/verify\""));
+    for path in ["/verify", "/report", "/portal/login", "/console/login"] {
+        let page = app.get(path).await;
+        assert!(
+            !policy(&page).contains("script-src"),
+            "{path}: {}",
+            policy(&page)
+        );
+    }
+    let script = app.get("/static/enhance.js").await;
+    assert_eq!(script.status(), 200);
+    assert!(
+        script.headers()["content-type"]
+            .to_str()
+            .expect("type")
+            .starts_with("text/javascript")
+    );
+    assert!(script.text().await.expect("js").contains("BarcodeDetector"));
+}
+both_backends!(only_the_home_page_and_the_portal_may_load_our_one_script);

@@ -406,6 +406,30 @@ async fn every_page_and_mail_reads_in_vietnamese(backend: TestBackend) {
         "the console names the officer: {officer_sees}"
     );
 
+    // The decision as a document, on each side.
+    let buyer_decision = buyer_page.replacen('?', "/decision?", 1);
+    for html in [
+        read(
+            &app,
+            &mut seller_jar,
+            &format!("{seller_page}/decision"),
+            200,
+        )
+        .await,
+        read(&app, &mut buyer_jar, &buyer_decision, 200).await,
+        read(&app, &mut console, &format!("{console_page}/decision"), 200).await,
+    ] {
+        for part in [
+            "QUYẾT ĐỊNH",
+            "Sở Công Thương",
+            "Điều 1",
+            "Chứng từ không đổi kết luận",
+            "Nơi nhận",
+        ] {
+            assert!(html.contains(part), "the decision lacks {part:?}: {html}");
+        }
+    }
+
     // The console's other pages.
     let seller_id = {
         let found: Value = app
@@ -418,6 +442,8 @@ async fn every_page_and_mail_reads_in_vietnamese(backend: TestBackend) {
     };
     for path in [
         "/console".to_string(),
+        "/console?seller=Sen&shop=vn&sort=due&dir=asc".to_string(),
+        "/console?from=hom-qua&overdue=nhieu".to_string(),
         "/console/audit".to_string(),
         format!("/console/sellers?id={seller_id}"),
         "/console/sellers?id=khong-co".to_string(),
@@ -426,6 +452,8 @@ async fn every_page_and_mail_reads_in_vietnamese(backend: TestBackend) {
         "/console/codes".to_string(),
         "/console/codes?code=khong-doc-duoc".to_string(),
         "/console/clients".to_string(),
+        "/console/complaints".to_string(),
+        "/console/account".to_string(),
     ] {
         let (status, html) = console.get(&app, &path).await;
         assert!(status < 500, "{path}: {status}");
