@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use toml::{Table, Value};
 
-use crate::db::DatabaseUrl;
+use crate::db::{ConnectionManager, DatabaseUrl, Pooler};
 
 /// Prefix of every environment variable that configures tracegate.
 pub const ENV_PREFIX: &str = "TRACEGATE_";
@@ -365,6 +365,9 @@ pub struct DatabaseConfig {
     pub decision_writers: u32,
     /// Apply pending migrations when `serve` starts.
     pub migrate_on_start: bool,
+    /// `none`, or `transaction` when a pooler in transaction mode (pgbouncer
+    /// `pool_mode = transaction`) sits between tracegate and PostgreSQL.
+    pub pooler: Pooler,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -446,6 +449,7 @@ impl Default for DatabaseConfig {
             connect_timeout_secs: 1,
             decision_writers: 0,
             migrate_on_start: true,
+            pooler: Pooler::Direct,
         }
     }
 }
@@ -635,6 +639,14 @@ impl Config {
         DatabaseUrl::parse(&self.database.url)
     }
 
+    /// Opens connections to the configured database, as the configured pooler needs them.
+    pub fn connections(&self) -> Result<ConnectionManager, String> {
+        Ok(ConnectionManager::new(
+            self.database_url()?,
+            self.database.pooler,
+        ))
+    }
+
     /// The listen address, already checked by [`Config::load`].
     pub fn bind_addr(&self) -> Result<SocketAddr, String> {
         self.server.bind.parse().map_err(|_| {
@@ -657,8 +669,16 @@ impl LoadedConfig {
 
     fn validate(&self) -> Result<(), ConfigError> {
         let c = &self.config;
-        c.database_url()
+        let url = c
+            .database_url()
             .map_err(|m| self.invalid("database.url", m))?;
+        if c.database.pooler == Pooler::Transaction && url.backend() != crate::db::Backend::Postgres
+        {
+            return Err(self.invalid(
+                "database.pooler",
+                "a pooler sits in front of PostgreSQL; with a sqlite:// URL leave it \"none\"",
+            ));
+        }
         c.bind_addr().map_err(|m| self.invalid("server.bind", m))?;
         if !(c.server.public_url.starts_with("http://")
             || c.server.public_url.starts_with("https://"))
@@ -998,6 +1018,40 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains("database.url"), "{text}");
         assert!(text.contains("sqlite://"), "{text}");
+    }
+
+    #[test]
+    fn transaction_pooler_is_read_from_the_environment() {
+        let loaded = load(
+            None,
+            &[
+                (
+                    "TRACEGATE_DATABASE_URL",
+                    "postgres://127.0.0.1:6432/tracegate",
+                ),
+                ("TRACEGATE_DATABASE_POOLER", "transaction"),
+            ],
+        )
+        .expect("loads");
+        assert_eq!(loaded.config.database.pooler, Pooler::Transaction);
+        assert_eq!(Config::default().database.pooler, Pooler::Direct);
+    }
+
+    #[test]
+    fn pooler_is_refused_in_front_of_sqlite_or_when_unknown() {
+        let text = load(None, &[("TRACEGATE_DATABASE_POOLER", "transaction")])
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("database.pooler"), "{text}");
+        assert!(text.contains("sqlite://"), "{text}");
+        let text = load(
+            Some("[database]\nurl = \"postgres://db/t\"\npooler = \"session\"\n"),
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(text.contains("database.pooler"), "{text}");
+        assert!(text.contains("transaction"), "{text}");
     }
 
     #[test]

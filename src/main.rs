@@ -478,9 +478,9 @@ fn config_check(loaded: &LoadedConfig) -> anyhow::Result<()> {
 
 /// A one-connection pool for commands that run and exit.
 fn command_pool(config: &Config) -> anyhow::Result<db::DbPool> {
-    let url = config.database_url().map_err(anyhow::Error::msg)?;
+    let connections = config.connections().map_err(anyhow::Error::msg)?;
     Ok(db::build_pool(
-        url,
+        connections,
         1,
         std::time::Duration::from_secs(u64::from(config.database.connect_timeout_secs)),
     ))

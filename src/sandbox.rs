@@ -843,9 +843,9 @@ pub fn describe(base: &str) -> String {
 /// Migrates the database and seeds the sandbox when it is not there yet: what
 /// `tracegate sandbox` does before serving (and the tests before starting the service).
 pub async fn prepare(config: &Config) -> anyhow::Result<()> {
-    let url = config.database_url().map_err(anyhow::Error::msg)?;
+    let connections = config.connections().map_err(anyhow::Error::msg)?;
     let pool = crate::db::build_pool(
-        url,
+        connections,
         1,
         std::time::Duration::from_secs(u64::from(config.database.connect_timeout_secs)),
     );

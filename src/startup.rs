@@ -83,8 +83,8 @@ impl Application {
         config: Config,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartupError> {
-        let url = config.database_url().map_err(StartupError::Config)?;
-        let backend = url.backend();
+        let connections = config.connections().map_err(StartupError::Config)?;
+        let backend = connections.backend();
         let address = config.bind_addr().map_err(StartupError::Config)?;
         let policies = match &config.policies.dir {
             Some(dir) => Policies::from_dir(std::path::Path::new(dir))?,
@@ -112,7 +112,7 @@ impl Application {
             );
         }
         let pool = db::build_pool(
-            url.clone(),
+            connections.clone(),
             config.database.max_connections,
             Duration::from_secs(u64::from(config.database.connect_timeout_secs)),
         );
@@ -176,7 +176,7 @@ impl Application {
             facts: facts.clone(),
             metrics: metrics.clone(),
             writer: DecisionWriter::start(
-                db::ConnectionManager::new(url.clone()),
+                connections,
                 metrics.clone(),
                 decision_writers(backend, config.database.decision_writers),
             )

@@ -11,7 +11,7 @@ pub mod schema;
 mod url;
 
 pub use migrations::{has_pending_migrations, run_migrations};
-pub use pool::{ConnectError, ConnectionManager, DbPool, PooledConnection, build_pool};
+pub use pool::{ConnectError, ConnectionManager, DbPool, PooledConnection, Pooler, build_pool};
 pub use url::{Backend, DatabaseUrl, redact as redact_url};
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};

@@ -1,11 +1,16 @@
 //! Connection pool: r2d2 over a manager that opens exactly the backend the URL names and
 //! keeps the real connection error (diesel's derived `establish` would try PostgreSQL, then
 //! silently create a SQLite file named after the URL).
+//!
+//! Behind a pooler in transaction mode (pgbouncer `pool_mode = transaction`) a client's
+//! statements may run on a different server connection in each transaction, so nothing may
+//! live on a connection past a transaction: [`Pooler::Transaction`] turns diesel's cache of
+//! named prepared statements off on every PostgreSQL connection opened here.
 
 use std::time::Duration;
 
 use diesel::Connection;
-use diesel::connection::SimpleConnection;
+use diesel::connection::{CacheSize, SimpleConnection};
 use diesel::pg::PgConnection;
 use diesel::r2d2::R2D2Connection;
 use diesel::sqlite::SqliteConnection;
@@ -38,15 +43,31 @@ pub enum ConnectError {
     },
 }
 
+/// What sits between tracegate and PostgreSQL (`database.pooler`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum Pooler {
+    /// Nothing, or a pooler in session mode: a connection is tracegate's until it closes.
+    #[default]
+    #[serde(rename = "none")]
+    Direct,
+    /// A pooler that lends a server connection for one transaction at a time (pgbouncer
+    /// `pool_mode = transaction`). Statements are sent unnamed (parse, bind and execute in
+    /// one round), because a named prepared statement lives on one server connection and
+    /// the next transaction may get another ("prepared statement … does not exist").
+    #[serde(rename = "transaction")]
+    Transaction,
+}
+
 /// Opens connections for one [`DatabaseUrl`].
 #[derive(Debug, Clone)]
 pub struct ConnectionManager {
     url: DatabaseUrl,
+    pooler: Pooler,
 }
 
 impl ConnectionManager {
-    pub fn new(url: DatabaseUrl) -> Self {
-        Self { url }
+    pub fn new(url: DatabaseUrl, pooler: Pooler) -> Self {
+        Self { url, pooler }
     }
 
     /// The backend this manager connects to.
@@ -68,7 +89,11 @@ impl ConnectionManager {
                 Ok(DbConnection::Sqlite(conn))
             }
             DatabaseUrl::Postgres(url) => {
-                Ok(DbConnection::Postgresql(PgConnection::establish(url)?))
+                let mut conn = PgConnection::establish(url)?;
+                if self.pooler == Pooler::Transaction {
+                    conn.set_prepared_statement_cache_size(CacheSize::Disabled);
+                }
+                Ok(DbConnection::Postgresql(conn))
             }
         }
     }
@@ -103,11 +128,15 @@ impl r2d2::HandleError<ConnectError> for TracingErrorHandler {
 
 /// Builds the pool without connecting: a service whose database is down still starts
 /// (and reports 503 on `/readyz`) when migrations are not run at start.
-pub fn build_pool(url: DatabaseUrl, max_connections: u32, connect_timeout: Duration) -> DbPool {
+pub fn build_pool(
+    connections: ConnectionManager,
+    max_connections: u32,
+    connect_timeout: Duration,
+) -> DbPool {
     r2d2::Pool::builder()
         .max_size(max_connections)
         .min_idle(Some(1))
         .connection_timeout(connect_timeout)
         .error_handler(Box::new(TracingErrorHandler))
-        .build_unchecked(ConnectionManager::new(url))
+        .build_unchecked(connections)
 }

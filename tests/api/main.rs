@@ -28,6 +28,7 @@ mod nodes;
 mod operations;
 mod pages;
 mod partitions;
+mod pooler;
 mod registry_http;
 mod resolver;
 mod revocation;
