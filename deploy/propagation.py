@@ -9,6 +9,12 @@ the p50/p99/max of the time from the recall's answer to the last node's deny.
 Codes are those of benches/load/seed.py (lot level, `(01)<gtin>(10)L<n>`), FIRST onwards;
 they must belong to the issuer of ISSUER_TOKEN. Codes run in parallel, started 250 ms
 apart, so that a cache held for its full lifetime bounds the whole run, not each code.
+
+With KIND=binding it measures an unbinding instead: a seller is registered through node A
+(the verification mail read from MAIL_DIR, the nodes' mail.outbox_dir), proves the
+synthetic identity and business of the built-in registers, then N times: binds a new shop
+to the platform, warms B and C with a listing check on it, revokes the binding through node
+A (`DELETE /v1/me/bindings/{id}`), and asks B and C until both answer `seller_not_bound`.
 """
 import json
 import os
@@ -87,9 +93,129 @@ def one(i):
     results[i] = ("ok", seen.get(b), seen.get(c))
 
 
+def request(method, url, token=None, payload=None):
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = json.dumps(payload).encode() if payload is not None else None
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def mailed_token(address):
+    """The token of the link in the newest mail to `address` in MAIL_DIR."""
+    import email
+    import email.policy
+    import glob
+    import re
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        for path in sorted(glob.glob(os.path.join(os.environ["MAIL_DIR"], "*.eml")), key=os.path.getmtime, reverse=True):
+            with open(path, "rb") as f:
+                message = email.message_from_binary_file(f, policy=email.policy.default)
+            if address not in str(message["To"]):
+                continue
+            text = message.get_body(preferencelist=("plain",)).get_content()
+            found = re.search(r"token=([A-Za-z0-9_-]+)", text)
+            if found:
+                return found.group(1)
+        time.sleep(0.1)
+    raise SystemExit(f"no mail with a link to {address} in {os.environ['MAIL_DIR']}")
+
+
+def seller_through(node):
+    """A seller registered and verified through `node`: its access token."""
+    address = f"propagation.{int(time.time() * 1000)}@example.vn"
+    password = "violet-tractor-harbour-91"
+    steps = [
+        ("POST", "/v1/accounts", None, {"email": address, "password": password}, 202),
+    ]
+    for method, path, token, payload, want in steps:
+        status, body = request(method, node + path, token, payload)
+        assert status == want, (path, status, body[:300])
+    status, body = request("POST", f"{node}/v1/accounts/email-verification", None,
+                           {"token": mailed_token(address)})
+    assert status == 204, ("email verification", status, body[:300])
+    status, body = request("POST", f"{node}/v1/auth/login", None, {"email": address, "password": password})
+    assert status == 200, ("login", status, body[:300])
+    token = json.loads(body)["access_token"]
+    # Synthetic person and business of the built-in registers (src/identity/synthetic).
+    status, body = request("POST", f"{node}/v1/me/identity", token, {
+        "national_id": "079085900001", "full_name": "Nguyễn Văn An", "birth_date": "1985-03-14"})
+    assert status == 200 and '"verified"' in body, ("identity", status, body[:300])
+    status, body = request("POST", f"{node}/v1/me/business", token, {"kind": "enterprise", "code": "0799000033"})
+    assert status == 200 and '"verified"' in body, ("business", status, body[:300])
+    return token
+
+
+def shop_check(node, shop):
+    global asked
+    with lock:
+        asked += 1
+        k = asked
+    return post(f"{node}/v1/listing-checks", platform, {
+        "shop_id": shop, "listing_id": f"b-{shop}-{k}", "category": "cosmetics",
+        "title": "Propagation listing", "codes": []})
+
+
+def one_binding(i, seller):
+    shop = f"propagation-shop-{i}"
+    status, body = request("POST", f"{a}/v1/me/binding-codes", seller, {})
+    if status != 201 and status != 200:
+        results[i] = ("binding code failed", status, body[:200])
+        return
+    status, body = request("POST", f"{a}/v1/seller-bindings", platform,
+                           {"binding_code": json.loads(body)["code"], "shop_id": shop})
+    if status != 201:
+        results[i] = ("bind failed", status, body[:200])
+        return
+    status, body = request("GET", f"{a}/v1/me/bindings", seller)
+    bindings = json.loads(body)
+    listed = bindings.get("bindings", bindings) if isinstance(bindings, dict) else bindings
+    binding = next((b["id"] for b in listed if b.get("shop_id") == shop), None)
+    if binding is None:
+        results[i] = ("binding not listed", status, body[:200])
+        return
+    # B and C learn of the new binding through the change feed first.
+    started = time.monotonic()
+    for node in (b, c):
+        while True:
+            status, body = shop_check(node, shop)
+            if status == 200 and "seller_not_bound" not in body:
+                break
+            if time.monotonic() - started > limit:
+                results[i] = ("warm-up never bound", status, body[:200])
+                return
+            time.sleep(0.01)
+    status, body = request("DELETE", f"{a}/v1/me/bindings/{binding}", seller)
+    revoked = time.monotonic()
+    if status != 204:
+        results[i] = ("revoke failed", status, body[:200])
+        return
+    seen = {}
+    while len(seen) < 2 and time.monotonic() - revoked < limit:
+        for node in (b, c):
+            if node not in seen:
+                status, body = shop_check(node, shop)
+                if status == 200 and "seller_not_bound" in body:
+                    seen[node] = time.monotonic() - revoked
+        time.sleep(0.01)
+    results[i] = ("ok", seen.get(b), seen.get(c))
+
+
+kind = os.environ.get("KIND", "recall")
 threads = []
+if kind == "binding":
+    seller = seller_through(a)
+    work = lambda i: one_binding(i, seller)
+else:
+    work = one
 for i in range(count):
-    t = threading.Thread(target=one, args=(i,))
+    t = threading.Thread(target=work, args=(i,))
     t.start()
     threads.append(t)
     time.sleep(0.25)
@@ -101,15 +227,15 @@ for i in range(count):
     r = results.get(i)
     if r[0] != "ok" or r[1] is None or r[2] is None:
         failed += 1
-        print(f"code {i}: {r}")
+        print(f"{kind} {i}: {r}")
         continue
     times.append(max(r[1], r[2]))
-    print(f"code {i}: node B {r[1] * 1000:.0f} ms, node C {r[2] * 1000:.0f} ms")
+    print(f"{kind} {i}: node B {r[1] * 1000:.0f} ms, node C {r[2] * 1000:.0f} ms")
 times.sort()
 if times:
     pick = lambda q: times[min(len(times) - 1, int(q * len(times)))]
-    print(f"propagation over {len(times)} codes: p50 {pick(0.5) * 1000:.0f} ms, "
+    print(f"{kind} propagation over {len(times)} samples: p50 {pick(0.5) * 1000:.0f} ms, "
           f"p99 {pick(0.99) * 1000:.0f} ms, max {times[-1] * 1000:.0f} ms; not seen within {limit:.0f} s or failed: {failed}")
 else:
-    print(f"propagation: no code measured; failed: {failed}")
+    print(f"{kind} propagation: nothing measured; failed: {failed}")
 sys.exit(1 if failed else 0)

@@ -1,23 +1,33 @@
 #!/usr/bin/env bash
 # Three tracegate nodes on one PostgreSQL behind HAProxy, on loopback, bounded in time:
 #
-#   BIN=target/release/tracegate deploy/three-nodes.sh [SELLERS] [CODES]
+#   BIN=target/release/tracegate [POOLER=pgbouncer] deploy/three-nodes.sh [SELLERS] [CODES]
+#
+# With POOLER=pgbouncer, pgbouncer in transaction mode (deploy/pgbouncer.ini, port 6432)
+# sits between the nodes and PostgreSQL: the nodes run with database.pooler = "transaction";
+# migrations, seeding and the checks of this script go to PostgreSQL directly. Phase 2 then
+# also runs the same load with the nodes restarted straight to PostgreSQL (2c), for the
+# comparison, before the nodes go back behind pgbouncer for phases 3 and 4.
 #
 # Creates a fresh PostgreSQL database (127.0.0.1:5432, user postgres), migrates it, seeds
 # SELLERS verified sellers with bound shops and CODES codes (default 10000 and 100000; the
 # SYNTHETIC rows of benches/load/seed.py), starts nodes on ports 18101-18103 behind HAProxy
 # on 18100 (deploy/haproxy.cfg), then measures:
 #   1. recall propagation: a code recalled through node A, until nodes B and C deny it
-#      (deploy/propagation.py; PROPAGATION codes, default 20);
+#      (deploy/propagation.py; PROPAGATION codes, default 20); then a shop's binding
+#      revoked by its seller through node A, until B and C deny with seller_not_bound
+#      (KIND=binding, PROPAGATION shops);
 #   2. steady load through HAProxy (all nodes up): throughput, and PostgreSQL CPU per
 #      decision;
 #   3. a node killed (SIGKILL) 5 s into 15 s of load: failed requests, and how long HAProxy
 #      took to take it out;
 #   4. a rolling restart under load: each node drained, stopped (SIGTERM), started, ready,
 #      put back; failed requests;
-# and, at the end, that every listing answered 200 is stored (0 lost decisions, or the
+# Each steady phase also counts PostgreSQL backends (pg_stat_activity) 5 s into its load.
+# And, at the end, that every listing answered 200 is stored (0 lost decisions, or the
 # script fails), and the database's bytes per decision and per code.
-# Installs wrk and haproxy (apt-get) when missing. Needs curl, psql, python3.
+# Installs wrk and haproxy (apt-get) when missing. Needs curl, psql, python3 (and pgbouncer
+# with POOLER=pgbouncer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/sbin"
@@ -26,6 +36,7 @@ codes=${2:-100000}
 bin=${BIN:-target/release/tracegate}
 propagation=${PROPAGATION:-20}
 conns=${CONNS:-32}
+pooler=${POOLER:-none}
 lb_port=18100
 ports=(18101 18102 18103)
 dir=$(mktemp -d)
@@ -44,13 +55,22 @@ export TRACEGATE_SERVER_PUBLIC_URL="http://127.0.0.1:$lb_port"
 export TRACEGATE_LOG_FILTER=warn
 export TRACEGATE_DATABASE_MAX_CONNECTIONS=${POOL:-8}
 export TRACEGATE_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$pg_db"
+# Where the nodes connect: PostgreSQL, or pgbouncer in front of it.
+direct_url=$TRACEGATE_DATABASE_URL
+case "$pooler" in
+  none) node_url=$direct_url node_pooler=none ;;
+  pgbouncer) node_url="postgres://postgres@127.0.0.1:6432/$pg_db" node_pooler=transaction ;;
+  *) echo "POOLER is none or pgbouncer, not $pooler" >&2; exit 2 ;;
+esac
 export TG_LB_BIND="127.0.0.1:$lb_port" TG_ADMIN_SOCKET="$dir/haproxy.sock"
 export TG_NODE1="127.0.0.1:${ports[0]}" TG_NODE2="127.0.0.1:${ports[1]}" TG_NODE3="127.0.0.1:${ports[2]}"
 pids=("" "" "")
 haproxy_pid=""
+pgbouncer_pid=""
 cleanup() {
   for p in "${pids[@]}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
   [ -n "$haproxy_pid" ] && kill "$haproxy_pid" 2>/dev/null
+  [ -n "$pgbouncer_pid" ] && kill "$pgbouncer_pid" 2>/dev/null
   wait 2>/dev/null
   pg -c "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" >/dev/null 2>&1
   rm -rf "$dir"
@@ -68,7 +88,8 @@ lb_status() { lb "show stat" | awk -F, -v s="n$1" '$1 == "nodes" && $2 == s {pri
 lb_sessions() { lb "show stat" | awk -F, -v s="n$1" '$1 == "nodes" && $2 == s {print $5}'; }
 ready() { curl -fs -o /dev/null "http://127.0.0.1:${ports[$1]}/readyz"; }
 start_node() {
-  TRACEGATE_SERVER_BIND="127.0.0.1:${ports[$1]}" "$bin" serve >>"$dir/node$(( $1 + 1 )).log" 2>&1 &
+  TRACEGATE_SERVER_BIND="127.0.0.1:${ports[$1]}" TRACEGATE_DATABASE_URL="$node_url" \
+    TRACEGATE_DATABASE_POOLER="$node_pooler" "$bin" serve >>"$dir/node$(( $1 + 1 )).log" 2>&1 &
   pids[$1]=$!
   for _ in $(seq 1 600); do ready "$1" && return 0; sleep 0.05; done
   echo "node $(( $1 + 1 )) did not become ready" >&2; return 1
@@ -102,6 +123,17 @@ pg -d "$pg_db" -c "INSERT INTO issuers (client_id, name, kind, created_at) VALUE
   UPDATE codes SET issuer_id = '$issuer' WHERE code_key ~ '/10/L[0-9]+$' AND substring(code_key from '/10/L([0-9]+)$')::int BETWEEN 1000 AND $(( 1000 + 7 * propagation ));
   ANALYZE" >/dev/null
 
+if [ "$pooler" = pgbouncer ]; then
+  # pgbouncer refuses to run as root; it switches to the PostgreSQL user instead.
+  as_user=()
+  [ "$(id -u)" = 0 ] && as_user=(-u postgres)
+  pgbouncer "${as_user[@]}" deploy/pgbouncer.ini >"$dir/pgbouncer.log" 2>&1 &
+  pgbouncer_pid=$!
+  for _ in $(seq 1 50); do pg_isready -q -h 127.0.0.1 -p 6432 -U postgres -d "$pg_db" && break; sleep 0.1; done
+  pg_isready -h 127.0.0.1 -p 6432 -U postgres -d "$pg_db"
+  echo "pgbouncer on 6432: $(grep -E '^(pool_mode|default_pool_size|max_db_connections)' deploy/pgbouncer.ini | tr -s ' ' | paste -sd ';')"
+fi
+
 # The first node makes the keys file; the others start on it.
 for i in 0 1 2; do start_node $i; done
 echo "three nodes ready: ${ports[*]}"
@@ -126,24 +158,55 @@ PLATFORM_TOKEN="$TOKEN" ISSUER_TOKEN="$issuer_token" FIRST=1000 \
   >"$dir/propagation-all.txt" || status=1
 cat "$dir/propagation-all.txt"
 tail -n 1 "$dir/propagation-all.txt" >"$dir/propagation.txt"
+echo "== 1b. a binding revoked through node A, until nodes B and C deny ($propagation shops)"
+KIND=binding MAIL_DIR="$TRACEGATE_MAIL_OUTBOX_DIR" PLATFORM_TOKEN="$TOKEN" ISSUER_TOKEN="$issuer_token" \
+  python3 deploy/propagation.py "http://$TG_NODE1" "http://$TG_NODE2" "http://$TG_NODE3" "$propagation" \
+  >"$dir/propagation-binding-all.txt" || status=1
+cat "$dir/propagation-binding-all.txt"
+tail -n 1 "$dir/propagation-binding-all.txt" >"$dir/propagation-binding.txt"
 
 # One 10 s run of single listing checks against URL; prints throughput, latency and CPU
 # per stored decision (PostgreSQL, and the nodes).
 steady() {
-  local pg_before nodes_before stored_before out decided pg_used nodes_used
+  local pg_before nodes_before stored_before out decided pg_used nodes_used sampler
   pg_before=$(pg_cpu); nodes_before=$(nodes_cpu)
   stored_before=$(pg -d "$pg_db" -c "SELECT count(*) FROM listing_checks")
+  # PostgreSQL backends on the test database, and on the whole server, mid-load.
+  (sleep 5; pg -F ' ' -c "SELECT count(*) FILTER (WHERE datname = '$pg_db'), count(*) FROM pg_stat_activity" >"$dir/$1.backends") &
+  sampler=$!
   out=$(PHASE=$1 wrk -t2 -c"$conns" -d10s --latency -s benches/load/listing_check.lua "$2")
+  wait "$sampler"
   pg_used=$(( $(pg_cpu) - pg_before )); nodes_used=$(( $(nodes_cpu) - nodes_before ))
   decided=$(( $(pg -d "$pg_db" -c "SELECT count(*) FROM listing_checks") - stored_before ))
   echo "$out" | grep -E "Requests/sec|50%|99%|Non-2xx|Socket errors" || true
   echo "$out" | rps >"$dir/$1.rps"
   echo "decisions stored: $decided; CPU per decision: PostgreSQL $(( 1000000 * pg_used / hz / decided )) us, nodes $(( 1000000 * nodes_used / hz / decided )) us" | tee "$dir/$1.cpu"
+  read -r on_db on_server <"$dir/$1.backends"
+  echo "PostgreSQL backends mid-load: $on_db on $pg_db, $on_server in all" | tee "$dir/$1.backends"
 }
-echo "== 2a. steady load on node A alone (direct), $conns connections, 10 s"
+# Restarts the three nodes one after another on the current $node_url.
+restart_all() {
+  for i in 0 1 2; do
+    kill -TERM "${pids[$i]}"; wait "${pids[$i]}" 2>/dev/null || true
+    start_node "$i"
+  done
+  for _ in $(seq 1 100); do
+    [ "$(lb_status 1)$(lb_status 2)$(lb_status 3)" = UPUPUP ] && break; sleep 0.1
+  done
+}
+echo "== 2a. steady load on node A alone (no HAProxy), $conns connections, 10 s"
 steady single "http://$TG_NODE1"
-echo "== 2b. steady load through HAProxy, three nodes, $conns connections, 10 s"
+echo "== 2b. steady load through HAProxy, three nodes (database via $pooler), $conns connections, 10 s"
 steady steady "$url"
+if [ "$pooler" = pgbouncer ]; then
+  echo "== 2c. the same, nodes restarted straight to PostgreSQL"
+  node_url=$direct_url node_pooler=none
+  restart_all
+  steady direct "$url"
+  node_url="postgres://postgres@127.0.0.1:6432/$pg_db" node_pooler=transaction
+  restart_all
+  echo "nodes back behind pgbouncer: n1 $(lb_status 1), n2 $(lb_status 2), n3 $(lb_status 3)"
+fi
 
 echo "== 3. node 2 killed (SIGKILL) 5 s into 15 s of load through HAProxy"
 PHASE=kill wrk -t2 -c"$conns" -d15s --timeout 5s -s benches/load/listing_check.lua "$url" >"$dir/kill.txt" &
@@ -213,8 +276,14 @@ pg -d "$pg_db" -x -F ' ' -c "SELECT $columns FROM listing_checks" | sed 's/^/  m
 
 echo "== summary"
 echo "propagation: $(cat "$dir/propagation.txt")"
-echo "one node direct: $(cat "$dir/single.rps") checks/s ($(cat "$dir/single.cpu"))"
-echo "three nodes through HAProxy: $(cat "$dir/steady.rps") checks/s ($(cat "$dir/steady.cpu"))"
+echo "propagation: $(cat "$dir/propagation-binding.txt")"
+echo "database via: $pooler"
+echo "one node without HAProxy: $(cat "$dir/single.rps") checks/s ($(cat "$dir/single.cpu"); $(cat "$dir/single.backends"))"
+echo "three nodes through HAProxy: $(cat "$dir/steady.rps") checks/s ($(cat "$dir/steady.cpu"); $(cat "$dir/steady.backends"))"
+if [ "$pooler" = pgbouncer ]; then
+  echo "three nodes through HAProxy, straight to PostgreSQL: $(cat "$dir/direct.rps") checks/s ($(cat "$dir/direct.cpu"); $(cat "$dir/direct.backends"))"
+  echo "pgbouncer errors logged: $(grep -c -E 'WARNING|ERROR' "$dir/pgbouncer.log" || true)"
+fi
 echo "node killed: $kill_failed failed requests, HAProxy noticed in $noticed s"
 echo "rolling restart: $rolling_failed failed requests"
 echo "lost acknowledged decisions: $lost"

@@ -49,7 +49,7 @@ fs, ws = writer("sellers")
 fb, wb = writer("seller_bindings")
 for n in range(sellers):
     sid = f"load-seller-{n:07d}"
-    wa.writerow([sid, "seller", f"seller{n}@load.example", NOW, "", "", "", "vi", "", "", "", "", "active", NOW, NOW, 1])
+    wa.writerow([sid, "seller", f"seller{n}@load.example", NOW, "", "", "", "vi", "", "", "", "", "active", NOW, NOW, 1, "", "", ""])
     ws.writerow([sid, "enterprise", "active", "", "", "", "", "Load Seller", "", "79", "verified", "", NOW,
                  "enterprise", f"LOAD{n:07d}", "Load Enterprise", "79", "1 Load St", "2023,4791", "verified", "", NOW, NOW,
                  "", FAR, "", "", "", NOW, NOW, 1])
