@@ -15,6 +15,13 @@ With KIND=binding it measures an unbinding instead: a seller is registered throu
 synthetic identity and business of the built-in registers, then N times: binds a new shop
 to the platform, warms B and C with a listing check on it, revokes the binding through node
 A (`DELETE /v1/me/bindings/{id}`), and asks B and C until both answer `seller_not_bound`.
+
+With KIND=suspension it measures a seller suspended by an officer's decision: the
+supervisor SUPERVISOR_EMAIL (made with `tracegate admin create-officer`; the invitation read
+from MAIL_DIR) accepts, enrols TOTP and signs in through node A; then for N seeded sellers
+(shops `shop-<FIRST + i>`): B and C are warmed with a listing check, a dispute is filed,
+escalated and decided through node A with the sanction `suspend_seller`, and B and C are
+asked until both answer `seller_suspended`.
 """
 import json
 import os
@@ -207,11 +214,92 @@ def one_binding(i, seller):
     results[i] = ("ok", seen.get(b), seen.get(c))
 
 
+def totp(secret):
+    """The current RFC 6238 code (SHA-1, 30 s, 6 digits) and its time step."""
+    import base64
+    import hashlib
+    import hmac
+    import struct
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    step = int(time.time() // 30)
+    digest = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    return f"{(struct.unpack('>I', digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1000000:06d}", step
+
+
+def supervisor_through(node):
+    """The invited supervisor, signed in with password and TOTP through `node`: its token."""
+    address, password = os.environ["SUPERVISOR_EMAIL"], "violet-tractor-harbour-91"
+    status, body = request("POST", f"{node}/v1/auth/invitation/accept", None,
+                           {"token": mailed_token(address), "password": password})
+    assert status == 204, ("invitation", status, body[:300])
+    status, body = request("POST", f"{node}/v1/auth/login", None, {"email": address, "password": password})
+    assert status == 200, ("login", status, body[:300])
+    first = json.loads(body)["access_token"]
+    status, body = request("POST", f"{node}/v1/me/totp", first, {})
+    assert status == 201, ("totp", status, body[:300])
+    secret = json.loads(body)["secret"]
+    code, step = totp(secret)
+    status, body = request("POST", f"{node}/v1/me/totp/confirm", first, {"code": code})
+    assert status == 204, ("totp confirm", status, body[:300])
+    # A code works once: sign in with the next time step's.
+    while totp(secret)[1] == step:
+        time.sleep(0.5)
+    status, body = request("POST", f"{node}/v1/auth/login", None,
+                           {"email": address, "password": password, "totp_code": totp(secret)[0]})
+    assert status == 200, ("login with TOTP", status, body[:300])
+    return json.loads(body)["access_token"]
+
+
+def one_suspension(i, supervisor):
+    shop = f"shop-{first + i}"
+    listing_id = f"s-{shop}"
+    for node in (b, c):
+        status, body = post(f"{node}/v1/listing-checks", platform, {
+            "shop_id": shop, "listing_id": listing_id, "category": "fashion",
+            "title": "Propagation listing", "codes": []})
+        if status != 200 or "seller_suspended" in body:
+            results[i] = ("warm-up", status, body[:200])
+            return
+    status, body = request("POST", f"{a}/v1/disputes", platform, {
+        "shop_id": shop, "listing_id": listing_id, "kind": "counterfeit", "claim": "refund",
+        "description": "Hộp kem không có tem chống giả, mã QR dẫn tới trang lạ.",
+        "buyer": {"reference": f"buyer-{i}", "email": f"mua.hang{i}@example.vn", "language": "vi"}})
+    if status != 201:
+        results[i] = ("dispute not filed", status, body[:200])
+        return
+    actions = f"{a}/v1/disputes/{json.loads(body)['id']}/actions"
+    status, body = request("POST", actions, supervisor, {"action": "escalate"})
+    if status != 200:
+        results[i] = ("escalate failed", status, body[:200])
+        return
+    status, body = request("POST", actions, supervisor, {
+        "action": "decide", "outcome": "upheld",
+        "statement": "Mã truy xuất trên hộp không do tổ chức nào cấp; người bán không chứng minh được nguồn gốc hàng.",
+        "sanctions": [{"kind": "suspend_seller", "days": 10}]})
+    decided = time.monotonic()
+    if status != 200:
+        results[i] = ("decision failed", status, body[:200])
+        return
+    seen = {}
+    while len(seen) < 2 and time.monotonic() - decided < limit:
+        for node in (b, c):
+            if node not in seen:
+                status, body = shop_check(node, shop)
+                if status == 200 and "seller_suspended" in body:
+                    seen[node] = time.monotonic() - decided
+        time.sleep(0.01)
+    results[i] = ("ok", seen.get(b), seen.get(c))
+
+
 kind = os.environ.get("KIND", "recall")
 threads = []
 if kind == "binding":
     seller = seller_through(a)
     work = lambda i: one_binding(i, seller)
+elif kind == "suspension":
+    supervisor = supervisor_through(a)
+    work = lambda i: one_suspension(i, supervisor)
 else:
     work = one
 for i in range(count):

@@ -16,7 +16,9 @@
 #   1. recall propagation: a code recalled through node A, until nodes B and C deny it
 #      (deploy/propagation.py; PROPAGATION codes, default 20); then a shop's binding
 #      revoked by its seller through node A, until B and C deny with seller_not_bound
-#      (KIND=binding, PROPAGATION shops);
+#      (KIND=binding, PROPAGATION shops); then sellers suspended by a supervisor's
+#      dispute decision through node A, until B and C deny with seller_suspended
+#      (KIND=suspension, PROPAGATION sellers);
 #   2. steady load through HAProxy (all nodes up): throughput, and PostgreSQL CPU per
 #      decision;
 #   3. a node killed (SIGKILL) 5 s into 15 s of load: failed requests, and how long HAProxy
@@ -134,6 +136,10 @@ if [ "$pooler" = pgbouncer ]; then
   echo "pgbouncer on 6432: $(grep -E '^(pool_mode|default_pool_size|max_db_connections)' deploy/pgbouncer.ini | tr -s ' ' | paste -sd ';')"
 fi
 
+# The supervisor who suspends sellers in phase 1c; a node delivers the invitation mail.
+supervisor="supervisor.$$@load.example"
+"$bin" admin create-officer --email "$supervisor" --role supervisor --provinces 79 >/dev/null
+
 # The first node makes the keys file; the others start on it.
 for i in 0 1 2; do start_node $i; done
 echo "three nodes ready: ${ports[*]}"
@@ -164,6 +170,13 @@ KIND=binding MAIL_DIR="$TRACEGATE_MAIL_OUTBOX_DIR" PLATFORM_TOKEN="$TOKEN" ISSUE
   >"$dir/propagation-binding-all.txt" || status=1
 cat "$dir/propagation-binding-all.txt"
 tail -n 1 "$dir/propagation-binding-all.txt" >"$dir/propagation-binding.txt"
+echo "== 1c. sellers suspended by an officer's decision through node A, until nodes B and C deny ($propagation sellers)"
+KIND=suspension SUPERVISOR_EMAIL="$supervisor" MAIL_DIR="$TRACEGATE_MAIL_OUTBOX_DIR" PLATFORM_TOKEN="$TOKEN" \
+  ISSUER_TOKEN="$issuer_token" FIRST=5000 \
+  python3 deploy/propagation.py "http://$TG_NODE1" "http://$TG_NODE2" "http://$TG_NODE3" "$propagation" \
+  >"$dir/propagation-suspension-all.txt" || status=1
+cat "$dir/propagation-suspension-all.txt"
+tail -n 1 "$dir/propagation-suspension-all.txt" >"$dir/propagation-suspension.txt"
 
 # One 10 s run of single listing checks against URL; prints throughput, latency and CPU
 # per stored decision (PostgreSQL, and the nodes).
@@ -277,6 +290,7 @@ pg -d "$pg_db" -x -F ' ' -c "SELECT $columns FROM listing_checks" | sed 's/^/  m
 echo "== summary"
 echo "propagation: $(cat "$dir/propagation.txt")"
 echo "propagation: $(cat "$dir/propagation-binding.txt")"
+echo "propagation: $(cat "$dir/propagation-suspension.txt")"
 echo "database via: $pooler"
 echo "one node without HAProxy: $(cat "$dir/single.rps") checks/s ($(cat "$dir/single.cpu"); $(cat "$dir/single.backends"))"
 echo "three nodes through HAProxy: $(cat "$dir/steady.rps") checks/s ($(cat "$dir/steady.cpu"); $(cat "$dir/steady.backends"))"
