@@ -1133,6 +1133,33 @@ pub static ENTRIES: &[(&str, &str, &str)] = &[
         "tải lên giấy ủy quyền",
         "authorisation letter uploaded",
     ),
+    // Closing accounts and the retention policy.
+    ("audit.account.closed", "đóng tài khoản", "account closed"),
+    (
+        "audit.retention.exported",
+        "xuất và xóa theo chính sách lưu trữ",
+        "exported and dropped under the retention policy",
+    ),
+    (
+        "audit.retention.pseudonymised",
+        "bút danh hóa tài khoản đã đóng",
+        "closed accounts pseudonymised",
+    ),
+    (
+        "audit.retention.complaint_emails_erased",
+        "xóa email của người khiếu nại",
+        "complainants' email addresses erased",
+    ),
+    (
+        "console.complaint_email_erased",
+        "(đã xóa theo chính sách lưu trữ)",
+        "(erased under the retention policy)",
+    ),
+    (
+        "console.audit_anchor",
+        "Các mục từ 1 đến {0} đã được xuất ra tệp lưu trữ và xóa theo chính sách lưu trữ; chuỗi được kiểm tra từ điểm kiểm tra đã ký tại mục {0} (mã băm {1}).",
+        "Entries 1 to {0} were exported to the archive and dropped under the retention policy; the chain is checked from the signed checkpoint at entry {0} (hash {1}).",
+    ),
 ];
 
 static INDEX: LazyLock<HashMap<&'static str, (&'static str, &'static str)>> =
