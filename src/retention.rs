@@ -291,8 +291,7 @@ pub fn run(
         report.evidence_files = files;
         report.files.push(manifest);
     }
-    if let Some((letters, manifest)) =
-        expire_letters(conn, policy, evidence_dir, export_dir, now)?
+    if let Some((letters, manifest)) = expire_letters(conn, policy, evidence_dir, export_dir, now)?
     {
         report.letters = letters;
         report.files.push(manifest);
@@ -444,8 +443,7 @@ fn expire_audit_entries(
             },
         });
         audit::append(conn, now, &entry)?;
-        diesel::delete(audit_log::table.filter(audit_log::seq.le(checkpoint.seq)))
-            .execute(conn)?;
+        diesel::delete(audit_log::table.filter(audit_log::seq.le(checkpoint.seq))).execute(conn)?;
         Ok(())
     })?;
     report.audit_entries = exported;
@@ -782,18 +780,17 @@ pub fn erase_complaint_emails(
             return Ok(0);
         }
         for chunk in erased.chunks(500) {
-            diesel::update(consumer_complaints::table.filter(consumer_complaints::id.eq_any(chunk)))
-                .set((
-                    consumer_complaints::email.eq(""),
-                    consumer_complaints::email_erased_at.eq(naive),
-                ))
-                .execute(conn)?;
+            diesel::update(
+                consumer_complaints::table.filter(consumer_complaints::id.eq_any(chunk)),
+            )
+            .set((
+                consumer_complaints::email.eq(""),
+                consumer_complaints::email_erased_at.eq(naive),
+            ))
+            .execute(conn)?;
         }
-        let mut entry = NewAuditEntry::new(
-            "system",
-            "retention.complaint_emails_erased",
-            "complaints",
-        );
+        let mut entry =
+            NewAuditEntry::new("system", "retention.complaint_emails_erased", "complaints");
         entry.details = serde_json::json!({
             "complaints": erased.len(),
             "closed_before": before.format("%Y-%m-%dT%H:%M:%SZ").to_string(),

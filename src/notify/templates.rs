@@ -80,6 +80,35 @@ mail_templates!(
     "email/account_exists.html"
 );
 
+/// Sent when someone registers with the address of an account that was closed and is
+/// not yet pseudonymised: the address is still that account's, and the mail says until
+/// when, truthfully, to the mailbox only (the person registering is answered as always).
+#[derive(Debug, Clone)]
+pub struct AccountClosedExists {
+    pub lang: Language,
+    /// Day it was closed, `dd/mm/yyyy` in Vietnam's time.
+    pub closed_on: String,
+    /// Day from which its personal data is erased and the address is free, `dd/mm/yyyy`.
+    pub erased_on: String,
+}
+mail_templates!(
+    AccountClosedExists,
+    "email/account_closed_exists.txt",
+    "email/account_closed_exists.html"
+);
+
+impl AccountClosedExists {
+    /// The sentence `mail.closed_account_{part}` in the recipient's language, with the dates.
+    pub fn say(&self, part: &str) -> String {
+        crate::i18n::catalogue::format(
+            "mail",
+            &format!("closed_account_{part}"),
+            &[&self.closed_on, &self.erased_on],
+            self.lang,
+        )
+    }
+}
+
 /// A password reset link.
 #[derive(Debug, Clone)]
 pub struct PasswordReset {

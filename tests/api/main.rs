@@ -30,6 +30,7 @@ mod pages;
 mod partitions;
 mod registry_http;
 mod resolver;
+mod retention;
 mod revocation;
 mod sandbox;
 mod schema;
