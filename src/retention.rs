@@ -11,10 +11,22 @@
 //! copied (checked against their recorded SHA-256) into the export, listed in a manifest
 //! whose digest is audited, then deleted; their records stay, marked `expired_at`.
 //!
+//! Audit entries older than `audit_entries.months` are exported as stored and deleted, but
+//! only up to a signed checkpoint, which then anchors the remaining chain (see
+//! [`crate::audit::verify_against`]); with no such checkpoint nothing is deleted and the
+//! report says why ([`AuditKept`]).
+//!
+//! Authorisation letters of accounts closed longer than `authorisation_letters.months` are
+//! exported like evidence and deleted with their records; complainants' email addresses
+//! are erased `complaint_emails.months` after their complaint closed.
+//!
 //! Export format: one `decisions-<from>-<until>.csv.gz` and one
 //! `decision-codes-<from>-<until>.csv.gz` per run. CSV per RFC 4180 with a header row,
 //! every field quoted, UTF-8; times as `YYYY-MM-DD HH:MM:SS[.ffffff]` UTC; NULL as an empty
-//! field; `replay_key` as lower-case hex.
+//! field; `replay_key` as lower-case hex. Audit entries go to
+//! `audit-entries-<first>-<last>.csv.gz` (seq, occurred_at as RFC 3339 with microseconds,
+//! actor, action, subject, details, request_id, prev_hash, hash), so the chain of the rows
+//! can be recomputed up to the anchoring checkpoint's hash.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -1017,5 +1029,25 @@ mod tests {
             policy.decisions_kept_from(now).to_string(),
             "2023-11-01 00:00:00"
         );
+    }
+
+    #[test]
+    fn the_built_in_policy_names_every_kind_and_a_missing_kind_is_refused() {
+        let policy = RetentionPolicy::load(None).expect("policy");
+        assert_eq!(policy.audit_entries.months, 120);
+        assert_eq!(policy.authorisation_letters.months, 36);
+        assert_eq!(policy.complaint_emails.months, 12);
+        let now = DateTime::parse_from_rfc3339("2026-11-28T15:00:00Z")
+            .expect("time")
+            .with_timezone(&Utc);
+        assert_eq!(
+            policy.audit_entries_kept_from(now).to_string(),
+            "2016-11-01 00:00:00"
+        );
+        let dir = tempfile::tempdir().expect("dir");
+        let without_letters = BUILT_IN.replace("[authorisation_letters]", "[unknown_kind]");
+        std::fs::write(dir.path().join("retention.toml"), without_letters).expect("write");
+        let refused = RetentionPolicy::load(dir.path().to_str()).expect_err("refused");
+        assert!(refused.to_string().contains("retention.toml"), "{refused}");
     }
 }

@@ -408,6 +408,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_closed_account_notice_gives_both_dates_in_each_language() {
+        for (lang, word) in [(Language::En, "closed"), (Language::Vi, "đã đóng")] {
+            let mail = AccountClosedExists {
+                lang,
+                closed_on: "01/11/2026".into(),
+                erased_on: "01/12/2026".into(),
+            }
+            .render_for("an@example.vn")
+            .expect("renders");
+            assert!(mail.subject.contains(word), "{lang:?}: {}", mail.subject);
+            for text in [&mail.text, &mail.html] {
+                assert!(text.contains("01/11/2026"), "{text}");
+                assert!(text.contains("01/12/2026"), "{text}");
+                assert!(!text.contains("{0}") && !text.contains("{1}"), "{text}");
+                assert!(!text.contains("mail.closed_account"), "{text}");
+            }
+        }
+    }
+
+    #[test]
     fn subject_comes_from_the_first_line_in_each_language() {
         for (lang, word) in [(Language::En, "Confirm"), (Language::Vi, "Xác nhận")] {
             let mail = VerifyEmail {
