@@ -556,6 +556,18 @@ async fn retention_run(loaded: LoadedConfig) -> anyhow::Result<()> {
     for partition in &report.partitions_dropped {
         println!("  dropped partition {partition}");
     }
+    println!(
+        "retention: {} authorisation letters exported and deleted, {} complainants' email addresses erased",
+        report.letters, report.complaint_emails_erased
+    );
+    match (&report.audit_anchor, &report.audit_kept) {
+        (Some(anchor), _) => println!(
+            "retention: {} audit entries exported and deleted; the chain now starts from the signed checkpoint at entry {anchor}",
+            report.audit_entries
+        ),
+        (None, Some(kept)) => println!("retention: audit entries kept: {kept}"),
+        (None, None) => println!("retention: no audit entries past their period"),
+    }
     Ok(())
 }
 
@@ -573,16 +585,33 @@ async fn audit_verify(loaded: LoadedConfig, public_key: Option<String>) -> anyho
             "no audit key here (give --public-key): the chain is checked, the signed checkpoints are not"
         );
     }
+    if let Some(anchor) = &report.anchor {
+        let c = &anchor.checkpoint;
+        println!(
+            "entries 1 to {} were exported and dropped by the retention policy; the chain is verified from the signed checkpoint at entry {} (hash {}, signed {} with {}, signature {})",
+            c.seq,
+            c.seq,
+            c.head_hash,
+            c.signed_at.format("%Y-%m-%dT%H:%M:%S%.6fZ"),
+            c.key_id,
+            if anchor.signature_checked {
+                "checked"
+            } else {
+                "NOT checked: give --public-key of the key that signed it"
+            },
+        );
+    }
     match &report.broken {
         None => {
             println!(
-                "audit log intact: {} entries, head {}",
-                report.entries, report.head_hash
+                "audit log intact: {} entries ({} to {}), head {}",
+                report.entries, report.first_seq, report.last_seq, report.head_hash
             );
             if key.is_some() {
                 println!(
-                    "{} signed checkpoints hold; the last vouches for entries 1 to {} (hash {}); compare it with a copy kept outside the database",
+                    "{} signed checkpoints hold; the last vouches for entries {} to {} (hash {}); compare it with a copy kept outside the database",
                     report.checkpoints_checked,
+                    report.first_seq,
                     report.vouched_through,
                     report.vouched_hash.as_deref().unwrap_or("-"),
                 );
@@ -593,21 +622,25 @@ async fn audit_verify(loaded: LoadedConfig, public_key: Option<String>) -> anyho
                     report.checkpoints_other_key
                 );
             }
-            if report.entries > report.vouched_through {
+            if report.last_seq > report.vouched_through {
                 println!(
                     "cannot vouch for entries {} to {}: no signed checkpoint covers them yet",
-                    report.vouched_through + 1,
-                    report.entries
+                    report.vouched_through.max(report.first_seq - 1) + 1,
+                    report.last_seq
                 );
             }
             Ok(true)
         }
         Some(broken) => {
             println!("audit log BROKEN: {broken}");
-            println!(
-                "the first {} entries are intact (last good hash {})",
-                report.entries, report.head_hash
-            );
+            if report.entries > 0 {
+                println!(
+                    "entries {} to {} are intact (last good hash {})",
+                    report.first_seq, report.last_seq, report.head_hash
+                );
+            } else {
+                println!("no entry could be checked");
+            }
             Ok(false)
         }
     }

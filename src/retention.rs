@@ -11,10 +11,22 @@
 //! copied (checked against their recorded SHA-256) into the export, listed in a manifest
 //! whose digest is audited, then deleted; their records stay, marked `expired_at`.
 //!
+//! Audit entries older than `audit_entries.months` are exported as stored and deleted, but
+//! only up to a signed checkpoint, which then anchors the remaining chain (see
+//! [`crate::audit::verify_against`]); with no such checkpoint nothing is deleted and the
+//! report says why ([`AuditKept`]).
+//!
+//! Authorisation letters of accounts closed longer than `authorisation_letters.months` are
+//! exported like evidence and deleted with their records; complainants' email addresses
+//! are erased `complaint_emails.months` after their complaint closed.
+//!
 //! Export format: one `decisions-<from>-<until>.csv.gz` and one
 //! `decision-codes-<from>-<until>.csv.gz` per run. CSV per RFC 4180 with a header row,
 //! every field quoted, UTF-8; times as `YYYY-MM-DD HH:MM:SS[.ffffff]` UTC; NULL as an empty
-//! field; `replay_key` as lower-case hex.
+//! field; `replay_key` as lower-case hex. Audit entries go to
+//! `audit-entries-<first>-<last>.csv.gz` (seq, occurred_at as RFC 3339 with microseconds,
+//! actor, action, subject, details, request_id, prev_hash, hash), so the chain of the rows
+//! can be recomputed up to the anchoring checkpoint's hash.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -24,10 +36,11 @@ use diesel::prelude::*;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::audit::{self, NewAuditEntry};
+use crate::audit::{self, AuditEntry, Checkpoint, NewAuditEntry};
 use crate::db::schema::{
-    accounts, dispute_evidence, disputes, identity_holders, listing_check_codes, listing_checks,
-    outbox, sellers,
+    accounts, audit_checkpoints, audit_log, authorisation_letters, consumer_complaints,
+    dispute_evidence, disputes, identity_holders, listing_check_codes, listing_checks, outbox,
+    sellers,
 };
 use crate::db::{DbConnection, partitions, write_transaction};
 use crate::disputes::evidence::EvidenceStore;
@@ -42,6 +55,8 @@ pub struct RetentionPolicy {
     pub audit_entries: Period,
     pub evidence: Period,
     pub closed_accounts: Days,
+    pub authorisation_letters: Period,
+    pub complaint_emails: Period,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -105,13 +120,24 @@ impl RetentionPolicy {
 
     /// The first moment kept: the start of the month `decisions.months` before `now`'s.
     pub fn decisions_kept_from(&self, now: DateTime<Utc>) -> NaiveDateTime {
-        let this_month =
-            NaiveDate::from_ymd_opt(now.year(), now.month(), 1).unwrap_or_else(|| now.date_naive());
-        this_month
-            .checked_sub_months(Months::new(self.decisions.months))
-            .unwrap_or(this_month)
-            .and_time(chrono::NaiveTime::MIN)
+        kept_from(self.decisions, now)
     }
+
+    /// The first moment of the audit log kept: the start of the month
+    /// `audit_entries.months` before `now`'s.
+    pub fn audit_entries_kept_from(&self, now: DateTime<Utc>) -> NaiveDateTime {
+        kept_from(self.audit_entries, now)
+    }
+}
+
+/// The start of the month `period` before `now`'s: whole months expire at a time.
+fn kept_from(period: Period, now: DateTime<Utc>) -> NaiveDateTime {
+    let this_month =
+        NaiveDate::from_ymd_opt(now.year(), now.month(), 1).unwrap_or_else(|| now.date_naive());
+    this_month
+        .checked_sub_months(Months::new(period.months))
+        .unwrap_or(this_month)
+        .and_time(chrono::NaiveTime::MIN)
 }
 
 /// What a run exported and dropped.
@@ -127,6 +153,48 @@ pub struct RetentionReport {
     pub accounts_pseudonymised: usize,
     /// Evidence files exported and deleted.
     pub evidence_files: usize,
+    /// Audit entries exported and deleted.
+    pub audit_entries: usize,
+    /// The signed checkpoint the remaining audit chain now starts from, when entries were
+    /// dropped.
+    pub audit_anchor: Option<i64>,
+    /// Why audit entries past their period were kept, when they were.
+    pub audit_kept: Option<AuditKept>,
+    /// Authorisation letters exported and deleted.
+    pub letters: usize,
+    /// Complaints whose complainant's email address was erased.
+    pub complaint_emails_erased: usize,
+}
+
+/// Why the audit entries past their period were not dropped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuditKept {
+    /// Entries up to `expired_through` are past their period, but no signed checkpoint
+    /// lies between the first kept entry and them, and dropping entries anywhere else
+    /// would leave a chain nothing signed anchors.
+    NoCheckpoint { expired_through: i64 },
+    /// The chain does not verify: dropping entries would destroy the evidence.
+    ChainBroken(crate::audit::ChainBreak),
+    /// The checkpoint's hash is not the hash of the entry it names.
+    CheckpointMismatch { seq: i64 },
+}
+
+impl std::fmt::Display for AuditKept {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AuditKept::NoCheckpoint { expired_through } => write!(
+                f,
+                "entries up to {expired_through} are past their period, but no signed checkpoint covers them yet: nothing dropped"
+            ),
+            AuditKept::ChainBroken(broken) => {
+                write!(f, "the chain does not verify ({broken}): nothing dropped")
+            }
+            AuditKept::CheckpointMismatch { seq } => write!(
+                f,
+                "the checkpoint at entry {seq} does not match that entry: nothing dropped"
+            ),
+        }
+    }
 }
 
 /// Exports and drops the decisions made before the policy's period, at `now`.
@@ -235,7 +303,165 @@ pub fn run(
         report.evidence_files = files;
         report.files.push(manifest);
     }
+    if let Some((letters, manifest)) = expire_letters(conn, policy, evidence_dir, export_dir, now)?
+    {
+        report.letters = letters;
+        report.files.push(manifest);
+    }
+    report.complaint_emails_erased = erase_complaint_emails(conn, policy, now)?;
+    // Last, so the entries this run wrote are part of the chain it checks.
+    expire_audit_entries(conn, policy, export_dir, now, &mut report)?;
     Ok(report)
+}
+
+const AUDIT_COLUMNS: &[&str] = &[
+    "seq",
+    "occurred_at",
+    "actor",
+    "action",
+    "subject",
+    "details",
+    "request_id",
+    "prev_hash",
+    "hash",
+];
+
+/// Exports and deletes the audit entries older than `audit_entries.months`, up to the
+/// newest signed checkpoint among them: the remaining chain then starts from that
+/// checkpoint, whose signed hash the first kept entry links to (see
+/// [`crate::audit::verify_against`]). Nothing is dropped when no checkpoint covers expired
+/// entries or when the chain does not verify (the report says why).
+///
+/// The export holds the entries as stored, so anyone holding it can recompute their
+/// chain up to the checkpoint's hash; the entry that records the export (its SHA-256, the
+/// range and the checkpoint) is written in the transaction that deletes them.
+fn expire_audit_entries(
+    conn: &mut DbConnection,
+    policy: &RetentionPolicy,
+    export_dir: &Path,
+    now: DateTime<Utc>,
+    report: &mut RetentionReport,
+) -> Result<(), RetentionError> {
+    let cutoff = policy.audit_entries_kept_from(now);
+    let first: Option<i64> = audit_log::table
+        .select(diesel::dsl::min(audit_log::seq))
+        .first(conn)?;
+    let Some(first) = first else {
+        return Ok(());
+    };
+    // Entries are numbered in the order they were written; the first one still within its
+    // period bounds what may go, even if a later one carries an earlier time.
+    let first_young: Option<i64> = audit_log::table
+        .filter(audit_log::occurred_at.ge(cutoff))
+        .select(diesel::dsl::min(audit_log::seq))
+        .first(conn)?;
+    let expired_through = match first_young {
+        Some(seq) => seq - 1,
+        None => audit_log::table
+            .select(diesel::dsl::max(audit_log::seq))
+            .first::<Option<i64>>(conn)?
+            .unwrap_or(0),
+    };
+    if expired_through < first {
+        return Ok(());
+    }
+    let checkpoint: Option<Checkpoint> = audit_checkpoints::table
+        .filter(audit_checkpoints::seq.ge(first))
+        .filter(audit_checkpoints::seq.le(expired_through))
+        .order(audit_checkpoints::seq.desc())
+        .select(Checkpoint::as_select())
+        .first(conn)
+        .optional()?;
+    let Some(checkpoint) = checkpoint else {
+        report.audit_kept = Some(AuditKept::NoCheckpoint { expired_through });
+        return Ok(());
+    };
+    // Dropping entries of a broken chain would destroy the evidence of the break.
+    let verified = audit::verify(conn)?;
+    if let Some(broken) = verified.broken {
+        report.audit_kept = Some(AuditKept::ChainBroken(broken));
+        return Ok(());
+    }
+    let signed_entry: Option<String> = audit_log::table
+        .find(checkpoint.seq)
+        .select(audit_log::hash)
+        .first(conn)
+        .optional()?;
+    if signed_entry.as_deref() != Some(checkpoint.head_hash.as_str()) {
+        report.audit_kept = Some(AuditKept::CheckpointMismatch {
+            seq: checkpoint.seq,
+        });
+        return Ok(());
+    }
+    std::fs::create_dir_all(export_dir).map_err(|source| RetentionError::Export {
+        path: export_dir.to_path_buf(),
+        source,
+    })?;
+    let file = export_dir.join(format!(
+        "audit-entries-{first:012}-{:012}.csv.gz",
+        checkpoint.seq
+    ));
+    let mut csv = CsvExport::create(&file, AUDIT_COLUMNS)?;
+    let mut after = first - 1;
+    let mut exported = 0usize;
+    loop {
+        let batch: Vec<AuditEntry> = audit_log::table
+            .filter(audit_log::seq.gt(after))
+            .filter(audit_log::seq.le(checkpoint.seq))
+            .order(audit_log::seq.asc())
+            .limit(1000)
+            .load(conn)?;
+        let Some(last) = batch.last() else {
+            break;
+        };
+        after = last.seq;
+        for e in &batch {
+            csv.row(&[
+                Some(e.seq.to_string()),
+                Some(e.occurred_at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()),
+                Some(e.actor.clone()),
+                Some(e.action.clone()),
+                Some(e.subject.clone()),
+                Some(e.details.clone()),
+                e.request_id.clone(),
+                Some(e.prev_hash.clone()),
+                Some(e.hash.clone()),
+            ])?;
+        }
+        exported += batch.len();
+    }
+    let digest = csv.finish()?;
+    write_transaction(conn, |conn| -> Result<(), RetentionError> {
+        let mut entry = NewAuditEntry::new(
+            "system",
+            audit::TRUNCATION_ACTION,
+            file.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
+        entry.details = serde_json::json!({
+            "sha256": digest,
+            "kind": audit::TRUNCATION_KIND,
+            "before": cutoff.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            "from_seq": first,
+            "through_seq": checkpoint.seq,
+            "entries": exported,
+            "checkpoint": {
+                "seq": checkpoint.seq,
+                "head_hash": checkpoint.head_hash,
+                "signed_at": checkpoint.signed_at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+                "key_id": checkpoint.key_id,
+                "signature": checkpoint.signature,
+            },
+        });
+        audit::append(conn, now, &entry)?;
+        diesel::delete(audit_log::table.filter(audit_log::seq.le(checkpoint.seq))).execute(conn)?;
+        Ok(())
+    })?;
+    report.audit_entries = exported;
+    report.audit_anchor = Some(checkpoint.seq);
+    report.files.push((file, digest));
+    Ok(())
 }
 
 /// An export file and its SHA-256 (hex).
@@ -373,6 +599,220 @@ fn expire_evidence(
     Ok(Some((exported.len(), (manifest, digest))))
 }
 
+/// An authorisation letter due to expire.
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = authorisation_letters)]
+struct ExpiringLetter {
+    id: String,
+    seller_id: String,
+    file_name: String,
+    media_type: String,
+    size_bytes: i64,
+    sha256: String,
+    stored_path: String,
+    created_at: NaiveDateTime,
+}
+
+/// Exports and deletes the authorisation letters of accounts closed more than
+/// `authorisation_letters.months` before `now`: each file (checked against its SHA-256)
+/// is copied into the export, listed in a manifest whose digest is audited, then its
+/// record and file are deleted. A letter of an open account is what its authorisation
+/// rests on, so it stays whatever its age. A file missing or changed on disk is left as it
+/// is (and logged by id), since deleting it would hide the discrepancy.
+fn expire_letters(
+    conn: &mut DbConnection,
+    policy: &RetentionPolicy,
+    evidence_dir: &Path,
+    export_dir: &Path,
+    now: DateTime<Utc>,
+) -> Result<Option<(usize, ExportFile)>, RetentionError> {
+    let naive = now.naive_utc();
+    let closed_before = naive
+        .checked_sub_months(Months::new(policy.authorisation_letters.months))
+        .unwrap_or(naive);
+    let holders: Vec<String> = authorisation_letters::table
+        .select(authorisation_letters::seller_id)
+        .distinct()
+        .load(conn)?;
+    let mut closed: Vec<String> = Vec::new();
+    for chunk in holders.chunks(500) {
+        closed.extend(
+            accounts::table
+                .filter(accounts::id.eq_any(chunk))
+                .filter(accounts::closed_at.lt(closed_before))
+                .select(accounts::id)
+                .load::<String>(conn)?,
+        );
+    }
+    let mut due: Vec<ExpiringLetter> = Vec::new();
+    for chunk in closed.chunks(500) {
+        due.extend(
+            authorisation_letters::table
+                .filter(authorisation_letters::seller_id.eq_any(chunk))
+                .order(authorisation_letters::created_at.asc())
+                .select(ExpiringLetter::as_select())
+                .load(conn)?,
+        );
+    }
+    if due.is_empty() {
+        return Ok(None);
+    }
+    let store = EvidenceStore::new(evidence_dir);
+    let stamp = format!("closed-before-{}", closed_before.format("%Y-%m-%dT%H%M%S"));
+    let folder = export_dir.join(format!("authorisation-letters-{stamp}"));
+    let mut exported = Vec::new();
+    for letter in due {
+        let content = match store.read_verified(&letter.stored_path, &letter.sha256) {
+            Ok(content) => content,
+            Err(problem) => {
+                tracing::warn!(letter = %letter.id, %problem, "authorisation letter not expired");
+                continue;
+            }
+        };
+        let relative = format!("{}/{}", letter.seller_id, letter.id);
+        let target = folder.join(&relative);
+        let written = target
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(&target, &content))
+            .and_then(|()| std::fs::File::open(&target)?.sync_all());
+        written.map_err(|source| RetentionError::Export {
+            path: target.clone(),
+            source,
+        })?;
+        exported.push((letter, relative));
+    }
+    if exported.is_empty() {
+        return Ok(None);
+    }
+    let manifest = export_dir.join(format!("authorisation-letters-{stamp}.csv.gz"));
+    let digest = write_csv(
+        &manifest,
+        &[
+            "letter_id",
+            "seller_id",
+            "file_name",
+            "media_type",
+            "size_bytes",
+            "sha256",
+            "created_at",
+            "exported_as",
+        ],
+        exported.iter().map(|(l, relative)| {
+            vec![
+                Some(l.id.clone()),
+                Some(l.seller_id.clone()),
+                Some(l.file_name.clone()),
+                Some(l.media_type.clone()),
+                Some(l.size_bytes.to_string()),
+                Some(l.sha256.clone()),
+                Some(l.created_at.to_string()),
+                Some(format!("authorisation-letters-{stamp}/{relative}")),
+            ]
+        }),
+    )?;
+    let ids: Vec<&str> = exported.iter().map(|(l, _)| l.id.as_str()).collect();
+    write_transaction(conn, |conn| -> Result<(), RetentionError> {
+        let mut entry = NewAuditEntry::new(
+            "system",
+            "retention.exported",
+            manifest
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
+        entry.details = serde_json::json!({
+            "sha256": digest,
+            "kind": "authorisation_letters",
+            "closed_before": closed_before.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            "files": ids.len(),
+        });
+        audit::append(conn, now, &entry)?;
+        for chunk in ids.chunks(500) {
+            diesel::delete(
+                authorisation_letters::table.filter(authorisation_letters::id.eq_any(chunk)),
+            )
+            .execute(conn)?;
+        }
+        Ok(())
+    })?;
+    // Only once the export is audited and the records gone: a failed run deletes nothing.
+    for (l, _) in &exported {
+        store.discard(&l.stored_path);
+    }
+    Ok(Some((exported.len(), (manifest, digest))))
+}
+
+/// Erases the complainant's email address of complaints closed more than
+/// `complaint_emails.months` before `now`; returns how many. A complaint has no steps of
+/// its own once filed: it is closed when filed, unless it was traced to a shop and its
+/// complainant has a case about that shop (the case opened for it), which closes the
+/// complaint only once every such case is final, at its last change. The complaint's facts
+/// (what, where, when, traced to whom) stay, for the statistics and inspections they serve.
+pub fn erase_complaint_emails(
+    conn: &mut DbConnection,
+    policy: &RetentionPolicy,
+    now: DateTime<Utc>,
+) -> Result<usize, RetentionError> {
+    let naive = now.naive_utc();
+    let before = naive
+        .checked_sub_months(Months::new(policy.complaint_emails.months))
+        .unwrap_or(naive);
+    write_transaction(conn, |conn| -> Result<usize, RetentionError> {
+        let candidates: Vec<(String, String, Option<String>)> = consumer_complaints::table
+            .filter(consumer_complaints::created_at.lt(before))
+            .filter(consumer_complaints::email_erased_at.is_null())
+            .select((
+                consumer_complaints::id,
+                consumer_complaints::email,
+                consumer_complaints::shop_id,
+            ))
+            .load(conn)?;
+        let mut erased = Vec::new();
+        for (id, email, shop_id) in candidates {
+            if let Some(shop_id) = shop_id {
+                let cases: Vec<(String, NaiveDateTime)> = disputes::table
+                    .filter(disputes::shop_id.eq(&shop_id))
+                    .filter(disputes::buyer_email.eq(&email))
+                    .select((disputes::status, disputes::updated_at))
+                    .load(conn)?;
+                let still_open = cases.iter().any(|(status, updated_at)| {
+                    let done = ALL_STATUSES
+                        .iter()
+                        .any(|s| s.as_str() == status && s.is_final());
+                    !done || *updated_at >= before
+                });
+                if still_open {
+                    continue;
+                }
+            }
+            erased.push(id);
+        }
+        if erased.is_empty() {
+            return Ok(0);
+        }
+        for chunk in erased.chunks(500) {
+            diesel::update(
+                consumer_complaints::table.filter(consumer_complaints::id.eq_any(chunk)),
+            )
+            .set((
+                consumer_complaints::email.eq(""),
+                consumer_complaints::email_erased_at.eq(naive),
+            ))
+            .execute(conn)?;
+        }
+        let mut entry =
+            NewAuditEntry::new("system", "retention.complaint_emails_erased", "complaints");
+        entry.details = serde_json::json!({
+            "complaints": erased.len(),
+            "closed_before": before.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            "months": policy.complaint_emails.months,
+        });
+        audit::append(conn, now, &entry)?;
+        Ok(erased.len())
+    })
+}
+
 /// Pseudonymises the accounts closed more than `closed_accounts.days` before `now`; returns
 /// how many. What stays is what other records need and is no one's personal data: the
 /// account id (named by decisions, cases and the audit log, whose entries name accounts by
@@ -503,14 +943,43 @@ fn write_csv(
     header: &[&str],
     rows: impl Iterator<Item = Vec<Option<String>>>,
 ) -> Result<String, RetentionError> {
-    let failed = |source| RetentionError::Export {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = std::fs::File::create(path).map_err(failed)?;
-    let mut gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
-    let line = |fields: &[Option<String>]| {
-        let mut out = fields
+    let mut csv = CsvExport::create(path, header)?;
+    for row in rows {
+        csv.row(&row)?;
+    }
+    csv.finish()
+}
+
+/// A gzip-compressed CSV file written row by row, so a large export never sits in memory.
+struct CsvExport {
+    path: PathBuf,
+    gz: flate2::write::GzEncoder<std::fs::File>,
+}
+
+impl CsvExport {
+    fn create(path: &Path, header: &[&str]) -> Result<Self, RetentionError> {
+        let file = std::fs::File::create(path).map_err(|source| RetentionError::Export {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut csv = Self {
+            path: path.to_path_buf(),
+            gz: flate2::write::GzEncoder::new(file, flate2::Compression::default()),
+        };
+        let header: Vec<Option<String>> = header.iter().map(|h| Some((*h).to_string())).collect();
+        csv.row(&header)?;
+        Ok(csv)
+    }
+
+    fn failed(&self, source: std::io::Error) -> RetentionError {
+        RetentionError::Export {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn row(&mut self, fields: &[Option<String>]) -> Result<(), RetentionError> {
+        let mut line = fields
             .iter()
             .map(|f| match f {
                 Some(text) => format!("\"{}\"", text.replace('"', "\"\"")),
@@ -518,21 +987,31 @@ fn write_csv(
             })
             .collect::<Vec<_>>()
             .join(",");
-        out.push_str("\r\n");
-        out
-    };
-    let header: Vec<Option<String>> = header.iter().map(|h| Some((*h).to_string())).collect();
-    gz.write_all(line(&header).as_bytes()).map_err(failed)?;
-    for row in rows {
-        gz.write_all(line(&row).as_bytes()).map_err(failed)?;
+        line.push_str("\r\n");
+        self.gz
+            .write_all(line.as_bytes())
+            .map_err(|e| self.failed(e))
     }
-    let file = gz.finish().map_err(failed)?;
-    file.sync_all().map_err(failed)?;
-    let bytes = std::fs::read(path).map_err(failed)?;
-    Ok(Sha256::digest(&bytes)
+
+    /// Closes the file, synced to disk; returns its SHA-256 (hex).
+    fn finish(self) -> Result<String, RetentionError> {
+        let path = self.path.clone();
+        let failed = |source| RetentionError::Export {
+            path: path.clone(),
+            source,
+        };
+        let file = self.gz.finish().map_err(failed)?;
+        file.sync_all().map_err(failed)?;
+        let bytes = std::fs::read(&path).map_err(failed)?;
+        Ok(hex_sha256(&bytes))
+    }
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
-        .collect())
+        .collect()
 }
 
 #[cfg(test)]
@@ -550,5 +1029,25 @@ mod tests {
             policy.decisions_kept_from(now).to_string(),
             "2023-11-01 00:00:00"
         );
+    }
+
+    #[test]
+    fn the_built_in_policy_names_every_kind_and_a_missing_kind_is_refused() {
+        let policy = RetentionPolicy::load(None).expect("policy");
+        assert_eq!(policy.audit_entries.months, 120);
+        assert_eq!(policy.authorisation_letters.months, 36);
+        assert_eq!(policy.complaint_emails.months, 12);
+        let now = DateTime::parse_from_rfc3339("2026-11-28T15:00:00Z")
+            .expect("time")
+            .with_timezone(&Utc);
+        assert_eq!(
+            policy.audit_entries_kept_from(now).to_string(),
+            "2016-11-01 00:00:00"
+        );
+        let dir = tempfile::tempdir().expect("dir");
+        let without_letters = BUILT_IN.replace("[authorisation_letters]", "[unknown_kind]");
+        std::fs::write(dir.path().join("retention.toml"), without_letters).expect("write");
+        let refused = RetentionPolicy::load(dir.path().to_str()).expect_err("refused");
+        assert!(refused.to_string().contains("retention.toml"), "{refused}");
     }
 }

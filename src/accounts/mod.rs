@@ -30,8 +30,8 @@ use crate::config::Config;
 use crate::db::{DbConnection, DbPool, write_transaction};
 use crate::i18n::Language;
 use crate::notify::{
-    self, AccountExists, NotifyError, OfficerInvitation, PasswordChanged, PasswordReset,
-    VerifyEmail,
+    self, AccountClosedExists, AccountExists, NotifyError, OfficerInvitation, PasswordChanged,
+    PasswordReset, VerifyEmail,
 };
 use crate::policies::ProvinceScope;
 use crate::vault::{Sealed, Vault};
@@ -407,14 +407,45 @@ impl Accounts<'_> {
         let mut conn = self.pool.get()?;
         let result = write_transaction(&mut conn, |conn| {
             if let Some(existing) = store::find_by_email(conn, email.as_str())? {
-                let notice = AccountExists {
-                    lang: Language::from_code(&existing.language),
-                    reset_link: format!(
-                        "{}/reset-password",
-                        self.config.server.public_url.trim_end_matches('/')
-                    ),
-                };
-                notify::queue_mail(conn, now, &existing.email, &notice)?;
+                let lang = Language::from_code(&existing.language);
+                // A closed account keeps its address until the retention run pseudonymises
+                // it: a second account under the same address would share its mail (the run
+                // drops mail held for the address) and could be mistaken for it in records
+                // still tied to it, and a closed account is not reopened. So the mailbox is
+                // told truthfully when the address frees up, and the person registering
+                // gets the same answer as in every other case.
+                match existing.closed_at {
+                    Some(closed_at) => {
+                        let closed = closed_at.and_utc();
+                        let days = crate::retention::RetentionPolicy::load(
+                            self.config.policies.dir.as_deref(),
+                        )
+                        .map_err(|e| AccountError::Internal(e.to_string()))?
+                        .closed_accounts
+                        .days;
+                        let day = |at: chrono::DateTime<chrono::Utc>| {
+                            crate::disputes::calendar::local(at)
+                                .format("%d/%m/%Y")
+                                .to_string()
+                        };
+                        let notice = AccountClosedExists {
+                            lang,
+                            closed_on: day(closed),
+                            erased_on: day(closed + TimeDelta::days(i64::from(days))),
+                        };
+                        notify::queue_mail(conn, now, &existing.email, &notice)?;
+                    }
+                    None => {
+                        let notice = AccountExists {
+                            lang,
+                            reset_link: format!(
+                                "{}/reset-password",
+                                self.config.server.public_url.trim_end_matches('/')
+                            ),
+                        };
+                        notify::queue_mail(conn, now, &existing.email, &notice)?;
+                    }
+                }
                 audit::append(
                     conn,
                     now,
@@ -422,7 +453,8 @@ impl Accounts<'_> {
                         "anonymous",
                         "account.registration_repeated",
                         actor(&existing.id),
-                    ),
+                    )
+                    .details(serde_json::json!({ "closed": existing.closed_at.is_some() })),
                 )?;
                 return Ok(());
             }

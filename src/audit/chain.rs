@@ -66,6 +66,14 @@ pub enum ChainBreak {
         "the checkpoint at entry {seq} does not carry a valid signature of the audit key: it was forged or altered"
     )]
     CheckpointForged { seq: i64 },
+    #[error(
+        "the chain starts at entry {first} but no signed checkpoint at entry {anchor} anchors it: entries were removed from the start"
+    )]
+    Unanchored { first: i64, anchor: i64 },
+    #[error(
+        "entries up to {anchor} are gone but no retention.exported entry records their export: they were removed outside a retention run"
+    )]
+    UnrecordedTruncation { anchor: i64 },
 }
 
 #[cfg(test)]

@@ -11,7 +11,10 @@ mod store;
 
 pub use chain::{ChainBreak, GENESIS_HASH, HashedFields, entry_hash};
 pub use checkpoint::{Checkpoint, CheckpointSigner, checkpoint_if_due};
-pub use store::{AuditEntry, VerifyReport, append, verify, verify_against};
+pub use store::{
+    AuditEntry, ChainAnchor, TRUNCATION_ACTION, TRUNCATION_KIND, VerifyReport, append, verify,
+    verify_against,
+};
 
 /// What happened, by whom, to what. `actor` and `subject` are `kind:id` strings
 /// (`seller:0190…`, `client:…`, `system`), `action` a dotted verb (`account.created`).

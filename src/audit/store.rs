@@ -8,7 +8,7 @@ use super::NewAuditEntry;
 use super::chain::{ChainBreak, GENESIS_HASH, HashedFields, entry_hash};
 use super::checkpoint::{Checkpoint, signature_holds};
 use crate::db::DbConnection;
-use crate::db::schema::{audit_head, audit_log};
+use crate::db::schema::{audit_checkpoints, audit_head, audit_log};
 use crate::telemetry;
 
 /// One stored entry.
@@ -91,8 +91,12 @@ pub fn append(
 /// Result of checking the chain.
 #[derive(Debug, Clone, Serialize)]
 pub struct VerifyReport {
-    /// Entries checked.
+    /// Entries checked (from `first_seq` to `last_seq`).
     pub entries: i64,
+    /// The first entry checked: 1, or the entry after the anchor of a truncated chain.
+    pub first_seq: i64,
+    /// The last entry that held (0: none).
+    pub last_seq: i64,
     /// Hash of the last entry (the value to publish or notarise).
     pub head_hash: String,
     /// The first break found, if any.
@@ -110,6 +114,21 @@ pub struct VerifyReport {
     /// Hash of that entry as signed: compare it with a copy kept outside the database
     /// (the service log, or `GET /v1/audit/checkpoints` saved earlier).
     pub vouched_hash: Option<String>,
+    /// When the oldest entries were exported and dropped by the retention policy: the
+    /// signed checkpoint the remaining chain starts from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<ChainAnchor>,
+}
+
+/// The signed checkpoint a truncated chain starts from. The retention run drops entries
+/// only up to a checkpoint, so the first kept entry links to the hash that checkpoint
+/// signed: its signature vouches for everything the dropped entries led to.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChainAnchor {
+    pub checkpoint: Checkpoint,
+    /// Whether its signature was checked with the audit key (not without the key, nor
+    /// when an earlier audit key signed it).
+    pub signature_checked: bool,
 }
 
 fn display<S: serde::Serializer>(value: &Option<ChainBreak>, s: S) -> Result<S::Ok, S::Error> {
@@ -128,9 +147,33 @@ pub fn verify(conn: &mut DbConnection) -> QueryResult<VerifyReport> {
     verify_against(conn, None)
 }
 
+/// Whether a kept `retention.exported` entry after the anchor records that the entries up
+/// to `anchor` were exported: a truncation nobody recorded is a deletion.
+fn truncation_recorded(conn: &mut DbConnection, anchor: i64) -> QueryResult<bool> {
+    let exports: Vec<String> = audit_log::table
+        .filter(audit_log::action.eq(TRUNCATION_ACTION))
+        .filter(audit_log::seq.gt(anchor))
+        .select(audit_log::details)
+        .load(conn)?;
+    Ok(exports.iter().any(|details| {
+        serde_json::from_str::<serde_json::Value>(details).is_ok_and(|d| {
+            d["kind"] == TRUNCATION_KIND && d["through_seq"].as_i64() == Some(anchor)
+        })
+    }))
+}
+
+/// The action and `kind` of the entry a retention run writes when it exports audit
+/// entries; its `through_seq` names the checkpoint the remaining chain starts from.
+pub const TRUNCATION_ACTION: &str = "retention.exported";
+pub const TRUNCATION_KIND: &str = "audit_entries";
+
 /// As [`verify`], and with the audit key also checks every checkpoint's signature and
 /// that the chain still passes through each signed head: a rewrite up to a checkpoint, or
 /// entries cut from the end below one, are found even with every hash recomputed.
+///
+/// A chain whose oldest entries the retention policy dropped starts from its anchor: the
+/// checkpoint at the entry before the first kept one, whose signed hash the first kept
+/// entry must link to, and whose truncation a kept `retention.exported` entry records.
 pub fn verify_against(
     conn: &mut DbConnection,
     key: Option<&ed25519_dalek::VerifyingKey>,
@@ -139,44 +182,68 @@ pub fn verify_against(
         .filter(audit_head::id.eq(1))
         .select((audit_head::seq, audit_head::hash))
         .first(conn)?;
-    let (signed, checkpoints_other_key) = match key {
+    let mut result = VerifyReport {
+        entries: 0,
+        first_seq: 1,
+        last_seq: 0,
+        head_hash: GENESIS_HASH.to_string(),
+        broken: None,
+        checkpoints_checked: 0,
+        checkpoints_other_key: 0,
+        vouched_through: 0,
+        vouched_hash: None,
+        anchor: None,
+    };
+    let signed = match key {
         Some(key) => {
             let all: Vec<Checkpoint> = super::checkpoint::checkpoints(conn, 0, i64::MAX)?;
             let kid = super::checkpoint::key_id(key);
             let (ours, other): (Vec<_>, Vec<_>) = all.into_iter().partition(|c| c.key_id == kid);
+            result.checkpoints_other_key = other.len();
             if let Some(bad) = ours.iter().find(|c| !signature_holds(c, key)) {
-                return Ok(VerifyReport {
-                    entries: 0,
-                    head_hash: GENESIS_HASH.to_string(),
-                    broken: Some(ChainBreak::CheckpointForged { seq: bad.seq }),
-                    checkpoints_checked: 0,
-                    checkpoints_other_key: other.len(),
-                    vouched_through: 0,
-                    vouched_hash: None,
-                });
+                result.broken = Some(ChainBreak::CheckpointForged { seq: bad.seq });
+                return Ok(result);
             }
-            (ours, other.len())
+            ours
         }
-        None => (Vec::new(), 0),
+        None => Vec::new(),
     };
-    let checkpoints_checked = signed.len();
-    let mut pending = signed.iter().peekable();
-    let mut vouched: Option<&Checkpoint> = None;
+    result.checkpoints_checked = signed.len();
     let mut previous_seq = 0i64;
     let mut previous_hash = GENESIS_HASH.to_string();
-    let report = |entries: i64,
-                  head_hash: String,
-                  broken: Option<ChainBreak>,
-                  vouched: Option<&Checkpoint>| VerifyReport {
-        entries,
-        head_hash,
-        broken,
-        checkpoints_checked,
-        checkpoints_other_key,
-        vouched_through: vouched.map_or(0, |c| c.seq),
-        vouched_hash: vouched.map(|c| c.head_hash.clone()),
-    };
-    loop {
+    let mut vouched: Option<&Checkpoint> = None;
+    let first: Option<i64> = audit_log::table
+        .filter(audit_log::seq.le(head_seq))
+        .select(diesel::dsl::min(audit_log::seq))
+        .first(conn)?;
+    if let Some(first) = first.filter(|f| *f > 1) {
+        let anchor: Option<Checkpoint> = audit_checkpoints::table
+            .find(first - 1)
+            .select(Checkpoint::as_select())
+            .first(conn)
+            .optional()?;
+        let Some(anchor) = anchor else {
+            result.first_seq = first;
+            result.broken = Some(ChainBreak::Unanchored {
+                first,
+                anchor: first - 1,
+            });
+            return Ok(result);
+        };
+        previous_seq = anchor.seq;
+        previous_hash.clone_from(&anchor.head_hash);
+        vouched = signed.iter().find(|c| c.seq == anchor.seq);
+        result.anchor = Some(ChainAnchor {
+            signature_checked: vouched.is_some(),
+            checkpoint: anchor,
+        });
+    }
+    let anchor_seq = previous_seq;
+    result.first_seq = anchor_seq + 1;
+    // Checkpoints at or before the anchor cover dropped entries only.
+    let mut pending = signed.iter().filter(|c| c.seq > anchor_seq).peekable();
+    let mut broken = None;
+    'walk: loop {
         let batch: Vec<AuditEntry> = audit_log::table
             .filter(audit_log::seq.gt(previous_seq))
             .filter(audit_log::seq.le(head_seq))
@@ -187,7 +254,7 @@ pub fn verify_against(
             break;
         }
         for entry in &batch {
-            let broken = if entry.seq != previous_seq + 1 {
+            broken = if entry.seq != previous_seq + 1 {
                 Some(ChainBreak::Gap {
                     seq: entry.seq,
                     previous: previous_seq,
@@ -203,7 +270,7 @@ pub fn verify_against(
                 None
             };
             // The chain must pass through every signed head.
-            let broken = broken.or_else(|| {
+            broken = broken.or_else(|| {
                 let checkpoint = pending.next_if(|c| c.seq == entry.seq)?;
                 if checkpoint.head_hash == entry.hash {
                     vouched = Some(checkpoint);
@@ -211,28 +278,40 @@ pub fn verify_against(
                 } else {
                     Some(ChainBreak::Rewritten {
                         seq: entry.seq,
-                        since: vouched.map_or(0, |c| c.seq),
+                        since: vouched.map_or(anchor_seq, |c| c.seq),
                     })
                 }
             });
             if broken.is_some() {
-                return Ok(report(previous_seq, previous_hash, broken, vouched));
+                break 'walk;
             }
             previous_seq = entry.seq;
             previous_hash.clone_from(&entry.hash);
         }
     }
-    let broken = if let Some(checkpoint) = pending.next() {
-        // A signed head the chain no longer reaches: entries were cut from the end.
-        Some(ChainBreak::Truncated {
-            checkpoint_seq: checkpoint.seq,
-            last_seq: previous_seq,
-        })
-    } else {
-        (previous_seq != head_seq || previous_hash != head_hash).then_some(ChainBreak::Head {
-            head_seq,
-            last_seq: previous_seq,
-        })
-    };
-    Ok(report(previous_seq, previous_hash, broken, vouched))
+    if broken.is_none() {
+        broken = if let Some(checkpoint) = pending.next() {
+            // A signed head the chain no longer reaches: entries were cut from the end.
+            Some(ChainBreak::Truncated {
+                checkpoint_seq: checkpoint.seq,
+                last_seq: previous_seq,
+            })
+        } else if previous_seq != head_seq || previous_hash != head_hash {
+            Some(ChainBreak::Head {
+                head_seq,
+                last_seq: previous_seq,
+            })
+        } else if anchor_seq > 0 && !truncation_recorded(conn, anchor_seq)? {
+            Some(ChainBreak::UnrecordedTruncation { anchor: anchor_seq })
+        } else {
+            None
+        };
+    }
+    result.entries = previous_seq - anchor_seq;
+    result.last_seq = previous_seq;
+    result.head_hash = previous_hash;
+    result.broken = broken;
+    result.vouched_through = vouched.map_or(0, |c| c.seq);
+    result.vouched_hash = vouched.map(|c| c.head_hash.clone());
+    Ok(result)
 }

@@ -205,6 +205,7 @@ impl Complaints<'_> {
                 email: complaint.email.clone(),
                 language: language.code().to_string(),
                 created_at: now,
+                email_erased_at: None,
             };
             store::insert(conn, &row)?;
             audit::append(

@@ -25,6 +25,8 @@ pub struct ComplaintRow {
     pub email: String,
     pub language: String,
     pub created_at: NaiveDateTime,
+    /// When the retention run erased `email` (then empty).
+    pub email_erased_at: Option<NaiveDateTime>,
 }
 
 pub fn insert(conn: &mut DbConnection, row: &ComplaintRow) -> QueryResult<()> {

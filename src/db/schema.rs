@@ -558,6 +558,7 @@ diesel::table! {
         email -> Text,
         language -> Text,
         created_at -> Timestamp,
+        email_erased_at -> Nullable<Timestamp>,
     }
 }
 

@@ -1133,6 +1133,60 @@ pub static ENTRIES: &[(&str, &str, &str)] = &[
         "tải lên giấy ủy quyền",
         "authorisation letter uploaded",
     ),
+    // Closing accounts and the retention policy.
+    ("audit.account.closed", "đóng tài khoản", "account closed"),
+    (
+        "audit.retention.exported",
+        "xuất và xóa theo chính sách lưu trữ",
+        "exported and dropped under the retention policy",
+    ),
+    (
+        "audit.retention.pseudonymised",
+        "bút danh hóa tài khoản đã đóng",
+        "closed accounts pseudonymised",
+    ),
+    (
+        "audit.retention.complaint_emails_erased",
+        "xóa email của người khiếu nại",
+        "complainants' email addresses erased",
+    ),
+    // The mail to the address of a closed account someone tried to register with.
+    (
+        "mail.closed_account_subject",
+        "Có người vừa đăng ký bằng email của một tài khoản tracegate đã đóng",
+        "Someone tried to register with the email of a closed tracegate account",
+    ),
+    ("mail.closed_account_hello", "Xin chào,", "Hello,"),
+    (
+        "mail.closed_account_tried",
+        "Ai đó (có thể là bạn) vừa đăng ký tài khoản tracegate bằng địa chỉ email này. Địa chỉ này thuộc một tài khoản đã đóng ngày {0}. Không có gì thay đổi.",
+        "Someone (perhaps you) just tried to register a tracegate account with this email address. It belongs to an account that was closed on {0}. Nothing has changed.",
+    ),
+    (
+        "mail.closed_account_erasure",
+        "Tài khoản đã đóng không thể mở lại. Dữ liệu cá nhân của tài khoản sẽ được xóa hoặc thay bằng bút danh từ ngày {1}; kể từ đó, bạn có thể dùng địa chỉ này để đăng ký một tài khoản mới.",
+        "A closed account cannot be reopened. Its personal data will be erased or pseudonymised from {1}; from then on, you can register a new account with this address.",
+    ),
+    (
+        "mail.closed_account_until",
+        "Đến lúc đó, địa chỉ vẫn gắn với tài khoản cũ, để thư từ và hồ sơ của tài khoản cũ không bị lẫn với một tài khoản mới.",
+        "Until then the address stays with the old account, so that the old account's mail and records are not mixed up with a new one.",
+    ),
+    (
+        "mail.closed_account_ignore",
+        "Nếu không phải bạn, hãy bỏ qua thư này.",
+        "If it was not you, ignore this message.",
+    ),
+    (
+        "console.complaint_email_erased",
+        "(đã xóa theo chính sách lưu trữ)",
+        "(erased under the retention policy)",
+    ),
+    (
+        "console.audit_anchor",
+        "Các mục từ 1 đến {0} đã được xuất ra tệp lưu trữ và xóa theo chính sách lưu trữ; chuỗi được kiểm tra từ điểm kiểm tra đã ký tại mục {0} (mã băm {1}).",
+        "Entries 1 to {0} were exported to the archive and dropped under the retention policy; the chain is checked from the signed checkpoint at entry {0} (hash {1}).",
+    ),
 ];
 
 static INDEX: LazyLock<HashMap<&'static str, (&'static str, &'static str)>> =

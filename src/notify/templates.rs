@@ -80,6 +80,35 @@ mail_templates!(
     "email/account_exists.html"
 );
 
+/// Sent when someone registers with the address of an account that was closed and is
+/// not yet pseudonymised: the address is still that account's, and the mail says until
+/// when, truthfully, to the mailbox only (the person registering is answered as always).
+#[derive(Debug, Clone)]
+pub struct AccountClosedExists {
+    pub lang: Language,
+    /// Day it was closed, `dd/mm/yyyy` in Vietnam's time.
+    pub closed_on: String,
+    /// Day from which its personal data is erased and the address is free, `dd/mm/yyyy`.
+    pub erased_on: String,
+}
+mail_templates!(
+    AccountClosedExists,
+    "email/account_closed_exists.txt",
+    "email/account_closed_exists.html"
+);
+
+impl AccountClosedExists {
+    /// The sentence `mail.closed_account_{part}` in the recipient's language, with the dates.
+    pub fn say(&self, part: &str) -> String {
+        crate::i18n::catalogue::format(
+            "mail",
+            &format!("closed_account_{part}"),
+            &[&self.closed_on, &self.erased_on],
+            self.lang,
+        )
+    }
+}
+
 /// A password reset link.
 #[derive(Debug, Clone)]
 pub struct PasswordReset {
@@ -377,6 +406,26 @@ impl DisputeUpdate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_closed_account_notice_gives_both_dates_in_each_language() {
+        for (lang, word) in [(Language::En, "closed"), (Language::Vi, "đã đóng")] {
+            let mail = AccountClosedExists {
+                lang,
+                closed_on: "01/11/2026".into(),
+                erased_on: "01/12/2026".into(),
+            }
+            .render_for("an@example.vn")
+            .expect("renders");
+            assert!(mail.subject.contains(word), "{lang:?}: {}", mail.subject);
+            for text in [&mail.text, &mail.html] {
+                assert!(text.contains("01/11/2026"), "{text}");
+                assert!(text.contains("01/12/2026"), "{text}");
+                assert!(!text.contains("{0}") && !text.contains("{1}"), "{text}");
+                assert!(!text.contains("mail.closed_account"), "{text}");
+            }
+        }
+    }
 
     #[test]
     fn subject_comes_from_the_first_line_in_each_language() {

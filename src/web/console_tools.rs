@@ -638,6 +638,8 @@ struct AuditPage {
     entries: i64,
     head: String,
     broken: Option<String>,
+    /// Where a chain the retention policy shortened starts, in words.
+    anchor: Option<String>,
     rows: Vec<(i64, String, String, String, String)>,
     /// Actions to filter by: (code, words).
     actions: Vec<(String, String)>,
@@ -733,6 +735,15 @@ async fn audit(
         entries: report.entries,
         head: report.head_hash.clone(),
         broken: report.broken.as_ref().map(|b| b.to_string()),
+        anchor: report.anchor.as_ref().map(|a| {
+            let seq = a.checkpoint.seq.to_string();
+            crate::i18n::catalogue::format(
+                "console",
+                "audit_anchor",
+                &[&seq, &a.checkpoint.head_hash],
+                lang.0,
+            )
+        }),
         actions: crate::i18n::catalogue::ENTRIES
             .iter()
             .filter_map(|(key, _, _)| key.strip_prefix("audit."))

@@ -380,7 +380,10 @@ async fn for_officers(
                     .unwrap_or_else(|| id.clone())
             }),
             description: r.description,
-            email: r.email,
+            email: match r.email_erased_at {
+                Some(_) => crate::i18n::label("console", "complaint_email_erased", lang.0),
+                None => r.email,
+            },
         })
         .collect();
     let template = ComplaintsPage {

@@ -247,3 +247,78 @@ async fn closed_accounts_are_pseudonymised_on_schedule_and_the_chain_verifies(
     assert_eq!(again.status(), 202);
 }
 both_backends!(closed_accounts_are_pseudonymised_on_schedule_and_the_chain_verifies);
+
+async fn registering_with_a_closed_accounts_address_answers_as_always_and_tells_the_mailbox_when_it_frees(
+    backend: TestBackend,
+) {
+    let (_env, app) = TestApp::spawn(&backend).await;
+    let (email, pair) = verified_seller(&app).await;
+    let token = pair["access_token"].as_str().expect("access token");
+    assert_eq!(close(&app, token, PASSWORD).await.status(), 204);
+    let before = app.mails_to(&email).await.len();
+
+    let register = |address: String| {
+        let app = &app;
+        async move {
+            let response = app
+                .post(
+                    "/v1/accounts",
+                    json!({ "email": address, "password": PASSWORD }),
+                )
+                .await;
+            let status = response.status().as_u16();
+            (status, response.text().await.expect("body"))
+        }
+    };
+    // The person registering learns nothing: the answer is the one a new address gets.
+    let closed = register(email.clone()).await;
+    let fresh = register("someone.new@example.vn".into()).await;
+    assert_eq!(closed, fresh);
+    assert_eq!(closed.0, 202);
+
+    // The mailbox is told the truth: closed, when, and from when the address is free.
+    let mails = app.mails_to(&email).await;
+    assert_eq!(mails.len(), before + 1);
+    let (subject, text) = mails.last().expect("a mail").clone();
+    let now = tracegate::clock::Clock::now(app.clock.as_ref());
+    let days = RetentionPolicy::load(None)
+        .expect("policy")
+        .closed_accounts
+        .days;
+    let day = |at: chrono::DateTime<chrono::Utc>| {
+        tracegate::disputes::calendar::local(at)
+            .format("%d/%m/%Y")
+            .to_string()
+    };
+    assert!(
+        subject.to_lowercase().contains("closed") || subject.contains("đã đóng"),
+        "{subject}"
+    );
+    assert!(text.contains(&day(now)), "{text}");
+    assert!(
+        text.contains(&day(now + TimeDelta::days(i64::from(days)))),
+        "{text}"
+    );
+    assert!(!text.contains("reset-password"), "no reset offered: {text}");
+    assert_eq!(
+        app.count_sql("SELECT count(*) AS n FROM accounts WHERE email LIKE '%someone.new%'")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.count_sql(&format!(
+            "SELECT count(*) AS n FROM accounts WHERE email = '{email}'"
+        ))
+        .await,
+        1,
+        "no second account under the address"
+    );
+    assert_eq!(
+        app.count_sql("SELECT count(*) AS n FROM audit_log WHERE action = 'account.registration_repeated' AND details LIKE '%\"closed\":true%'")
+            .await,
+        1
+    );
+}
+both_backends!(
+    registering_with_a_closed_accounts_address_answers_as_always_and_tells_the_mailbox_when_it_frees
+);

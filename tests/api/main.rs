@@ -31,6 +31,7 @@ mod partitions;
 mod pooler;
 mod registry_http;
 mod resolver;
+mod retention;
 mod revocation;
 mod sandbox;
 mod schema;

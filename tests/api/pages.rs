@@ -1253,3 +1253,49 @@ async fn only_the_home_page_and_the_portal_may_load_our_one_script(backend: Test
     assert!(script.text().await.expect("js").contains("BarcodeDetector"));
 }
 both_backends!(only_the_home_page_and_the_portal_may_load_our_one_script);
+
+async fn the_console_audit_page_verifies_a_shortened_chain_from_its_checkpoint(
+    backend: TestBackend,
+) {
+    use tracegate::clock::Clock;
+    let (_env, app) = TestApp::spawn(&backend).await;
+    let officer = crate::fixtures::invited_officer(
+        &app,
+        tracegate::auth::OfficerRole::Supervisor,
+        tracegate::policies::ProvinceScope::All,
+    )
+    .await;
+    let secret = crate::fixtures::enrol_totp(&app, &officer.access_token).await;
+    let signer = tracegate::audit::CheckpointSigner::new(&app.state.keys);
+    let now = app.clock.now();
+    app.state
+        .db(move |c| Ok(tracegate::audit::checkpoint_if_due(c, &signer, now, None)?))
+        .await
+        .expect("checkpoint");
+    app.clock.advance(chrono::TimeDelta::days(70));
+    let mut policy = tracegate::retention::RetentionPolicy::load(None).expect("policy");
+    policy.audit_entries.months = 1;
+    let export_dir = std::path::PathBuf::from(&app.state.config.retention.export_dir);
+    let evidence_dir = std::path::PathBuf::from(&app.state.config.disputes.evidence_dir);
+    let now = app.clock.now();
+    let report = app
+        .state
+        .db(move |conn| {
+            tracegate::retention::run(conn, &policy, &export_dir, &evidence_dir, now)
+                .map_err(tracegate::error::AppError::internal)
+        })
+        .await
+        .expect("retention run");
+    let anchor = report.audit_anchor.expect("entries dropped");
+
+    let cookies = signed_in_officer(&app, &officer.email, &secret).await;
+    let (status, html) = get_with(&app, "/console/audit", &cookies).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("class=\"banner ok\""), "{html}");
+    assert!(html.contains("id=\"chain-anchor\""), "{html}");
+    assert!(
+        html.contains(&format!("điểm kiểm tra đã ký tại mục {anchor}")),
+        "{html}"
+    );
+}
+both_backends!(the_console_audit_page_verifies_a_shortened_chain_from_its_checkpoint);

@@ -1,0 +1,1 @@
+ALTER TABLE consumer_complaints DROP COLUMN email_erased_at;
