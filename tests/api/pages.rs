@@ -1377,10 +1377,6 @@ async fn a_seller_turns_routine_mail_off_and_a_stale_form_is_refused(backend: Te
         .await
         .expect("json");
     assert_eq!(settings["language"], "en");
-
-    // An officer's page offers the queue notices.
-    let (status, _) = get_with(&app, "/console/account", "").await;
-    assert_eq!(status, 303);
 }
 both_backends!(a_seller_turns_routine_mail_off_and_a_stale_form_is_refused);
 
@@ -1513,3 +1509,79 @@ async fn a_seller_with_a_bound_shop_is_told_why_the_account_stays_open(backend: 
     assert!(html.contains("gian hàng còn liên kết"), "{html}");
 }
 both_backends!(a_seller_with_a_bound_shop_is_told_why_the_account_stays_open);
+
+async fn a_supervisor_silences_queue_notices_from_the_console(backend: TestBackend) {
+    use tracegate::auth::OfficerRole;
+    use tracegate::policies::ProvinceScope;
+    let (_env, app) = TestApp::spawn(&backend).await;
+    let (_, _, platform, seller) = bound_enterprise_seller(&app, "shop-s").await;
+    let hcm = || ProvinceScope::Only(vec!["79".into()]);
+    let supervisor = crate::fixtures::invited_officer(&app, OfficerRole::Supervisor, hcm()).await;
+    let secret = crate::fixtures::enrol_totp(&app, &supervisor.access_token).await;
+    let cookies = signed_in_officer(&app, &supervisor.email, &secret).await;
+    assert_eq!(get_with(&app, "/console/account", "").await.0, 303);
+    let (status, html) = get_with(&app, "/console/account", &cookies).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("name=\"receive_case_queue\""), "{html}");
+    assert!(!html.contains("receive_case_progress"), "{html}");
+    assert!(!html.contains("/portal/account/close"), "{html}");
+    let start = html.find("name=\"csrf\" value=\"").expect("csrf") + 19;
+    let token = html[start..].split('"').next().expect("token").to_string();
+    let saved = app
+        .client
+        .post(app.url("/console/account/notifications"))
+        .header("cookie", &cookies)
+        .form(&[
+            ("csrf", token.as_str()),
+            ("version", "0"),
+            ("language", "vi"),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(saved.status(), 303);
+    assert_eq!(
+        saved.headers()["location"],
+        "/console/account?done=mail_settings"
+    );
+
+    // A case reaching the province's queue is not mailed to them any more.
+    let filed = app
+        .post_as(
+            "/v1/disputes",
+            &platform,
+            json!({ "shop_id": "shop-s", "listing_id": "l-s", "kind": "counterfeit", "claim": "refund", "description": "Hàng giả, không có tem chống giả.", "buyer": { "reference": "b-s", "email": "mua.s@example.vn" } }),
+        )
+        .await;
+    assert_eq!(filed.status(), 201);
+    let case: serde_json::Value = filed.json().await.expect("case");
+    let id = case["id"].as_str().expect("id");
+    // A colleague who kept the default is the control: they are told.
+    let colleague = crate::fixtures::officer(&app, OfficerRole::Supervisor, hcm()).await;
+    let before = app.mails_to(&supervisor.email).await.len();
+    let colleague_before = app.mails_to(&colleague.email).await.len();
+    let answered = app
+        .post_as(
+            &format!("/v1/disputes/{id}/actions"),
+            &seller,
+            json!({ "action": "respond", "statement": "Hàng chính hãng, có hóa đơn nhập khẩu.", "offer": "refund" }),
+        )
+        .await;
+    assert_eq!(answered.status(), 200);
+    let token_buyer = app.link_token("mua.s@example.vn").await;
+    let escalated = app
+        .client
+        .post(app.url(&format!("/v1/disputes/{id}/actions")))
+        .header("Tracegate-Case-Token", token_buyer)
+        .json(&json!({ "action": "escalate" }))
+        .send()
+        .await
+        .expect("sent");
+    assert!(escalated.status().is_success(), "{}", escalated.status());
+    assert_eq!(app.mails_to(&supervisor.email).await.len(), before);
+    assert_eq!(
+        app.mails_to(&colleague.email).await.len(),
+        colleague_before + 1
+    );
+}
+both_backends!(a_supervisor_silences_queue_notices_from_the_console);
