@@ -421,6 +421,58 @@ mod tests {
     }
 
     #[test]
+    fn account_and_standing_mails_are_never_silenced() {
+        let lang = Language::Vi;
+        let categories = [
+            VerifyEmail {
+                lang,
+                link: String::new(),
+                valid_hours: 1,
+            }
+            .category(),
+            PasswordReset {
+                lang,
+                link: String::new(),
+                valid_minutes: 1,
+            }
+            .category(),
+            PasswordChanged {
+                lang,
+                when: String::new(),
+                reset_link: String::new(),
+            }
+            .category(),
+            SellerSuspended {
+                lang,
+                business: String::new(),
+                reason: String::new(),
+            }
+            .category(),
+            VerificationExpiring {
+                lang,
+                expires_on: String::new(),
+                link: String::new(),
+            }
+            .category(),
+        ];
+        assert!(
+            categories.iter().all(|c| !c.silenceable()),
+            "{categories:?}"
+        );
+        let update = |step| DisputeUpdate {
+            lang,
+            reference: String::new(),
+            step,
+            to: "seller",
+            note: None,
+            deadline: None,
+            link: String::new(),
+        };
+        assert!(!update("decided").category().silenceable());
+        assert!(update("information_supplied").category().silenceable());
+    }
+
+    #[test]
     fn html_escapes_what_it_shows() {
         let mail = OfficerInvitation {
             lang: Language::En,
