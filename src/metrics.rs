@@ -1,9 +1,11 @@
 //! Prometheus metrics: requests by route and status, request latency, database pool use,
-//! outbox deliveries, and how often the listing gate decides from its caches.
+//! outbox deliveries, optional mails silenced by their recipients, and how often the
+//! listing gate decides from its caches.
 //!
 //! Routes are labelled by their pattern (`/v1/disputes/{id}`), never the raw path, so the
 //! number of series stays bounded whatever clients send.
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -48,6 +50,23 @@ struct OutcomeLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReasonLabels {
     reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CategoryLabels {
+    category: &'static str,
+}
+
+/// Optional mails not queued because their recipient silenced the category. Process-wide
+/// because mails are queued deep inside services' transactions, which hold no registry;
+/// each registry registers this one family.
+static MAILS_SUPPRESSED: LazyLock<Family<CategoryLabels, Counter>> = LazyLock::new(Family::default);
+
+/// Counts one optional mail not queued, by its category's code.
+pub fn count_mail_suppressed(category: &'static str) {
+    MAILS_SUPPRESSED
+        .get_or_create(&CategoryLabels { category })
+        .inc();
 }
 
 /// Why an attempt was throttled or refused by an abuse limit (the `reason` label of
@@ -201,6 +220,11 @@ impl Metrics {
             "attempts_refused",
             "Attempts throttled or refused by an abuse limit, by reason",
             refused.clone(),
+        );
+        registry.register(
+            "mails_suppressed",
+            "Optional mails not queued because the recipient silenced their category, by category",
+            MAILS_SUPPRESSED.clone(),
         );
         // One statement each: the family's read guard must be gone before the next look-up.
         let decisions_stored = listing_decisions

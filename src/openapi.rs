@@ -36,6 +36,8 @@ use crate::policies::Policies;
         crate::accounts::routes::accept_invitation,
         crate::accounts::routes::me,
         crate::accounts::routes::close_account,
+        crate::accounts::routes::mail_settings,
+        crate::accounts::routes::change_mail_settings,
         crate::accounts::routes::change_password,
         crate::accounts::routes::enrol_totp,
         crate::accounts::routes::confirm_totp,

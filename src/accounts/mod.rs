@@ -7,6 +7,7 @@
 //! the same password check as a real one.
 
 pub mod email;
+pub mod mail_settings;
 pub mod routes;
 mod store;
 
@@ -71,6 +72,8 @@ pub enum AccountError {
     InvalidSession,
     #[error("{0}")]
     Conflict(String),
+    #[error("the settings were changed meanwhile (in another window or device); read them again")]
+    ChangedMeanwhile,
     #[error("no such account")]
     NotFound,
     #[error(transparent)]

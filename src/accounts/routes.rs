@@ -4,12 +4,13 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::mail_settings::{MailSettings, MailSettingsChange};
 use super::{
     AccountError, AccountView, Accounts, LoginAttempt, NewOfficer, TokenPair, TotpEnrolment,
 };
 use crate::auth::{AccountAuth, AdminAuth, OfficerRole, password};
 use crate::error::{AppError, FieldError, Problem};
-use crate::http::{Endpoint, JsonBody};
+use crate::http::{Endpoint, JsonBody, if_match};
 use crate::i18n::Language;
 use crate::metrics::Refusal;
 use crate::state::AppState;
@@ -27,6 +28,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(Endpoint::new("/v1/me").get(me))
         .service(Endpoint::new("/v1/me/password").post(change_password))
         .service(Endpoint::new("/v1/me/close").post(close_account))
+        .service(
+            Endpoint::new("/v1/me/notifications")
+                .get(mail_settings)
+                .put(change_mail_settings),
+        )
         .service(Endpoint::new("/v1/me/totp").post_creating(enrol_totp))
         .service(Endpoint::new("/v1/me/totp/confirm").post(confirm_totp))
         .service(Endpoint::new("/v1/admin/officers").post_creating(create_officer));
@@ -56,6 +62,9 @@ impl From<AccountError> for AppError {
                 AppError::forbidden(e.to_string())
             }
             AccountError::Conflict(detail) => AppError::conflict(detail),
+            e @ AccountError::ChangedMeanwhile => AppError::PreconditionFailed {
+                detail: e.to_string(),
+            },
             AccountError::NotFound => AppError::not_found("no such account"),
             AccountError::Notify(e) => AppError::internal(e),
             AccountError::Database(e) => e.into(),
@@ -468,6 +477,74 @@ pub async fn close_account(
     .await?;
     state.revoked_now().await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+fn settings_response(settings: MailSettings) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("ETag", format!("\"{}\"", settings.version)))
+        .insert_header(("Cache-Control", "no-store"))
+        .json(settings)
+}
+
+/// The signed-in person's mail settings: the language of their mail, every category of
+/// mail they receive and whether each may be turned off. `ETag` is their version.
+#[utoipa::path(get, path = "/v1/me/notifications", tag = "accounts", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The settings", body = MailSettings,
+            headers(("ETag" = String, description = "Version of the settings, for If-Match"))),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a person's token", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn mail_settings(
+    state: web::Data<AppState>,
+    caller: AccountAuth,
+) -> Result<HttpResponse, AppError> {
+    let settings = run(&state, move |a| a.mail_settings(&caller.account_id)).await?;
+    Ok(settings_response(settings))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MailSettingsUpdate {
+    /// Language of every mail to the account: `vi` or `en`.
+    #[schema(example = "vi")]
+    pub language: String,
+    /// Optional categories to turn off (see `categories[].silenceable`); every other one is
+    /// received. Legal and security notices cannot be listed.
+    #[schema(example = json!(["case_progress"]))]
+    pub silenced: Vec<String>,
+}
+
+/// Change the signed-in person's mail settings. Send `If-Match` with the `ETag` read so
+/// that a change made meanwhile elsewhere is not overwritten.
+#[utoipa::path(put, path = "/v1/me/notifications", tag = "accounts", request_body = MailSettingsUpdate, security(("bearer" = [])),
+    params(("If-Match" = Option<String>, Header, description = "The ETag read; the change is refused if the settings changed since")),
+    responses(
+        (status = 200, description = "The settings as saved", body = MailSettings,
+            headers(("ETag" = String, description = "New version of the settings"))),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a person's token", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The settings changed since the ETag sent", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown language or category, or a category that is always sent", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn change_mail_settings(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: AccountAuth,
+    body: JsonBody<MailSettingsUpdate>,
+) -> Result<HttpResponse, AppError> {
+    let expected_version = if_match(&req)?;
+    let MailSettingsUpdate { language, silenced } = body.0;
+    let change = MailSettingsChange {
+        language,
+        silenced,
+        expected_version,
+    };
+    let settings = run(&state, move |a| {
+        a.set_mail_settings(&caller.account_id, &change)
+    })
+    .await?;
+    Ok(settings_response(settings))
 }
 
 /// Start enrolling a TOTP second factor; the secret is shown once.

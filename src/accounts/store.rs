@@ -73,6 +73,23 @@ pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option
         .optional()
 }
 
+/// Sets the language of the account's mail.
+pub fn set_language(
+    conn: &mut DbConnection,
+    id: &str,
+    language: &str,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(accounts::table.find(id))
+        .set((
+            accounts::language.eq(language),
+            accounts::updated_at.eq(now),
+            accounts::version.eq(accounts::version + 1),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 pub fn set_email_verified(
     conn: &mut DbConnection,
     id: &str,

@@ -120,9 +120,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    mail_preferences (account_id) {
+        account_id -> Text,
+        silenced -> Text,
+        version -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(account_tokens -> accounts (account_id));
 diesel::joinable!(refresh_tokens -> accounts (account_id));
-diesel::allow_tables_to_appear_in_same_query!(accounts, account_tokens, refresh_tokens);
+diesel::joinable!(mail_preferences -> accounts (account_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    accounts,
+    account_tokens,
+    refresh_tokens,
+    mail_preferences
+);
 
 diesel::table! {
     sellers (account_id) {

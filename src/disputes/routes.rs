@@ -16,7 +16,7 @@ use super::{
 };
 use crate::auth::{OfficerAuth, PartyAuth, PlatformAuth, SellerAuth, require_scope};
 use crate::error::{AppError, FieldError, Problem};
-use crate::http::{Endpoint, JsonBody};
+use crate::http::{Endpoint, JsonBody, if_match};
 use crate::i18n::Language;
 use crate::policies::ProvinceScope;
 use crate::state::AppState;
@@ -137,19 +137,6 @@ fn officer_caller(officer: OfficerAuth) -> Caller {
         id: officer.account_id,
         role: officer.role,
     }
-}
-
-/// The version an `If-Match` header names (`"3"` or `W/"3"`), if sent.
-fn if_match(req: &HttpRequest) -> Result<Option<i64>, AppError> {
-    let Some(value) = req.headers().get(header::IF_MATCH) else {
-        return Ok(None);
-    };
-    let text = value.to_str().unwrap_or("").trim();
-    let bare = text.trim_start_matches("W/").trim_matches('"');
-    bare.parse().map(Some).map_err(|_| AppError::BadRequest {
-        detail: "If-Match must be the ETag you read, such as \"3\"".into(),
-        errors: vec![FieldError::new("If-Match", "not a version")],
-    })
 }
 
 fn with_etag(view: DisputeView) -> HttpResponse {

@@ -13,9 +13,23 @@ pub use json::{BodyLimit, JsonBody, parse_json};
 pub use upload::{UploadedFile, read_upload};
 
 use actix_web::error::{PathError, QueryPayloadError};
-use actix_web::web;
+use actix_web::http::header;
+use actix_web::{HttpRequest, web};
 
 use crate::error::{AppError, FieldError};
+
+/// The version an `If-Match` header names (`"3"` or `W/"3"`), if sent.
+pub fn if_match(req: &HttpRequest) -> Result<Option<i64>, AppError> {
+    let Some(value) = req.headers().get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = value.to_str().unwrap_or("").trim();
+    let bare = text.trim_start_matches("W/").trim_matches('"');
+    bare.parse().map(Some).map_err(|_| AppError::BadRequest {
+        detail: "If-Match must be the ETag you read, such as \"3\"".into(),
+        errors: vec![FieldError::new("If-Match", "not a version")],
+    })
+}
 
 /// Registers the extractor settings every route relies on: body limit, and problem+json
 /// answers for bad query strings and path parameters.

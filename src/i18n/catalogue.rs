@@ -1089,6 +1089,107 @@ pub static ENTRIES: &[(&str, &str, &str)] = &[
         "The display name is at most 100 characters, on one line",
     ),
     (
+        "audit.account.mail_settings_changed",
+        "đổi cài đặt thư thông báo",
+        "mail settings changed",
+    ),
+    // Categories of mail on the account page: the name, and one line on what they carry.
+    (
+        "mail_category.account_security",
+        "Bảo mật tài khoản",
+        "Account security",
+    ),
+    (
+        "mail_category_why.account_security",
+        "Xác minh địa chỉ email, đặt lại hoặc đổi mật khẩu, lời mời: sự an toàn của tài khoản phụ thuộc vào chúng.",
+        "Address verification, password resets and changes, invitations: the safety of your account depends on them.",
+    ),
+    (
+        "mail_category.case_deadline",
+        "Thời hạn trong khiếu nại",
+        "Deadlines in a case",
+    ),
+    (
+        "mail_category_why.case_deadline",
+        "Khiếu nại cần bạn trả lời hoặc bổ sung thông tin trước một thời hạn, hoặc đã quá hạn giải quyết: bỏ lỡ có thể làm mất quyền lợi.",
+        "A case asks you to answer or supply information by a date, or is past its deadline: missing it can cost a right.",
+    ),
+    (
+        "mail_category.case_proceedings",
+        "Diễn biến chính thức của khiếu nại",
+        "Formal steps of a case",
+    ),
+    (
+        "mail_category_why.case_proceedings",
+        "Chuyển lên Sở Công Thương, quyết định và biện pháp xử lý, kháng nghị, thỏa thuận, rút hoặc đóng khiếu nại: đây là thông báo chính thức gửi đến bạn.",
+        "Referral to the Department, decisions and sanctions, appeals, settlements, withdrawals and closing: they are served on you as formal notices.",
+    ),
+    (
+        "mail_category.seller_standing",
+        "Quyền bán hàng",
+        "Your right to sell",
+    ),
+    (
+        "mail_category_why.seller_standing",
+        "Tạm ngừng bán hàng và thông báo xác minh sắp hết hạn: chúng quyết định bạn có được bán hàng hay không.",
+        "Suspensions and the notice that your verification expires: they decide whether you may sell.",
+    ),
+    (
+        "mail_category.case_progress",
+        "Hoạt động thường ngày của khiếu nại",
+        "Routine case activity",
+    ),
+    (
+        "mail_category_why.case_progress",
+        "Thông tin cán bộ yêu cầu đã được gửi và việc xem xét tiếp tục; không có gì cần bạn làm.",
+        "The information an officer asked for was supplied and the review goes on; nothing is asked of you.",
+    ),
+    (
+        "mail_category.case_queue",
+        "Khiếu nại mới trong hàng chờ",
+        "New cases in your queue",
+    ),
+    (
+        "mail_category_why.case_queue",
+        "Một khiếu nại hoặc kháng nghị được chuyển đến tỉnh bạn phụ trách; bảng điều khiển luôn hiển thị hàng chờ, và khiếu nại quá hạn vẫn được gửi thư.",
+        "A case or an appeal reached your provinces; the console always shows the queue, and a case past its deadline is still mailed.",
+    ),
+    (
+        "done.mail_settings",
+        "Đã lưu cài đặt thư thông báo.",
+        "Your mail settings were saved.",
+    ),
+    (
+        "done.account_closed",
+        "Tài khoản đã được đóng và bạn đã được đăng xuất.",
+        "Your account is closed and you have been signed out.",
+    ),
+    (
+        "field.silenced",
+        "Loại thư này luôn được gửi và không thể tắt",
+        "This kind of mail is always sent and cannot be turned off",
+    ),
+    (
+        "field.language",
+        "Hãy chọn tiếng Việt hoặc tiếng Anh",
+        "Choose Vietnamese or English",
+    ),
+    (
+        "field.confirm_close",
+        "Hãy đánh dấu ô xác nhận rằng bạn hiểu việc đóng tài khoản không thể hoàn tác",
+        "Tick the box to confirm you understand that closing cannot be undone",
+    ),
+    (
+        "problem.mail_settings_changed",
+        "Cài đặt đã được thay đổi ở nơi khác trong lúc bạn sửa; dưới đây là cài đặt hiện tại, hãy chọn lại rồi lưu.",
+        "The settings were changed elsewhere while you edited them; below are the current ones: choose again and save.",
+    ),
+    (
+        "problem.close_blocked",
+        "Chưa thể đóng tài khoản khi còn khiếu nại chưa kết thúc hoặc gian hàng còn liên kết (hãy nhờ sàn hủy liên kết).",
+        "The account cannot be closed while a dispute case is open or a shop is still bound (ask the platform to unbind it).",
+    ),
+    (
         "audit.account.display_name_set",
         "đặt tên hiển thị",
         "display name set",

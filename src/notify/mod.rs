@@ -4,6 +4,7 @@
 pub mod events;
 pub mod mail;
 pub mod outbox;
+pub mod preferences;
 pub mod routes;
 mod templates;
 pub mod webhooks;
@@ -11,6 +12,7 @@ pub mod worker;
 
 pub use mail::{MailTransport, RenderedMail};
 pub use outbox::{OutboxKind, OutboxRow, OutboxState};
+pub use preferences::MailCategory;
 pub use templates::{
     AccountClosedExists, AccountExists, DisputeConfirm, DisputeUpdate, Mail, MailNote,
     OfficerInvitation, PasswordChanged, PasswordReset, SellerSuspended, VerificationExpiring,
@@ -33,15 +35,35 @@ pub enum NotifyError {
 
 /// Renders `mail` for `to` and adds it to the outbox. Call inside the transaction of the
 /// change the mail tells about, so that both happen or neither does.
+///
+/// An optional mail ([`MailCategory::silenceable`]) whose recipient's account silenced its
+/// category is not queued: `None`, counted and logged by category (never by address).
 pub fn queue_mail(
     conn: &mut DbConnection,
     now: DateTime<Utc>,
     to: &str,
     mail: &impl Mail,
-) -> Result<String, NotifyError> {
+) -> Result<Option<String>, NotifyError> {
+    let category = mail.category();
+    if category.silenceable()
+        && preferences::store::silenced_for_address(conn, to)?.contains(&category)
+    {
+        crate::metrics::count_mail_suppressed(category.code());
+        tracing::info!(
+            category = category.code(),
+            "optional mail not queued: the recipient silenced its category"
+        );
+        return Ok(None);
+    }
     let rendered = mail.render_for(to)?;
     let payload = serde_json::to_string(&rendered)?;
-    Ok(outbox::enqueue(conn, now, OutboxKind::Mail, to, &payload)?)
+    Ok(Some(outbox::enqueue(
+        conn,
+        now,
+        OutboxKind::Mail,
+        to,
+        &payload,
+    )?))
 }
 
 /// Wait before attempt `attempt + 1` after `attempt` failed ones: 30 s doubling each time,

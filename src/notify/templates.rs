@@ -4,6 +4,7 @@
 use askama::Template;
 
 use super::mail::RenderedMail;
+use super::preferences::MailCategory;
 use crate::i18n::catalogue::Phrase;
 use crate::i18n::{Language, label, lookup};
 
@@ -11,6 +12,9 @@ use crate::i18n::{Language, label, lookup};
 pub trait Mail {
     /// (text, html); the text starts with the subject line.
     fn render_parts(&self) -> Result<(String, String), askama::Error>;
+
+    /// Whether the recipient may have silenced it.
+    fn category(&self) -> MailCategory;
 
     fn render_for(&self, to: &str) -> Result<RenderedMail, askama::Error> {
         let (text, html) = self.render_parts()?;
@@ -31,7 +35,7 @@ pub trait Mail {
 
 /// Generates the text and HTML templates of a message and its [`Mail`] impl.
 macro_rules! mail_templates {
-    ($message:ident, $text:literal, $html:literal) => {
+    ($message:ident, $text:literal, $html:literal, $category:expr) => {
         const _: () = {
             #[derive(Template)]
             #[template(path = $text, escape = "none")]
@@ -49,6 +53,11 @@ macro_rules! mail_templates {
                 fn render_parts(&self) -> Result<(String, String), askama::Error> {
                     Ok((Text { m: self }.render()?, Html { m: self }.render()?))
                 }
+
+                fn category(&self) -> MailCategory {
+                    let of: fn(&$message) -> MailCategory = $category;
+                    of(self)
+                }
             }
         };
     };
@@ -64,7 +73,8 @@ pub struct VerifyEmail {
 mail_templates!(
     VerifyEmail,
     "email/verify_email.txt",
-    "email/verify_email.html"
+    "email/verify_email.html",
+    |_| MailCategory::AccountSecurity
 );
 
 /// Sent when someone registers with an address that already has an account (instead of
@@ -77,7 +87,8 @@ pub struct AccountExists {
 mail_templates!(
     AccountExists,
     "email/account_exists.txt",
-    "email/account_exists.html"
+    "email/account_exists.html",
+    |_| MailCategory::AccountSecurity
 );
 
 /// Sent when someone registers with the address of an account that was closed and is
@@ -119,7 +130,8 @@ pub struct PasswordReset {
 mail_templates!(
     PasswordReset,
     "email/password_reset.txt",
-    "email/password_reset.html"
+    "email/password_reset.html",
+    |_| MailCategory::AccountSecurity
 );
 
 /// Notice that the password was changed, in case it was not the owner.
@@ -133,7 +145,8 @@ pub struct PasswordChanged {
 mail_templates!(
     PasswordChanged,
     "email/password_changed.txt",
-    "email/password_changed.html"
+    "email/password_changed.html",
+    |_| MailCategory::AccountSecurity
 );
 
 /// An officer's invitation to set a password.
@@ -148,7 +161,8 @@ pub struct OfficerInvitation {
 mail_templates!(
     OfficerInvitation,
     "email/officer_invitation.txt",
-    "email/officer_invitation.html"
+    "email/officer_invitation.html",
+    |_| MailCategory::AccountSecurity
 );
 
 /// A seller was suspended because the business register changed.
@@ -162,7 +176,8 @@ pub struct SellerSuspended {
 mail_templates!(
     SellerSuspended,
     "email/seller_suspended.txt",
-    "email/seller_suspended.html"
+    "email/seller_suspended.html",
+    |_| MailCategory::SellerStanding
 );
 
 /// A seller's verification ends soon.
@@ -176,7 +191,8 @@ pub struct VerificationExpiring {
 mail_templates!(
     VerificationExpiring,
     "email/verification_expiring.txt",
-    "email/verification_expiring.html"
+    "email/verification_expiring.html",
+    |_| MailCategory::SellerStanding
 );
 
 /// A buyer who filed directly confirms their address (and gets the link to follow the case).
@@ -190,7 +206,8 @@ pub struct DisputeConfirm {
 mail_templates!(
     DisputeConfirm,
     "email/dispute_confirm.txt",
-    "email/dispute_confirm.html"
+    "email/dispute_confirm.html",
+    |_| MailCategory::AccountSecurity
 );
 
 /// A step of a dispute, told to one party (or to officers).
@@ -213,7 +230,8 @@ pub struct DisputeUpdate {
 mail_templates!(
     DisputeUpdate,
     "email/dispute_update.txt",
-    "email/dispute_update.html"
+    "email/dispute_update.html",
+    |m| MailCategory::of_dispute_step(m.step, m.to)
 );
 
 /// What a party is told beside the headline, put in words in the recipient's language.
@@ -449,6 +467,58 @@ mod tests {
             );
             assert!(mail.html.contains(&format!("lang=\"{}\"", lang.code())));
         }
+    }
+
+    #[test]
+    fn account_and_standing_mails_are_never_silenced() {
+        let lang = Language::Vi;
+        let categories = [
+            VerifyEmail {
+                lang,
+                link: String::new(),
+                valid_hours: 1,
+            }
+            .category(),
+            PasswordReset {
+                lang,
+                link: String::new(),
+                valid_minutes: 1,
+            }
+            .category(),
+            PasswordChanged {
+                lang,
+                when: String::new(),
+                reset_link: String::new(),
+            }
+            .category(),
+            SellerSuspended {
+                lang,
+                business: String::new(),
+                reason: String::new(),
+            }
+            .category(),
+            VerificationExpiring {
+                lang,
+                expires_on: String::new(),
+                link: String::new(),
+            }
+            .category(),
+        ];
+        assert!(
+            categories.iter().all(|c| !c.silenceable()),
+            "{categories:?}"
+        );
+        let update = |step| DisputeUpdate {
+            lang,
+            reference: String::new(),
+            step,
+            to: "seller",
+            note: None,
+            deadline: None,
+            link: String::new(),
+        };
+        assert!(!update("decided").category().silenceable());
+        assert!(update("information_supplied").category().silenceable());
     }
 
     #[test]

@@ -112,7 +112,15 @@ pub(super) fn login_page(
 }
 
 async fn login_form(req: HttpRequest) -> Result<HttpResponse, AppError> {
-    login_page(&req, false, StatusCode::OK, "", None)
+    // After closing an account the person lands here, signed out, and is told so.
+    let asked: HashMap<String, String> =
+        serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    let closed = asked
+        .get("done")
+        .filter(|d| d.as_str() == "account_closed")
+        .and_then(|d| super::done_notice(d, language(&req).0))
+        .map(|text| (text, false));
+    login_page(&req, false, StatusCode::OK, "", closed)
 }
 
 fn sign_in_error(error: &AccountError, lang: Language) -> String {

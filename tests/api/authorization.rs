@@ -101,6 +101,8 @@ const RULES: &[Rule] = &[
     only("GET", "/v1/me", PEOPLE),
     only("POST", "/v1/me/password", PEOPLE),
     only("POST", "/v1/me/close", PEOPLE),
+    only("GET", "/v1/me/notifications", PEOPLE),
+    only("PUT", "/v1/me/notifications", PEOPLE),
     only("POST", "/v1/me/totp", PEOPLE),
     only("POST", "/v1/me/totp/confirm", PEOPLE),
     only("POST", "/v1/admin/officers", ADMINS),

@@ -974,3 +974,70 @@ async fn a_complaint_from_an_unknown_code_shows_its_reference() {
     browser.screenshot("public-complaint-reference").await;
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seller_chooses_mail_settings_and_closes_the_account() {
+    for (width, height, size) in [(390, 844, "phone"), (1366, 900, "desktop")] {
+        let Some(browser) = Browser::start_sized(width, height).await else {
+            return;
+        };
+        let (_env, app) = TestApp::spawn(&TestBackend::Sqlite).await;
+        let (email, _) = crate::fixtures::verified_seller(&app).await;
+        browser.open(&app.url("/portal/login")).await;
+        browser.type_into("#email", &email).await;
+        browser.type_into("#password", PASSWORD).await;
+        browser.click("button[type=submit]").await;
+        browser.find("#standing").await;
+
+        browser.open(&app.url("/portal/account")).await;
+        browser
+            .wait_text("#notifications", "Thông báo qua email")
+            .await;
+        assert_eq!(browser.overflow().await, 0, "{size}: nothing overflows");
+        browser
+            .screenshot(&format!("account-mail-settings-{size}"))
+            .await;
+        let always = browser.text("#always-sent").await;
+        assert!(always.contains("Thời hạn trong khiếu nại"), "{always}");
+        browser.click("input[name=receive_case_progress]").await;
+        browser.set_value("#language", "en").await;
+        browser.click("#mail-settings button[type=submit]").await;
+        browser.wait_text("#notice", "Đã lưu cài đặt thư").await;
+        browser
+            .screenshot(&format!("account-mail-settings-saved-{size}"))
+            .await;
+        let source = browser.source().await;
+        assert!(
+            !source.contains("name=\"receive_case_progress\" value=\"on\" checked"),
+            "the box stays unticked"
+        );
+
+        browser.click("a[href='/portal/account/close']").await;
+        browser.wait_text("h1", "Đóng tài khoản").await;
+        assert_eq!(browser.overflow().await, 0, "{size}: nothing overflows");
+        browser.screenshot(&format!("close-account-{size}")).await;
+        browser.type_into("#password", "khong-dung-mat-khau").await;
+        browser.click("#confirm").await;
+        browser.click("#close-account button[type=submit]").await;
+        browser.find("#password-error").await;
+        browser
+            .screenshot(&format!("close-account-refused-{size}"))
+            .await;
+        browser.type_into("#password", PASSWORD).await;
+        browser.click("#confirm").await;
+        browser.click("#close-account button[type=submit]").await;
+        browser.wait_text("main", "Tài khoản đã được đóng").await;
+        assert!(
+            browser.url().await.contains("/portal/login"),
+            "{}",
+            browser.url().await
+        );
+        browser
+            .screenshot(&format!("close-account-done-{size}"))
+            .await;
+        browser.open(&app.url("/portal/account")).await;
+        browser.find("#email").await;
+        assert!(browser.url().await.contains("/portal/login"), "signed out");
+        browser.close().await;
+    }
+}

@@ -24,6 +24,7 @@ mod identity;
 mod limits;
 mod listings;
 mod mail;
+mod mail_settings;
 mod nodes;
 mod operations;
 mod pages;

@@ -1299,3 +1299,335 @@ async fn the_console_audit_page_verifies_a_shortened_chain_from_its_checkpoint(
     );
 }
 both_backends!(the_console_audit_page_verifies_a_shortened_chain_from_its_checkpoint);
+
+/// A seller signed in through the portal: (cookies, CSRF value of the account page).
+async fn seller_on_account_page(app: &TestApp, email: &str) -> (String, String) {
+    let (cookie, token) = csrf(app, "/portal/login").await;
+    let signed_in = app
+        .client
+        .post(app.url("/portal/login"))
+        .header("cookie", &cookie)
+        .form(&[
+            ("csrf", token.as_str()),
+            ("email", email),
+            ("password", crate::fixtures::PASSWORD),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(signed_in.status(), 303);
+    let mut cookies = set_cookies(&signed_in);
+    cookies.push(cookie);
+    let cookies = cookies.join("; ");
+    let (status, html) = get_with(app, "/portal/account", &cookies).await;
+    assert_eq!(status, 200, "{html}");
+    let start = html.find("name=\"csrf\" value=\"").expect("csrf") + 19;
+    let token = html[start..].split('"').next().expect("token").to_string();
+    (cookies, token)
+}
+
+async fn a_seller_turns_routine_mail_off_and_a_stale_form_is_refused(backend: TestBackend) {
+    let (_env, app) = TestApp::spawn(&backend).await;
+    let (email, pair) = verified_seller(&app).await;
+    let (cookies, token) = seller_on_account_page(&app, &email).await;
+    let (_, html) = get_with(&app, "/portal/account", &cookies).await;
+    assert!(html.contains("Thông báo qua email"), "{html}");
+    assert!(
+        html.contains("name=\"receive_case_progress\" value=\"on\" checked"),
+        "{html}"
+    );
+    let always = html
+        .split("id=\"always-sent\"")
+        .nth(1)
+        .expect("the mail always sent is listed");
+    for name in [
+        "Bảo mật tài khoản",
+        "Thời hạn trong khiếu nại",
+        "Quyền bán hàng",
+    ] {
+        assert!(always.contains(name), "{name}: {always}");
+    }
+    assert!(html.contains("name=\"version\" value=\"0\""), "{html}");
+
+    // Without the CSRF value nothing changes.
+    let forged = app
+        .client
+        .post(app.url("/portal/account/notifications"))
+        .header("cookie", &cookies)
+        .form(&[("language", "en"), ("version", "0")])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(forged.status(), 403);
+
+    // The box unticked (not sent), English chosen: saved, then said so.
+    let saved = app
+        .client
+        .post(app.url("/portal/account/notifications"))
+        .header("cookie", &cookies)
+        .form(&[
+            ("csrf", token.as_str()),
+            ("version", "0"),
+            ("language", "en"),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(saved.status(), 303);
+    assert_eq!(
+        saved.headers()["location"],
+        "/portal/account?done=mail_settings"
+    );
+    let (_, html) = get_with(&app, "/portal/account?done=mail_settings", &cookies).await;
+    assert!(html.contains("Đã lưu cài đặt thư thông báo"), "{html}");
+    assert!(
+        html.contains("name=\"receive_case_progress\" value=\"on\" aria-describedby"),
+        "unticked now: {html}"
+    );
+    assert!(html.contains("value=\"en\" lang=\"en\" selected"), "{html}");
+    let token_api = pair["access_token"].as_str().expect("token");
+    let settings: serde_json::Value = app
+        .get_as("/v1/me/notifications", token_api)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(settings["silenced"], json!(["case_progress"]));
+    assert_eq!(settings["language"], "en");
+
+    // A form drawn before that change is refused, with what to do, and nothing changes.
+    let stale = app
+        .client
+        .post(app.url("/portal/account/notifications"))
+        .header("cookie", &cookies)
+        .form(&[
+            ("csrf", token.as_str()),
+            ("version", "0"),
+            ("language", "vi"),
+            ("receive_case_progress", "on"),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(stale.status(), 409);
+    let html = stale.text().await.expect("html");
+    assert!(
+        html.contains("Cài đặt đã được thay đổi ở nơi khác"),
+        "{html}"
+    );
+    assert!(html.contains("name=\"version\" value=\"1\""), "{html}");
+    let settings: serde_json::Value = app
+        .get_as("/v1/me/notifications", token_api)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(settings["language"], "en");
+}
+both_backends!(a_seller_turns_routine_mail_off_and_a_stale_form_is_refused);
+
+async fn a_seller_closes_the_account_after_confirming_and_is_signed_out(backend: TestBackend) {
+    let (_env, app) = TestApp::spawn(&backend).await;
+    let (email, _) = verified_seller(&app).await;
+    let (cookies, token) = seller_on_account_page(&app, &email).await;
+    let (_, html) = get_with(&app, "/portal/account", &cookies).await;
+    assert!(html.contains("href=\"/portal/account/close\""), "{html}");
+
+    // Strangers are sent to sign in.
+    let stranger = app.get("/portal/account/close").await;
+    assert_eq!(stranger.status(), 303);
+
+    // The confirmation page says what is kept, and for how long.
+    let (status, html) = get_with(&app, "/portal/account/close", &cookies).await;
+    assert_eq!(status, 200, "{html}");
+    for words in [
+        "không thể hoàn tác",
+        "Trong 30 ngày",
+        "36 tháng",
+        "60 tháng",
+        "120 tháng",
+        "name=\"confirm\"",
+    ] {
+        assert!(html.contains(words), "{words}: {html}");
+    }
+
+    // Not confirmed, or the wrong password: refused, nothing closed.
+    let post = |form: Vec<(&'static str, String)>| {
+        app.client
+            .post(app.url("/portal/account/close"))
+            .header("cookie", &cookies)
+            .form(&form)
+            .send()
+    };
+    let unconfirmed = post(vec![
+        ("csrf", token.clone()),
+        ("password", crate::fixtures::PASSWORD.into()),
+    ])
+    .await
+    .expect("sent");
+    assert_eq!(unconfirmed.status(), 422);
+    assert!(
+        unconfirmed
+            .text()
+            .await
+            .expect("html")
+            .contains("id=\"confirm-error\"")
+    );
+    let wrong = post(vec![
+        ("csrf", token.clone()),
+        ("password", "khong-dung-mat-khau".into()),
+        ("confirm", "on".into()),
+    ])
+    .await
+    .expect("sent");
+    assert_eq!(wrong.status(), 422);
+    assert!(
+        wrong
+            .text()
+            .await
+            .expect("html")
+            .contains("id=\"password-error\"")
+    );
+    let forged = post(vec![
+        ("password", crate::fixtures::PASSWORD.into()),
+        ("confirm", "on".into()),
+    ])
+    .await
+    .expect("sent");
+    assert_eq!(forged.status(), 403);
+
+    let closed = post(vec![
+        ("csrf", token.clone()),
+        ("password", crate::fixtures::PASSWORD.into()),
+        ("confirm", "on".into()),
+    ])
+    .await
+    .expect("sent");
+    assert_eq!(closed.status(), 303);
+    assert_eq!(
+        closed.headers()["location"],
+        "/portal/login?done=account_closed"
+    );
+    let cleared = set_cookies(&closed);
+    assert!(
+        cleared.iter().any(|c| c.starts_with("tg_access=")),
+        "the session cookies are cleared: {cleared:?}"
+    );
+    let landing = app.get("/portal/login?done=account_closed").await;
+    let html = landing.text().await.expect("html");
+    assert!(html.contains("Tài khoản đã được đóng"), "{html}");
+    // The old session no longer opens the account.
+    let (status, _) = get_with(&app, "/portal/account", &cookies).await;
+    assert_eq!(status, 303);
+}
+both_backends!(a_seller_closes_the_account_after_confirming_and_is_signed_out);
+
+async fn a_seller_with_a_bound_shop_is_told_why_the_account_stays_open(backend: TestBackend) {
+    let (_env, app) = TestApp::spawn(&backend).await;
+    bound_enterprise_seller(&app, "shop-close").await;
+    let email = app
+        .state
+        .db(|conn| {
+            use diesel::prelude::*;
+            use tracegate::db::schema::accounts;
+            Ok(accounts::table
+                .filter(accounts::kind.eq("seller"))
+                .select(accounts::email)
+                .first::<String>(conn)?)
+        })
+        .await
+        .expect("seller email");
+    let (cookies, token) = seller_on_account_page(&app, &email).await;
+    let refused = app
+        .client
+        .post(app.url("/portal/account/close"))
+        .header("cookie", &cookies)
+        .form(&[
+            ("csrf", token.as_str()),
+            ("password", crate::fixtures::PASSWORD),
+            ("confirm", "on"),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(refused.status(), 409);
+    let html = refused.text().await.expect("html");
+    assert!(html.contains("gian hàng còn liên kết"), "{html}");
+}
+both_backends!(a_seller_with_a_bound_shop_is_told_why_the_account_stays_open);
+
+async fn a_supervisor_silences_queue_notices_from_the_console(backend: TestBackend) {
+    use tracegate::auth::OfficerRole;
+    use tracegate::policies::ProvinceScope;
+    let (_env, app) = TestApp::spawn(&backend).await;
+    let (_, _, platform, seller) = bound_enterprise_seller(&app, "shop-s").await;
+    let hcm = || ProvinceScope::Only(vec!["79".into()]);
+    let supervisor = crate::fixtures::invited_officer(&app, OfficerRole::Supervisor, hcm()).await;
+    let secret = crate::fixtures::enrol_totp(&app, &supervisor.access_token).await;
+    let cookies = signed_in_officer(&app, &supervisor.email, &secret).await;
+    assert_eq!(get_with(&app, "/console/account", "").await.0, 303);
+    let (status, html) = get_with(&app, "/console/account", &cookies).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("name=\"receive_case_queue\""), "{html}");
+    assert!(!html.contains("receive_case_progress"), "{html}");
+    assert!(!html.contains("/portal/account/close"), "{html}");
+    let start = html.find("name=\"csrf\" value=\"").expect("csrf") + 19;
+    let token = html[start..].split('"').next().expect("token").to_string();
+    let saved = app
+        .client
+        .post(app.url("/console/account/notifications"))
+        .header("cookie", &cookies)
+        .form(&[
+            ("csrf", token.as_str()),
+            ("version", "0"),
+            ("language", "vi"),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(saved.status(), 303);
+    assert_eq!(
+        saved.headers()["location"],
+        "/console/account?done=mail_settings"
+    );
+
+    // A case reaching the province's queue is not mailed to them any more.
+    let filed = app
+        .post_as(
+            "/v1/disputes",
+            &platform,
+            json!({ "shop_id": "shop-s", "listing_id": "l-s", "kind": "counterfeit", "claim": "refund", "description": "Hàng giả, không có tem chống giả.", "buyer": { "reference": "b-s", "email": "mua.s@example.vn" } }),
+        )
+        .await;
+    assert_eq!(filed.status(), 201);
+    let case: serde_json::Value = filed.json().await.expect("case");
+    let id = case["id"].as_str().expect("id");
+    // A colleague who kept the default is the control: they are told.
+    let colleague = crate::fixtures::officer(&app, OfficerRole::Supervisor, hcm()).await;
+    let before = app.mails_to(&supervisor.email).await.len();
+    let colleague_before = app.mails_to(&colleague.email).await.len();
+    let answered = app
+        .post_as(
+            &format!("/v1/disputes/{id}/actions"),
+            &seller,
+            json!({ "action": "respond", "statement": "Hàng chính hãng, có hóa đơn nhập khẩu.", "offer": "refund" }),
+        )
+        .await;
+    assert_eq!(answered.status(), 200);
+    let token_buyer = app.link_token("mua.s@example.vn").await;
+    let escalated = app
+        .client
+        .post(app.url(&format!("/v1/disputes/{id}/actions")))
+        .header("Tracegate-Case-Token", token_buyer)
+        .json(&json!({ "action": "escalate" }))
+        .send()
+        .await
+        .expect("sent");
+    assert!(escalated.status().is_success(), "{}", escalated.status());
+    assert_eq!(app.mails_to(&supervisor.email).await.len(), before);
+    assert_eq!(
+        app.mails_to(&colleague.email).await.len(),
+        colleague_before + 1
+    );
+}
+both_backends!(a_supervisor_silences_queue_notices_from_the_console);

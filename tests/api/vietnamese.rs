@@ -464,8 +464,39 @@ async fn every_page_and_mail_reads_in_vietnamese(backend: TestBackend) {
         assert_vietnamese(&path, &html);
     }
 
-    // The seller's portal, and a new seller's identity form refused field by field.
+    // The seller's portal, their account page with its mail settings and the confirmation
+    // of closing, and a new seller's identity form refused field by field.
     read(&app, &mut seller_jar, "/portal", 200).await;
+    read(&app, &mut seller_jar, "/portal/account", 200).await;
+    read(&app, &mut seller_jar, "/portal/account/close", 200).await;
+    let csrf = seller_jar.csrf(&app, "/portal/account").await;
+    let (status, html) = seller_jar
+        .post(
+            &app,
+            "/portal/account/notifications",
+            &[("csrf", &csrf), ("version", "7"), ("language", "vi")],
+        )
+        .await;
+    assert_eq!(status, 409, "{html}");
+    assert_vietnamese("mail settings changed meanwhile", &html);
+    let (status, html) = seller_jar
+        .post(
+            &app,
+            "/portal/account/close",
+            &[("csrf", &csrf), ("password", "sai")],
+        )
+        .await;
+    assert_eq!(status, 422, "{html}");
+    assert_vietnamese("closing refused", &html);
+    let (status, html) = seller_jar
+        .post(
+            &app,
+            "/portal/account/close",
+            &[("csrf", &csrf), ("password", PASSWORD), ("confirm", "on")],
+        )
+        .await;
+    assert_eq!(status, 409, "a shop is still bound: {html}");
+    assert_vietnamese("closing blocked", &html);
     let (newcomer, _) = verified_seller(&app).await;
     let mut newcomer_jar = Jar::default();
     let csrf = newcomer_jar.csrf(&app, "/portal/login").await;
