@@ -157,6 +157,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> BigInt,
+        search_name -> Nullable<Text>,
     }
 }
 
@@ -179,6 +180,7 @@ diesel::table! {
         shop_name -> Nullable<Text>,
         created_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
+        search_shop_name -> Nullable<Text>,
     }
 }
 
