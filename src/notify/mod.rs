@@ -12,8 +12,9 @@ pub mod worker;
 pub use mail::{MailTransport, RenderedMail};
 pub use outbox::{OutboxKind, OutboxRow, OutboxState};
 pub use templates::{
-    AccountExists, DisputeConfirm, DisputeUpdate, Mail, MailNote, OfficerInvitation,
-    PasswordChanged, PasswordReset, SellerSuspended, VerificationExpiring, VerifyEmail,
+    AccountExists, ComplaintCase, ComplaintReceived, DisputeConfirm, DisputeUpdate, Mail, MailNote,
+    OfficerInvitation, PasswordChanged, PasswordReset, SellerSuspended, VerificationExpiring,
+    VerifyEmail,
 };
 
 use chrono::{DateTime, TimeDelta, Utc};

@@ -164,6 +164,69 @@ mail_templates!(
     "email/dispute_confirm.html"
 );
 
+/// The one mail a consumer gets for a complaint from the public pages: its reference,
+/// what was received, and what happens next. When the complaint opened a case, the same
+/// mail carries the link that confirms the address (no separate confirmation mail).
+#[derive(Debug, Clone)]
+pub struct ComplaintReceived {
+    pub lang: Language,
+    /// `PA-2026-…`.
+    pub reference: String,
+    /// The code as the consumer typed or scanned it, if any.
+    pub code: Option<String>,
+    /// The kind of problem, in the reader's language.
+    pub kind: String,
+    /// When it was received, in Vietnam's time (`dd/mm/yyyy HH:MM`).
+    pub received: String,
+    /// The page with the reference: `/report/received/{reference}`.
+    pub follow_link: String,
+    /// The case opened for the seller to answer, when the shop was traced.
+    pub case: Option<ComplaintCase>,
+}
+
+/// A case a complaint opened, as its receipt tells it.
+#[derive(Debug, Clone)]
+pub struct ComplaintCase {
+    /// `DSP-2026-…`.
+    pub reference: String,
+    /// The buyer's link: confirms the address, then follows the case.
+    pub link: String,
+    pub valid_hours: u32,
+}
+
+impl ComplaintReceived {
+    /// A sentence of the receipt from the catalogue (`receipt.{code}`), in the reader's
+    /// language.
+    pub fn say(&self, code: &str) -> String {
+        label("receipt", code, self.lang)
+    }
+
+    pub fn subject(&self) -> String {
+        crate::i18n::catalogue::format("receipt", "subject", &[&self.reference], self.lang)
+    }
+
+    pub fn intro(&self) -> String {
+        crate::i18n::catalogue::format("receipt", "intro", &[&self.reference], self.lang)
+    }
+
+    /// What the case means for the consumer, when one was opened.
+    pub fn case_opened(&self) -> Option<String> {
+        self.case.as_ref().map(|c| {
+            crate::i18n::catalogue::format(
+                "receipt",
+                "case_opened",
+                &[&c.reference, &c.valid_hours.to_string()],
+                self.lang,
+            )
+        })
+    }
+}
+mail_templates!(
+    ComplaintReceived,
+    "email/complaint_received.txt",
+    "email/complaint_received.html"
+);
+
 /// A step of a dispute, told to one party (or to officers).
 #[derive(Debug, Clone)]
 pub struct DisputeUpdate {
