@@ -122,6 +122,7 @@ pub static ENTRIES: &[(&str, &str, &str)] = &[
     ("role.seller", "Người bán", "Seller"),
     ("role.officer", "Cán bộ", "Officer"),
     ("role.supervisor", "Lãnh đạo", "Supervisor"),
+    ("role.admin", "Quản trị viên", "Administrator"),
     ("role.platform", "Sàn thương mại điện tử", "Marketplace"),
     ("role.system", "Hệ thống", "System"),
     ("role.issuer", "Tổ chức cấp mã", "Code issuer"),
@@ -259,6 +260,22 @@ pub static ENTRIES: &[(&str, &str, &str)] = &[
         "the letter of authorisation was refused",
     ),
     ("reason.not_found", "không tìm thấy", "not found"),
+    // Why the business register check suspended a seller.
+    (
+        "reason.business_suspended",
+        "doanh nghiệp đang tạm ngừng kinh doanh",
+        "the business has suspended trading",
+    ),
+    (
+        "reason.business_dissolving",
+        "doanh nghiệp đang làm thủ tục giải thể",
+        "the business is being dissolved",
+    ),
+    (
+        "reason.business_dissolved",
+        "doanh nghiệp đã giải thể",
+        "the business is dissolved",
+    ),
     // Audit log actions.
     ("audit.account.created", "tạo tài khoản", "account created"),
     (

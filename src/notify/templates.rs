@@ -116,6 +116,12 @@ pub struct OfficerInvitation {
     pub provinces: String,
     pub valid_hours: u32,
 }
+impl OfficerInvitation {
+    /// The role in the reader's words (`role.officer`, `role.supervisor`, …).
+    pub fn role_words(&self) -> String {
+        label("role", &self.role, self.lang)
+    }
+}
 mail_templates!(
     OfficerInvitation,
     "email/officer_invitation.txt",
@@ -129,6 +135,12 @@ pub struct SellerSuspended {
     pub business: String,
     /// Machine code of the reason (`business_dissolved`, …).
     pub reason: String,
+}
+impl SellerSuspended {
+    /// Why, in the reader's words (`reason.business_dissolved`, …).
+    pub fn reason_words(&self) -> String {
+        label("reason", &self.reason, self.lang)
+    }
 }
 mail_templates!(
     SellerSuspended,
