@@ -332,6 +332,28 @@ async fn every_page_and_mail_reads_in_vietnamese(backend: TestBackend) {
     )
     .await;
     read_case!();
+    // A decision asked for in the console is first shown back to be confirmed.
+    let csrf = console.csrf(&app, &console_page).await;
+    let (status, html) = console
+        .post(
+            &app,
+            &format!("{console_page}/actions"),
+            &[
+                ("csrf", &csrf),
+                ("action", "decide"),
+                ("outcome", "partly_upheld"),
+                (
+                    "statement",
+                    "Người bán chưa chứng minh được nguồn gốc lô hàng.",
+                ),
+                ("sanction_warning", "on"),
+                ("sanction_block_listing", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("name=\"confirmed\" value=\"yes\""), "{html}");
+    assert_vietnamese("the decision's confirmation", &html);
     act(
         &app,
         &case_officer.access_token,
@@ -834,4 +856,59 @@ fn every_mail_template_reads_in_vietnamese() {
     assert_eq!(covered, templates, "every mail template is read above");
     let missing = catalogue::missing_keys();
     assert!(missing.is_empty(), "not in the catalogue: {missing:?}");
+}
+
+/// The page templates and where the test above reads each one (partials are read within
+/// the pages that include them).
+const PAGES_READ: &[(&str, &str)] = &[
+    ("home", "/"),
+    ("lookup", "/verify, and an unknown code"),
+    ("code", "a product's page, genuine and recalled"),
+    ("report", "/report"),
+    ("report_received", "/report/received/{reference}"),
+    ("login", "/portal/login, /console/login"),
+    ("register", "/portal/register"),
+    ("password", "/reset-password, /accept-invitation"),
+    ("message", "/verify-email"),
+    ("totp", "/console/totp at an officer's first sign-in"),
+    ("portal", "/portal, a newcomer's and a verified seller's"),
+    (
+        "party_case",
+        "the buyer's and the seller's case at each step",
+    ),
+    ("decision", "the decision on each side"),
+    ("console", "/console with filters"),
+    ("console_case", "the console's case at each step"),
+    ("console_confirm", "a decision shown back to be confirmed"),
+    ("console_audit", "/console/audit"),
+    ("console_seller", "/console/sellers"),
+    ("console_reports", "/console/reports"),
+    ("console_codes", "/console/codes"),
+    ("console_clients", "/console/clients"),
+    ("console_complaints", "/console/complaints"),
+    ("account", "/console/account"),
+    ("error", "a missing page and a missing case"),
+];
+
+/// Partials, read inside the pages that include them.
+const PARTIALS: &[&str] = &["base", "console_nav", "case_thread"];
+
+#[test]
+fn every_page_template_is_read_in_vietnamese() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/pages");
+    let mut templates: Vec<String> = std::fs::read_dir(dir)
+        .expect("templates/pages")
+        .map(|e| {
+            let name = e.expect("entry").file_name().to_string_lossy().to_string();
+            name.trim_end_matches(".html").to_string()
+        })
+        .filter(|n| !PARTIALS.contains(&n.as_str()))
+        .collect();
+    templates.sort();
+    let mut read: Vec<String> = PAGES_READ.iter().map(|(t, _)| t.to_string()).collect();
+    read.sort();
+    assert_eq!(
+        read, templates,
+        "a page template is not read by every_page_and_mail_reads_in_vietnamese"
+    );
 }
