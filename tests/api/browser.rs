@@ -458,6 +458,11 @@ async fn a_seller_registers_and_verifies_in_the_portal() {
     browser.type_into("#password", PASSWORD).await;
     browser.click("button[type=submit]").await;
     browser.wait_text("h1", "Check your mail").await;
+    assert!(
+        browser.url().await.ends_with("/portal/register?done=sent"),
+        "after the form, a GET address: {}",
+        browser.url().await
+    );
 
     let token = app.link_token(&email).await;
     browser
@@ -465,6 +470,14 @@ async fn a_seller_registers_and_verifies_in_the_portal() {
         .await;
     browser.click("button[type=submit]").await;
     browser.wait_text("h1", "Address confirmed").await;
+    assert!(
+        browser
+            .url()
+            .await
+            .ends_with("/verify-email?done=confirmed"),
+        "{}",
+        browser.url().await
+    );
 
     browser.open(&app.url("/portal/login")).await;
     browser.type_into("#email", &email).await;

@@ -1432,3 +1432,66 @@ async fn officers_find_vietnamese_names_with_or_without_diacritics(backend: Test
     assert!(finds("%C4%91%E1%BB%93").await);
 }
 both_backends!(officers_find_vietnamese_names_with_or_without_diacritics);
+
+async fn account_forms_redirect_after_post(backend: TestBackend) {
+    let (_env, app) = TestApp::spawn(&backend).await;
+    let email = crate::fixtures::unique_email("prg");
+    // Each form answers with a redirect to a page of its own, so Back and reload send
+    // nothing twice.
+    let post = |path: &'static str, form: Vec<(&'static str, String)>| {
+        let app = &app;
+        async move {
+            let (cookie, value) = csrf(app, path).await;
+            let mut form = form;
+            form.push(("csrf", value));
+            let response = app
+                .client
+                .post(app.url(path))
+                .header("cookie", &cookie)
+                .form(&form)
+                .send()
+                .await
+                .expect("sent");
+            assert_eq!(response.status(), 303, "{path}");
+            let location = response.headers()["location"]
+                .to_str()
+                .expect("location")
+                .to_string();
+            let html = app.get(&location).await.text().await.expect("html");
+            (location, html)
+        }
+    };
+    let (location, html) = post(
+        "/portal/register",
+        vec![
+            ("email", email.clone()),
+            ("password", crate::fixtures::PASSWORD.into()),
+        ],
+    )
+    .await;
+    assert_eq!(location, "/portal/register?done=sent");
+    assert!(html.contains("Hãy kiểm tra hộp thư"), "{html}");
+    let token = app.link_token(&email).await;
+    let (cookie, value) = csrf(&app, &format!("/verify-email?token={token}")).await;
+    let confirmed = app
+        .client
+        .post(app.url("/verify-email"))
+        .header("cookie", &cookie)
+        .form(&[("csrf", value.as_str()), ("token", token.as_str())])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(confirmed.status(), 303);
+    let location = confirmed.headers()["location"].to_str().expect("location");
+    assert_eq!(location, "/verify-email?done=confirmed");
+    let html = app.get(location).await.text().await.expect("html");
+    assert!(html.contains("Đã xác nhận địa chỉ email"), "{html}");
+    let (location, html) = post("/reset-password", vec![("email", email.clone())]).await;
+    assert_eq!(location, "/reset-password?done=sent");
+    assert!(html.contains("chúng tôi đã gửi đường dẫn"), "{html}");
+    // Reloading the page it landed on sends no second mail.
+    let before = app.mails_to(&email).await.len();
+    app.get(&location).await;
+    assert_eq!(app.mails_to(&email).await.len(), before);
+}
+both_backends!(account_forms_redirect_after_post);

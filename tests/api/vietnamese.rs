@@ -580,6 +580,9 @@ async fn every_page_and_mail_reads_in_vietnamese(backend: TestBackend) {
     for path in [
         "/verify?code=8930000999993",
         "/verify-email?token=sai",
+        "/verify-email?done=confirmed",
+        "/portal/register?done=sent",
+        "/reset-password?done=sent",
         "/accept-invitation?token=sai",
     ] {
         let (status, html) = stranger.get(&app, path).await;
