@@ -872,6 +872,8 @@ pub fn pseudonymise_closed(
                     sellers::version.eq(sellers::version + 1),
                 ))
                 .execute(conn)?;
+            // The folded copy of the name goes with the name.
+            crate::identity::refresh_search_name(conn, id)?;
             diesel::delete(identity_holders::table.filter(identity_holders::account_id.eq(id)))
                 .execute(conn)?;
             mails_dropped += diesel::delete(outbox::table.filter(outbox::destination.eq(email)))

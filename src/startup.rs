@@ -384,6 +384,12 @@ pub async fn migrate(pool: &DbPool) -> Result<Vec<String>, StartupError> {
         for version in &applied {
             tracing::info!(version = %version, "applied migration");
         }
+        // Folded search names are computed in Rust, so a migration cannot fill them.
+        let filled = crate::identity::fill_search_names(&mut conn)
+            .map_err(|e| StartupError::Migration(format!("filling search names: {e}")))?;
+        if filled > 0 {
+            tracing::info!(rows = filled, "filled folded search names");
+        }
         Ok(applied)
     })
     .await

@@ -11,6 +11,7 @@ use chrono::{Datelike, NaiveDateTime};
 use crate::audit::{self, NewAuditEntry};
 use crate::db::{DbConnection, DbPool, write_transaction};
 use crate::i18n::Language;
+use crate::notify::{self, ComplaintCase, ComplaintReceived};
 use crate::policies::Policies;
 
 pub use store::ComplaintRow;
@@ -46,6 +47,8 @@ pub enum ComplaintError {
     #[error("not found")]
     NotFound,
     #[error(transparent)]
+    Notify(#[from] crate::notify::NotifyError),
+    #[error(transparent)]
     Database(#[from] diesel::result::Error),
     #[error(transparent)]
     Pool(#[from] r2d2::Error),
@@ -59,14 +62,19 @@ pub struct TracedShop {
     pub seller_id: String,
 }
 
-/// A complaint kept: its reference, and the shop it was traced to.
+/// A complaint kept: its reference, the shop it was traced to, and the case it opened.
 #[derive(Debug, Clone)]
 pub struct Filed {
     pub reference: String,
     pub shop: Option<TracedShop>,
-    /// The checked input, ready to open a case with.
-    pub complaint: ComplaintInput,
+    /// The reference of the case opened for the seller to answer, if one was.
+    pub case: Option<String>,
 }
+
+/// At most this many receipts a day go to one address for complaints that opened no case
+/// (a case's own limit covers the others): the form is public, and nobody may use it to
+/// flood someone else's mailbox. The complaints themselves are all kept.
+const RECEIPTS_PER_DAY: i64 = 5;
 
 /// Control characters other than line breaks and tabs are refused: PostgreSQL refuses a
 /// NUL inside text, and nobody types the others.
@@ -161,18 +169,29 @@ pub struct Complaints<'a> {
     pub pool: &'a DbPool,
     pub clock: &'a dyn crate::clock::Clock,
     pub policies: &'a Policies,
+    /// Where the consumer's links point.
+    pub public_url: &'a str,
 }
 
 impl Complaints<'_> {
-    /// Keeps a complaint and traces its shop; the audit log records it in the same
-    /// transaction (without the consumer's address).
+    /// Keeps a complaint and traces its shop; the audit log records it (without the
+    /// consumer's address) and the consumer's receipt mail is queued, all in one
+    /// transaction. A traced shop is handed to `open_case` inside that transaction; the case
+    /// it opens (if any) is told in the same receipt, so the consumer gets one mail either
+    /// way.
     pub fn file(
         &self,
         input: &ComplaintInput,
         language: Language,
+        open_case: impl FnOnce(
+            &mut DbConnection,
+            &TracedShop,
+            &ComplaintInput,
+            &str,
+        ) -> Option<ComplaintCase>,
     ) -> Result<Filed, ComplaintError> {
         let complaint = check(input, self.policies)?;
-        let now = self.clock.now_naive();
+        let now = self.clock.now();
         let mut conn = self.pool.get()?;
         write_transaction(&mut conn, |conn| {
             let shop = trace(conn, &complaint)?;
@@ -188,7 +207,7 @@ impl Complaints<'_> {
             let optional = |v: &str| (!v.is_empty()).then(|| v.to_string());
             let row = ComplaintRow {
                 id: uuid::Uuid::now_v7().to_string(),
-                reference: new_reference(now, random),
+                reference: new_reference(now.naive_utc(), random),
                 code: optional(&complaint.code),
                 platform_id: optional(&complaint.platform_id)
                     .or_else(|| shop.as_ref().map(|s| s.platform_id.clone())),
@@ -204,13 +223,13 @@ impl Complaints<'_> {
                 description: complaint.description.clone(),
                 email: complaint.email.clone(),
                 language: language.code().to_string(),
-                created_at: now,
+                created_at: now.naive_utc(),
                 email_erased_at: None,
             };
             store::insert(conn, &row)?;
             audit::append(
                 conn,
-                self.clock.now(),
+                now,
                 &NewAuditEntry::new(
                     "consumer",
                     "complaint.filed",
@@ -222,12 +241,49 @@ impl Complaints<'_> {
                     "traced": shop.is_some(),
                 })),
             )?;
+            let case = match &shop {
+                Some(traced) => open_case(conn, traced, &complaint, &row.reference),
+                None => None,
+            };
+            let since = now.naive_utc() - chrono::TimeDelta::days(1);
+            if case.is_some() || store::filed_by_since(conn, &row.email, since)? <= RECEIPTS_PER_DAY
+            {
+                notify::queue_mail(conn, now, &row.email, &self.receipt(&row, case.clone()))?;
+            } else {
+                tracing::info!(reference = %row.reference, "receipt not sent: too many complaints from one address today");
+            }
             Ok(Filed {
                 reference: row.reference,
                 shop,
-                complaint: complaint.clone(),
+                case: case.map(|c| c.reference),
             })
         })
+    }
+
+    /// The consumer's receipt, in the language of the page they filed from. It repeats only
+    /// what the consumer wrote (the code, the kind of problem) and when it arrived.
+    fn receipt(&self, row: &ComplaintRow, case: Option<ComplaintCase>) -> ComplaintReceived {
+        let lang = Language::from_code(&row.language);
+        let kind = match self.policies.disputes.kind(&row.kind) {
+            Some(k) if lang.is_vi() => k.name.clone(),
+            Some(k) => k.name_en.clone(),
+            None => row.kind.clone(),
+        };
+        ComplaintReceived {
+            lang,
+            reference: row.reference.clone(),
+            code: row.code.clone(),
+            kind,
+            received: crate::disputes::calendar::local(row.created_at.and_utc())
+                .format("%d/%m/%Y %H:%M")
+                .to_string(),
+            follow_link: format!(
+                "{}/report/received/{}",
+                self.public_url.trim_end_matches('/'),
+                row.reference
+            ),
+            case,
+        }
     }
 
     /// A complaint by the reference the consumer quotes.

@@ -3,8 +3,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::db::DbConnection;
 use crate::db::schema::{consumer_complaints, seller_bindings};
-use crate::db::{DbConnection, lower};
 
 /// One stored complaint. `None` is written as NULL (no column has a default).
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
@@ -34,6 +34,19 @@ pub fn insert(conn: &mut DbConnection, row: &ComplaintRow) -> QueryResult<()> {
         .values(row)
         .execute(conn)?;
     Ok(())
+}
+
+/// How many complaints an address has filed since `since` (counting one just stored).
+pub fn filed_by_since(
+    conn: &mut DbConnection,
+    email: &str,
+    since: NaiveDateTime,
+) -> QueryResult<i64> {
+    consumer_complaints::table
+        .filter(consumer_complaints::email.eq(email))
+        .filter(consumer_complaints::created_at.gt(since))
+        .count()
+        .get_result(conn)
 }
 
 pub fn by_reference(conn: &mut DbConnection, reference: &str) -> QueryResult<Option<ComplaintRow>> {
@@ -67,8 +80,8 @@ pub fn newest(
         .load(conn)
 }
 
-/// Shops still bound whose platform id or name is `name` (names compared without case):
-/// (platform id, shop id, seller id), at most a few.
+/// Shops still bound whose platform id or name is `name` (names compared without case or
+/// diacritics): (platform id, shop id, seller id), at most a few.
 pub fn shops_named(
     conn: &mut DbConnection,
     platform_id: Option<&str>,
@@ -79,7 +92,7 @@ pub fn shops_named(
         .filter(
             seller_bindings::shop_id
                 .eq(name)
-                .or(lower(seller_bindings::shop_name.assume_not_null()).eq(name.to_lowercase())),
+                .or(seller_bindings::search_shop_name.eq(crate::i18n::fold(name))),
         )
         .select((
             seller_bindings::platform_id,

@@ -111,6 +111,12 @@ diesel::define_sql_function! {
     fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
 }
 
+/// A `LIKE` pattern for a folded search column (see [`crate::i18n::fold`]): `text` folded
+/// the same way, escaped as [`contains_pattern`] does.
+pub fn folded_pattern(text: &str) -> String {
+    contains_pattern(&crate::i18n::fold(text))
+}
+
 /// A `LIKE` pattern finding `text` anywhere, in lower case, with `\`, `%` and `_` escaped
 /// (use with `.escape('\\')`), so what a person types is matched as written.
 pub fn contains_pattern(text: &str) -> String {

@@ -172,6 +172,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> BigInt,
+        search_name -> Nullable<Text>,
     }
 }
 
@@ -194,6 +195,7 @@ diesel::table! {
         shop_name -> Nullable<Text>,
         created_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
+        search_shop_name -> Nullable<Text>,
     }
 }
 

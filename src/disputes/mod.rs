@@ -201,6 +201,15 @@ pub struct Filed {
     pub linked: bool,
 }
 
+/// A case opened for a consumer's complaint: what the complaint's receipt tells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenedForComplaint {
+    pub reference: String,
+    /// The buyer's link: confirms the address, then follows the case.
+    pub link: String,
+    pub valid_hours: u32,
+}
+
 /// What a move carries.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
@@ -557,6 +566,46 @@ impl Disputes<'_> {
         Ok(())
     }
 
+    /// A consumer's complaint from the public pages names a shop bound to a seller: a case
+    /// is opened inside the complaint's own transaction, waiting for the consumer to confirm
+    /// their address. No mail is queued here: the complaint's one receipt carries the
+    /// confirmation link. `None` when the address has too many unconfirmed filings.
+    pub fn open_for_complaint(
+        &self,
+        conn: &mut DbConnection,
+        platform_id: &str,
+        input: &CaseInput,
+        email: &str,
+        language: Language,
+    ) -> Result<Option<OpenedForComplaint>, DisputeError> {
+        let case = self.check_case(input)?;
+        let email = check_email("email", email)?;
+        let buyer_key = format!("email:{email}");
+        if store::unconfirmed_count(conn, &buyer_key)? >= MAX_UNCONFIRMED {
+            tracing::info!(
+                "case for a complaint not opened: too many unconfirmed filings for one address"
+            );
+            return Ok(None);
+        }
+        let filed = self.file_in(
+            conn,
+            platform_id,
+            &case,
+            &buyer_key,
+            None,
+            &email,
+            language,
+            "buyer",
+            false,
+        )?;
+        let id = filed.case.summary.id;
+        Ok(Some(OpenedForComplaint {
+            reference: filed.case.summary.reference,
+            link: self.buyer_link(&id),
+            valid_hours: self.policies.disputes.deadlines.confirm_hours,
+        }))
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn file(
         &self,
@@ -568,10 +617,40 @@ impl Disputes<'_> {
         language: Language,
         actor: &str,
     ) -> Result<Filed, DisputeError> {
-        let now = self.now();
-        let by_platform = buyer_key.starts_with("platform:");
         let mut conn = self.pool.get()?;
         write_transaction(&mut conn, |conn| {
+            self.file_in(
+                conn,
+                platform_id,
+                case,
+                buyer_key,
+                buyer_reference,
+                email,
+                language,
+                actor,
+                true,
+            )
+        })
+    }
+
+    /// Files a case inside the caller's transaction. A direct filing waits for its buyer's
+    /// confirmation; `confirm_mail` says whether the link goes out in a mail of its own.
+    #[allow(clippy::too_many_arguments)]
+    fn file_in(
+        &self,
+        conn: &mut DbConnection,
+        platform_id: &str,
+        case: &CaseInput,
+        buyer_key: &str,
+        buyer_reference: Option<String>,
+        email: &str,
+        language: Language,
+        actor: &str,
+        confirm_mail: bool,
+    ) -> Result<Filed, DisputeError> {
+        let now = self.now();
+        let by_platform = buyer_key.starts_with("platform:");
+        {
             // The seller bound to the shop now, or the one a decision on this listing named:
             // unbinding a shop does not take a seller out of reach of complaints.
             let decided = crate::listings::latest_decision(conn, platform_id, &case.listing_id)?;
@@ -682,7 +761,7 @@ impl Disputes<'_> {
                     serde_json::json!({}),
                 )?;
                 self.tell(conn, &row, "filed", &[Role::Buyer, Role::Seller], None)?;
-            } else {
+            } else if confirm_mail {
                 notify::queue_mail(
                     conn,
                     now,
@@ -704,7 +783,7 @@ impl Disputes<'_> {
                 case: self.view(conn, &row, &roles)?,
                 linked: false,
             })
-        })
+        }
     }
 
     /// Sets the deadlines of a case that goes to the seller.

@@ -122,6 +122,7 @@ pub static ENTRIES: &[(&str, &str, &str)] = &[
     ("role.seller", "Người bán", "Seller"),
     ("role.officer", "Cán bộ", "Officer"),
     ("role.supervisor", "Lãnh đạo", "Supervisor"),
+    ("role.admin", "Quản trị viên", "Administrator"),
     ("role.platform", "Sàn thương mại điện tử", "Marketplace"),
     ("role.system", "Hệ thống", "System"),
     ("role.issuer", "Tổ chức cấp mã", "Code issuer"),
@@ -259,6 +260,22 @@ pub static ENTRIES: &[(&str, &str, &str)] = &[
         "the letter of authorisation was refused",
     ),
     ("reason.not_found", "không tìm thấy", "not found"),
+    // Why the business register check suspended a seller.
+    (
+        "reason.business_suspended",
+        "doanh nghiệp đang tạm ngừng kinh doanh",
+        "the business has suspended trading",
+    ),
+    (
+        "reason.business_dissolving",
+        "doanh nghiệp đang làm thủ tục giải thể",
+        "the business is being dissolved",
+    ),
+    (
+        "reason.business_dissolved",
+        "doanh nghiệp đã giải thể",
+        "the business is dissolved",
+    ),
     // Audit log actions.
     ("audit.account.created", "tạo tài khoản", "account created"),
     (
@@ -1027,6 +1044,62 @@ pub static ENTRIES: &[(&str, &str, &str)] = &[
         "Code on the product",
     ),
     ("complaint.label_link", "Tin đăng", "Listing"),
+    // The receipt a consumer gets for a complaint.
+    (
+        "receipt.subject",
+        "Đã nhận khiếu nại {0}",
+        "Complaint {0} received",
+    ),
+    ("receipt.greeting", "Xin chào,", "Hello,"),
+    (
+        "receipt.intro",
+        "Chúng tôi đã nhận khiếu nại của bạn. Số tham chiếu: {0}. Hãy nêu số này khi liên hệ với Sở Công Thương hoặc sàn thương mại điện tử.",
+        "We have received your complaint. Its reference number is {0}; quote it when you contact the Department of Industry and Trade or the marketplace.",
+    ),
+    (
+        "receipt.what",
+        "Nội dung chúng tôi đã nhận",
+        "What we received",
+    ),
+    ("receipt.kind", "Vấn đề", "Problem"),
+    ("receipt.code", "Mã trên sản phẩm", "Code on the product"),
+    ("receipt.received", "Ngày nhận", "Received on"),
+    ("receipt.next", "Tiếp theo", "What happens next"),
+    (
+        "receipt.unknown_shop",
+        "Chưa xác định được người bán từ thông tin bạn nêu. Cán bộ Sở Công Thương đọc các khiếu nại chưa xác định được gian hàng, truy tìm người bán và có thể liên hệ với bạn qua địa chỉ thư này.",
+        "The seller could not be identified from what you told us. Officers of the Department of Industry and Trade read complaints whose shop is unknown, trace the seller and may contact you at this address.",
+    ),
+    (
+        "receipt.follow",
+        "Bạn xem lại số tham chiếu và tình trạng khiếu nại tại:",
+        "You can see the reference and where your complaint stands at:",
+    ),
+    (
+        "receipt.not_you",
+        "Nếu bạn không gửi khiếu nại này, hãy bỏ qua thư này.",
+        "If you did not file this complaint, ignore this message.",
+    ),
+    (
+        "receipt.case_opened",
+        "Gian hàng bạn nêu thuộc một người bán đã đăng ký, nên chúng tôi đã mở hồ sơ {0} để người bán trả lời. Để hồ sơ được chuyển đến người bán, hãy xác nhận địa chỉ thư trong vòng {1} giờ:",
+        "The shop you named belongs to a registered seller, so we opened case {0} for the seller to answer. To have it sent to the seller, confirm your address within {1} hours:",
+    ),
+    (
+        "receipt.confirm_button",
+        "Xác nhận và theo dõi khiếu nại",
+        "Confirm and follow the complaint",
+    ),
+    (
+        "receipt.case_link_private",
+        "Đường dẫn này cũng là cách bạn theo dõi khiếu nại; đừng chia sẻ nó với người khác.",
+        "This link is also how you follow your case; do not share it.",
+    ),
+    (
+        "receipt.case_not_you",
+        "Nếu bạn không gửi khiếu nại này, hãy bỏ qua thư; hồ sơ sẽ tự hủy.",
+        "If you did not file this complaint, ignore this message and the case will lapse.",
+    ),
     (
         "audit.complaint.filed",
         "người tiêu dùng gửi phản ánh",

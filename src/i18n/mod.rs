@@ -2,8 +2,10 @@
 //! one catalogue of the words pages and mails show.
 
 pub mod catalogue;
+mod fold;
 
 pub use catalogue::{label, lookup};
+pub use fold::fold;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

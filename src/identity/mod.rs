@@ -29,8 +29,8 @@ pub use registry::{
     PopulationRegister,
 };
 pub use store::{
-    SellerRow, find as find_seller, lock as lock_seller, seller_labels, sellers_matching,
-    sellers_with_shops_like, shop_names, verified_business,
+    SellerRow, fill_search_names, find as find_seller, lock as lock_seller, refresh_search_name,
+    seller_labels, sellers_matching, sellers_with_shops_like, shop_names, verified_business,
 };
 
 use std::sync::Arc;

@@ -51,9 +51,50 @@ pub fn find(conn: &mut DbConnection, account_id: &str) -> QueryResult<Option<Sel
         .optional()
 }
 
+/// A seller's names as searches compare them: the own name and the business name, each
+/// folded, one per line (a folded pattern holds no line break, so it never matches across
+/// the two).
+fn folded_names(full_name: Option<&str>, business_name: Option<&str>) -> Option<String> {
+    let names: Vec<String> = [full_name, business_name]
+        .into_iter()
+        .flatten()
+        .map(crate::i18n::fold)
+        .filter(|n| !n.is_empty())
+        .collect();
+    (!names.is_empty()).then(|| names.join("\n"))
+}
+
+/// The folded search column of a seller's row, written with every insert and update so it
+/// never falls behind the names.
+fn search_name(row: &SellerRow) -> diesel::dsl::Eq<sellers::search_name, Option<String>> {
+    sellers::search_name.eq(folded_names(
+        row.full_name.as_deref(),
+        row.business_name.as_deref(),
+    ))
+}
+
+/// Folds a seller's names again after a change written column by column (pseudonymising
+/// clears the own name).
+pub fn refresh_search_name(conn: &mut DbConnection, account_id: &str) -> QueryResult<()> {
+    let names: Option<(Option<String>, Option<String>)> = sellers::table
+        .find(account_id)
+        .select((sellers::full_name, sellers::business_name))
+        .first(conn)
+        .optional()?;
+    if let Some((full_name, business_name)) = names {
+        diesel::update(sellers::table.find(account_id))
+            .set(
+                sellers::search_name
+                    .eq(folded_names(full_name.as_deref(), business_name.as_deref())),
+            )
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
 pub fn insert(conn: &mut DbConnection, row: &SellerRow) -> QueryResult<()> {
     diesel::insert_into(sellers::table)
-        .values(row)
+        .values((row, search_name(row)))
         .execute(conn)?;
     Ok(())
 }
@@ -66,7 +107,7 @@ pub fn update(conn: &mut DbConnection, row: &SellerRow, read_version: i64) -> Qu
             .find(&row.account_id)
             .filter(sellers::version.eq(read_version)),
     )
-    .set(row)
+    .set((row, search_name(row)))
     .execute(conn)?;
     Ok(changed == 1)
 }
@@ -223,6 +264,7 @@ pub fn insert_binding(conn: &mut DbConnection, row: &BindingRow) -> QueryResult<
             seller_bindings::platform_id.eq(&row.platform_id),
             seller_bindings::shop_id.eq(&row.shop_id),
             seller_bindings::shop_name.eq(&row.shop_name),
+            seller_bindings::search_shop_name.eq(row.shop_name.as_deref().map(crate::i18n::fold)),
             seller_bindings::created_at.eq(row.created_at),
         ))
         .execute(conn)?;
@@ -322,19 +364,15 @@ pub fn take_holder_place(
     Ok(true)
 }
 
-/// Sellers whose business name or own name contains `text` (ignoring case), or whose
-/// enterprise or household code is `text`: their account ids, at most 500.
+/// Sellers whose business name or own name contains `text` (ignoring case and
+/// diacritics), or whose enterprise or household code is `text`: their account ids, at
+/// most 500.
 pub fn sellers_matching(conn: &mut DbConnection, text: &str) -> QueryResult<Vec<String>> {
-    use crate::db::{contains_pattern, lower};
-    let pattern = contains_pattern(text);
     sellers::table
         .filter(
-            lower(sellers::business_name.assume_not_null())
-                .like(pattern.clone())
+            sellers::search_name
+                .like(crate::db::folded_pattern(text))
                 .escape('\\')
-                .or(lower(sellers::full_name.assume_not_null())
-                    .like(pattern)
-                    .escape('\\'))
                 .or(sellers::business_code.eq(text.trim())),
         )
         .select(sellers::account_id)
@@ -342,22 +380,83 @@ pub fn sellers_matching(conn: &mut DbConnection, text: &str) -> QueryResult<Vec<
         .load(conn)
 }
 
-/// Sellers with a shop, bound now or before, whose name or platform id contains `text`
-/// (ignoring case): their account ids, at most 500.
+/// Sellers with a shop, bound now or before, whose name (ignoring case and diacritics) or
+/// platform id (ignoring case) contains `text`: their account ids, at most 500.
 pub fn sellers_with_shops_like(conn: &mut DbConnection, text: &str) -> QueryResult<Vec<String>> {
-    use crate::db::{contains_pattern, lower};
-    let pattern = contains_pattern(text);
+    use crate::db::{contains_pattern, folded_pattern, lower};
     seller_bindings::table
         .filter(
-            lower(seller_bindings::shop_name.assume_not_null())
-                .like(pattern.clone())
+            seller_bindings::search_shop_name
+                .like(folded_pattern(text))
                 .escape('\\')
-                .or(lower(seller_bindings::shop_id).like(pattern).escape('\\')),
+                .or(lower(seller_bindings::shop_id)
+                    .like(contains_pattern(text))
+                    .escape('\\')),
         )
         .select(seller_bindings::seller_id)
         .distinct()
         .limit(500)
         .load(conn)
+}
+
+/// Fills the folded search columns of rows written before they existed (or by an older
+/// version), a batch at a time; returns how many rows were filled. Cheap when there is
+/// nothing to fill, so it runs at every start.
+pub fn fill_search_names(conn: &mut DbConnection) -> QueryResult<usize> {
+    use crate::i18n::fold;
+    const BATCH: i64 = 500;
+    let mut filled = 0;
+    loop {
+        type Names = (String, Option<String>, Option<String>);
+        let rows: Vec<Names> = sellers::table
+            .filter(sellers::search_name.is_null())
+            .filter(
+                sellers::full_name
+                    .is_not_null()
+                    .or(sellers::business_name.is_not_null()),
+            )
+            .select((
+                sellers::account_id,
+                sellers::full_name,
+                sellers::business_name,
+            ))
+            .limit(BATCH)
+            .load(conn)?;
+        for (id, full_name, business_name) in &rows {
+            diesel::update(sellers::table.find(id))
+                // Never left NULL, or the row would be picked again forever.
+                .set(
+                    sellers::search_name.eq(folded_names(
+                        full_name.as_deref(),
+                        business_name.as_deref(),
+                    )
+                    .unwrap_or_default()),
+                )
+                .execute(conn)?;
+        }
+        filled += rows.len();
+        if (rows.len() as i64) < BATCH {
+            break;
+        }
+    }
+    loop {
+        let rows: Vec<(String, Option<String>)> = seller_bindings::table
+            .filter(seller_bindings::shop_name.is_not_null())
+            .filter(seller_bindings::search_shop_name.is_null())
+            .select((seller_bindings::id, seller_bindings::shop_name))
+            .limit(BATCH)
+            .load(conn)?;
+        for (id, shop_name) in &rows {
+            diesel::update(seller_bindings::table.find(id))
+                .set(seller_bindings::search_shop_name.eq(shop_name.as_deref().map(fold)))
+                .execute(conn)?;
+        }
+        filled += rows.len();
+        if (rows.len() as i64) < BATCH {
+            break;
+        }
+    }
+    Ok(filled)
 }
 
 /// How pages name a seller: (business or own name, enterprise code).

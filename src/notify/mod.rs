@@ -14,7 +14,8 @@ pub use mail::{MailTransport, RenderedMail};
 pub use outbox::{OutboxKind, OutboxRow, OutboxState};
 pub use preferences::MailCategory;
 pub use templates::{
-    AccountClosedExists, AccountExists, DisputeConfirm, DisputeUpdate, Mail, MailNote,
+    AccountClosedExists, AccountExists, ComplaintCase, ComplaintReceived, DisputeConfirm,
+    DisputeUpdate, Mail, MailNote,
     OfficerInvitation, PasswordChanged, PasswordReset, SellerSuspended, VerificationExpiring,
     VerifyEmail,
 };

@@ -158,6 +158,12 @@ pub struct OfficerInvitation {
     pub provinces: String,
     pub valid_hours: u32,
 }
+impl OfficerInvitation {
+    /// The role in the reader's words (`role.officer`, `role.supervisor`, …).
+    pub fn role_words(&self) -> String {
+        label("role", &self.role, self.lang)
+    }
+}
 mail_templates!(
     OfficerInvitation,
     "email/officer_invitation.txt",
@@ -172,6 +178,12 @@ pub struct SellerSuspended {
     pub business: String,
     /// Machine code of the reason (`business_dissolved`, …).
     pub reason: String,
+}
+impl SellerSuspended {
+    /// Why, in the reader's words (`reason.business_dissolved`, …).
+    pub fn reason_words(&self) -> String {
+        label("reason", &self.reason, self.lang)
+    }
 }
 mail_templates!(
     SellerSuspended,
@@ -208,6 +220,69 @@ mail_templates!(
     "email/dispute_confirm.txt",
     "email/dispute_confirm.html",
     |_| MailCategory::AccountSecurity
+);
+
+/// The one mail a consumer gets for a complaint from the public pages: its reference,
+/// what was received, and what happens next. When the complaint opened a case, the same
+/// mail carries the link that confirms the address (no separate confirmation mail).
+#[derive(Debug, Clone)]
+pub struct ComplaintReceived {
+    pub lang: Language,
+    /// `PA-2026-…`.
+    pub reference: String,
+    /// The code as the consumer typed or scanned it, if any.
+    pub code: Option<String>,
+    /// The kind of problem, in the reader's language.
+    pub kind: String,
+    /// When it was received, in Vietnam's time (`dd/mm/yyyy HH:MM`).
+    pub received: String,
+    /// The page with the reference: `/report/received/{reference}`.
+    pub follow_link: String,
+    /// The case opened for the seller to answer, when the shop was traced.
+    pub case: Option<ComplaintCase>,
+}
+
+/// A case a complaint opened, as its receipt tells it.
+#[derive(Debug, Clone)]
+pub struct ComplaintCase {
+    /// `DSP-2026-…`.
+    pub reference: String,
+    /// The buyer's link: confirms the address, then follows the case.
+    pub link: String,
+    pub valid_hours: u32,
+}
+
+impl ComplaintReceived {
+    /// A sentence of the receipt from the catalogue (`receipt.{code}`), in the reader's
+    /// language.
+    pub fn say(&self, code: &str) -> String {
+        label("receipt", code, self.lang)
+    }
+
+    pub fn subject(&self) -> String {
+        crate::i18n::catalogue::format("receipt", "subject", &[&self.reference], self.lang)
+    }
+
+    pub fn intro(&self) -> String {
+        crate::i18n::catalogue::format("receipt", "intro", &[&self.reference], self.lang)
+    }
+
+    /// What the case means for the consumer, when one was opened.
+    pub fn case_opened(&self) -> Option<String> {
+        self.case.as_ref().map(|c| {
+            crate::i18n::catalogue::format(
+                "receipt",
+                "case_opened",
+                &[&c.reference, &c.valid_hours.to_string()],
+                self.lang,
+            )
+        })
+    }
+}
+mail_templates!(
+    ComplaintReceived,
+    "email/complaint_received.txt",
+    "email/complaint_received.html"
 );
 
 /// A step of a dispute, told to one party (or to officers).

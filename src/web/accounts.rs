@@ -162,6 +162,12 @@ async fn accept_invitation(
 }
 
 async fn reset_form(req: HttpRequest) -> Result<HttpResponse, AppError> {
+    let sent = serde_urlencoded::from_str::<HashMap<String, String>>(req.query_string())
+        .ok()
+        .is_some_and(|q| q.get("done").is_some_and(|d| d == "sent"));
+    if sent && token_of(&req).is_none() {
+        return reset_requested(&req);
+    }
     let vi = language(&req).0.is_vi();
     match token_of(&req) {
         Some(token) => password_page(
@@ -215,9 +221,15 @@ async fn request_reset(
     let _ = state
         .blocking(move || Ok(super::account_service(&shared).request_password_reset(&email)))
         .await?;
-    let vi = language(&req).0.is_vi();
+    // A page of its own: reloading it sends no second mail.
+    Ok(session::see_other("/reset-password?done=sent").finish())
+}
+
+/// The answer to a reset request, the same whether or not the address has an account.
+fn reset_requested(req: &HttpRequest) -> Result<HttpResponse, AppError> {
+    let vi = language(req).0.is_vi();
     password_page(
-        &req,
+        req,
         StatusCode::OK,
         if vi {
             "Nếu địa chỉ này có tài khoản, chúng tôi đã gửi đường dẫn đặt lại mật khẩu."

@@ -160,11 +160,12 @@ async fn render(
             &[&view.summary.reference],
             lang.0,
         ),
-        officer: format!(
-            "{} {}",
-            crate::i18n::label("role", "officer", lang.0),
-            names.officer(&decision.decided_by)
-        ),
+        // The officer's name where the reader may know it (the console); the parties read
+        // the role alone, never the account behind it.
+        officer: match names.officers.get(&decision.decided_by) {
+            Some(name) => format!("{} {name}", crate::i18n::label("role", "officer", lang.0)),
+            None => crate::i18n::label("role", "officer", lang.0),
+        },
         buyer: match (&view.buyer_email, officer_view) {
             (Some(email), true) => email.clone(),
             _ => crate::i18n::label("role", "buyer", lang.0),

@@ -278,7 +278,27 @@ fn register_page(
 }
 
 async fn register_form(req: HttpRequest) -> Result<HttpResponse, AppError> {
+    if done(&req).as_deref() == Some("sent") {
+        let (heading, text) = match language(&req).0 {
+            Language::Vi => (
+                "Hãy kiểm tra hộp thư",
+                "Chúng tôi đã gửi một đường dẫn đến địa chỉ email bạn nhập. Mở đường dẫn để xác nhận địa chỉ, rồi đăng nhập.",
+            ),
+            Language::En => (
+                "Check your mail",
+                "We sent a link to the address you gave. Open it to confirm the address, then sign in.",
+            ),
+        };
+        return message(&req, StatusCode::OK, heading, text, None, None);
+    }
     register_page(&req, StatusCode::OK, "", (None, None))
+}
+
+/// What a form just did, as its redirect tells the page (`?done=…`).
+fn done(req: &HttpRequest) -> Option<String> {
+    serde_urlencoded::from_str::<HashMap<String, String>>(req.query_string())
+        .ok()
+        .and_then(|q| q.get("done").cloned())
 }
 
 #[derive(Template)]
@@ -343,19 +363,8 @@ async fn register(
         .blocking(move || Ok(super::account_service(&shared).register(&e, &p, lang)))
         .await?;
     match outcome {
-        Ok(()) => {
-            let (heading, text) = match lang {
-                Language::Vi => (
-                    "Hãy kiểm tra hộp thư",
-                    "Chúng tôi đã gửi một đường dẫn đến địa chỉ email bạn nhập. Mở đường dẫn để xác nhận địa chỉ, rồi đăng nhập.",
-                ),
-                Language::En => (
-                    "Check your mail",
-                    "We sent a link to the address you gave. Open it to confirm the address, then sign in.",
-                ),
-            };
-            message(&req, StatusCode::OK, heading, text, None, None)
-        }
+        // A page of its own: reloading it registers nothing again.
+        Ok(()) => Ok(session::see_other("/portal/register?done=sent").finish()),
         Err(AccountError::Invalid { field, message }) => {
             let message = super::labels::field_error(field, &message, lang);
             let errors = if field == "password" {
@@ -382,6 +391,24 @@ async fn verify_email_form(
     query: web::Query<TokenQuery>,
 ) -> Result<HttpResponse, AppError> {
     let vi = language(&req).0.is_vi();
+    if query.token.is_empty() && done(&req).as_deref() == Some("confirmed") {
+        return message(
+            &req,
+            StatusCode::OK,
+            if vi {
+                "Đã xác nhận địa chỉ email"
+            } else {
+                "Address confirmed"
+            },
+            if vi {
+                "Bây giờ bạn có thể đăng nhập và xác minh danh tính."
+            } else {
+                "You can now sign in and prove your identity."
+            },
+            None,
+            Some(("/portal/login", if vi { "Đăng nhập" } else { "Sign in" })),
+        );
+    }
     message(
         &req,
         StatusCode::OK,
@@ -417,22 +444,7 @@ async fn verify_email(
         .blocking(move || Ok(super::account_service(&shared).verify_email(&token)))
         .await?;
     match outcome {
-        Ok(()) => message(
-            &req,
-            StatusCode::OK,
-            if vi {
-                "Đã xác nhận địa chỉ email"
-            } else {
-                "Address confirmed"
-            },
-            if vi {
-                "Bây giờ bạn có thể đăng nhập và xác minh danh tính."
-            } else {
-                "You can now sign in and prove your identity."
-            },
-            None,
-            Some(("/portal/login", if vi { "Đăng nhập" } else { "Sign in" })),
-        ),
+        Ok(()) => Ok(session::see_other("/verify-email?done=confirmed").finish()),
         Err(AccountError::InvalidLink) => message(
             &req,
             StatusCode::UNPROCESSABLE_ENTITY,

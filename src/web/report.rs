@@ -9,16 +9,19 @@ use std::collections::HashMap;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
+use diesel::Connection;
 
 use super::console::{Form, field};
 use super::session;
 use super::{language, page, page_with, switch_link};
 use crate::clients::ClientKind;
-use crate::complaints::{ComplaintError, ComplaintInput, Complaints, Filed};
+use crate::complaints::{ComplaintError, ComplaintInput, Complaints, TracedShop};
+use crate::db::DbConnection;
 use crate::disputes::CaseInput;
 use crate::error::AppError;
 use crate::http::Endpoint;
 use crate::i18n::Language;
+use crate::notify::ComplaintCase;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -33,6 +36,7 @@ pub(crate) fn complaint_service(state: &AppState) -> Complaints<'_> {
         pool: &state.pool,
         clock: state.clock.as_ref(),
         policies: &state.policies,
+        public_url: &state.config.server.public_url,
     }
 }
 
@@ -157,15 +161,19 @@ async fn file(
         email: field(&form, "email").to_string(),
     };
     let shared = state.clone();
-    let outcome = state
-        .blocking(move || {
-            let filed = complaint_service(&shared).file(&input, lang);
-            if let Ok(filed) = &filed {
-                open_case(&shared, filed, lang);
-            }
-            Ok(filed)
-        })
-        .await?;
+    let outcome =
+        state
+            .blocking(move || {
+                let disputes = super::dispute_service(&shared);
+                Ok(complaint_service(&shared).file(
+                    &input,
+                    lang,
+                    |conn, shop, complaint, reference| {
+                        open_case(&disputes, conn, shop, complaint, reference, lang)
+                    },
+                ))
+            })
+            .await?;
     match outcome {
         Ok(filed) => {
             Ok(session::see_other(&format!("/report/received/{}", filed.reference)).finish())
@@ -196,14 +204,17 @@ async fn file(
     }
 }
 
-/// A complaint traced to a bound shop also opens a case for its seller. The complaint is
-/// kept whatever happens here: a case that cannot be opened is logged, and the officers
-/// still read the complaint.
-fn open_case(state: &AppState, filed: &Filed, lang: Language) {
-    let Some(shop) = &filed.shop else {
-        return;
-    };
-    let complaint = &filed.complaint;
+/// A complaint traced to a bound shop also opens a case for its seller, inside the
+/// complaint's transaction but behind a savepoint: the complaint is kept whatever happens
+/// here, a case that cannot be opened is logged, and the officers still read the complaint.
+fn open_case(
+    disputes: &crate::disputes::Disputes<'_>,
+    conn: &mut DbConnection,
+    shop: &TracedShop,
+    complaint: &ComplaintInput,
+    reference: &str,
+    lang: Language,
+) -> Option<ComplaintCase> {
     // The listing as the consumer knows it: its link when it fits a listing id.
     let listing_id = if (1..=128).contains(&complaint.listing_link.chars().count()) {
         complaint.listing_link.clone()
@@ -212,7 +223,7 @@ fn open_case(state: &AppState, filed: &Filed, lang: Language) {
     };
     let mut description = complaint.description.clone();
     for (label, value) in [
-        ("label_reference", filed.reference.as_str()),
+        ("label_reference", reference),
         ("label_code", complaint.code.as_str()),
         ("label_link", complaint.listing_link.as_str()),
     ] {
@@ -228,13 +239,19 @@ fn open_case(state: &AppState, filed: &Filed, lang: Language) {
         claim: complaint.claim.clone(),
         description,
     };
-    if let Err(error) = super::dispute_service(state).file_directly(
-        &shop.platform_id,
-        &case,
-        &complaint.email,
-        lang,
-    ) {
-        tracing::warn!(reference = %filed.reference, error = %error, "complaint kept without a case");
+    let opened = conn.transaction(|conn| {
+        disputes.open_for_complaint(conn, &shop.platform_id, &case, &complaint.email, lang)
+    });
+    match opened {
+        Ok(opened) => opened.map(|o| ComplaintCase {
+            reference: o.reference,
+            link: o.link,
+            valid_hours: o.valid_hours,
+        }),
+        Err(error) => {
+            tracing::warn!(reference = %reference, error = %error, "complaint kept without a case");
+            None
+        }
     }
 }
 

@@ -28,6 +28,9 @@ struct Browser {
     base: String,
     session: String,
     driver: Child,
+    /// Page states already scanned by axe-core (address and size of the page), so a
+    /// state waited on several times is scanned once.
+    scanned: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl Browser {
@@ -87,6 +90,7 @@ impl Browser {
             base,
             session,
             driver,
+            scanned: Default::default(),
         })
     }
 
@@ -113,6 +117,21 @@ impl Browser {
     async fn open(&self, url: &str) {
         self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url })))
             .await;
+        self.scan().await;
+    }
+
+    /// Scans the page with axe-core unless this state was scanned already: every state a
+    /// test opens or waits for is checked, not only those pictured.
+    async fn scan(&self) {
+        let key = format!("{} {}", self.url().await, self.source().await.len());
+        let fresh = self
+            .scanned
+            .lock()
+            .map(|mut seen| seen.insert(key.clone()))
+            .unwrap_or(true);
+        if fresh {
+            self.axe(&key).await;
+        }
     }
 
     /// The element a CSS selector finds first, waiting up to five seconds for it (a form
@@ -149,6 +168,7 @@ impl Browser {
         for _ in 0..50 {
             text = self.text(css).await;
             if text.contains(needle) {
+                self.scan().await;
                 return text;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -408,9 +428,10 @@ async fn a_consumer_sees_the_warning_on_a_recalled_product() {
     browser.click("form[action='/report'] button").await;
     browser.wait_text("#reference", "PA-").await;
     browser.screenshot("public-complaint").await;
+    // One mail: the complaint's receipt, with the case it opened and its link.
     let mails = app.mails_to("nguoi.mua@example.vn").await;
     assert!(
-        mails.iter().any(|(subject, _)| subject.contains("DSP-")),
+        mails.len() == 1 && mails[0].0.contains("PA-") && mails[0].1.contains("DSP-"),
         "{mails:?}"
     );
     browser.close().await;
@@ -437,6 +458,11 @@ async fn a_seller_registers_and_verifies_in_the_portal() {
     browser.type_into("#password", PASSWORD).await;
     browser.click("button[type=submit]").await;
     browser.wait_text("h1", "Check your mail").await;
+    assert!(
+        browser.url().await.ends_with("/portal/register?done=sent"),
+        "after the form, a GET address: {}",
+        browser.url().await
+    );
 
     let token = app.link_token(&email).await;
     browser
@@ -444,6 +470,14 @@ async fn a_seller_registers_and_verifies_in_the_portal() {
         .await;
     browser.click("button[type=submit]").await;
     browser.wait_text("h1", "Address confirmed").await;
+    assert!(
+        browser
+            .url()
+            .await
+            .ends_with("/verify-email?done=confirmed"),
+        "{}",
+        browser.url().await
+    );
 
     browser.open(&app.url("/portal/login")).await;
     browser.type_into("#email", &email).await;
@@ -655,7 +689,16 @@ async fn an_officer_decides_a_case_in_the_console() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invited_officer_sets_a_password_and_an_authenticator() {
-    let Some(browser) = Browser::start_sized(1366, 900).await else {
+    an_invited_officer_sets_up_the_console(1366, 900, "").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invited_officer_sets_a_password_and_an_authenticator_on_a_phone() {
+    an_invited_officer_sets_up_the_console(390, 844, "phone-").await;
+}
+
+async fn an_invited_officer_sets_up_the_console(width: u32, height: u32, device: &str) {
+    let Some(browser) = Browser::start_sized(width, height).await else {
         return;
     };
     let (_env, app) = TestApp::spawn(&TestBackend::Sqlite).await;
@@ -698,7 +741,10 @@ async fn an_invited_officer_sets_a_password_and_an_authenticator() {
     browser.click("button[type=submit]").await;
     // No authenticator yet: the console asks to set one up first.
     browser.wait_text("h1", "authenticator").await;
-    browser.screenshot("console-authenticator").await;
+    assert_eq!(browser.overflow().await, 0, "the set-up fits the screen");
+    browser
+        .screenshot(&format!("{device}console-authenticator"))
+        .await;
     let secret = browser.text("#totp-secret").await;
     // A mistyped code, or a reload, keeps the secret already scanned.
     browser.type_into("#code", "000000").await;
@@ -714,20 +760,31 @@ async fn an_invited_officer_sets_a_password_and_an_authenticator() {
     browser
         .wait_text("#notice", "authenticator is set up")
         .await;
-    browser.screenshot("console-authenticator-done").await;
+    browser
+        .screenshot(&format!("{device}console-authenticator-done"))
+        .await;
     browser.click("nav.console a[href='/console/audit']").await;
     browser.wait_text("#chain", "intact").await;
-    browser.screenshot("console-audit").await;
+    browser.screenshot(&format!("{device}console-audit")).await;
     browser.close().await;
 }
 
-/// A case read and answered from each side, on a phone: the seller follows the mailed link
+/// A case read and answered from each side, on a phone and on a desktop: the seller follows the mailed link
 /// while signed out and comes back to the case after signing in; the buyer reads the
 /// seller's answer in the thread and sends the case to an officer; the officer's question
 /// and the decision with its sanctions reach both sides. Every form leaves a GET address.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_case_is_read_and_answered_from_each_side_on_a_phone() {
-    let Some(browser) = Browser::start().await else {
+    a_case_is_read_and_answered_from_each_side(390, 844, "phone").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_case_is_read_and_answered_from_each_side_on_a_desktop() {
+    a_case_is_read_and_answered_from_each_side(1366, 900, "desktop").await;
+}
+
+async fn a_case_is_read_and_answered_from_each_side(width: u32, height: u32, device: &str) {
+    let Some(browser) = Browser::start_sized(width, height).await else {
         return;
     };
     let (_env, app) = TestApp::spawn(&TestBackend::Sqlite).await;
@@ -779,7 +836,9 @@ async fn a_case_is_read_and_answered_from_each_side_on_a_phone() {
     browser
         .wait_text(".banner", "Hãy đăng nhập để tiếp tục")
         .await;
-    browser.screenshot("phone-sign-in-to-the-case").await;
+    browser
+        .screenshot(&format!("{device}-sign-in-to-the-case"))
+        .await;
     browser.type_into("#email", &email).await;
     browser.type_into("#password", PASSWORD).await;
     browser.click("button[type=submit]").await;
@@ -809,7 +868,9 @@ async fn a_case_is_read_and_answered_from_each_side_on_a_phone() {
     );
     browser.wait_text("#thread", "hóa đơn số 0012").await;
     assert_eq!(browser.overflow().await, 0, "the case fits the phone");
-    browser.screenshot("phone-seller-answered").await;
+    browser
+        .screenshot(&format!("{device}-seller-answered"))
+        .await;
 
     // The buyer reads the answer in the thread and sends the case to an officer.
     let token = app.link_token(buyer_email).await;
@@ -823,7 +884,9 @@ async fn a_case_is_read_and_answered_from_each_side_on_a_phone() {
     browser.click("#escalate button").await;
     browser.wait_text(".banner", "chuyển cán bộ").await;
     assert_eq!(browser.overflow().await, 0, "the case fits the phone");
-    browser.screenshot("phone-buyer-escalated").await;
+    browser
+        .screenshot(&format!("{device}-buyer-escalated"))
+        .await;
 
     // The officer asks, the seller answers on the page, the officer decides.
     let officer = crate::fixtures::officer(
@@ -866,12 +929,16 @@ async fn a_case_is_read_and_answered_from_each_side_on_a_phone() {
     browser.wait_text("#thread", "gỡ tin đăng").await;
     browser.wait_text("#deadlines", "Kháng nghị").await;
     assert_eq!(browser.overflow().await, 0, "the case fits the phone");
-    browser.screenshot("phone-buyer-reads-the-decision").await;
+    browser
+        .screenshot(&format!("{device}-buyer-reads-the-decision"))
+        .await;
     browser.open(&app.url(&case_page)).await;
     browser
         .wait_text("#thread", "Hóa đơn không khớp lô hàng")
         .await;
-    browser.screenshot("phone-seller-reads-the-decision").await;
+    browser
+        .screenshot(&format!("{device}-seller-reads-the-decision"))
+        .await;
     browser.close().await;
 }
 
@@ -879,7 +946,16 @@ async fn a_case_is_read_and_answered_from_each_side_on_a_phone() {
 /// that asks for the letter of authorisation, and what was typed stays.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_seller_who_is_not_the_representative_is_asked_for_the_letter() {
-    let Some(browser) = Browser::start_sized(1366, 900).await else {
+    a_seller_who_is_not_the_representative_is_asked(1366, 900, "desktop").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seller_who_is_not_the_representative_is_asked_for_the_letter_on_a_phone() {
+    a_seller_who_is_not_the_representative_is_asked(390, 844, "phone").await;
+}
+
+async fn a_seller_who_is_not_the_representative_is_asked(width: u32, height: u32, device: &str) {
+    let Some(browser) = Browser::start_sized(width, height).await else {
         return;
     };
     let (_env, app) = TestApp::spawn(&TestBackend::Sqlite).await;
@@ -897,7 +973,7 @@ async fn a_seller_who_is_not_the_representative_is_asked_for_the_letter() {
         .await;
     browser.wait_text(".banner", "chưa đúng").await;
     browser
-        .screenshot("desktop-business-not-representative")
+        .screenshot(&format!("{device}-business-not-representative"))
         .await;
     browser
         .type_into(
@@ -914,7 +990,9 @@ async fn a_seller_who_is_not_the_representative_is_asked_for_the_letter() {
         "{}",
         browser.url().await
     );
-    browser.screenshot("desktop-business-awaiting-review").await;
+    browser
+        .screenshot(&format!("{device}-business-awaiting-review"))
+        .await;
 
     // The letter itself, for the officers who review it.
     let letter = std::env::temp_dir().join(format!("giay-uy-quyen-{}.pdf", std::process::id()));
@@ -927,14 +1005,25 @@ async fn a_seller_who_is_not_the_representative_is_asked_for_the_letter() {
         .wait_text(".banner", "Đã tải lên giấy ủy quyền")
         .await;
     browser.wait_text("#letters", "giay-uy-quyen").await;
-    browser.screenshot("desktop-business-letter-uploaded").await;
+    browser
+        .screenshot(&format!("{device}-business-letter-uploaded"))
+        .await;
     let _ = std::fs::remove_file(letter);
     browser.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_complaint_from_an_unknown_code_shows_its_reference() {
-    let Some(browser) = Browser::start().await else {
+    a_complaint_from_an_unknown_code(390, 844, "").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_complaint_from_an_unknown_code_shows_its_reference_on_a_desktop() {
+    a_complaint_from_an_unknown_code(1366, 900, "desktop-").await;
+}
+
+async fn a_complaint_from_an_unknown_code(width: u32, height: u32, device: &str) {
+    let Some(browser) = Browser::start_sized(width, height).await else {
         return;
     };
     let (_env, app) = TestApp::spawn(&TestBackend::Sqlite).await;
@@ -952,7 +1041,9 @@ async fn a_complaint_from_an_unknown_code_shows_its_reference() {
     browser.wait_text("#errors", "Hãy sửa").await;
     browser.find("#listing_link[aria-invalid=true]").await;
     browser.find("#email[aria-invalid=true]").await;
-    browser.screenshot("public-complaint-errors").await;
+    browser
+        .screenshot(&format!("{device}public-complaint-errors"))
+        .await;
     browser
         .type_into("#shop_name", "Gian hàng Mỹ Phẩm Giá Rẻ")
         .await;
@@ -965,13 +1056,20 @@ async fn a_complaint_from_an_unknown_code_shows_its_reference() {
     browser.type_into("#email", "nguoi.mua.le@example.vn").await;
     browser.click("form[action='/report'] button").await;
     let reference = browser.wait_text("#reference", "PA-").await;
+    let mails = app.mails_to("nguoi.mua.le@example.vn").await;
+    assert!(
+        mails.len() == 1 && mails[0].1.contains(reference.trim()),
+        "one receipt with the reference: {mails:?}"
+    );
     assert!(
         browser.url().await.ends_with(reference.trim()),
         "the reference page is its own address: {}",
         browser.url().await
     );
     assert_eq!(browser.overflow().await, 0, "fits a phone");
-    browser.screenshot("public-complaint-reference").await;
+    browser
+        .screenshot(&format!("{device}public-complaint-reference"))
+        .await;
     browser.close().await;
 }
 

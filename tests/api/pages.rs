@@ -1631,3 +1631,245 @@ async fn a_supervisor_silences_queue_notices_from_the_console(backend: TestBacke
     );
 }
 both_backends!(a_supervisor_silences_queue_notices_from_the_console);
+
+/// Files the public complaint form in `lang`; the reference it lands on.
+async fn file_complaint(app: &TestApp, lang: &str, fields: &[(&str, &str)]) -> String {
+    let (cookie, value) = csrf(app, &format!("/report?lang={lang}")).await;
+    let mut form = vec![("csrf", value.as_str())];
+    form.extend_from_slice(fields);
+    let filed = app
+        .client
+        .post(app.url(&format!("/report?lang={lang}")))
+        .header("cookie", &cookie)
+        .form(&form)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(filed.status(), 303);
+    let location = filed.headers()["location"].to_str().expect("location");
+    location["/report/received/".len()..].to_string()
+}
+
+async fn every_complaint_sends_its_consumer_one_receipt(backend: TestBackend) {
+    let (_env, app) = TestApp::spawn(&backend).await;
+    let (platform_id, _, _, _) = bound_enterprise_seller(&app, "shop-bien-nhan").await;
+
+    // A shop nobody is bound to: no case, and still a receipt in the page's language that
+    // says what was received and how to follow it.
+    let unknown = "khong.ro@example.vn";
+    let reference = file_complaint(
+        &app,
+        "en",
+        &[
+            ("code", "8930000999999"),
+            ("shop_name", "Cửa hàng Không Rõ"),
+            ("kind", "counterfeit"),
+            ("claim", "report_only"),
+            (
+                "description",
+                "Mã trên hộp không tra cứu được, nghi hàng giả.",
+            ),
+            ("email", unknown),
+        ],
+    )
+    .await;
+    let mails = app.mails_to(unknown).await;
+    assert_eq!(mails.len(), 1, "one receipt: {mails:?}");
+    let (subject, text) = &mails[0];
+    assert!(subject.contains(&reference), "{subject}");
+    for part in [
+        reference.as_str(),
+        "8930000999999",
+        "Counterfeit",
+        &format!("/report/received/{reference}"),
+        "read complaints whose shop is unknown",
+    ] {
+        assert!(text.contains(part), "{part:?} missing: {text}");
+    }
+    assert!(
+        !text.contains("nghi hàng giả") && !text.contains("Cửa hàng Không Rõ"),
+        "the receipt repeats no free text: {text}"
+    );
+
+    // A shop bound to a seller opens a case: the same one mail carries its confirmation
+    // link, and no second confirmation mail is sent.
+    let traced = "co.ca@example.vn";
+    let reference = file_complaint(
+        &app,
+        "vi",
+        &[
+            ("platform_id", platform_id.as_str()),
+            ("shop_name", "shop-bien-nhan"),
+            ("listing_link", "https://san.example.vn/sp/42"),
+            ("kind", "counterfeit"),
+            ("claim", "refund"),
+            ("description", "Hàng nhận được không có tem chống giả."),
+            ("email", traced),
+        ],
+    )
+    .await;
+    let mails = app.mails_to(traced).await;
+    assert_eq!(mails.len(), 1, "one mail, not two: {mails:?}");
+    let (subject, text) = &mails[0];
+    assert!(subject.contains(&reference), "{subject}");
+    assert!(
+        text.contains(&reference) && text.contains("DSP-") && text.contains("/disputes/"),
+        "the receipt names the case and its link: {text}"
+    );
+    // The link in it confirms the case, as the separate confirmation mail's did.
+    let token = token_in(text);
+    assert!(!token.is_empty());
+
+    // Nobody floods an address through the public form: past a few receipts a day, the
+    // complaints are kept and the receipts stop.
+    let flooded = "nan.nhan@example.vn";
+    for _ in 0..7 {
+        file_complaint(
+            &app,
+            "vi",
+            &[
+                ("shop_name", "Không ai"),
+                ("kind", "counterfeit"),
+                ("claim", "report_only"),
+                ("description", "Gửi lặp lại nhiều lần trong ngày."),
+                ("email", flooded),
+            ],
+        )
+        .await;
+    }
+    assert_eq!(app.mails_to(flooded).await.len(), 5);
+}
+both_backends!(every_complaint_sends_its_consumer_one_receipt);
+
+async fn officers_find_vietnamese_names_with_or_without_diacritics(backend: TestBackend) {
+    let (_env, app) = TestApp::spawn(&backend).await;
+    // Nguyễn Văn An, of Công ty TNHH Mỹ phẩm Sen Việt, with a shop named "Đồ gia dụng Hòa
+    // Bình".
+    let (_, _, platform, seller) = bound_enterprise_seller(&app, "shop-1").await;
+    let code: serde_json::Value = app
+        .post_as("/v1/me/binding-codes", &seller, json!({}))
+        .await
+        .json()
+        .await
+        .expect("code");
+    let bound = app
+        .post_as(
+            "/v1/seller-bindings",
+            &platform,
+            json!({ "binding_code": code["code"], "shop_id": "shop-2", "shop_name": "Đồ gia dụng Hòa Bình" }),
+        )
+        .await;
+    assert_eq!(bound.status(), 201);
+
+    let officer = crate::fixtures::invited_officer(
+        &app,
+        tracegate::auth::OfficerRole::Officer,
+        tracegate::policies::ProvinceScope::All,
+    )
+    .await;
+    let totp = crate::fixtures::enrol_totp(&app, &officer.access_token).await;
+    let console = signed_in_officer(&app, &officer.email, &totp).await;
+    let finds = |query: &'static str| {
+        let (app, console) = (&app, console.clone());
+        async move {
+            let (status, html) =
+                get_with(app, &format!("/console/sellers?q={query}"), &console).await;
+            assert_eq!(status, 200, "{query}: {html}");
+            html.contains("/console/sellers?id=")
+        }
+    };
+    for query in [
+        "nguyen+van",
+        "NGUY%E1%BB%84N",
+        "%C4%91%E1%BB%93",
+        "my+pham+sen+viet",
+        "HOA+BINH",
+    ] {
+        assert!(finds(query).await, "{query} finds the seller");
+    }
+    for query in ["tran+thi", "100%25", "nguyen_van"] {
+        assert!(!finds(query).await, "{query} finds nobody");
+    }
+    // The queue finds the seller's cases the same way.
+    let (status, html) = get_with(&app, "/console?seller=nguyen+van", &console).await;
+    assert_eq!(status, 200, "{html}");
+
+    // Rows written before the folded columns existed are filled at start-up.
+    app.execute_sql("UPDATE sellers SET search_name = NULL")
+        .await;
+    app.execute_sql("UPDATE seller_bindings SET search_shop_name = NULL")
+        .await;
+    assert!(!finds("nguyen+van").await);
+    let filled = app
+        .state
+        .db(|conn| Ok(tracegate::identity::fill_search_names(conn)?))
+        .await
+        .expect("filled");
+    assert_eq!(filled, 2, "one seller and its one named shop");
+    assert!(finds("nguyen+van").await);
+    assert!(finds("%C4%91%E1%BB%93").await);
+}
+both_backends!(officers_find_vietnamese_names_with_or_without_diacritics);
+
+async fn account_forms_redirect_after_post(backend: TestBackend) {
+    let (_env, app) = TestApp::spawn(&backend).await;
+    let email = crate::fixtures::unique_email("prg");
+    // Each form answers with a redirect to a page of its own, so Back and reload send
+    // nothing twice.
+    let post = |path: &'static str, form: Vec<(&'static str, String)>| {
+        let app = &app;
+        async move {
+            let (cookie, value) = csrf(app, path).await;
+            let mut form = form;
+            form.push(("csrf", value));
+            let response = app
+                .client
+                .post(app.url(path))
+                .header("cookie", &cookie)
+                .form(&form)
+                .send()
+                .await
+                .expect("sent");
+            assert_eq!(response.status(), 303, "{path}");
+            let location = response.headers()["location"]
+                .to_str()
+                .expect("location")
+                .to_string();
+            let html = app.get(&location).await.text().await.expect("html");
+            (location, html)
+        }
+    };
+    let (location, html) = post(
+        "/portal/register",
+        vec![
+            ("email", email.clone()),
+            ("password", crate::fixtures::PASSWORD.into()),
+        ],
+    )
+    .await;
+    assert_eq!(location, "/portal/register?done=sent");
+    assert!(html.contains("Hãy kiểm tra hộp thư"), "{html}");
+    let token = app.link_token(&email).await;
+    let (cookie, value) = csrf(&app, &format!("/verify-email?token={token}")).await;
+    let confirmed = app
+        .client
+        .post(app.url("/verify-email"))
+        .header("cookie", &cookie)
+        .form(&[("csrf", value.as_str()), ("token", token.as_str())])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(confirmed.status(), 303);
+    let location = confirmed.headers()["location"].to_str().expect("location");
+    assert_eq!(location, "/verify-email?done=confirmed");
+    let html = app.get(location).await.text().await.expect("html");
+    assert!(html.contains("Đã xác nhận địa chỉ email"), "{html}");
+    let (location, html) = post("/reset-password", vec![("email", email.clone())]).await;
+    assert_eq!(location, "/reset-password?done=sent");
+    assert!(html.contains("chúng tôi đã gửi đường dẫn"), "{html}");
+    // Reloading the page it landed on sends no second mail.
+    let before = app.mails_to(&email).await.len();
+    app.get(&location).await;
+    assert_eq!(app.mails_to(&email).await.len(), before);
+}
+both_backends!(account_forms_redirect_after_post);

@@ -54,6 +54,9 @@ const RAW_CODES: &[&str] = &[
     "respond",
     "decided",
     "Verified",
+    "officer",
+    "supervisor",
+    "dissolved",
 ];
 
 /// The text a person reads: tags, scripts and styles removed, entities decoded enough.
@@ -329,6 +332,28 @@ async fn every_page_and_mail_reads_in_vietnamese(backend: TestBackend) {
     )
     .await;
     read_case!();
+    // A decision asked for in the console is first shown back to be confirmed.
+    let csrf = console.csrf(&app, &console_page).await;
+    let (status, html) = console
+        .post(
+            &app,
+            &format!("{console_page}/actions"),
+            &[
+                ("csrf", &csrf),
+                ("action", "decide"),
+                ("outcome", "partly_upheld"),
+                (
+                    "statement",
+                    "Người bán chưa chứng minh được nguồn gốc lô hàng.",
+                ),
+                ("sanction_warning", "on"),
+                ("sanction_block_listing", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("name=\"confirmed\" value=\"yes\""), "{html}");
+    assert_vietnamese("the decision's confirmation", &html);
     act(
         &app,
         &case_officer.access_token,
@@ -564,8 +589,98 @@ async fn every_page_and_mail_reads_in_vietnamese(backend: TestBackend) {
     assert_eq!(status, 403);
     assert_vietnamese("a form without its CSRF token", &html);
 
-    // Every mail to the buyer and the seller (both read Vietnamese).
-    for to in [BUYER, seller_email.as_str()] {
+    // A product's page, genuine and then recalled; an unknown code.
+    let issuer = crate::fixtures::issuer(&app, "national", None).await;
+    let g = crate::fixtures::gtin("893850000301");
+    let code = format!("(01){g}(10)KEM26");
+    let batch = json!({ "codes": [{ "code": code, "owner": "0799000033", "product_name": "Kem chống nắng Sen Việt", "category": "cosmetics", "origin": "79", "production_date": "2026-02-01", "expiry_date": "2028-02-01" }] });
+    let posted =
+        crate::fixtures::post_batch(&app, &issuer, "application/json", &batch.to_string()).await;
+    assert_eq!(posted.status(), 201);
+    let code_page = format!("/verify?code=/01/{g}/10/KEM26");
+    read(&app, &mut stranger, &code_page, 200).await;
+    let recalled = app
+        .post_as(
+            "/v1/issuers/me/code-status",
+            &issuer.token,
+            json!({ "code": code, "status": "recalled", "reason": "Chỉ số SPF thấp hơn công bố" }),
+        )
+        .await;
+    assert_eq!(recalled.status(), 200);
+    read(&app, &mut stranger, &code_page, 200).await;
+    for path in [
+        "/verify?code=8930000999993",
+        "/verify-email?token=sai",
+        "/verify-email?done=confirmed",
+        "/portal/register?done=sent",
+        "/reset-password?done=sent",
+        "/accept-invitation?token=sai",
+    ] {
+        let (status, html) = stranger.get(&app, path).await;
+        assert!(status < 500, "{path}: {status}");
+        assert!(
+            html.contains("<html lang=\"vi\">"),
+            "{path} is not Vietnamese"
+        );
+        assert_vietnamese(path, &html);
+    }
+
+    // A consumer's complaint, its reference page and its receipt.
+    let csrf = stranger.csrf(&app, "/report?code=8930000999993").await;
+    let (status, _) = stranger
+        .post(
+            &app,
+            "/report",
+            &[
+                ("csrf", &csrf),
+                ("code", "8930000999993"),
+                ("shop_name", "Gian hàng Không Rõ"),
+                ("kind", "counterfeit"),
+                ("claim", "report_only"),
+                (
+                    "description",
+                    "Mã trên hộp không tra cứu được, nghi hàng giả.",
+                ),
+                ("email", "nguoi.bao.vn@example.vn"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let reference = app
+        .mails_to("nguoi.bao.vn@example.vn")
+        .await
+        .first()
+        .and_then(|(subject, _)| subject.split_whitespace().last().map(str::to_string))
+        .expect("a receipt");
+    read(
+        &app,
+        &mut stranger,
+        &format!("/report/received/{reference}"),
+        200,
+    )
+    .await;
+
+    // An officer's first sign-in asks for an authenticator.
+    let newcomer = invited_officer(&app, OfficerRole::Officer, hcm()).await;
+    let mut first_sign_in = Jar::default();
+    let csrf = first_sign_in.csrf(&app, "/console/login").await;
+    let (status, _) = first_sign_in
+        .post(
+            &app,
+            "/console/login",
+            &[
+                ("csrf", &csrf),
+                ("email", &newcomer.email),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let totp_page = read(&app, &mut first_sign_in, "/console/totp", 200).await;
+    assert!(totp_page.contains("totp-secret"), "{totp_page}");
+
+    // Every mail to the buyer, the seller and the consumer (all read Vietnamese).
+    for to in [BUYER, seller_email.as_str(), "nguoi.bao.vn@example.vn"] {
         let mails = app.mails_to(to).await;
         assert!(!mails.is_empty(), "mail to {to}");
         for (subject, text) in mails {
@@ -589,3 +704,245 @@ async fn every_page_and_mail_reads_in_vietnamese(backend: TestBackend) {
     assert!(missing.is_empty(), "not in the catalogue: {missing:?}");
 }
 both_backends!(every_page_and_mail_reads_in_vietnamese);
+
+/// Every mail template, rendered in Vietnamese with every variant it has (each step of a
+/// case, to each party; a complaint with and without a case), reads without English. The
+/// list is checked against `templates/email/`, so a template added without a case here
+/// fails.
+#[test]
+fn every_mail_template_reads_in_vietnamese() {
+    use tracegate::i18n::Language::Vi;
+    use tracegate::i18n::catalogue::Phrase;
+    use tracegate::notify::*;
+
+    let link = "https://tracegate.example.vn/x?token=abc";
+    let mut rendered: Vec<(&str, Box<dyn Mail>)> = vec![
+        (
+            "verify_email",
+            Box::new(VerifyEmail {
+                lang: Vi,
+                link: link.into(),
+                valid_hours: 48,
+            }),
+        ),
+        (
+            "account_exists",
+            Box::new(AccountExists {
+                lang: Vi,
+                reset_link: link.into(),
+            }),
+        ),
+        (
+            "password_reset",
+            Box::new(PasswordReset {
+                lang: Vi,
+                link: link.into(),
+                valid_minutes: 30,
+            }),
+        ),
+        (
+            "password_changed",
+            Box::new(PasswordChanged {
+                lang: Vi,
+                when: "28/11/2026 09:00".into(),
+                reset_link: link.into(),
+            }),
+        ),
+        (
+            "verification_expiring",
+            Box::new(VerificationExpiring {
+                lang: Vi,
+                expires_on: "31/12/2026".into(),
+                link: link.into(),
+            }),
+        ),
+        (
+            "dispute_confirm",
+            Box::new(DisputeConfirm {
+                lang: Vi,
+                reference: "DSP-2026-000001".into(),
+                link: link.into(),
+                valid_hours: 72,
+            }),
+        ),
+    ];
+    for role in ["officer", "supervisor", "admin"] {
+        rendered.push((
+            "officer_invitation",
+            Box::new(OfficerInvitation {
+                lang: Vi,
+                link: link.into(),
+                role: role.into(),
+                provinces: "79, 01".into(),
+                valid_hours: 72,
+            }),
+        ));
+    }
+    for reason in [
+        "business_not_in_register",
+        "business_suspended",
+        "business_dissolving",
+        "business_dissolved",
+    ] {
+        rendered.push((
+            "seller_suspended",
+            Box::new(SellerSuspended {
+                lang: Vi,
+                business: "Công ty TNHH Mỹ phẩm Sen Việt".into(),
+                reason: reason.into(),
+            }),
+        ));
+    }
+    for case in [
+        None,
+        Some(ComplaintCase {
+            reference: "DSP-2026-000002".into(),
+            link: link.into(),
+            valid_hours: 72,
+        }),
+    ] {
+        for code in [None, Some("8930000999993".to_string())] {
+            rendered.push((
+                "complaint_received",
+                Box::new(ComplaintReceived {
+                    lang: Vi,
+                    reference: "PA-2026-7K2M9QXD".into(),
+                    code,
+                    kind: "Hàng giả, hàng nhái".into(),
+                    received: "28/11/2026 09:00".into(),
+                    follow_link: "https://tracegate.example.vn/report/received/PA-2026-7K2M9QXD"
+                        .into(),
+                    case: case.clone(),
+                }),
+            ));
+        }
+    }
+    let notes = || {
+        vec![
+            None,
+            Some(MailNote::Words("Xin gửi hóa đơn nhập khẩu lô hàng.".into())),
+            Some(MailNote::Answer {
+                statement: "Hàng chính hãng.".into(),
+                offer: Some("refund".into()),
+            }),
+            Some(MailNote::Decision {
+                outcome: "partly_upheld".into(),
+                statement: "Hóa đơn không khớp lô hàng.".into(),
+                sanctions: vec![
+                    Phrase::new("applied", "warning", vec![]),
+                    Phrase::new("applied", "suspend_seller", vec!["5".into()]),
+                ],
+            }),
+        ]
+    };
+    for step in [
+        "filed",
+        "responded",
+        "escalated",
+        "information_requested",
+        "information_supplied",
+        "decided",
+        "appealed",
+        "appeal_decided",
+        "closed",
+        "withdrawn",
+        "settled",
+        "reminder",
+        "overdue",
+    ] {
+        for to in ["buyer", "seller", "officer"] {
+            for note in notes() {
+                rendered.push((
+                    "dispute_update",
+                    Box::new(DisputeUpdate {
+                        lang: Vi,
+                        reference: "DSP-2026-000001".into(),
+                        step,
+                        to,
+                        note,
+                        deadline: Some("05/12/2026 17:00".into()),
+                        link: link.into(),
+                    }),
+                ));
+            }
+        }
+    }
+
+    for (name, mail) in &rendered {
+        let (text, html) = mail.render_parts().expect("renders");
+        assert_vietnamese(&format!("mail {name} (text)"), &text);
+        assert_vietnamese(&format!("mail {name} (HTML)"), &html);
+        assert!(html.contains("<html lang=\"vi\">"), "{name}: {html}");
+    }
+    let covered: std::collections::BTreeSet<&str> = rendered.iter().map(|(n, _)| *n).collect();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/email");
+    let mut templates = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(dir).expect("templates/email") {
+        let name = entry.expect("entry").file_name();
+        let name = name.to_string_lossy();
+        let stem = name.split('.').next().unwrap_or_default().to_string();
+        if stem != "base" {
+            templates.insert(stem);
+        }
+    }
+    let templates: std::collections::BTreeSet<&str> =
+        templates.iter().map(String::as_str).collect();
+    assert_eq!(covered, templates, "every mail template is read above");
+    let missing = catalogue::missing_keys();
+    assert!(missing.is_empty(), "not in the catalogue: {missing:?}");
+}
+
+/// The page templates and where the test above reads each one (partials are read within
+/// the pages that include them).
+const PAGES_READ: &[(&str, &str)] = &[
+    ("home", "/"),
+    ("lookup", "/verify, and an unknown code"),
+    ("code", "a product's page, genuine and recalled"),
+    ("report", "/report"),
+    ("report_received", "/report/received/{reference}"),
+    ("login", "/portal/login, /console/login"),
+    ("register", "/portal/register"),
+    ("password", "/reset-password, /accept-invitation"),
+    ("message", "/verify-email"),
+    ("totp", "/console/totp at an officer's first sign-in"),
+    ("portal", "/portal, a newcomer's and a verified seller's"),
+    (
+        "party_case",
+        "the buyer's and the seller's case at each step",
+    ),
+    ("decision", "the decision on each side"),
+    ("console", "/console with filters"),
+    ("console_case", "the console's case at each step"),
+    ("console_confirm", "a decision shown back to be confirmed"),
+    ("console_audit", "/console/audit"),
+    ("console_seller", "/console/sellers"),
+    ("console_reports", "/console/reports"),
+    ("console_codes", "/console/codes"),
+    ("console_clients", "/console/clients"),
+    ("console_complaints", "/console/complaints"),
+    ("account", "/console/account"),
+    ("error", "a missing page and a missing case"),
+];
+
+/// Partials, read inside the pages that include them.
+const PARTIALS: &[&str] = &["base", "console_nav", "case_thread"];
+
+#[test]
+fn every_page_template_is_read_in_vietnamese() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/pages");
+    let mut templates: Vec<String> = std::fs::read_dir(dir)
+        .expect("templates/pages")
+        .map(|e| {
+            let name = e.expect("entry").file_name().to_string_lossy().to_string();
+            name.trim_end_matches(".html").to_string()
+        })
+        .filter(|n| !PARTIALS.contains(&n.as_str()))
+        .collect();
+    templates.sort();
+    let mut read: Vec<String> = PAGES_READ.iter().map(|(t, _)| t.to_string()).collect();
+    read.sort();
+    assert_eq!(
+        read, templates,
+        "a page template is not read by every_page_and_mail_reads_in_vietnamese"
+    );
+}
