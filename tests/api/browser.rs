@@ -1087,7 +1087,10 @@ async fn a_seller_chooses_mail_settings_and_closes_the_account() {
         browser.click("button[type=submit]").await;
         browser.find("#standing").await;
 
-        browser.open(&app.url("/portal/account")).await;
+        // Opened at the section, so that its screenshot shows it.
+        browser
+            .open(&app.url("/portal/account#notifications"))
+            .await;
         browser
             .wait_text("#notifications", "Thông báo qua email")
             .await;

@@ -162,6 +162,23 @@ async fn settings_are_read_and_changed_and_legal_notices_stay_on(backend: TestBa
             .contains(&"account.mail_settings_changed".to_string())
     );
 
+    // The document names every category and both operations.
+    let doc: Value = app.get("/openapi.json").await.json().await.expect("json");
+    let operations = &doc["paths"][PATH];
+    assert!(operations["get"].is_object() && operations["put"].is_object());
+    assert!(operations["put"]["responses"]["422"].is_object());
+    let listed = doc["components"]["schemas"]["MailCategory"].to_string();
+    for code in [
+        "account_security",
+        "case_deadline",
+        "case_proceedings",
+        "seller_standing",
+        "case_progress",
+        "case_queue",
+    ] {
+        assert!(listed.contains(code), "{code}: {listed}");
+    }
+
     // An officer is offered the queue notices, not a seller's categories.
     let officer = officer(
         &app,
