@@ -15,9 +15,8 @@ pub use outbox::{OutboxKind, OutboxRow, OutboxState};
 pub use preferences::MailCategory;
 pub use templates::{
     AccountClosedExists, AccountExists, ComplaintCase, ComplaintReceived, DisputeConfirm,
-    DisputeUpdate, Mail, MailNote,
-    OfficerInvitation, PasswordChanged, PasswordReset, SellerSuspended, VerificationExpiring,
-    VerifyEmail,
+    DisputeUpdate, Mail, MailNote, OfficerInvitation, PasswordChanged, PasswordReset,
+    SellerSuspended, VerificationExpiring, VerifyEmail,
 };
 
 use chrono::{DateTime, TimeDelta, Utc};

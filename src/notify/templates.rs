@@ -105,7 +105,8 @@ pub struct AccountClosedExists {
 mail_templates!(
     AccountClosedExists,
     "email/account_closed_exists.txt",
-    "email/account_closed_exists.html"
+    "email/account_closed_exists.html",
+    |_| MailCategory::AccountSecurity
 );
 
 impl AccountClosedExists {
@@ -282,7 +283,9 @@ impl ComplaintReceived {
 mail_templates!(
     ComplaintReceived,
     "email/complaint_received.txt",
-    "email/complaint_received.html"
+    "email/complaint_received.html",
+    // A receipt of what the consumer filed, and the case's confirmation when one opened.
+    |_| MailCategory::CaseProceedings
 );
 
 /// A step of a dispute, told to one party (or to officers).

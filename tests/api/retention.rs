@@ -353,6 +353,7 @@ async fn file_complaint(app: &TestApp, shop_name: &str, email: &str) -> String {
                 pool: &state.pool,
                 clock: state.clock.as_ref(),
                 policies: &state.policies,
+                public_url: &state.config.server.public_url,
             }
             .file(
                 &tracegate::complaints::ComplaintInput {
@@ -365,6 +366,8 @@ async fn file_complaint(app: &TestApp, shop_name: &str, email: &str) -> String {
                     ..Default::default()
                 },
                 tracegate::i18n::Language::Vi,
+                // No case from the complaint itself: the test files the buyer's case apart.
+                |_, _, _, _| None,
             )
             .map(|filed| filed.reference)
             .map_err(tracegate::error::AppError::internal)
