@@ -531,11 +531,14 @@ async fn retention_run(loaded: LoadedConfig) -> anyhow::Result<()> {
     let pool = command_pool(&config)?;
     let export_dir = PathBuf::from(&config.retention.export_dir);
     let evidence_dir = PathBuf::from(&config.disputes.evidence_dir);
+    // The service's own audit key: a run that drops audit entries signs the new head.
+    let signer = audit::CheckpointSigner::new(&KeyRing::load_or_generate(&config.keys)?);
     let report = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let mut conn = pool.get()?;
         Ok(tracegate::retention::run(
             &mut conn,
             &policy,
+            &signer,
             &export_dir,
             &evidence_dir,
             chrono::Utc::now(),

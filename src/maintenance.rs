@@ -36,6 +36,8 @@ pub struct PartitionKeeper {
     pub export_dir: PathBuf,
     /// Where dispute evidence files live (expired ones are exported, then deleted).
     pub evidence_dir: PathBuf,
+    /// Signs the audit head after a run drops entries, so their export's record is signed.
+    pub signer: Arc<crate::audit::CheckpointSigner>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -117,6 +119,7 @@ impl PartitionKeeper {
                 retention::run(
                     &mut *self.pool.get()?,
                     &self.retention,
+                    &self.signer,
                     &self.export_dir,
                     &self.evidence_dir,
                     now,

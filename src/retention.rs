@@ -177,6 +177,8 @@ pub enum AuditKept {
     ChainBroken(crate::audit::ChainBreak),
     /// The checkpoint's hash is not the hash of the entry it names.
     CheckpointMismatch { seq: i64 },
+    /// Another retention run dropped these entries while this one exported them.
+    AnotherRun,
 }
 
 impl std::fmt::Display for AuditKept {
@@ -188,6 +190,9 @@ impl std::fmt::Display for AuditKept {
             ),
             AuditKept::ChainBroken(broken) => {
                 write!(f, "the chain does not verify ({broken}): nothing dropped")
+            }
+            AuditKept::AnotherRun => {
+                write!(f, "another retention run dropped these entries meanwhile")
             }
             AuditKept::CheckpointMismatch { seq } => write!(
                 f,
@@ -201,6 +206,7 @@ impl std::fmt::Display for AuditKept {
 pub fn run(
     conn: &mut DbConnection,
     policy: &RetentionPolicy,
+    signer: &crate::audit::CheckpointSigner,
     export_dir: &Path,
     evidence_dir: &Path,
     now: DateTime<Utc>,
@@ -310,7 +316,7 @@ pub fn run(
     }
     report.complaint_emails_erased = erase_complaint_emails(conn, policy, now)?;
     // Last, so the entries this run wrote are part of the chain it checks.
-    expire_audit_entries(conn, policy, export_dir, now, &mut report)?;
+    expire_audit_entries(conn, policy, signer, export_dir, now, &mut report)?;
     Ok(report)
 }
 
@@ -338,6 +344,7 @@ const AUDIT_COLUMNS: &[&str] = &[
 fn expire_audit_entries(
     conn: &mut DbConnection,
     policy: &RetentionPolicy,
+    signer: &crate::audit::CheckpointSigner,
     export_dir: &Path,
     now: DateTime<Utc>,
     report: &mut RetentionReport,
@@ -365,9 +372,12 @@ fn expire_audit_entries(
     if expired_through < first {
         return Ok(());
     }
+    // Only this installation's key anchors a shortened chain: the verifier checks the
+    // anchor's signature with it.
     let checkpoint: Option<Checkpoint> = audit_checkpoints::table
         .filter(audit_checkpoints::seq.ge(first))
         .filter(audit_checkpoints::seq.le(expired_through))
+        .filter(audit_checkpoints::key_id.eq(signer.kid()))
         .order(audit_checkpoints::seq.desc())
         .select(Checkpoint::as_select())
         .first(conn)
@@ -376,8 +386,9 @@ fn expire_audit_entries(
         report.audit_kept = Some(AuditKept::NoCheckpoint { expired_through });
         return Ok(());
     };
-    // Dropping entries of a broken chain would destroy the evidence of the break.
-    let verified = audit::verify(conn)?;
+    // Dropping entries of a broken chain would destroy the evidence of the break. With
+    // the key, the anchor's signature (and every other checkpoint's) is checked too.
+    let verified = audit::verify_against(conn, Some(&signer.public_key()))?;
     if let Some(broken) = verified.broken {
         report.audit_kept = Some(AuditKept::ChainBroken(broken));
         return Ok(());
@@ -401,7 +412,11 @@ fn expire_audit_entries(
         "audit-entries-{first:012}-{:012}.csv.gz",
         checkpoint.seq
     ));
-    let mut csv = CsvExport::create(&file, AUDIT_COLUMNS)?;
+    // Written under a name of its own first: a run that overlaps this one (the command
+    // line beside the worker) must not overwrite an export with what it read after the
+    // entries were deleted.
+    let partial = file.with_extension(format!("partial-{}", uuid::Uuid::new_v4().simple()));
+    let mut csv = CsvExport::create(&partial, AUDIT_COLUMNS)?;
     let mut after = first - 1;
     let mut exported = 0usize;
     loop {
@@ -431,7 +446,17 @@ fn expire_audit_entries(
         exported += batch.len();
     }
     let digest = csv.finish()?;
-    write_transaction(conn, |conn| -> Result<(), RetentionError> {
+    let complete = i64::try_from(exported).is_ok_and(|n| n == checkpoint.seq - first + 1);
+    if !complete {
+        let _ = std::fs::remove_file(&partial);
+        report.audit_kept = Some(AuditKept::AnotherRun);
+        return Ok(());
+    }
+    std::fs::rename(&partial, &file).map_err(|source| RetentionError::Export {
+        path: file.clone(),
+        source,
+    })?;
+    let outcome = write_transaction(conn, |conn| -> Result<bool, RetentionError> {
         let mut entry = NewAuditEntry::new(
             "system",
             audit::TRUNCATION_ACTION,
@@ -454,10 +479,31 @@ fn expire_audit_entries(
                 "signature": checkpoint.signature,
             },
         });
+        // Appending takes the chain's head, so runs are in line from here: one that finds
+        // the first entry gone lost the race and leaves the chain as it is.
         audit::append(conn, now, &entry)?;
+        let still_first: Option<i64> = audit_log::table
+            .select(diesel::dsl::min(audit_log::seq))
+            .first(conn)?;
+        if still_first != Some(first) {
+            return Err(RetentionError::Database(
+                diesel::result::Error::RollbackTransaction,
+            ));
+        }
         diesel::delete(audit_log::table.filter(audit_log::seq.le(checkpoint.seq))).execute(conn)?;
-        Ok(())
-    })?;
+        // The record of the export is signed at once: verifying with the key refuses a
+        // truncation whose record no checkpoint covers.
+        audit::checkpoint_if_due(conn, signer, now, None)?;
+        Ok(true)
+    });
+    match outcome {
+        Ok(_) => {}
+        Err(RetentionError::Database(diesel::result::Error::RollbackTransaction)) => {
+            report.audit_kept = Some(AuditKept::AnotherRun);
+            return Ok(());
+        }
+        Err(other) => return Err(other),
+    }
     report.audit_entries = exported;
     report.audit_anchor = Some(checkpoint.seq);
     report.files.push((file, digest));

@@ -248,6 +248,7 @@ impl Application {
             retention: Arc::new(retention),
             export_dir: state.config.retention.export_dir.clone().into(),
             evidence_dir: state.config.disputes.evidence_dir.clone().into(),
+            signer: Arc::new(crate::audit::CheckpointSigner::new(&state.keys)),
         };
         let checkpoint_worker = crate::audit::checkpoint::CheckpointWorker {
             pool: state.pool.clone(),

@@ -74,6 +74,39 @@ pub enum ChainBreak {
         "entries up to {anchor} are gone but no retention.exported entry records their export: they were removed outside a retention run"
     )]
     UnrecordedTruncation { anchor: i64 },
+    #[error(
+        "the chain starts after entry {anchor}, but the checkpoint there is not signed by the audit key it is verified with"
+    )]
+    AnchorUnsigned { anchor: i64 },
+    #[error(
+        "the export of entries up to {anchor} is recorded, but no checkpoint signed by the audit key covers that record: it cannot be told from a forged one"
+    )]
+    TruncationUnsigned { anchor: i64 },
+}
+
+impl ChainBreak {
+    /// The break in the reader's language (`chain_break.*` in the catalogue).
+    pub fn describe(&self, lang: crate::i18n::Language) -> String {
+        let (code, args): (&str, Vec<i64>) = match *self {
+            ChainBreak::Altered { seq } => ("altered", vec![seq]),
+            ChainBreak::Unlinked { seq, previous } => ("unlinked", vec![seq, previous]),
+            ChainBreak::Gap { seq, previous } => ("gap", vec![seq, previous]),
+            ChainBreak::Head { head_seq, last_seq } => ("head", vec![head_seq, last_seq]),
+            ChainBreak::Rewritten { seq, since } => ("rewritten", vec![seq, since]),
+            ChainBreak::Truncated {
+                checkpoint_seq,
+                last_seq,
+            } => ("truncated", vec![checkpoint_seq, last_seq]),
+            ChainBreak::CheckpointForged { seq } => ("checkpoint_forged", vec![seq]),
+            ChainBreak::Unanchored { first, anchor } => ("unanchored", vec![first, anchor]),
+            ChainBreak::UnrecordedTruncation { anchor } => ("unrecorded_truncation", vec![anchor]),
+            ChainBreak::AnchorUnsigned { anchor } => ("anchor_unsigned", vec![anchor]),
+            ChainBreak::TruncationUnsigned { anchor } => ("truncation_unsigned", vec![anchor]),
+        };
+        let args: Vec<String> = args.iter().map(i64::to_string).collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        crate::i18n::catalogue::format("chain_break", code, &args, lang)
+    }
 }
 
 #[cfg(test)]

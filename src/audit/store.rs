@@ -147,18 +147,21 @@ pub fn verify(conn: &mut DbConnection) -> QueryResult<VerifyReport> {
     verify_against(conn, None)
 }
 
-/// Whether a kept `retention.exported` entry after the anchor records that the entries up
-/// to `anchor` were exported: a truncation nobody recorded is a deletion.
-fn truncation_recorded(conn: &mut DbConnection, anchor: i64) -> QueryResult<bool> {
-    let exports: Vec<String> = audit_log::table
+/// The kept `retention.exported` entry after the anchor that records that the entries up
+/// to `anchor` were exported, if any: a truncation nobody recorded is a deletion.
+fn truncation_record(conn: &mut DbConnection, anchor: i64) -> QueryResult<Option<i64>> {
+    let exports: Vec<(i64, String)> = audit_log::table
         .filter(audit_log::action.eq(TRUNCATION_ACTION))
         .filter(audit_log::seq.gt(anchor))
-        .select(audit_log::details)
+        .order(audit_log::seq.asc())
+        .select((audit_log::seq, audit_log::details))
         .load(conn)?;
-    Ok(exports.iter().any(|details| {
-        serde_json::from_str::<serde_json::Value>(details).is_ok_and(|d| {
-            d["kind"] == TRUNCATION_KIND && d["through_seq"].as_i64() == Some(anchor)
-        })
+    Ok(exports.into_iter().find_map(|(seq, details)| {
+        serde_json::from_str::<serde_json::Value>(&details)
+            .is_ok_and(|d| {
+                d["kind"] == TRUNCATION_KIND && d["through_seq"].as_i64() == Some(anchor)
+            })
+            .then_some(seq)
     }))
 }
 
@@ -233,10 +236,18 @@ pub fn verify_against(
         previous_seq = anchor.seq;
         previous_hash.clone_from(&anchor.head_hash);
         vouched = signed.iter().find(|c| c.seq == anchor.seq);
+        let unsigned = key.is_some() && vouched.is_none();
         result.anchor = Some(ChainAnchor {
             signature_checked: vouched.is_some(),
             checkpoint: anchor,
         });
+        // With the key, an anchor it did not sign could have been inserted by anyone who
+        // can write to the database, along with the chain after it.
+        if unsigned {
+            result.first_seq = first;
+            result.broken = Some(ChainBreak::AnchorUnsigned { anchor: first - 1 });
+            return Ok(result);
+        }
     }
     let anchor_seq = previous_seq;
     result.first_seq = anchor_seq + 1;
@@ -301,8 +312,16 @@ pub fn verify_against(
                 head_seq,
                 last_seq: previous_seq,
             })
-        } else if anchor_seq > 0 && !truncation_recorded(conn, anchor_seq)? {
-            Some(ChainBreak::UnrecordedTruncation { anchor: anchor_seq })
+        } else if anchor_seq > 0 {
+            // With the key, the record of the export must itself be signed: an unsigned
+            // one at the end of the chain is what a deletion would append to hide itself.
+            match truncation_record(conn, anchor_seq)? {
+                None => Some(ChainBreak::UnrecordedTruncation { anchor: anchor_seq }),
+                Some(record) if key.is_some() && vouched.is_none_or(|c| c.seq < record) => {
+                    Some(ChainBreak::TruncationUnsigned { anchor: anchor_seq })
+                }
+                Some(_) => None,
+            }
         } else {
             None
         };

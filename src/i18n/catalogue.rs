@@ -1324,6 +1324,62 @@ pub static ENTRIES: &[(&str, &str, &str)] = &[
         "xóa email của người khiếu nại",
         "complainants' email addresses erased",
     ),
+    // Why the audit chain does not verify, as the console tells it.
+    (
+        "chain_break.altered",
+        "Mục {0}: nội dung không khớp với mã băm của mục (bản ghi đã bị sửa).",
+        "Entry {0}: its contents do not match its hash (the row was edited).",
+    ),
+    (
+        "chain_break.unlinked",
+        "Mục {0} không trỏ tới mã băm của mục {1} (một bản ghi đã bị thay hoặc đổi thứ tự).",
+        "Entry {0} does not point at the hash of entry {1} (a row was replaced or reordered).",
+    ),
+    (
+        "chain_break.gap",
+        "Mục {0} đứng sau mục {1}: các mục ở giữa đã mất.",
+        "Entry {0} follows entry {1}: entries in between are missing.",
+    ),
+    (
+        "chain_break.head",
+        "Đầu chuỗi đã ghi (mục {0}) không khớp với mục cuối ({1}): các mục cuối đã bị xóa hoặc đầu chuỗi đã bị sửa.",
+        "The chain's recorded head (entry {0}) does not match its last entry ({1}): entries were removed from the end or the head was edited.",
+    ),
+    (
+        "chain_break.rewritten",
+        "Mục {0} không phải mục mà điểm kiểm tra tại {0} đã ký: một mục sau {1} đến {0} đã bị viết lại (tính lại mã băm).",
+        "Entry {0} is not the entry the checkpoint at {0} signed: an entry after {1} and up to {0} was rewritten (hashes recomputed).",
+    ),
+    (
+        "chain_break.truncated",
+        "Một điểm kiểm tra đã ký bao gồm mục {0} nhưng chuỗi kết thúc ở mục {1}: các mục cuối đã bị xóa.",
+        "A signed checkpoint covers entry {0} but the chain ends at entry {1}: entries were removed from the end.",
+    ),
+    (
+        "chain_break.checkpoint_forged",
+        "Điểm kiểm tra tại mục {0} không mang chữ ký hợp lệ của khóa nhật ký: nó đã bị giả mạo hoặc sửa đổi.",
+        "The checkpoint at entry {0} does not carry a valid signature of the audit key: it was forged or altered.",
+    ),
+    (
+        "chain_break.unanchored",
+        "Chuỗi bắt đầu ở mục {0} nhưng không có điểm kiểm tra đã ký tại mục {1} làm mốc: các mục đầu đã bị xóa.",
+        "The chain starts at entry {0} but no signed checkpoint at entry {1} anchors it: entries were removed from the start.",
+    ),
+    (
+        "chain_break.unrecorded_truncation",
+        "Các mục đến {0} không còn nhưng không có mục retention.exported nào ghi nhận việc xuất chúng: chúng đã bị xóa ngoài một lần chạy lưu giữ.",
+        "Entries up to {0} are gone but no retention.exported entry records their export: they were removed outside a retention run.",
+    ),
+    (
+        "chain_break.anchor_unsigned",
+        "Chuỗi bắt đầu sau mục {0}, nhưng điểm kiểm tra tại đó không được ký bằng khóa nhật ký dùng để kiểm tra.",
+        "The chain starts after entry {0}, but the checkpoint there is not signed by the audit key it is verified with.",
+    ),
+    (
+        "chain_break.truncation_unsigned",
+        "Việc xuất các mục đến {0} có được ghi nhận, nhưng không điểm kiểm tra nào được ký bằng khóa nhật ký bao gồm bản ghi đó: không thể phân biệt nó với một bản ghi giả.",
+        "The export of entries up to {0} is recorded, but no checkpoint signed by the audit key covers that record: it cannot be told from a forged one.",
+    ),
     // The mail to the address of a closed account someone tried to register with.
     (
         "mail.closed_account_subject",

@@ -734,7 +734,7 @@ async fn audit(
         csrf: csrf.0.clone(),
         entries: report.entries,
         head: report.head_hash.clone(),
-        broken: report.broken.as_ref().map(|b| b.to_string()),
+        broken: report.broken.as_ref().map(|b| b.describe(lang.0)),
         anchor: report.anchor.as_ref().map(|a| {
             let seq = a.checkpoint.seq.to_string();
             crate::i18n::catalogue::format(

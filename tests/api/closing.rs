@@ -25,11 +25,19 @@ async fn retention_run(app: &TestApp) -> RetentionReport {
     let policy = RetentionPolicy::load(None).expect("policy");
     let export_dir = PathBuf::from(&app.state.config.retention.export_dir);
     let evidence_dir = PathBuf::from(&app.state.config.disputes.evidence_dir);
+    let retention_signer = tracegate::audit::CheckpointSigner::new(&app.state.keys);
     let now = tracegate::clock::Clock::now(app.clock.as_ref());
     app.state
         .db(move |conn| {
-            retention::run(conn, &policy, &export_dir, &evidence_dir, now)
-                .map_err(tracegate::error::AppError::internal)
+            retention::run(
+                conn,
+                &policy,
+                &retention_signer,
+                &export_dir,
+                &evidence_dir,
+                now,
+            )
+            .map_err(tracegate::error::AppError::internal)
         })
         .await
         .expect("retention run")

@@ -1277,12 +1277,20 @@ async fn the_console_audit_page_verifies_a_shortened_chain_from_its_checkpoint(
     policy.audit_entries.months = 1;
     let export_dir = std::path::PathBuf::from(&app.state.config.retention.export_dir);
     let evidence_dir = std::path::PathBuf::from(&app.state.config.disputes.evidence_dir);
+    let retention_signer = tracegate::audit::CheckpointSigner::new(&app.state.keys);
     let now = app.clock.now();
     let report = app
         .state
         .db(move |conn| {
-            tracegate::retention::run(conn, &policy, &export_dir, &evidence_dir, now)
-                .map_err(tracegate::error::AppError::internal)
+            tracegate::retention::run(
+                conn,
+                &policy,
+                &retention_signer,
+                &export_dir,
+                &evidence_dir,
+                now,
+            )
+            .map_err(tracegate::error::AppError::internal)
         })
         .await
         .expect("retention run");

@@ -35,6 +35,7 @@ fn keeper(app: &TestApp) -> PartitionKeeper {
         retention: Arc::new(RetentionPolicy::load(None).expect("policy")),
         export_dir: app.state.config.retention.export_dir.clone().into(),
         evidence_dir: app.state.config.disputes.evidence_dir.clone().into(),
+        signer: Arc::new(tracegate::audit::CheckpointSigner::new(&app.state.keys)),
     }
 }
 

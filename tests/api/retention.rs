@@ -22,11 +22,19 @@ use crate::helpers::{TestApp, TestBackend};
 async fn run_with(app: &TestApp, policy: RetentionPolicy) -> RetentionReport {
     let export_dir = PathBuf::from(&app.state.config.retention.export_dir);
     let evidence_dir = PathBuf::from(&app.state.config.disputes.evidence_dir);
+    let retention_signer = tracegate::audit::CheckpointSigner::new(&app.state.keys);
     let now = app.clock.now();
     app.state
         .db(move |conn| {
-            retention::run(conn, &policy, &export_dir, &evidence_dir, now)
-                .map_err(tracegate::error::AppError::internal)
+            retention::run(
+                conn,
+                &policy,
+                &retention_signer,
+                &export_dir,
+                &evidence_dir,
+                now,
+            )
+            .map_err(tracegate::error::AppError::internal)
         })
         .await
         .expect("retention run")
@@ -239,6 +247,67 @@ async fn entries_removed_up_to_a_checkpoint_outside_a_retention_run_are_found(
     );
 }
 both_backends!(entries_removed_up_to_a_checkpoint_outside_a_retention_run_are_found);
+
+/// What someone able to write to the database could do to hide a deletion: recompute the
+/// chain's tail so that it records an export nobody made. The key tells it apart.
+async fn a_forged_export_record_or_anchor_does_not_pass_with_the_key(backend: TestBackend) {
+    let (_env, app) = TestApp::spawn(&backend).await;
+    let old = append(&app, 3).await;
+    let signed = checkpoint_now(&app).await;
+    assert_eq!(signed.seq, old[2]);
+    append(&app, 1).await;
+    app.execute_sql(&format!("DELETE FROM audit_log WHERE seq <= {}", old[2]))
+        .await;
+    let now = app.clock.now();
+    let through = old[2];
+    app.state
+        .db(move |conn| {
+            let entry = NewAuditEntry::new("system", audit::TRUNCATION_ACTION, "forged.csv.gz")
+                .details(json!({ "kind": audit::TRUNCATION_KIND, "through_seq": through }));
+            Ok(audit::append(conn, now, &entry)?)
+        })
+        .await
+        .expect("append");
+    // The chain alone cannot tell; the key can: no signed checkpoint covers the record.
+    assert_eq!(verify(&app, false).await.broken, None);
+    assert_eq!(
+        verify(&app, true).await.broken,
+        Some(ChainBreak::TruncationUnsigned { anchor: old[2] })
+    );
+
+    // An anchor the key did not sign: a checkpoint row written straight into the table.
+    let (_env, app) = TestApp::spawn(&backend).await;
+    let old = append(&app, 3).await;
+    let last = old[2];
+    let hash: String = app
+        .state
+        .db(move |c| {
+            Ok(audit_log::table
+                .find(last)
+                .select(audit_log::hash)
+                .first(c)?)
+        })
+        .await
+        .expect("hash");
+    app.execute_sql(&format!(
+        "INSERT INTO audit_checkpoints (seq, head_hash, signed_at, key_id, signature) \
+         VALUES ({}, '{hash}', '2026-01-01 00:00:00', 'audit-made-up', 'AAAA')",
+        old[2]
+    ))
+    .await;
+    append(&app, 1).await;
+    app.execute_sql(&format!("DELETE FROM audit_log WHERE seq <= {}", old[2]))
+        .await;
+    assert_eq!(
+        verify(&app, true).await.broken,
+        Some(ChainBreak::AnchorUnsigned { anchor: old[2] })
+    );
+    // Nor does a retention run anchor on it.
+    app.clock.advance(TimeDelta::days(70));
+    let report = run_with(&app, short_audit_policy()).await;
+    assert_eq!(report.audit_entries, 0, "{report:?}");
+}
+both_backends!(a_forged_export_record_or_anchor_does_not_pass_with_the_key);
 
 async fn account_id(app: &TestApp, email: &str) -> String {
     let email = email.to_string();

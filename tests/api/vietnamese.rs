@@ -766,6 +766,14 @@ fn every_mail_template_reads_in_vietnamese() {
             }),
         ),
     ];
+    rendered.push((
+        "account_closed_exists",
+        Box::new(AccountClosedExists {
+            lang: Vi,
+            closed_on: "01/11/2026".into(),
+            erased_on: "01/12/2026".into(),
+        }),
+    ));
     for role in ["officer", "supervisor", "admin"] {
         rendered.push((
             "officer_invitation",
@@ -920,7 +928,8 @@ const PAGES_READ: &[(&str, &str)] = &[
     ("console_codes", "/console/codes"),
     ("console_clients", "/console/clients"),
     ("console_complaints", "/console/complaints"),
-    ("account", "/console/account"),
+    ("account", "/console/account, /portal/account"),
+    ("close_account", "/portal/account/close, and its refusals"),
     ("error", "a missing page and a missing case"),
 ];
 
