@@ -3,7 +3,7 @@
 #
 #   BIN=target/release/tracegate [POOLER=pgbouncer] deploy/three-nodes.sh [SELLERS] [CODES]
 #
-# With POOLER=pgbouncer, pgbouncer in transaction mode (deploy/pgbouncer.ini, port 6432)
+# With POOLER=pgbouncer, pgbouncer in transaction mode (deploy/pgbouncer.ini, port 6437)
 # sits between the nodes and PostgreSQL: the nodes run with database.pooler = "transaction";
 # migrations, seeding and the checks of this script go to PostgreSQL directly. Phase 2 then
 # also runs the same load with the nodes restarted straight to PostgreSQL (2c), for the
@@ -61,7 +61,7 @@ export TRACEGATE_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$pg_db"
 direct_url=$TRACEGATE_DATABASE_URL
 case "$pooler" in
   none) node_url=$direct_url node_pooler=none ;;
-  pgbouncer) node_url="postgres://postgres@127.0.0.1:6432/$pg_db" node_pooler=transaction ;;
+  pgbouncer) node_url="postgres://postgres@127.0.0.1:6437/$pg_db" node_pooler=transaction ;;
   *) echo "POOLER is none or pgbouncer, not $pooler" >&2; exit 2 ;;
 esac
 export TG_LB_BIND="127.0.0.1:$lb_port" TG_ADMIN_SOCKET="$dir/haproxy.sock"
@@ -129,11 +129,13 @@ if [ "$pooler" = pgbouncer ]; then
   # pgbouncer refuses to run as root; it switches to the PostgreSQL user instead.
   as_user=()
   [ "$(id -u)" = 0 ] && as_user=(-u postgres)
-  pgbouncer "${as_user[@]}" deploy/pgbouncer.ini >"$dir/pgbouncer.log" 2>&1 &
+  pgbouncer ${as_user[@]+"${as_user[@]}"} deploy/pgbouncer.ini >"$dir/pgbouncer.log" 2>&1 &
   pgbouncer_pid=$!
-  for _ in $(seq 1 50); do pg_isready -q -h 127.0.0.1 -p 6432 -U postgres -d "$pg_db" && break; sleep 0.1; done
-  pg_isready -h 127.0.0.1 -p 6432 -U postgres -d "$pg_db"
-  echo "pgbouncer on 6432: $(grep -E '^(pool_mode|default_pool_size|max_db_connections)' deploy/pgbouncer.ini | tr -s ' ' | paste -sd ';')"
+  for _ in $(seq 1 50); do pg_isready -q -h 127.0.0.1 -p 6437 -U postgres -d "$pg_db" && break; sleep 0.1; done
+  # Ours, not one already on the port: it exits at once when it cannot listen.
+  kill -0 "$pgbouncer_pid" 2>/dev/null || { cat "$dir/pgbouncer.log"; exit 1; }
+  pg_isready -h 127.0.0.1 -p 6437 -U postgres -d "$pg_db"
+  echo "pgbouncer on 6437: $(grep -E '^(pool_mode|default_pool_size|max_db_connections)' deploy/pgbouncer.ini | tr -s ' ' | paste -sd ';')"
 fi
 
 # The supervisor who suspends sellers in phase 1c; a node delivers the invitation mail.
@@ -216,7 +218,7 @@ if [ "$pooler" = pgbouncer ]; then
   node_url=$direct_url node_pooler=none
   restart_all
   steady direct "$url"
-  node_url="postgres://postgres@127.0.0.1:6432/$pg_db" node_pooler=transaction
+  node_url="postgres://postgres@127.0.0.1:6437/$pg_db" node_pooler=transaction
   restart_all
   echo "nodes back behind pgbouncer: n1 $(lb_status 1), n2 $(lb_status 2), n3 $(lb_status 3)"
 fi
