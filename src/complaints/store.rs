@@ -3,8 +3,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::DbConnection;
 use crate::db::schema::{consumer_complaints, seller_bindings};
+use crate::db::{DbConnection, lower};
 
 /// One stored complaint. `None` is written as NULL (no column has a default).
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
@@ -37,13 +37,15 @@ pub fn insert(conn: &mut DbConnection, row: &ComplaintRow) -> QueryResult<()> {
 }
 
 /// How many complaints an address has filed since `since` (counting one just stored).
+/// Compared without case: rows stored before addresses were lower-cased count too
+/// (addresses are ASCII, which SQLite's `lower` covers).
 pub fn filed_by_since(
     conn: &mut DbConnection,
     email: &str,
     since: NaiveDateTime,
 ) -> QueryResult<i64> {
     consumer_complaints::table
-        .filter(consumer_complaints::email.eq(email))
+        .filter(lower(consumer_complaints::email).eq(email.to_ascii_lowercase()))
         .filter(consumer_complaints::created_at.gt(since))
         .count()
         .get_result(conn)

@@ -1721,9 +1721,27 @@ async fn every_complaint_sends_its_consumer_one_receipt(backend: TestBackend) {
     assert!(!token.is_empty());
 
     // Nobody floods an address through the public form: past a few receipts a day, the
-    // complaints are kept and the receipts stop.
+    // complaints are kept and the receipts stop, however the address's letters are cased.
     let flooded = "nan.nhan@example.vn";
-    for _ in 0..7 {
+    for (i, email) in [
+        "nan.nhan@example.vn",
+        "Nan.Nhan@example.vn",
+        "NAN.NHAN@EXAMPLE.VN",
+        "nAn.nhAn@Example.vn",
+        "nan.nhan@example.vn",
+        "Nan.nhan@example.vn",
+        "nan.NHAN@example.vn",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        if i == 2 {
+            // Rows stored before addresses were lower-cased still count.
+            app.execute_sql(
+                "UPDATE consumer_complaints SET email = 'Nan.Nhan@Example.vn' WHERE email = 'nan.nhan@example.vn'",
+            )
+            .await;
+        }
         file_complaint(
             &app,
             "vi",
@@ -1732,12 +1750,20 @@ async fn every_complaint_sends_its_consumer_one_receipt(backend: TestBackend) {
                 ("kind", "counterfeit"),
                 ("claim", "report_only"),
                 ("description", "Gửi lặp lại nhiều lần trong ngày."),
-                ("email", flooded),
+                ("email", email),
             ],
         )
         .await;
     }
     assert_eq!(app.mails_to(flooded).await.len(), 5);
+    assert_eq!(
+        app.count_sql(
+            "SELECT count(*) AS n FROM consumer_complaints WHERE email = 'nan.nhan@example.vn'"
+        )
+        .await,
+        5,
+        "stored in lower case"
+    );
 }
 both_backends!(every_complaint_sends_its_consumer_one_receipt);
 
