@@ -1767,6 +1767,63 @@ async fn every_complaint_sends_its_consumer_one_receipt(backend: TestBackend) {
 }
 both_backends!(every_complaint_sends_its_consumer_one_receipt);
 
+/// The shop id a complaint naming `shop_name` traces to, filed through the service with no
+/// case opened.
+async fn complaint_traced_to(app: &TestApp, shop_name: &str) -> Option<String> {
+    let state = app.state.clone();
+    let shop_name = shop_name.to_string();
+    state
+        .clone()
+        .blocking(move || {
+            tracegate::complaints::Complaints {
+                pool: &state.pool,
+                clock: state.clock.as_ref(),
+                policies: &state.policies,
+                public_url: &state.config.server.public_url,
+            }
+            .file(
+                &tracegate::complaints::ComplaintInput {
+                    shop_name,
+                    kind: "counterfeit".into(),
+                    claim: "report_only".into(),
+                    description: "Hàng nhận được không có tem chống giả.".into(),
+                    email: "truy.vet@example.vn".into(),
+                    ..Default::default()
+                },
+                tracegate::i18n::Language::Vi,
+                |_, _, _, _| None,
+            )
+            .map(|filed| filed.shop.map(|s| s.shop_id))
+            .map_err(tracegate::error::AppError::internal)
+        })
+        .await
+        .expect("filed")
+}
+
+async fn a_complaint_traces_a_shop_by_its_name_with_its_diacritics(backend: TestBackend) {
+    let (_env, app) = TestApp::spawn(&backend).await;
+    bound_enterprise_seller(&app, "shop-ba-ba").await;
+    app.execute_sql(
+        "UPDATE seller_bindings SET shop_name = 'Bà Ba', search_shop_name = 'ba ba' WHERE shop_id = 'shop-ba-ba'",
+    )
+    .await;
+    let shop = Some("shop-ba-ba".to_string());
+    // Names that only fold alike are other shops: tracing them would open a case against
+    // the wrong seller.
+    for name in ["Bá Bá", "Ba Ba", "ba bà"] {
+        assert_eq!(complaint_traced_to(&app, name).await, None, "{name}");
+    }
+    for name in ["BÀ BA", "bà  ba", "Ba\u{300} Ba", "shop-ba-ba"] {
+        assert_eq!(complaint_traced_to(&app, name).await, shop, "{name}");
+    }
+    // A binding whose folded name is not written yet is traced by its exact name too.
+    app.execute_sql("UPDATE seller_bindings SET search_shop_name = NULL")
+        .await;
+    assert_eq!(complaint_traced_to(&app, "BÀ BA").await, shop);
+    assert_eq!(complaint_traced_to(&app, "Bá Bá").await, None);
+}
+both_backends!(a_complaint_traces_a_shop_by_its_name_with_its_diacritics);
+
 async fn officers_find_vietnamese_names_with_or_without_diacritics(backend: TestBackend) {
     let (_env, app) = TestApp::spawn(&backend).await;
     // Nguyễn Văn An, of Công ty TNHH Mỹ phẩm Sen Việt, with a shop named "Đồ gia dụng Hòa
