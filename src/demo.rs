@@ -125,6 +125,8 @@ impl Demo<'_> {
         let hashing = HashingPool::start(1, std::time::Duration::from_secs(60))?;
         // Seeding runs before the service starts: the service loads what it publishes.
         let facts = crate::listings::fact_bus();
+        let retention =
+            crate::retention::RetentionPolicy::load(self.config.policies.dir.as_deref())?;
         let accounts = Accounts {
             pool: self.pool,
             config: self.config,
@@ -132,6 +134,7 @@ impl Demo<'_> {
             tokens: &tokens,
             vault: &vault,
             hashing: &hashing,
+            retention: &retention,
         };
         let sellers = Sellers {
             pool: self.pool,

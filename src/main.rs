@@ -679,6 +679,9 @@ async fn admin(loaded: LoadedConfig, command: AdminCommand) -> anyhow::Result<()
                     tokens: &tokens,
                     vault: &Vault::new(&keys),
                     hashing: &HashingPool::start(1, std::time::Duration::from_secs(60))?,
+                    retention: &tracegate::retention::RetentionPolicy::load(
+                        config.policies.dir.as_deref(),
+                    )?,
                 };
                 let id = accounts
                     .create_officer(&NewOfficer {

@@ -42,7 +42,7 @@ use crate::db::schema::{
     dispute_evidence, disputes, identity_holders, listing_check_codes, listing_checks, outbox,
     sellers,
 };
-use crate::db::{DbConnection, partitions, write_transaction};
+use crate::db::{DbConnection, lower, partitions, write_transaction};
 use crate::disputes::evidence::EvidenceStore;
 use crate::disputes::lifecycle::ALL_STATUSES;
 use crate::listings::store::CheckRow;
@@ -819,7 +819,9 @@ pub fn erase_complaint_emails(
             if let Some(shop_id) = shop_id {
                 let cases: Vec<(String, NaiveDateTime)> = disputes::table
                     .filter(disputes::shop_id.eq(&shop_id))
-                    .filter(disputes::buyer_email.eq(&email))
+                    // Without case on both sides: complaints stored before addresses
+                    // were lower-cased may differ in case from the case's buyer address.
+                    .filter(lower(disputes::buyer_email).eq(email.to_ascii_lowercase()))
                     .select((disputes::status, disputes::updated_at))
                     .load(conn)?;
                 let still_open = cases.iter().any(|(status, updated_at)| {

@@ -690,6 +690,9 @@ impl Sandbox<'_> {
         facts: &FactBus,
         platform_id: &str,
     ) -> Result<String, SandboxError> {
+        let retention =
+            crate::retention::RetentionPolicy::load(self.config.policies.dir.as_deref())
+                .map_err(step("retention policy"))?;
         let accounts = Accounts {
             pool: self.pool,
             config: self.config,
@@ -697,6 +700,7 @@ impl Sandbox<'_> {
             tokens,
             vault,
             hashing,
+            retention: &retention,
         };
         let sellers = Sellers {
             pool: self.pool,

@@ -90,8 +90,10 @@ impl Application {
             Some(dir) => Policies::from_dir(std::path::Path::new(dir))?,
             None => Policies::built_in()?,
         };
-        let retention = crate::retention::RetentionPolicy::load(config.policies.dir.as_deref())
-            .map_err(|e| StartupError::Config(e.to_string()))?;
+        let retention = Arc::new(
+            crate::retention::RetentionPolicy::load(config.policies.dir.as_deref())
+                .map_err(|e| StartupError::Config(e.to_string()))?,
+        );
         let keys = KeyRing::load_or_generate(&config.keys)?;
         let revocations = Arc::new(crate::auth::revocation::Revocations::new(
             config
@@ -190,6 +192,7 @@ impl Application {
             vault: Arc::new(Vault::new(&keys)),
             metrics,
             policies,
+            retention,
             registers,
             attester,
             facts,
@@ -245,7 +248,7 @@ impl Application {
             clock: state.clock.clone(),
             node: state.node.clone(),
             interval: crate::maintenance::INTERVAL,
-            retention: Arc::new(retention),
+            retention: state.retention.clone(),
             export_dir: state.config.retention.export_dir.clone().into(),
             evidence_dir: state.config.disputes.evidence_dir.clone().into(),
             signer: Arc::new(crate::audit::CheckpointSigner::new(&state.keys)),

@@ -31,6 +31,9 @@ pub struct AppState {
     pub vault: Arc<Vault>,
     pub metrics: Arc<Metrics>,
     pub policies: Arc<Policies>,
+    /// The retention policy loaded at start-up: what pages and mails state is what the
+    /// retention run applies.
+    pub retention: Arc<crate::retention::RetentionPolicy>,
     pub registers: Registers,
     pub attester: Arc<Attester>,
     /// Where features publish changes to the facts listing decisions rest on.

@@ -183,6 +183,8 @@ pub struct Accounts<'a> {
     pub vault: &'a Vault,
     /// Where passwords are hashed and checked.
     pub hashing: &'a HashingPool,
+    /// The retention policy the service runs with (when a closed account's address frees).
+    pub retention: &'a crate::retention::RetentionPolicy,
 }
 
 fn kind_of(row: &store::AccountRow) -> PrincipalKind {
@@ -420,12 +422,7 @@ impl Accounts<'_> {
                 match existing.closed_at {
                     Some(closed_at) => {
                         let closed = closed_at.and_utc();
-                        let days = crate::retention::RetentionPolicy::load(
-                            self.config.policies.dir.as_deref(),
-                        )
-                        .map_err(|e| AccountError::Internal(e.to_string()))?
-                        .closed_accounts
-                        .days;
+                        let days = self.retention.closed_accounts.days;
                         let day = |at: chrono::DateTime<chrono::Utc>| {
                             crate::disputes::calendar::local(at)
                                 .format("%d/%m/%Y")

@@ -145,6 +145,7 @@ fn accounts(state: &AppState) -> Accounts<'_> {
         tokens: &state.tokens,
         vault: &state.vault,
         hashing: &state.hashing,
+        retention: &state.retention,
     }
 }
 

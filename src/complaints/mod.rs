@@ -94,7 +94,7 @@ pub fn check(
         problems.push(FieldProblem { field, problem });
     };
     let trimmed = |v: &str| v.trim().to_string();
-    let checked = ComplaintInput {
+    let mut checked = ComplaintInput {
         code: trimmed(&input.code),
         platform_id: trimmed(&input.platform_id),
         listing_link: trimmed(&input.listing_link),
@@ -139,8 +139,11 @@ pub fn check(
     if !(10..=5000).contains(&length) || !clean(&checked.description) {
         problem("description", "description");
     }
-    if crate::accounts::email::Email::parse(&checked.email).is_err() {
-        problem("email", "email");
+    // Stored as disputes store it (lower case), so the daily receipt limit and the case's
+    // buyer address see one address however its letters were typed.
+    match crate::accounts::email::Email::parse(&checked.email) {
+        Ok(email) => checked.email = email.as_str().to_string(),
+        Err(_) => problem("email", "email"),
     }
     if problems.is_empty() {
         Ok(checked)

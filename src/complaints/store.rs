@@ -3,8 +3,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::DbConnection;
 use crate::db::schema::{consumer_complaints, seller_bindings};
+use crate::db::{DbConnection, lower};
 
 /// One stored complaint. `None` is written as NULL (no column has a default).
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
@@ -37,13 +37,15 @@ pub fn insert(conn: &mut DbConnection, row: &ComplaintRow) -> QueryResult<()> {
 }
 
 /// How many complaints an address has filed since `since` (counting one just stored).
+/// Compared without case: rows stored before addresses were lower-cased count too
+/// (addresses are ASCII, which SQLite's `lower` covers).
 pub fn filed_by_since(
     conn: &mut DbConnection,
     email: &str,
     since: NaiveDateTime,
 ) -> QueryResult<i64> {
     consumer_complaints::table
-        .filter(consumer_complaints::email.eq(email))
+        .filter(lower(consumer_complaints::email).eq(email.to_ascii_lowercase()))
         .filter(consumer_complaints::created_at.gt(since))
         .count()
         .get_result(conn)
@@ -80,29 +82,85 @@ pub fn newest(
         .load(conn)
 }
 
-/// Shops still bound whose platform id or name is `name` (names compared without case or
-/// diacritics): (platform id, shop id, seller id), at most a few.
+/// Shops still bound whose platform id or name is `name`: (platform id, shop id, seller
+/// id), at most a few. Names are compared without case but with their diacritics: in
+/// Vietnamese "Bà Ba" and "Bá Bá" are different shops, and a match opens a case against
+/// its seller, so a name that only folds alike traces to nobody (officers trace it).
 pub fn shops_named(
     conn: &mut DbConnection,
     platform_id: Option<&str>,
     name: &str,
 ) -> QueryResult<Vec<(String, String, String)>> {
+    // Candidates by the folded name, then the exact comparison here: neither backend's
+    // `lower` can be trusted with Vietnamese letters (SQLite's is ASCII only). Bindings
+    // whose folded name is not written yet are found by their ASCII letters.
     let mut query = seller_bindings::table
         .filter(seller_bindings::revoked_at.is_null())
         .filter(
             seller_bindings::shop_id
                 .eq(name)
-                .or(seller_bindings::search_shop_name.eq(crate::i18n::fold(name))),
+                .or(seller_bindings::search_shop_name.eq(crate::i18n::fold(name)))
+                .or(seller_bindings::search_shop_name.is_null().and(
+                    lower(seller_bindings::shop_name.assume_not_null())
+                        .like(ascii_skeleton(name))
+                        .escape('\\'),
+                )),
         )
         .select((
             seller_bindings::platform_id,
             seller_bindings::shop_id,
             seller_bindings::seller_id,
+            seller_bindings::shop_name,
         ))
-        .limit(5)
+        .order(seller_bindings::id)
+        .limit(200)
         .into_boxed();
     if let Some(platform) = platform_id {
         query = query.filter(seller_bindings::platform_id.eq(platform));
     }
-    query.load(conn)
+    let wanted = name_key(name);
+    Ok(query
+        .load::<(String, String, String, Option<String>)>(conn)?
+        .into_iter()
+        .filter(|(_, shop_id, _, shop_name)| {
+            shop_id == name || shop_name.as_deref().map(name_key).as_deref() == Some(&wanted)
+        })
+        .take(5)
+        .map(|(platform, shop, seller, _)| (platform, shop, seller))
+        .collect())
+}
+
+/// A shop name as compared for tracing: composed, lower case, diacritics kept, runs of
+/// white space as one space.
+fn name_key(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    name.nfc()
+        .collect::<String>()
+        .to_lowercase()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A `LIKE` pattern over a lower-cased name keeping only the ASCII letters and signs of
+/// `name` (lower case, escaped); anything else, and white space, matches any run.
+fn ascii_skeleton(name: &str) -> String {
+    let mut pattern = String::from("%");
+    let mut wild = true;
+    for c in name.trim().chars() {
+        if c.is_ascii_graphic() {
+            if matches!(c, '\\' | '%' | '_') {
+                pattern.push('\\');
+            }
+            pattern.push(c.to_ascii_lowercase());
+            wild = false;
+        } else if !wild {
+            pattern.push('%');
+            wild = true;
+        }
+    }
+    if !wild {
+        pattern.push('%');
+    }
+    pattern
 }

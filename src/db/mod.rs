@@ -112,9 +112,12 @@ diesel::define_sql_function! {
 }
 
 /// A `LIKE` pattern for a folded search column (see [`crate::i18n::fold`]): `text` folded
-/// the same way, escaped as [`contains_pattern`] does.
-pub fn folded_pattern(text: &str) -> String {
-    contains_pattern(&crate::i18n::fold(text))
+/// the same way, escaped as [`contains_pattern`] does. `None` when nothing is left once
+/// folded (only accents, say): its pattern would be `%%`, matching every row, so the
+/// search must find nothing instead.
+pub fn folded_pattern(text: &str) -> Option<String> {
+    let folded = crate::i18n::fold(text);
+    (!folded.is_empty()).then(|| contains_pattern(&folded))
 }
 
 /// A `LIKE` pattern finding `text` anywhere, in lower case, with `\`, `%` and `_` escaped
@@ -129,4 +132,17 @@ pub fn contains_pattern(text: &str) -> String {
     }
     pattern.push('%');
     pattern
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{contains_pattern, folded_pattern};
+
+    #[test]
+    fn a_search_of_only_accents_has_no_pattern() {
+        assert_eq!(folded_pattern("\u{0301}"), None);
+        assert_eq!(folded_pattern(" \u{0301}\u{0300} "), None);
+        assert_eq!(folded_pattern("Hòa_Bình"), Some("%hoa\\_binh%".to_string()));
+        assert_eq!(contains_pattern("50%"), "%50\\%%");
+    }
 }

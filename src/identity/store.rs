@@ -368,10 +368,14 @@ pub fn take_holder_place(
 /// diacritics), or whose enterprise or household code is `text`: their account ids, at
 /// most 500.
 pub fn sellers_matching(conn: &mut DbConnection, text: &str) -> QueryResult<Vec<String>> {
+    // Nothing to look for once folded, and no code is made of accents alone.
+    let Some(pattern) = crate::db::folded_pattern(text) else {
+        return Ok(Vec::new());
+    };
     sellers::table
         .filter(
             sellers::search_name
-                .like(crate::db::folded_pattern(text))
+                .like(pattern)
                 .escape('\\')
                 .or(sellers::business_code.eq(text.trim())),
         )
@@ -384,10 +388,13 @@ pub fn sellers_matching(conn: &mut DbConnection, text: &str) -> QueryResult<Vec<
 /// platform id (ignoring case) contains `text`: their account ids, at most 500.
 pub fn sellers_with_shops_like(conn: &mut DbConnection, text: &str) -> QueryResult<Vec<String>> {
     use crate::db::{contains_pattern, folded_pattern, lower};
+    let Some(pattern) = folded_pattern(text) else {
+        return Ok(Vec::new());
+    };
     seller_bindings::table
         .filter(
             seller_bindings::search_shop_name
-                .like(folded_pattern(text))
+                .like(pattern)
                 .escape('\\')
                 .or(lower(seller_bindings::shop_id)
                     .like(contains_pattern(text))

@@ -175,6 +175,7 @@ pub(crate) fn account_service(state: &AppState) -> crate::accounts::Accounts<'_>
         tokens: &state.tokens,
         vault: &state.vault,
         hashing: &state.hashing,
+        retention: &state.retention,
     }
 }
 

@@ -439,9 +439,8 @@ async fn render_close(
                 .map_err(AppError::from)
         })
         .await?;
-    // Read as the retention run reads it, so that the page states the periods that apply.
-    let retention = crate::retention::RetentionPolicy::load(state.config.policies.dir.as_deref())
-        .map_err(AppError::internal)?;
+    // The policy the retention run applies, so that the page states the periods that apply.
+    let retention = &state.retention;
     let csrf = session::csrf_token(req);
     let template = ClosePage {
         lang: lang.0,

@@ -715,6 +715,7 @@ async fn an_invited_officer_sets_up_the_console(width: u32, height: u32, device:
                 tokens: &state.tokens,
                 vault: &state.vault,
                 hashing: &state.hashing,
+                retention: &state.retention,
             }
             .create_officer(&tracegate::accounts::NewOfficer {
                 email: &for_task,

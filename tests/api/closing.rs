@@ -289,10 +289,8 @@ async fn registering_with_a_closed_accounts_address_answers_as_always_and_tells_
     assert_eq!(mails.len(), before + 1);
     let (subject, text) = mails.last().expect("a mail").clone();
     let now = tracegate::clock::Clock::now(app.clock.as_ref());
-    let days = RetentionPolicy::load(None)
-        .expect("policy")
-        .closed_accounts
-        .days;
+    // The policy the service started with, as the retention run applies it.
+    let days = app.state.retention.closed_accounts.days;
     let day = |at: chrono::DateTime<chrono::Utc>| {
         tracegate::disputes::calendar::local(at)
             .format("%d/%m/%Y")

@@ -76,6 +76,7 @@ pub async fn invited_officer(
                 tokens: &state.tokens,
                 vault: &state.vault,
                 hashing: &state.hashing,
+                retention: &state.retention,
             };
             accounts
                 .create_officer(&NewOfficer {
