@@ -996,7 +996,9 @@ async fn a_seller_who_is_not_the_representative_is_asked(width: u32, height: u32
         .await;
 
     // The letter itself, for the officers who review it.
-    let letter = std::env::temp_dir().join(format!("giay-uy-quyen-{}.pdf", std::process::id()));
+    // One file per run of the flow: the phone and desktop runs go at once in one process.
+    let letter =
+        std::env::temp_dir().join(format!("giay-uy-quyen-{}-{device}.pdf", std::process::id()));
     std::fs::write(&letter, b"%PDF-1.4\n% Giay uy quyen so 15/2026/UQ\n").expect("letter written");
     browser
         .type_into_file("#letter", letter.to_str().expect("path"))
