@@ -510,6 +510,32 @@ fn expire_audit_entries(
     Ok(())
 }
 
+/// Copies a stored file (`(path, sha256)` in `store`) to `folder/relative`, synced to disk.
+/// The inner error says why the stored file is missing or no longer matches its digest:
+/// such a file is not exported, so it is not deleted either.
+fn copy_verified(
+    store: &EvidenceStore,
+    (stored, sha256): (&str, &str),
+    folder: &Path,
+    relative: &str,
+) -> Result<Result<(), String>, RetentionError> {
+    let content = match store.read_verified(stored, sha256) {
+        Ok(content) => content,
+        Err(problem) => return Ok(Err(problem)),
+    };
+    let target = folder.join(relative);
+    target
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| std::fs::write(&target, &content))
+        .and_then(|()| std::fs::File::open(&target)?.sync_all())
+        .map_err(|source| RetentionError::Export {
+            path: target.clone(),
+            source,
+        })?;
+    Ok(Ok(()))
+}
+
 /// An export file and its SHA-256 (hex).
 type ExportFile = (PathBuf, String);
 
@@ -567,24 +593,12 @@ fn expire_evidence(
     let folder = export_dir.join(format!("evidence-{stamp}"));
     let mut exported = Vec::new();
     for evidence in due {
-        let content = match store.read_verified(&evidence.storage_path, &evidence.sha256) {
-            Ok(content) => content,
-            Err(problem) => {
-                tracing::warn!(evidence = %evidence.id, %problem, "evidence file not expired");
-                continue;
-            }
-        };
         let relative = format!("{}/{}", evidence.dispute_id, evidence.id);
-        let target = folder.join(&relative);
-        let written = target
-            .parent()
-            .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|()| std::fs::write(&target, &content))
-            .and_then(|()| std::fs::File::open(&target)?.sync_all());
-        written.map_err(|source| RetentionError::Export {
-            path: target.clone(),
-            source,
-        })?;
+        let stored = (evidence.storage_path.as_str(), evidence.sha256.as_str());
+        if let Err(problem) = copy_verified(&store, stored, &folder, &relative)? {
+            tracing::warn!(evidence = %evidence.id, %problem, "evidence file not expired");
+            continue;
+        }
         exported.push((evidence, relative));
     }
     if exported.is_empty() {
@@ -708,24 +722,12 @@ fn expire_letters(
     let folder = export_dir.join(format!("authorisation-letters-{stamp}"));
     let mut exported = Vec::new();
     for letter in due {
-        let content = match store.read_verified(&letter.stored_path, &letter.sha256) {
-            Ok(content) => content,
-            Err(problem) => {
-                tracing::warn!(letter = %letter.id, %problem, "authorisation letter not expired");
-                continue;
-            }
-        };
         let relative = format!("{}/{}", letter.seller_id, letter.id);
-        let target = folder.join(&relative);
-        let written = target
-            .parent()
-            .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|()| std::fs::write(&target, &content))
-            .and_then(|()| std::fs::File::open(&target)?.sync_all());
-        written.map_err(|source| RetentionError::Export {
-            path: target.clone(),
-            source,
-        })?;
+        let stored = (letter.stored_path.as_str(), letter.sha256.as_str());
+        if let Err(problem) = copy_verified(&store, stored, &folder, &relative)? {
+            tracing::warn!(letter = %letter.id, %problem, "authorisation letter not expired");
+            continue;
+        }
         exported.push((letter, relative));
     }
     if exported.is_empty() {
