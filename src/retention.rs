@@ -263,20 +263,16 @@ pub fn run(
     write_transaction(conn, |conn| -> Result<(), RetentionError> {
         // The digests go into the audit log before anything is dropped, in one transaction.
         for (path, digest) in &report.files {
-            let mut entry = NewAuditEntry::new(
-                "system",
-                "retention.exported",
-                path.file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
+            let entry = export_entry(
+                path,
+                serde_json::json!({
+                    "sha256": digest,
+                    "kind": "decisions",
+                    "before": until.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                    "decisions": report.decisions,
+                    "links": report.links,
+                }),
             );
-            entry.details = serde_json::json!({
-                "sha256": digest,
-                "kind": "decisions",
-                "before": until.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-                "decisions": report.decisions,
-                "links": report.links,
-            });
             audit::append(conn, now, &entry)?;
         }
         match conn {
@@ -457,28 +453,24 @@ fn expire_audit_entries(
         source,
     })?;
     let outcome = write_transaction(conn, |conn| -> Result<bool, RetentionError> {
-        let mut entry = NewAuditEntry::new(
-            "system",
-            audit::TRUNCATION_ACTION,
-            file.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
+        let entry = export_entry(
+            &file,
+            serde_json::json!({
+                "sha256": digest,
+                "kind": audit::TRUNCATION_KIND,
+                "before": cutoff.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                "from_seq": first,
+                "through_seq": checkpoint.seq,
+                "entries": exported,
+                "checkpoint": {
+                    "seq": checkpoint.seq,
+                    "head_hash": checkpoint.head_hash,
+                    "signed_at": checkpoint.signed_at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+                    "key_id": checkpoint.key_id,
+                    "signature": checkpoint.signature,
+                },
+            }),
         );
-        entry.details = serde_json::json!({
-            "sha256": digest,
-            "kind": audit::TRUNCATION_KIND,
-            "before": cutoff.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-            "from_seq": first,
-            "through_seq": checkpoint.seq,
-            "entries": exported,
-            "checkpoint": {
-                "seq": checkpoint.seq,
-                "head_hash": checkpoint.head_hash,
-                "signed_at": checkpoint.signed_at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
-                "key_id": checkpoint.key_id,
-                "signature": checkpoint.signature,
-            },
-        });
         // Appending takes the chain's head, so runs are in line from here: one that finds
         // the first entry gone lost the race and leaves the chain as it is.
         audit::append(conn, now, &entry)?;
@@ -534,6 +526,16 @@ fn copy_verified(
             source,
         })?;
     Ok(Ok(()))
+}
+
+/// The audit entry recording an export: the file's name as subject, its digest and what
+/// it holds in `details`.
+fn export_entry(file: &Path, details: serde_json::Value) -> NewAuditEntry {
+    let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
+    let mut entry =
+        NewAuditEntry::new("system", audit::TRUNCATION_ACTION, name.unwrap_or_default());
+    entry.details = details;
+    entry
 }
 
 /// An export file and its SHA-256 (hex).
@@ -630,20 +632,15 @@ fn expire_evidence(
     )?;
     let ids: Vec<&str> = exported.iter().map(|(e, _)| e.id.as_str()).collect();
     write_transaction(conn, |conn| -> Result<(), RetentionError> {
-        let mut entry = NewAuditEntry::new(
-            "system",
-            "retention.exported",
-            manifest
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
+        let entry = export_entry(
+            &manifest,
+            serde_json::json!({
+                "sha256": digest,
+                "kind": "evidence",
+                "before": before.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                "files": ids.len(),
+            }),
         );
-        entry.details = serde_json::json!({
-            "sha256": digest,
-            "kind": "evidence",
-            "before": before.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-            "files": ids.len(),
-        });
         audit::append(conn, now, &entry)?;
         for chunk in ids.chunks(500) {
             diesel::update(dispute_evidence::table.filter(dispute_evidence::id.eq_any(chunk)))
@@ -761,20 +758,15 @@ fn expire_letters(
     )?;
     let ids: Vec<&str> = exported.iter().map(|(l, _)| l.id.as_str()).collect();
     write_transaction(conn, |conn| -> Result<(), RetentionError> {
-        let mut entry = NewAuditEntry::new(
-            "system",
-            "retention.exported",
-            manifest
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
+        let entry = export_entry(
+            &manifest,
+            serde_json::json!({
+                "sha256": digest,
+                "kind": "authorisation_letters",
+                "closed_before": closed_before.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                "files": ids.len(),
+            }),
         );
-        entry.details = serde_json::json!({
-            "sha256": digest,
-            "kind": "authorisation_letters",
-            "closed_before": closed_before.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-            "files": ids.len(),
-        });
         audit::append(conn, now, &entry)?;
         for chunk in ids.chunks(500) {
             diesel::delete(
